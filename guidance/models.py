@@ -1,0 +1,1 @@
+"""The DfE guidance library and the council's model guidance for schools (later work)."""

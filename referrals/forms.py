@@ -1,0 +1,439 @@
+"""Forms: input shape and GOV.UK error wording. Business rules live in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Size
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from core.timescales import local_zone
+from referrals import services
+from referrals.models import (
+    AbuseForm,
+    Child,
+    Outcome,
+    RagLevel,
+    Referral,
+    ReferralChild,
+    ReferralDecision,
+    ReferralSource,
+    School,
+)
+
+YES_NO = ((True, "Yes"), (False, "No"))
+TIME_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.label_size = Size.SMALL
+    helper.legend_size = Size.SMALL
+    return helper
+
+
+class GovDateField(DateInputField):
+    """A GOV.UK date input with messages that name the date being asked for."""
+
+    def __init__(self, *, noun: str, **kwargs):
+        super().__init__(**kwargs)
+        self.noun = noun
+        self.error_messages["required"] = f"Enter {noun}"
+        self.error_messages["incomplete"] = f"{noun[0].upper()}{noun[1:]} must include a day, month and year"
+        self.error_messages["invalid"] = f"{noun[0].upper()}{noun[1:]} must be a real date"
+
+    def compress(self, data_list):
+        try:
+            return super().compress(data_list)
+        except ValidationError as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+    def clean(self, value):
+        try:
+            result = super().clean(value)
+        except ValidationError as error:
+            codes = {e.code for e in error.error_list}
+            if "required" in codes:
+                raise
+            if "incomplete" in codes:
+                raise ValidationError(self.error_messages["incomplete"], code="incomplete") from error
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+        if result is not None and not (1900 <= result.year <= 2100):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return result
+
+
+def _yes_no(label: str, required_message: str, help_text: str = "") -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda v: v in (True, "True", "true", "1"),
+        widget=forms.RadioSelect,
+        error_messages={"required": required_message},
+        help_text=help_text,
+    )
+
+
+class ReferralForm(forms.Form):
+    received_date = GovDateField(
+        noun="the date the referral was received",
+        label="Date the referral was received",
+        help_text="For example, 27 3 2019",
+    )
+    received_time = forms.CharField(
+        label="Time the referral was received",
+        help_text="Use the 24-hour clock, for example 14:30",
+        error_messages={"required": "Enter the time the referral was received"},
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "numeric"}),
+    )
+    source = forms.ModelChoiceField(
+        label="Who made the referral",
+        queryset=ReferralSource.objects.filter(active=True),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "Select who made the referral"},
+    )
+    forms_of_abuse = forms.ModelMultipleChoiceField(
+        label="Forms of abuse",
+        help_text="Select all that apply",
+        queryset=AbuseForm.objects.filter(active=True),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select at least one form of abuse"},
+    )
+    is_peer_on_peer = _yes_no(
+        "Is this peer-on-peer (child-on-child) abuse?",
+        "Select yes if one child is alleged to have harmed another",
+    )
+    incident_date = GovDateField(noun="the date of the incident", label="Date of the incident")
+    location = forms.ChoiceField(
+        label="Where did it happen?",
+        choices=Referral.Location.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select where it happened"},
+    )
+    consent_sought = _yes_no(
+        "Was consent to the referral sought?",
+        "Select yes if consent to the referral was sought",
+        help_text="Seek consent unless doing so would increase the risk to a child",
+    )
+    consent_not_sought_reason = forms.CharField(
+        label="If not, why not?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    referrer_name = forms.CharField(
+        label="Referrer's name",
+        max_length=200,
+        error_messages={"required": "Enter the referrer's name"},
+    )
+    referrer_role = forms.CharField(label="Referrer's role", max_length=200, required=False)
+    referrer_organisation = forms.CharField(label="Referrer's organisation", max_length=200, required=False)
+    referrer_contact = forms.CharField(
+        label="Referrer's telephone number or email address",
+        max_length=200,
+        required=False,
+        help_text="Feedback on the decision is e-mailed to an email address given here",
+    )
+    narrative = forms.CharField(
+        label="What was reported",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": "Enter what was reported"},
+    )
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_received_time(self) -> dt.time:
+        match = TIME_RE.match(self.cleaned_data["received_time"])
+        if not match:
+            raise ValidationError("Enter the time the referral was received in the format 14:30")
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour > 23 or minute > 59:
+            raise ValidationError("Enter a real time, for example 14:30")
+        return dt.time(hour, minute)
+
+    def clean(self):
+        data = super().clean()
+        received_date = data.get("received_date")
+        received_time = data.get("received_time")
+        if received_date and received_time:
+            data["received_at"] = dt.datetime.combine(received_date, received_time, tzinfo=local_zone())
+            if data.get("incident_date"):
+                errors = services.validate_referral_dates(
+                    received_at=data["received_at"], incident_date=data["incident_date"]
+                )
+                if "received_at" in errors:
+                    self.add_error("received_date", errors["received_at"])
+                if "incident_date" in errors:
+                    self.add_error("incident_date", errors["incident_date"])
+        if "consent_sought" in data:
+            message = services.validate_consent(
+                consent_sought=data["consent_sought"], reason=data.get("consent_not_sought_reason", "")
+            )
+            if message:
+                self.add_error("consent_not_sought_reason", message)
+        return data
+
+    def to_input(self) -> services.ReferralInput:
+        d = self.cleaned_data
+        return services.ReferralInput(
+            received_at=d["received_at"],
+            source=d["source"],
+            forms_of_abuse=list(d["forms_of_abuse"]),
+            is_peer_on_peer=d["is_peer_on_peer"],
+            incident_date=d["incident_date"],
+            location=d["location"],
+            consent_sought=d["consent_sought"],
+            consent_not_sought_reason=d.get("consent_not_sought_reason", ""),
+            referrer_name=d["referrer_name"],
+            referrer_role=d.get("referrer_role", ""),
+            referrer_organisation=d.get("referrer_organisation", ""),
+            referrer_contact=d.get("referrer_contact", ""),
+            narrative=d["narrative"],
+        )
+
+    @classmethod
+    def initial_for(cls, referral: Referral) -> dict:
+        received = timezone.localtime(referral.received_at)
+        detail = referral.detail
+        return {
+            "received_date": received.date(),
+            "received_time": received.strftime("%H:%M"),
+            "source": referral.source_id,
+            "forms_of_abuse": list(referral.forms_of_abuse.all()),
+            "is_peer_on_peer": referral.is_peer_on_peer,
+            "incident_date": referral.incident_date,
+            "location": referral.location,
+            "consent_sought": referral.consent_sought,
+            "consent_not_sought_reason": detail.consent_not_sought_reason,
+            "referrer_name": detail.referrer_name,
+            "referrer_role": detail.referrer_role,
+            "referrer_organisation": detail.referrer_organisation,
+            "referrer_contact": detail.referrer_contact,
+            "narrative": detail.narrative,
+            "version": referral.version,
+        }
+
+
+class ChildForm(forms.Form):
+    """One child on a referral: a new person record, or an existing one offered as a match."""
+
+    NEW = "new"
+
+    role = forms.ChoiceField(
+        label="Role in this referral",
+        choices=ReferralChild.Role.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the child's role in this referral"},
+    )
+    first_name = forms.CharField(
+        label="First name", max_length=100, error_messages={"required": "Enter the child's first name"}
+    )
+    last_name = forms.CharField(
+        label="Last name", max_length=100, error_messages={"required": "Enter the child's last name"}
+    )
+    date_of_birth = GovDateField(noun="the child's date of birth", label="Date of birth")
+    gender = forms.ChoiceField(
+        label="Gender",
+        choices=Child.Gender.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the child's gender, or not known"},
+    )
+    school = forms.ModelChoiceField(
+        label="School or college",
+        queryset=School.objects.filter(active=True),
+        required=False,
+        empty_label="Not known or not in school",
+    )
+    year_group = forms.ChoiceField(
+        label="Year group", choices=[("", "Not known"), *Child.YearGroup.choices], required=False
+    )
+    send = forms.BooleanField(label="Has special educational needs or a disability", required=False)
+    address = forms.CharField(label="Address", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    postcode = forms.CharField(
+        label="Postcode",
+        max_length=10,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"}),
+    )
+    existing_child = forms.ChoiceField(
+        label="Is this the same child?", required=False, widget=forms.RadioSelect, choices=()
+    )
+
+    def __init__(self, *args, incident_date: dt.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.incident_date = incident_date
+        self.matches: list[Child] = []
+        self.helper = _helper()
+
+    def offer_matches(self, matches: list[Child]) -> None:
+        """Ask whether a new child is one already on record (same name and date of birth)."""
+        self.matches = matches
+        choices = [
+            (
+                str(c.pk),
+                f"Yes, use the existing record (born {c.date_of_birth:%-d %B %Y}"
+                f"{', ' + c.school.name if c.school else ''}, record {c.pk})",
+            )
+            for c in matches
+        ]
+        choices.append((self.NEW, "No, this is a different child: create a new record"))
+        self.fields["existing_child"].choices = choices
+
+    def clean(self):
+        data = super().clean()
+        dob = data.get("date_of_birth")
+        if dob:
+            message = services.validate_date_of_birth(
+                date_of_birth=dob, incident_date=self.incident_date, send=data.get("send", False)
+            )
+            if message:
+                self.add_error("date_of_birth", message)
+        return data
+
+    def to_input(self) -> services.ChildInput:
+        d = self.cleaned_data
+        existing = d.get("existing_child")
+        return services.ChildInput(
+            role=d["role"],
+            existing_child_id=int(existing) if existing and existing != self.NEW else None,
+            first_name=d["first_name"],
+            last_name=d["last_name"],
+            date_of_birth=d["date_of_birth"],
+            gender=d["gender"],
+            school=d.get("school"),
+            year_group=d.get("year_group", ""),
+            send=d.get("send", False),
+            address=d.get("address", ""),
+            postcode=d.get("postcode", ""),
+        )
+
+
+class BaseChildFormSet(forms.BaseFormSet):
+    def __init__(self, *args, incident_date=None, **kwargs):
+        self.incident_date = incident_date
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        kwargs["incident_date"] = self.incident_date
+        return kwargs
+
+
+ChildFormSet = forms.formset_factory(
+    ChildForm, formset=BaseChildFormSet, extra=0, min_num=1, validate_min=True, max_num=12
+)
+
+
+class ScreeningForm(forms.Form):
+    rag = forms.ModelChoiceField(
+        label="RAG rating",
+        queryset=RagLevel.objects.filter(active=True),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "Select a RAG rating"},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["rag"].label_from_instance = lambda rag: (
+            f"{rag.name} (respond within {rag.response_hours} working hours)"
+        )
+
+
+class DecisionForm(forms.Form):
+    outcomes = forms.ModelMultipleChoiceField(
+        label="Outcome",
+        help_text="Select all that apply",
+        queryset=Outcome.objects.filter(active=True),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select at least one outcome"},
+    )
+    rationale = forms.CharField(
+        label="Reasons for the decision",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Enter the reasons for the decision"},
+    )
+    advice = forms.MultipleChoiceField(
+        label="Advice given to the school",
+        help_text="Select all that apply",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[
+            (name, str(ReferralDecision._meta.get_field(name).verbose_name).capitalize())
+            for name in ReferralDecision.ADVICE_FIELDS
+        ],
+    )
+    advice_notes = forms.CharField(
+        label="Other advice given", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def to_input(self) -> services.DecisionInput:
+        d = self.cleaned_data
+        return services.DecisionInput(
+            outcomes=list(d["outcomes"]),
+            rationale=d["rationale"],
+            advice={name: name in d.get("advice", []) for name in ReferralDecision.ADVICE_FIELDS},
+            advice_notes=d.get("advice_notes", ""),
+        )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Enter the reason"},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, reason_label: str = "Reason", required_message: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["reason"].label = reason_label
+        if required_message:
+            self.fields["reason"].error_messages["required"] = required_message
+
+
+class CaseNoteForm(forms.Form):
+    occurred_on = GovDateField(noun="the date of the note", label="Date", help_text="For example, 27 3 2019")
+    text = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 6}), error_messages={"required": "Enter the note"}
+    )
+    corrects = forms.TypedChoiceField(
+        label="Does this note correct an earlier one?",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=(),
+    )
+
+    def __init__(self, *args, notes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["corrects"].choices = [("", "No")] + [
+            (str(n.pk), f"Yes, it corrects the note of {n.occurred_on:%-d %B %Y} (note {n.pk})")
+            for n in notes
+        ]
+
+    def clean_occurred_on(self):
+        day = self.cleaned_data["occurred_on"]
+        if day > timezone.localdate():
+            raise ValidationError("The date of the note must be today or in the past")
+        return day

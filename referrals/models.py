@@ -1,0 +1,341 @@
+"""Referrals: the MASH front door.
+
+Identity-revealing data (children's names, dates of birth, addresses, school identity,
+referrer identity, narrative, notes and any other free text about the case) lives in its
+own models or fields, declared once in ``referrals/exempt.py``. The ``Referral`` row itself
+holds only pseudonymous case data.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+# --- Reference data (admin-editable, seeded by a data migration) ------------------------
+
+
+class ReferenceDataModel(models.Model):
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True, help_text="Inactive entries stay on old records.")
+
+    class Meta:
+        abstract = True
+        ordering = ("order", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferralSource(ReferenceDataModel):
+    history = HistoricalRecords()
+
+    class Meta(ReferenceDataModel.Meta):
+        verbose_name = "referral source"
+
+
+class AbuseForm(ReferenceDataModel):
+    """A form of peer-on-peer abuse, tagged with the first guidance edition that names it."""
+
+    first_named_in = models.CharField(max_length=60, help_text="For example KCSIE 2016.")
+    is_sexual = models.BooleanField(
+        default=False, help_text="Sexual violence, harassment or imagery (review inclusion)."
+    )
+    guidance_summary = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta(ReferenceDataModel.Meta):
+        verbose_name = "form of abuse"
+        verbose_name_plural = "forms of abuse"
+
+
+class Outcome(ReferenceDataModel):
+    history = HistoricalRecords()
+
+    class Meta(ReferenceDataModel.Meta):
+        verbose_name = "MASH outcome"
+
+
+class RagLevel(ReferenceDataModel):
+    """Local practice, not statute: levels and response targets are configuration."""
+
+    response_hours = models.PositiveSmallIntegerField(
+        help_text="Hours to respond, counted on working days only."
+    )
+    history = HistoricalRecords()
+
+    class Meta(ReferenceDataModel.Meta):
+        verbose_name = "RAG level"
+
+
+class School(models.Model):
+    class Phase(models.TextChoices):
+        PRIMARY = "primary", "Primary"
+        SECONDARY = "secondary", "Secondary"
+        ALL_THROUGH = "all_through", "All-through"
+        SPECIAL = "special", "Special"
+        ALTERNATIVE_PROVISION = "alternative_provision", "Alternative provision"
+        COLLEGE = "college", "College"
+
+    urn = models.CharField("URN", max_length=8, unique=True)
+    name = models.CharField(max_length=200)
+    phase = models.CharField(max_length=30, choices=Phase.choices)
+    local_authority = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.urn})"
+
+
+class ReferenceSequence(models.Model):
+    """Hands out referral numbers per year; a number is never handed out twice."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+# --- People -----------------------------------------------------------------------------
+
+
+class Child(models.Model):
+    """A person record. Every field here identifies the child: all of it is exempt."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        NOT_KNOWN = "not_known", "Not known"
+
+    class YearGroup(models.TextChoices):
+        NURSERY = "N", "Nursery"
+        RECEPTION = "R", "Reception"
+        Y1 = "1", "Year 1"
+        Y2 = "2", "Year 2"
+        Y3 = "3", "Year 3"
+        Y4 = "4", "Year 4"
+        Y5 = "5", "Year 5"
+        Y6 = "6", "Year 6"
+        Y7 = "7", "Year 7"
+        Y8 = "8", "Year 8"
+        Y9 = "9", "Year 9"
+        Y10 = "10", "Year 10"
+        Y11 = "11", "Year 11"
+        Y12 = "12", "Year 12"
+        Y13 = "13", "Year 13"
+        NOT_APPLICABLE = "na", "Not in school"
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    # Lower-cased copies for prefix search; PostgreSQL gets pattern-ops indexes for them.
+    first_name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    last_name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    date_of_birth = models.DateField()
+    gender = models.CharField(max_length=20, choices=Gender.choices)
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    year_group = models.CharField(max_length=3, choices=YearGroup.choices, blank=True)
+    send = models.BooleanField("special educational needs or disability", default=False)
+    address = models.TextField(blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "children"
+        indexes = [
+            models.Index(Lower("last_name"), Lower("first_name"), "date_of_birth", name="child_match_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Child {self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.first_name_key = self.first_name.strip().lower()
+        self.last_name_key = self.last_name.strip().lower()
+        super().save(*args, **kwargs)
+
+
+# --- Referrals ----------------------------------------------------------------------------
+
+
+class Referral(models.Model):
+    """The pseudonymous case record. Nothing on this row identifies a child or referrer."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        SCREENING = "screening", "Screening"
+        DECIDED = "decided", "Decided"
+        CLOSED = "closed", "Closed"
+
+    class Location(models.TextChoices):
+        SCHOOL = "school", "School"
+        ONLINE = "online", "Online"
+        COMMUNITY = "community", "Community"
+        HOME = "home", "Home"
+        TRANSPORT = "transport", "Transport"
+        OTHER = "other", "Other"
+
+    OPEN_STATUSES = (Status.RECEIVED, Status.SCREENING)
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    received_at = models.DateTimeField()
+    source = models.ForeignKey(ReferralSource, on_delete=models.PROTECT)
+    forms_of_abuse = models.ManyToManyField(AbuseForm, related_name="referrals")
+    is_peer_on_peer = models.BooleanField("peer-on-peer", default=True)
+    incident_date = models.DateField()
+    location = models.CharField(max_length=20, choices=Location.choices)
+    consent_sought = models.BooleanField()
+    rag = models.ForeignKey(RagLevel, null=True, blank=True, on_delete=models.PROTECT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    decision_due_at = models.DateTimeField()
+    rag_due_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_created"
+    )
+    screening_started_at = models.DateTimeField(null=True, blank=True)
+    screening_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords(m2m_fields=[forms_of_abuse])
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["received_at", "id"], name="referral_received_idx"),
+            models.Index(fields=["status", "decision_due_at", "id"], name="referral_tray_idx"),
+            models.Index(fields=["created_by", "received_at", "id"], name="referral_mine_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ReferralDetail(models.Model):
+    """Exempt: who referred and what they said."""
+
+    referral = models.OneToOneField(
+        Referral, primary_key=True, on_delete=models.CASCADE, related_name="detail"
+    )
+    referrer_name = models.CharField(max_length=200)
+    referrer_role = models.CharField(max_length=200, blank=True)
+    referrer_organisation = models.CharField(max_length=200, blank=True)
+    referrer_contact = models.CharField(
+        max_length=200, blank=True, help_text="Telephone number or email address."
+    )
+    narrative = models.TextField()
+    consent_not_sought_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Details of referral {self.referral_id}"
+
+
+class ReferralChild(models.Model):
+    class Role(models.TextChoices):
+        VICTIM = "victim", "Victim"
+        ALLEGED_PERPETRATOR = "alleged_perpetrator", "Alleged perpetrator"
+        OTHER = "other", "Other child involved"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="children")
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="involvements")
+    role = models.CharField(max_length=30, choices=Role.choices)
+    label = models.CharField(max_length=3, help_text="Pseudonym within the referral: Child A, Child B, ...")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("label",)
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "child"], name="referral_child_once"),
+            models.UniqueConstraint(fields=["referral", "label"], name="referral_child_label"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Child {self.label} ({self.get_role_display()})"
+
+
+class ReferralDecision(models.Model):
+    """A MASH decision. A reopened referral can have several; the latest one stands."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="decisions")
+    outcomes = models.ManyToManyField(Outcome, related_name="decisions")
+    rationale = models.TextField()
+    dsl_informed = models.BooleanField("designated safeguarding lead informed")
+    risk_assessment_advised = models.BooleanField("risk assessment advised")
+    separation_advised = models.BooleanField("separation advised")
+    police_informed = models.BooleanField("police informed")
+    parents_informed = models.BooleanField("parents of both children informed")
+    support_advised = models.BooleanField("support for both children advised")
+    advice_notes = models.TextField(blank=True)
+    decided_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    within_timescale = models.BooleanField()
+    feedback_sent_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(m2m_fields=[outcomes])
+
+    ADVICE_FIELDS = (
+        "dsl_informed",
+        "risk_assessment_advised",
+        "separation_advised",
+        "police_informed",
+        "parents_informed",
+        "support_advised",
+    )
+
+    class Meta:
+        ordering = ("-decided_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Decision on referral {self.referral_id}"
+
+
+class CaseNote(models.Model):
+    """A dated chronology entry. Once recorded it is never edited: a correction follows it."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="notes")
+    occurred_on = models.DateField()
+    text = models.TextField()
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("occurred_on", "recorded_at", "id")
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on referral {self.referral_id}"

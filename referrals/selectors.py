@@ -1,0 +1,410 @@
+"""Reads of referrals. Views ask these functions; they never build querysets themselves."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from operator import attrgetter
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core.roles import MASH_ROLES, user_roles
+from core.timescales import age_on
+from referrals.models import (
+    AbuseForm,
+    CaseNote,
+    Child,
+    Outcome,
+    Referral,
+    ReferralChild,
+    ReferralDecision,
+    ReferralDetail,
+)
+
+PAGE_SIZE = 25
+COUNT_CAP = 1000
+
+
+class TrayView:
+    ALL = "all"
+    MINE = "mine"
+    AWAITING = "awaiting"
+    OVERDUE = "overdue"
+    LABELS = {
+        AWAITING: "Awaiting decision",
+        OVERDUE: "Overdue",
+        MINE: "My referrals",
+        ALL: "All referrals",
+    }
+
+
+# Keyset orderings: (field, descending). The id breaks ties so every row has one place.
+_ORDERINGS = {
+    TrayView.ALL: ("received_at", True),
+    TrayView.MINE: ("received_at", True),
+    TrayView.AWAITING: ("decision_due_at", False),
+    TrayView.OVERDUE: ("decision_due_at", False),
+}
+
+
+def referrals_visible_to(*, user) -> QuerySet[Referral]:
+    """Every referral the user may open. Until per-record grants exist: MASH roles only."""
+    if user_roles(user) & MASH_ROLES:
+        return Referral.objects.all()
+    return Referral.objects.none()
+
+
+def referral_search_filter(*, user, term: str) -> Q:
+    """Search by reference (prefix) and, for MASH roles, by a child's name (prefix per word)."""
+    term = " ".join(term.split())
+    if not term:
+        return Q()
+    upper = term.upper()
+    by_reference = Q(reference__startswith=upper)
+    if not upper.startswith("MASH-"):
+        by_reference |= Q(reference__startswith=f"MASH-{upper}")
+    if not user_roles(user) & MASH_ROLES:
+        return by_reference
+    words = [w.lower() for w in term.split()][:4]
+    children = Child.objects.all()
+    for word in words:
+        children = children.filter(Q(first_name_key__startswith=word) | Q(last_name_key__startswith=word))
+    by_name = Q(pk__in=ReferralChild.objects.filter(child__in=children.values("pk")).values("referral_id"))
+    return by_reference | by_name
+
+
+@dataclass
+class TrayPage:
+    rows: list[Referral]
+    next_cursor: str | None
+    previous_cursor: str | None
+    count: int
+    count_capped: bool
+
+
+def _encode_cursor(value: dt.datetime, pk: int, backwards: bool) -> str:
+    raw = json.dumps([value.isoformat(), pk, backwards]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int, bool] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk, backwards = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = parse_datetime(value)
+        if moment is None or not isinstance(pk, int) or not isinstance(backwards, bool):
+            return None
+        return moment, pk, backwards
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str | None = None) -> TrayPage:
+    """One page of the work tray: keyset pagination, so page 4,000 costs what page 1 does."""
+    now = timezone.now()
+    if view == TrayView.MINE:
+        queryset = queryset.filter(created_by=user)
+    elif view == TrayView.AWAITING:
+        queryset = queryset.filter(status__in=Referral.OPEN_STATUSES)
+    elif view == TrayView.OVERDUE:
+        queryset = queryset.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__lt=now)
+    field, descending = _ORDERINGS.get(view, _ORDERINGS[TrayView.ALL])
+
+    position = _decode_cursor(cursor) if cursor else None
+    backwards = bool(position and position[2])
+    page_qs = queryset
+    if position:
+        value, pk, _ = position
+        # Going forwards on a descending order means smaller values, and so on.
+        smaller = descending != backwards
+        op = "lt" if smaller else "gt"
+        page_qs = page_qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+    reverse = descending != backwards
+    ordering = (f"-{field}", "-pk") if reverse else (field, "pk")
+    rows = list(
+        page_qs.order_by(*ordering)
+        .select_related("rag", "source")
+        .prefetch_related("forms_of_abuse")[: PAGE_SIZE + 1]
+    )
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if backwards:
+        rows.reverse()
+
+    next_cursor = previous_cursor = None
+    if rows:
+        first, last = rows[0], rows[-1]
+        if has_more or backwards:
+            next_cursor = _encode_cursor(getattr(last, field), last.pk, False)
+        if position and (has_more or not backwards):
+            previous_cursor = _encode_cursor(getattr(first, field), first.pk, True)
+        if backwards and not has_more:
+            previous_cursor = None
+    for row in rows:
+        row.is_overdue = row.is_open and row.decision_due_at < now
+    count = queryset.order_by()[: COUNT_CAP + 1].count()
+    return TrayPage(
+        rows=rows,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        count=min(count, COUNT_CAP),
+        count_capped=count > COUNT_CAP,
+    )
+
+
+def tray_counts(*, user, queryset: QuerySet[Referral]) -> dict[str, int]:
+    """Counts for the tray's tabs (open work is a small, indexed slice of the table)."""
+    now = timezone.now()
+    open_qs = queryset.filter(status__in=Referral.OPEN_STATUSES)
+    return {
+        TrayView.AWAITING: open_qs.count(),
+        TrayView.OVERDUE: open_qs.filter(decision_due_at__lt=now).count(),
+    }
+
+
+# --- One referral ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChildFacts:
+    link: ReferralChild
+    child: Child
+    age_at_incident: int
+
+
+@dataclass
+class ReferralView:
+    referral: Referral
+    detail: ReferralDetail
+    children: list[ChildFacts]
+    same_school: bool | None
+    decisions: list[ReferralDecision]
+    notes: list[CaseNote]
+    is_overdue: bool
+    decision_within_timescale: bool | None
+
+
+def referral_get(*, user, pk: int) -> Referral:
+    """The referral if the user may open it; Referral.DoesNotExist otherwise (a 404)."""
+    return referrals_visible_to(user=user).get(pk=pk)
+
+
+def referral_view(*, user, pk: int) -> ReferralView:
+    referral = (
+        referrals_visible_to(user=user)
+        .select_related("source", "rag", "detail", "created_by")
+        .prefetch_related(
+            "forms_of_abuse",
+            Prefetch(
+                "children",
+                queryset=ReferralChild.objects.select_related("child__school").order_by("label"),
+            ),
+            Prefetch(
+                "decisions",
+                queryset=ReferralDecision.objects.select_related("decided_by").prefetch_related("outcomes"),
+            ),
+            Prefetch("notes", queryset=CaseNote.objects.select_related("recorded_by", "corrects")),
+        )
+        .get(pk=pk)
+    )
+    children = [
+        ChildFacts(
+            link=link,
+            child=link.child,
+            age_at_incident=age_on(link.child.date_of_birth, referral.incident_date),
+        )
+        for link in referral.children.all()
+    ]
+    decisions = list(referral.decisions.all())
+    return ReferralView(
+        referral=referral,
+        detail=referral.detail,
+        children=children,
+        same_school=_same_school(children),
+        decisions=decisions,
+        notes=list(referral.notes.all()),
+        is_overdue=referral.is_open and referral.decision_due_at < timezone.now(),
+        decision_within_timescale=decisions[0].within_timescale if decisions else None,
+    )
+
+
+def _same_school(children: list[ChildFacts]) -> bool | None:
+    """Whether a victim and an alleged perpetrator attend the same school (None: not known)."""
+    victims = {c.child.school_id for c in children if c.link.role == ReferralChild.Role.VICTIM}
+    alleged = {c.child.school_id for c in children if c.link.role == ReferralChild.Role.ALLEGED_PERPETRATOR}
+    victims.discard(None)
+    alleged.discard(None)
+    if not victims or not alleged:
+        return None
+    return bool(victims & alleged)
+
+
+def child_matches(*, first_name: str, last_name: str, date_of_birth: dt.date) -> list[Child]:
+    """Existing person records with the same name and date of birth (a likely duplicate)."""
+    return list(
+        Child.objects.filter(
+            first_name_key=first_name.strip().lower(),
+            last_name_key=last_name.strip().lower(),
+            date_of_birth=date_of_birth,
+        ).select_related("school")[:5]
+    )
+
+
+# --- History ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    when: dt.datetime
+    who: str
+    what: str
+    reason: str
+    changes: list[Change]
+
+
+def _display(record, field_name: str) -> str:
+    value = getattr(record, field_name, None)
+    if value is None or value == "":
+        return "(blank)"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):  # many-to-many, as simple-history reports it
+        return ", ".join(sorted(str(v) for v in value)) or "(none)"
+    getter = getattr(record, f"get_{field_name}_display", None)
+    if getter:
+        return str(getter())
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%-d %B %Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%-d %B %Y")
+    return str(value)
+
+
+_HIDDEN_FIELDS = {"version", "first_name_key", "last_name_key"}
+
+
+def _entries_for(records, label, names: dict[str, dict[int, str]]) -> list[HistoryEntry]:
+    entries = []
+    previous = {}
+    for record in sorted(records, key=attrgetter("history_date", "history_id")):
+        key = getattr(record, record.instance_type._meta.pk.attname)
+        old = previous.get(key)
+        changes: list[Change] = []
+        if old is not None:
+            delta = record.diff_against(old)
+            for change in delta.changes:
+                if change.field in _HIDDEN_FIELDS:
+                    continue
+                name = _verbose(record, change.field)
+                if isinstance(change.new, list) or isinstance(change.old, list):
+                    old_value = _m2m_display(change.old or [], names)
+                    new_value = _m2m_display(change.new or [], names)
+                else:
+                    old_value = _display(old, change.field)
+                    new_value = _display(record, change.field)
+                changes.append(Change(field=name, old=old_value, new=new_value))
+        previous[key] = record
+        action = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
+        if old is not None and not changes and record.history_type == "~":
+            continue
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=_who(record.history_user),
+                what=f"{label(record)} {action}",
+                reason=record.history_change_reason or "",
+                changes=changes,
+            )
+        )
+    return entries
+
+
+def _m2m_display(items, names: dict[str, dict[int, str]]) -> str:
+    """Name the targets of a many-to-many change ({'referral': 1, 'abuseform': 3} -> 'Sexting')."""
+    shown = []
+    for item in items:
+        for key, value in item.items():
+            if key in names:
+                shown.append(names[key].get(value, f"#{value}"))
+    return ", ".join(sorted(shown)) or "(none)"
+
+
+def _m2m_names() -> dict[str, dict[int, str]]:
+    return {
+        "abuseform": dict(AbuseForm.objects.values_list("pk", "name")),
+        "outcome": dict(Outcome.objects.values_list("pk", "name")),
+    }
+
+
+def _verbose(record, field_name: str) -> str:
+    try:
+        return str(record.instance_type._meta.get_field(field_name).verbose_name).capitalize()
+    except Exception:
+        return field_name.replace("_", " ").capitalize()
+
+
+def _who(user) -> str:
+    if user is None:
+        return "System"
+    return user.get_full_name() or user.get_username()
+
+
+def referral_history(*, user, pk: int) -> tuple[Referral, list[HistoryEntry]]:
+    """Everything that happened to a referral and the records hanging off it, newest first."""
+    referral = referral_get(user=user, pk=pk)
+    history_models = [
+        (Referral.history.filter(id=referral.pk).select_related("history_user"), lambda r: "Referral"),
+        (
+            ReferralDetail.history.filter(referral_id=referral.pk).select_related("history_user"),
+            lambda r: "Referrer and narrative",
+        ),
+        (
+            ReferralChild.history.filter(referral_id=referral.pk).select_related("history_user"),
+            lambda r: f"Child {r.label}",
+        ),
+        (
+            ReferralDecision.history.filter(referral_id=referral.pk).select_related("history_user"),
+            lambda r: "Decision",
+        ),
+        (
+            CaseNote.history.filter(referral_id=referral.pk).select_related("history_user"),
+            lambda r: "Case note",
+        ),
+    ]
+    names = _m2m_names()
+    entries: list[HistoryEntry] = []
+    for records, label in history_models:
+        entries.extend(_entries_for(list(records), label, names))
+    entries.sort(key=attrgetter("when"), reverse=True)
+    return referral, entries
+
+
+def referral_changes_since(*, referral: Referral, version: int) -> list[HistoryEntry]:
+    """What changed on a referral after the given version: shown when an edit conflicts."""
+    records = list(
+        Referral.history.filter(id=referral.pk, version__gte=version).select_related("history_user")
+    )
+    since = min((r.history_date for r in records if r.version == version), default=None)
+    names = _m2m_names()
+    entries = _entries_for(records, lambda r: "Referral", names)
+    detail_records = list(
+        ReferralDetail.history.filter(referral_id=referral.pk).select_related("history_user")
+    )
+    detail_entries = _entries_for(detail_records, lambda r: "Referrer and narrative", names)
+    entries.extend(detail_entries)
+    if since is not None:
+        entries = [e for e in entries if e.when > since]
+    entries.sort(key=attrgetter("when"), reverse=True)
+    return entries

@@ -1,0 +1,566 @@
+"""Writes to referrals. Every change goes through one of these functions.
+
+Each runs in a transaction, records who acted and why (django-simple-history change
+reasons), checks the record's version so a stale edit is refused rather than applied, and
+refuses an illegal status transition with a clear error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from core.timescales import add_working_hours, age_on, decision_due_at
+from referrals.models import (
+    AbuseForm,
+    CaseNote,
+    Child,
+    Outcome,
+    RagLevel,
+    ReferenceSequence,
+    Referral,
+    ReferralChild,
+    ReferralDecision,
+    ReferralDetail,
+    ReferralSource,
+    School,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_CHILD_AGE = 18
+MAX_CHILD_AGE_SEND = 25
+
+
+class ReferralConflict(Exception):
+    """The referral changed after the user loaded it; their change was not applied."""
+
+    def __init__(self, referral: Referral, expected_version: int):
+        self.referral = referral
+        self.expected_version = expected_version
+        super().__init__(
+            f"Referral {referral.reference} is at version {referral.version}, not {expected_version}"
+        )
+
+
+class IllegalTransition(ValidationError):
+    pass
+
+
+# --- Inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildInput:
+    role: str
+    existing_child_id: int | None = None
+    first_name: str = ""
+    last_name: str = ""
+    date_of_birth: dt.date | None = None
+    gender: str = ""
+    school: School | None = None
+    year_group: str = ""
+    send: bool = False
+    address: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    received_at: dt.datetime
+    source: ReferralSource
+    forms_of_abuse: Sequence[AbuseForm]
+    is_peer_on_peer: bool
+    incident_date: dt.date
+    location: str
+    consent_sought: bool
+    referrer_name: str
+    narrative: str
+    referrer_role: str = ""
+    referrer_organisation: str = ""
+    referrer_contact: str = ""
+    consent_not_sought_reason: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    outcomes: Sequence[Outcome]
+    rationale: str
+    advice: dict[str, bool] = field(default_factory=dict)
+    advice_notes: str = ""
+
+
+# --- Rules (forms call these too, so the message is the same everywhere) ----------------------
+
+
+def validate_referral_dates(*, received_at: dt.datetime, incident_date: dt.date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    now = timezone.now()
+    if received_at > now:
+        errors["received_at"] = "The date the referral was received must be today or in the past"
+    if incident_date > timezone.localdate():
+        errors["incident_date"] = "The date of the incident must be today or in the past"
+    elif incident_date > timezone.localtime(received_at).date():
+        errors["incident_date"] = (
+            "The date of the incident must be on or before the date the referral was received"
+        )
+    return errors
+
+
+def validate_date_of_birth(
+    *, date_of_birth: dt.date, incident_date: dt.date | None, send: bool
+) -> str | None:
+    if date_of_birth > timezone.localdate():
+        return "Date of birth must be in the past"
+    if incident_date is None:
+        return None
+    if date_of_birth > incident_date:
+        return "Date of birth must be before the date of the incident"
+    limit = MAX_CHILD_AGE_SEND if send else MAX_CHILD_AGE
+    if age_on(date_of_birth, incident_date) > limit:
+        return f"Date of birth must make the child {limit} or younger on the date of the incident" + (
+            "" if send else " (25 or younger with special educational needs or a disability)"
+        )
+    return None
+
+
+def validate_roles(*, is_peer_on_peer: bool, roles: Iterable[str]) -> str | None:
+    roles = list(roles)
+    if not roles:
+        return "Add at least one child"
+    if is_peer_on_peer and (
+        ReferralChild.Role.VICTIM not in roles or ReferralChild.Role.ALLEGED_PERPETRATOR not in roles
+    ):
+        return "A peer-on-peer referral needs at least one victim and one alleged perpetrator"
+    return None
+
+
+def validate_consent(*, consent_sought: bool, reason: str) -> str | None:
+    if not consent_sought and not reason.strip():
+        return "Enter the reason consent was not sought"
+    return None
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _next_reference(year: int) -> str:
+    sequence, _ = ReferenceSequence.objects.select_for_update().get_or_create(year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"MASH-{year}-{sequence.last_number:04d}"
+
+
+def _lock(referral_id: int, expected_version: int | None) -> Referral:
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    if expected_version is not None and referral.version != expected_version:
+        raise ReferralConflict(referral, expected_version)
+    return referral
+
+
+def _save(referral: Referral, *, user, reason: str, m2m: dict[str, Iterable] | None = None) -> None:
+    referral.version += 1
+    _save_with_history(referral, user=user, reason=reason, m2m=m2m)
+
+
+def _save_with_history(instance, *, user, reason: str, m2m: dict[str, Iterable] | None = None) -> None:
+    """Save a row and its many-to-many fields as one history record, not one per step.
+
+    simple-history writes a record on save and another on each many-to-many change; the
+    record is held back until both are done, then written once through post_save.
+    """
+    created = instance._state.adding
+    instance._history_user = user
+    instance._change_reason = reason
+    if not m2m:
+        instance.save()
+        return
+    instance.skip_history_when_saving = True
+    try:
+        instance.save()
+        for name, values in m2m.items():
+            getattr(instance, name).set(values)
+    finally:
+        del instance.skip_history_when_saving
+    post_save.send(
+        sender=type(instance),
+        instance=instance,
+        created=created,
+        update_fields=None,
+        raw=False,
+        using=instance._state.db,
+    )
+
+
+def _next_label(used: Iterable[str]) -> str:
+    used = set(used)
+    for index in range(26 * 27):
+        label = _label_for(index)
+        if label not in used:
+            return label
+    raise ValidationError("A referral cannot have this many children")
+
+
+def _label_for(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _child_from_input(item: ChildInput, *, user, incident_date: dt.date) -> Child:
+    if item.existing_child_id is not None:
+        return Child.objects.get(pk=item.existing_child_id)
+    if item.date_of_birth is None:
+        raise ValidationError({"date_of_birth": "Enter the child's date of birth"})
+    message = validate_date_of_birth(
+        date_of_birth=item.date_of_birth, incident_date=incident_date, send=item.send
+    )
+    if message:
+        raise ValidationError({"date_of_birth": message})
+    child = Child(
+        first_name=item.first_name.strip(),
+        last_name=item.last_name.strip(),
+        date_of_birth=item.date_of_birth,
+        gender=item.gender,
+        school=item.school,
+        year_group=item.year_group,
+        send=item.send,
+        address=item.address,
+        postcode=item.postcode.strip().upper(),
+        created_by=user,
+    )
+    child._history_user = user
+    child._change_reason = "Recorded on a referral"
+    child.full_clean()
+    child.save()
+    return child
+
+
+def _rag_due(received_at: dt.datetime, rag: RagLevel | None) -> dt.datetime | None:
+    return add_working_hours(received_at, rag.response_hours) if rag else None
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]) -> Referral:
+    errors = validate_referral_dates(received_at=data.received_at, incident_date=data.incident_date)
+    if not data.forms_of_abuse:
+        errors["forms_of_abuse"] = "Select at least one form of abuse"
+    consent_error = validate_consent(
+        consent_sought=data.consent_sought, reason=data.consent_not_sought_reason
+    )
+    if consent_error:
+        errors["consent_not_sought_reason"] = consent_error
+    roles_error = validate_roles(is_peer_on_peer=data.is_peer_on_peer, roles=[c.role for c in children])
+    if roles_error:
+        errors["children"] = roles_error
+    _raise_if(errors)
+
+    received_local = timezone.localtime(data.received_at)
+    referral = Referral(
+        reference=_next_reference(received_local.year),
+        received_at=data.received_at,
+        source=data.source,
+        is_peer_on_peer=data.is_peer_on_peer,
+        incident_date=data.incident_date,
+        location=data.location,
+        consent_sought=data.consent_sought,
+        decision_due_at=decision_due_at(data.received_at),
+        created_by=user,
+    )
+    _save_with_history(
+        referral, user=user, reason="Referral recorded", m2m={"forms_of_abuse": data.forms_of_abuse}
+    )
+
+    detail = ReferralDetail(
+        referral=referral,
+        referrer_name=data.referrer_name.strip(),
+        referrer_role=data.referrer_role.strip(),
+        referrer_organisation=data.referrer_organisation.strip(),
+        referrer_contact=data.referrer_contact.strip(),
+        narrative=data.narrative,
+        consent_not_sought_reason="" if data.consent_sought else data.consent_not_sought_reason,
+    )
+    detail._history_user = user
+    detail._change_reason = "Referral recorded"
+    detail.save()
+
+    seen: set[int] = set()
+    for index, item in enumerate(children):
+        child = _child_from_input(item, user=user, incident_date=data.incident_date)
+        if child.pk in seen:
+            raise ValidationError({"children": "The same child has been added twice"})
+        seen.add(child.pk)
+        link = ReferralChild(referral=referral, child=child, role=item.role, label=_label_for(index))
+        link._history_user = user
+        link._change_reason = "Referral recorded"
+        link.save()
+    return referral
+
+
+@transaction.atomic
+def referral_update(*, user, referral_id: int, expected_version: int, data: ReferralInput) -> Referral:
+    referral = _lock(referral_id, expected_version)
+    if referral.status == Referral.Status.CLOSED:
+        raise IllegalTransition("A closed referral cannot be changed. Reopen it first.")
+    errors = validate_referral_dates(received_at=data.received_at, incident_date=data.incident_date)
+    if not data.forms_of_abuse:
+        errors["forms_of_abuse"] = "Select at least one form of abuse"
+    consent_error = validate_consent(
+        consent_sought=data.consent_sought, reason=data.consent_not_sought_reason
+    )
+    if consent_error:
+        errors["consent_not_sought_reason"] = consent_error
+    roles_error = validate_roles(
+        is_peer_on_peer=data.is_peer_on_peer,
+        roles=referral.children.values_list("role", flat=True),
+    )
+    if roles_error:
+        errors["is_peer_on_peer"] = roles_error
+    _raise_if(errors)
+
+    referral.received_at = data.received_at
+    referral.source = data.source
+    referral.is_peer_on_peer = data.is_peer_on_peer
+    referral.incident_date = data.incident_date
+    referral.location = data.location
+    referral.consent_sought = data.consent_sought
+    referral.decision_due_at = decision_due_at(data.received_at)
+    referral.rag_due_at = _rag_due(data.received_at, referral.rag)
+    _save(referral, user=user, reason="Referral details changed", m2m={"forms_of_abuse": data.forms_of_abuse})
+
+    detail = referral.detail
+    detail.referrer_name = data.referrer_name.strip()
+    detail.referrer_role = data.referrer_role.strip()
+    detail.referrer_organisation = data.referrer_organisation.strip()
+    detail.referrer_contact = data.referrer_contact.strip()
+    detail.narrative = data.narrative
+    detail.consent_not_sought_reason = "" if data.consent_sought else data.consent_not_sought_reason
+    detail._history_user = user
+    detail._change_reason = "Referral details changed"
+    detail.save()
+    return referral
+
+
+@transaction.atomic
+def referral_add_child(*, user, referral_id: int, expected_version: int, child: ChildInput) -> ReferralChild:
+    referral = _lock(referral_id, expected_version)
+    if referral.status == Referral.Status.CLOSED:
+        raise IllegalTransition("A closed referral cannot be changed. Reopen it first.")
+    record = _child_from_input(child, user=user, incident_date=referral.incident_date)
+    if referral.children.filter(child=record).exists():
+        raise ValidationError({"existing_child": "This child is already on the referral"})
+    link = ReferralChild(
+        referral=referral,
+        child=record,
+        role=child.role,
+        label=_next_label(referral.children.values_list("label", flat=True)),
+    )
+    link._history_user = user
+    link._change_reason = "Child added"
+    link.save()
+    _save(referral, user=user, reason=f"Child {link.label} added")
+    return link
+
+
+@transaction.atomic
+def referral_start_screening(
+    *, user, referral_id: int, expected_version: int, rag: RagLevel, at: dt.datetime | None = None
+) -> Referral:
+    referral = _lock(referral_id, expected_version)
+    if referral.status != Referral.Status.RECEIVED:
+        status = referral.get_status_display().lower()
+        raise IllegalTransition(f"Screening can only start on a received referral; this one is {status}")
+    referral.status = Referral.Status.SCREENING
+    referral.rag = rag
+    referral.rag_due_at = _rag_due(referral.received_at, rag)
+    referral.screening_started_at = at or timezone.now()
+    referral.screening_started_by = user
+    _save(referral, user=user, reason=f"Screening started, rated {rag.name}")
+    return referral
+
+
+@transaction.atomic
+def referral_record_decision(
+    *,
+    user,
+    referral_id: int,
+    expected_version: int,
+    decision: DecisionInput,
+    at: dt.datetime | None = None,
+    notify_referrer: bool = True,
+) -> ReferralDecision:
+    """Record the MASH decision. ``at`` is for historic records (imports, demo data)."""
+    referral = _lock(referral_id, expected_version)
+    if referral.status != Referral.Status.SCREENING:
+        raise IllegalTransition("A decision can only be recorded on a referral that is being screened")
+    errors = {}
+    if not decision.outcomes:
+        errors["outcomes"] = "Select at least one outcome"
+    if not decision.rationale.strip():
+        errors["rationale"] = "Enter the reasons for the decision"
+    roles_error = validate_roles(
+        is_peer_on_peer=referral.is_peer_on_peer,
+        roles=referral.children.values_list("role", flat=True),
+    )
+    if roles_error:
+        errors["__all__"] = roles_error
+    _raise_if(errors)
+
+    now = at or timezone.now()
+    record = ReferralDecision(
+        referral=referral,
+        rationale=decision.rationale,
+        advice_notes=decision.advice_notes,
+        decided_at=now,
+        decided_by=user,
+        within_timescale=now <= referral.decision_due_at,
+        **{name: bool(decision.advice.get(name)) for name in ReferralDecision.ADVICE_FIELDS},
+    )
+    _save_with_history(record, user=user, reason="Decision recorded", m2m={"outcomes": decision.outcomes})
+
+    referral.status = Referral.Status.DECIDED
+    referral.decided_at = now
+    referral.decided_by = user
+    _save(referral, user=user, reason="Decision recorded")
+
+    if notify_referrer:
+        from referrals.tasks import send_decision_feedback
+
+        transaction.on_commit(lambda: send_decision_feedback.delay(record.pk))
+    return record
+
+
+def _note(*, user, referral: Referral, text: str, on: dt.datetime | None = None) -> CaseNote:
+    note = CaseNote(
+        referral=referral,
+        occurred_on=timezone.localdate(on or timezone.now()),
+        text=text,
+        recorded_by=user,
+    )
+    note._history_user = user
+    note._change_reason = "Note recorded"
+    note.save()
+    return note
+
+
+@transaction.atomic
+def referral_close(
+    *, user, referral_id: int, expected_version: int, reason: str, at: dt.datetime | None = None
+) -> Referral:
+    referral = _lock(referral_id, expected_version)
+    if referral.status != Referral.Status.DECIDED:
+        raise IllegalTransition("Only a referral with a decision can be closed")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the referral is being closed"})
+    referral.status = Referral.Status.CLOSED
+    referral.closed_at = at or timezone.now()
+    referral.closed_by = user
+    _save(referral, user=user, reason="Referral closed")
+    _note(user=user, referral=referral, text=f"Referral closed: {reason.strip()}", on=at)
+    return referral
+
+
+@transaction.atomic
+def referral_reopen(*, user, referral_id: int, expected_version: int, reason: str) -> Referral:
+    referral = _lock(referral_id, expected_version)
+    if referral.status != Referral.Status.CLOSED:
+        raise IllegalTransition("Only a closed referral can be reopened")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the referral is being reopened"})
+    referral.status = Referral.Status.SCREENING
+    referral.reopened_at = timezone.now()
+    referral.reopened_by = user
+    _save(referral, user=user, reason="Referral reopened")
+    _note(user=user, referral=referral, text=f"Referral reopened: {reason.strip()}")
+    return referral
+
+
+@transaction.atomic
+def case_note_add(
+    *, user, referral_id: int, occurred_on: dt.date, text: str, corrects_id: int | None = None
+) -> CaseNote:
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    errors = {}
+    if not text.strip():
+        errors["text"] = "Enter the note"
+    if occurred_on > timezone.localdate():
+        errors["occurred_on"] = "The date of the note must be today or in the past"
+    _raise_if(errors)
+    corrects = None
+    if corrects_id is not None:
+        corrects = CaseNote.objects.get(pk=corrects_id, referral=referral)
+    note = CaseNote(
+        referral=referral,
+        occurred_on=occurred_on,
+        text=text,
+        corrects=corrects,
+        recorded_by=user,
+    )
+    note._history_user = user
+    note._change_reason = "Correction recorded" if corrects else "Note recorded"
+    note.save()
+    return note
+
+
+def decision_send_feedback(*, decision_id: int) -> bool:
+    """Tell the referrer a decision has been made; returns whether an e-mail went.
+
+    Safe to run twice: the decision row is locked and ``feedback_sent_at`` set in the same
+    transaction as the send, so a repeat finds it sent. A failure to send rolls back and the
+    task retries. The e-mail names the referral by reference and outcome only.
+    """
+    with transaction.atomic():
+        decision = (
+            ReferralDecision.objects.select_for_update(of=("self",))
+            .select_related("referral__detail")
+            .get(pk=decision_id)
+        )
+        if decision.feedback_sent_at is not None:
+            return False
+        contact = decision.referral.detail.referrer_contact
+        try:
+            validate_email(contact)
+        except ValidationError:
+            logger.info("decision %s: referrer contact is not an e-mail address", decision_id)
+            return False
+        body = render_to_string(
+            "referrals/email/decision_feedback.txt",
+            {
+                "referral": decision.referral,
+                "outcomes": list(decision.outcomes.all()),
+                "council_name": settings.COUNCIL_NAME,
+            },
+        )
+        send_mail(
+            subject=f"MASH decision on referral {decision.referral.reference}",
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[contact],
+        )
+        decision.feedback_sent_at = timezone.now()
+        decision._change_reason = "Feedback sent to the referrer"
+        decision.save(update_fields=["feedback_sent_at"])
+        logger.info("decision %s: feedback sent", decision_id)
+        return True

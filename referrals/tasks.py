@@ -1,0 +1,19 @@
+"""Background jobs for referrals. Tasks take primary keys only, never case data."""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from referrals.services import decision_send_feedback
+
+
+@shared_task(
+    name="referrals.tasks.send_decision_feedback",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_decision_feedback(decision_id: int) -> None:
+    decision_send_feedback(decision_id=decision_id)

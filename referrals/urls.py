@@ -1,0 +1,19 @@
+from django.urls import path
+
+from referrals import views
+
+app_name = "referrals"
+
+urlpatterns = [
+    path("", views.TrayListView.as_view(), name="tray"),
+    path("new/", views.ReferralCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.ReferralEditView.as_view(), name="edit"),
+    path("<int:pk>/children/add/", views.ChildAddView.as_view(), name="add_child"),
+    path("<int:pk>/screen/", views.ScreeningView.as_view(), name="screen"),
+    path("<int:pk>/decide/", views.DecisionView.as_view(), name="decide"),
+    path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
+    path("<int:pk>/reopen/", views.ReopenView.as_view(), name="reopen"),
+    path("<int:pk>/notes/add/", views.CaseNoteAddView.as_view(), name="add_note"),
+    path("<int:pk>/history/", views.ReferralHistoryView.as_view(), name="history"),
+]

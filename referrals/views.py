@@ -1,0 +1,433 @@
+"""Thin views: read with selectors, write with one service call, render a template."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.views import View
+from django.views.generic import TemplateView
+
+from core.permissions import MashRoleRequiredMixin
+from referrals import selectors, services
+from referrals.filters import ReferralFilter
+from referrals.forms import (
+    CaseNoteForm,
+    ChildForm,
+    ChildFormSet,
+    DecisionForm,
+    ReasonForm,
+    ReferralForm,
+    ScreeningForm,
+)
+from referrals.models import Referral
+from referrals.selectors import TrayView
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form, field by field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for item in errors:
+                form.add_error(target, item.messages[0] if hasattr(item, "messages") else item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+class ReferralMixin(MashRoleRequiredMixin):
+    """Loads the referral named in the URL, or answers 404 if the user may not open it."""
+
+    @cached_property
+    def referral(self) -> Referral:
+        try:
+            return selectors.referral_get(user=self.request.user, pk=self.kwargs["pk"])
+        except Referral.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+
+    def conflict(self, error: services.ReferralConflict):
+        return render(
+            self.request,
+            "referrals/referral_conflict.html",
+            {
+                "referral": error.referral,
+                "changes": selectors.referral_changes_since(
+                    referral=error.referral, version=error.expected_version
+                ),
+            },
+            status=409,
+        )
+
+
+# --- Work tray ----------------------------------------------------------------------------
+
+
+class TrayListView(MashRoleRequiredMixin, TemplateView):
+    template_name = "referrals/referral_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        view = self.request.GET.get("view", TrayView.AWAITING)
+        if view not in TrayView.LABELS:
+            view = TrayView.AWAITING
+        visible = selectors.referrals_visible_to(user=user)
+        filterset = ReferralFilter(self.request.GET or None, queryset=visible, user=user)
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        page = selectors.referral_tray(
+            user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
+        )
+        query = self.request.GET.copy()
+        query.pop("cursor", None)
+        query.pop("view", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "filter": filterset,
+            "filter_forms": [filterset.form] if filterset.is_bound else [],
+            "page": page,
+            "view": view,
+            "views": TrayView.LABELS,
+            "counts": selectors.tray_counts(user=user, queryset=visible),
+            "filter_query": query.urlencode(),
+            "filters_applied": bool(query),
+        }
+
+
+# --- Create and edit -----------------------------------------------------------------------
+
+
+class ReferralCreateView(MashRoleRequiredMixin, View):
+    template_name = "referrals/referral_form.html"
+    initial_children = 2
+
+    def get(self, request):
+        form = ReferralForm()
+        children = ChildFormSet(
+            prefix="child",
+            initial=[{"role": "victim"}, {"role": "alleged_perpetrator"}][: self.initial_children],
+        )
+        return self.render(form, children)
+
+    def post(self, request):
+        form = ReferralForm(request.POST)
+        incident_date = form.cleaned_data.get("incident_date") if form.is_valid() else None
+        children = ChildFormSet(request.POST, prefix="child", incident_date=incident_date)
+        if "add_child" in request.POST:
+            return self.render(form, self._with_extra_child(request), hide_errors=True)
+        if "remove_child" in request.POST:
+            return self.render(form, self._without_last_child(request), hide_errors=True)
+        if not (form.is_valid() and children.is_valid()):
+            return self.render(form, children)
+        if self._offer_matches(children):
+            return self.render(form, children, matches_offered=True)
+        try:
+            referral = services.referral_create(
+                user=request.user,
+                data=form.to_input(),
+                children=[child.to_input() for child in children.forms],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, children)
+        messages.success(request, f"Referral {referral.reference} recorded")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[referral.pk]))
+
+    @staticmethod
+    def _offer_matches(children) -> bool:
+        """Offer an existing person record for each new child with the same name and birth date."""
+        offered = False
+        for child in children.forms:
+            data = child.cleaned_data
+            matches = selectors.child_matches(
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                date_of_birth=data["date_of_birth"],
+            )
+            if not matches:
+                continue
+            child.offer_matches(matches)
+            chosen = child.data.get(child.add_prefix("existing_child"), "")
+            valid = {str(c.pk) for c in matches} | {ChildForm.NEW}
+            if chosen in valid:
+                child.cleaned_data["existing_child"] = chosen
+            else:
+                offered = True
+                if chosen:
+                    child.add_error("existing_child", "Select whether this is the same child")
+        return offered
+
+    @staticmethod
+    def _resized(request, count: int):
+        data = request.POST.copy()
+        data["child-TOTAL_FORMS"] = str(count)
+        formset = ChildFormSet(data, prefix="child")
+        return formset
+
+    def _with_extra_child(self, request):
+        current = int(request.POST.get("child-TOTAL_FORMS", "1") or 1)
+        return self._resized(request, min(current + 1, ChildFormSet.max_num))
+
+    def _without_last_child(self, request):
+        current = int(request.POST.get("child-TOTAL_FORMS", "1") or 1)
+        return self._resized(request, max(current - 1, 1))
+
+    def render(self, form, children, hide_errors=False, matches_offered=False):
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "children": children,
+                "error_forms": [] if hide_errors else [form, *children.forms],
+                "formset_errors": [] if hide_errors else children.non_form_errors(),
+                "hide_errors": hide_errors,
+                "matches_offered": matches_offered,
+            },
+            status=200 if hide_errors or matches_offered or self.request.method != "POST" else 400,
+        )
+
+
+class ReferralEditView(ReferralMixin, View):
+    template_name = "referrals/referral_edit.html"
+
+    def get(self, request, pk):
+        if self.referral.status == Referral.Status.CLOSED:
+            raise Http404("Page not found")
+        return self.render(ReferralForm(initial=ReferralForm.initial_for(self.referral)))
+
+    def post(self, request, pk):
+        form = ReferralForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            services.referral_update(
+                user=request.user,
+                referral_id=self.referral.pk,
+                expected_version=form.cleaned_data["version"] or 0,
+                data=form.to_input(),
+            )
+        except services.ReferralConflict as conflict:
+            return self.conflict(conflict)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, "Referral details saved")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "referral": self.referral, "error_forms": [form]},
+            status=status,
+        )
+
+
+class ChildAddView(ReferralMixin, View):
+    template_name = "referrals/child_form.html"
+
+    def get(self, request, pk):
+        return self.render(ChildForm(prefix="child", incident_date=self.referral.incident_date))
+
+    def post(self, request, pk):
+        form = ChildForm(request.POST, prefix="child", incident_date=self.referral.incident_date)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        data = form.cleaned_data
+        matches = selectors.child_matches(
+            first_name=data["first_name"], last_name=data["last_name"], date_of_birth=data["date_of_birth"]
+        )
+        if matches:
+            form.offer_matches(matches)
+            chosen = form.data.get(form.add_prefix("existing_child"), "")
+            if chosen not in {str(c.pk) for c in matches} | {ChildForm.NEW}:
+                return self.render(form)
+            form.cleaned_data["existing_child"] = chosen
+        try:
+            link = services.referral_add_child(
+                user=request.user,
+                referral_id=self.referral.pk,
+                expected_version=int(request.POST.get("version", "0") or 0),
+                child=form.to_input(),
+            )
+        except services.ReferralConflict as conflict:
+            return self.conflict(conflict)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, f"Child {link.label} added")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "referral": self.referral, "error_forms": [form]},
+            status=status,
+        )
+
+
+# --- One referral ---------------------------------------------------------------------------
+
+
+class ReferralDetailView(ReferralMixin, TemplateView):
+    template_name = "referrals/referral_detail.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            view = selectors.referral_view(user=self.request.user, pk=self.kwargs["pk"])
+        except Referral.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+        return {**super().get_context_data(**kwargs), "case": view, "referral": view.referral}
+
+
+class ReferralHistoryView(ReferralMixin, TemplateView):
+    template_name = "referrals/referral_history.html"
+
+    def get_context_data(self, **kwargs):
+        referral, entries = selectors.referral_history(user=self.request.user, pk=self.referral.pk)
+        return {**super().get_context_data(**kwargs), "referral": referral, "entries": entries}
+
+
+class TransitionView(ReferralMixin, View):
+    """A form whose valid submission calls one service on the referral."""
+
+    template_name = ""
+    form_class = ReasonForm
+    success_message = ""
+
+    def form_kwargs(self) -> dict:
+        return {}
+
+    def get(self, request, pk):
+        return self.render(self.form_class(initial={"version": self.referral.version}, **self.form_kwargs()))
+
+    def post(self, request, pk):
+        form = self.form_class(request.POST, **self.form_kwargs())
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            self.act(form)
+        except services.ReferralConflict as conflict:
+            return self.conflict(conflict)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, self.success_message)
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def act(self, form) -> None:
+        raise NotImplementedError
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "referral": self.referral, "error_forms": [form]},
+            status=status,
+        )
+
+
+class ScreeningView(TransitionView):
+    template_name = "referrals/referral_screen.html"
+    form_class = ScreeningForm
+    success_message = "Screening started"
+
+    def act(self, form):
+        services.referral_start_screening(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            rag=form.cleaned_data["rag"],
+        )
+
+
+class DecisionView(TransitionView):
+    template_name = "referrals/referral_decide.html"
+    form_class = DecisionForm
+    success_message = "Decision recorded"
+
+    def act(self, form):
+        services.referral_record_decision(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            decision=form.to_input(),
+        )
+
+
+class CloseView(TransitionView):
+    template_name = "referrals/referral_close.html"
+    success_message = "Referral closed"
+
+    def form_kwargs(self):
+        return {
+            "reason_label": "Why is the referral being closed?",
+            "required_message": "Enter why the referral is being closed",
+        }
+
+    def act(self, form):
+        services.referral_close(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class ReopenView(TransitionView):
+    template_name = "referrals/referral_reopen.html"
+    success_message = "Referral reopened"
+
+    def form_kwargs(self):
+        return {
+            "reason_label": "Why is the referral being reopened?",
+            "required_message": "Enter why the referral is being reopened",
+        }
+
+    def act(self, form):
+        services.referral_reopen(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class CaseNoteAddView(ReferralMixin, View):
+    template_name = "referrals/casenote_form.html"
+
+    def notes(self):
+        return list(self.referral.notes.order_by("-recorded_at")[:50])
+
+    def get(self, request, pk):
+        return self.render(CaseNoteForm(notes=self.notes()))
+
+    def post(self, request, pk):
+        form = CaseNoteForm(request.POST, notes=self.notes())
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            services.case_note_add(
+                user=request.user,
+                referral_id=self.referral.pk,
+                occurred_on=form.cleaned_data["occurred_on"],
+                text=form.cleaned_data["text"],
+                corrects_id=form.cleaned_data.get("corrects"),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, "Note added")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]) + "#chronology")
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "referral": self.referral, "error_forms": [form]},
+            status=status,
+        )

@@ -1,0 +1,1 @@
+"""Scrutiny recommendations, executive responses and cabinet reports (later work)."""

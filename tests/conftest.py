@@ -1,0 +1,81 @@
+"""Shared fixtures.
+
+Tests that need a real service are marked ``postgres`` or ``redis``. On a bare machine they
+skip with the reason; when ``CI`` is set a missing service fails them instead, so CI can
+never go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from core.roles import GROUP_NAMES, Role
+from tests.factories import UserFactory
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require_service(available: bool, reason: str) -> None:
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
+    pytest.skip(reason)
+
+
+def redis_available() -> tuple[bool, str]:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return False, "needs a real Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return False, f"Redis at {url} is not answering: {error}"
+    return True, ""
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request):
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        require_service(
+            connection.vendor == "postgresql",
+            "needs a real PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/mash",
+        )
+    if request.node.get_closest_marker("redis"):
+        ok, reason = redis_available()
+        require_service(ok, reason)
+
+
+@pytest.fixture
+def role_user(db):
+    """Make a user holding one role: role_user(Role.MASH_PRACTITIONER)."""
+
+    def make(role: Role, **kwargs):
+        user = UserFactory(**kwargs)
+        user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def practitioner(role_user):
+    return role_user(Role.MASH_PRACTITIONER, username="practitioner")
+
+
+@pytest.fixture
+def manager(role_user):
+    return role_user(Role.MASH_MANAGER, username="manager")
+
+
+@pytest.fixture
+def practitioner_client(client, practitioner):
+    client.force_login(practitioner)
+    return client
