@@ -266,8 +266,9 @@ class ChildForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"}),
     )
-    existing_child = forms.ChoiceField(
-        label="Is this the same child?", required=False, widget=forms.RadioSelect, choices=()
+    # Choices are offered only when a match is found; the view checks the answer against them.
+    existing_child = forms.CharField(
+        label="Is this the same child?", required=False, widget=forms.RadioSelect
     )
 
     def __init__(self, *args, incident_date: dt.date | None = None, **kwargs):
@@ -288,7 +289,8 @@ class ChildForm(forms.Form):
             for c in matches
         ]
         choices.append((self.NEW, "No, this is a different child: create a new record"))
-        self.fields["existing_child"].choices = choices
+        self.fields["existing_child"].widget.choices = choices
+        self.fields["existing_child"].choices = choices  # what the GOV.UK radios template reads
 
     def clean(self):
         data = super().clean()

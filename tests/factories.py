@@ -61,6 +61,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Referral
+        skip_postgeneration_save = True
 
     reference = factory.Sequence(lambda n: f"MASH-2019-{n + 1:04d}")
     received_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=3))

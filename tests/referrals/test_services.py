@@ -46,15 +46,27 @@ def test_references_are_sequential_per_year_and_never_reused(practitioner):
     second = create(practitioner)
     assert first.reference.endswith("-0001")
     assert second.reference.endswith("-0002")
-    old = create(practitioner, received_at=dt.datetime(2018, 5, 1, 10, tzinfo=dt.UTC), incident_date=dt.date(2018, 4, 30))
+    old = create(
+        practitioner,
+        received_at=dt.datetime(2018, 5, 1, 10, tzinfo=dt.UTC),
+        incident_date=dt.date(2018, 4, 30),
+    )
     assert old.reference == "MASH-2018-0001"
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"received_at": timezone.now() + dt.timedelta(days=1)}, "received_at", "must be today or in the past"),
-        ({"incident_date": timezone.localdate() + dt.timedelta(days=3)}, "incident_date", "today or in the past"),
+        (
+            {"received_at": timezone.now() + dt.timedelta(days=1)},
+            "received_at",
+            "must be today or in the past",
+        ),
+        (
+            {"incident_date": timezone.localdate() + dt.timedelta(days=3)},
+            "incident_date",
+            "today or in the past",
+        ),
         ({"forms_of_abuse": []}, "forms_of_abuse", "Select at least one form of abuse"),
         ({"consent_sought": False}, "consent_not_sought_reason", "Enter the reason consent was not sought"),
     ],
@@ -179,7 +191,9 @@ def test_screening_twice_is_refused(practitioner):
     rag = RagLevel.objects.get(code="red")
     services.referral_start_screening(user=practitioner, referral_id=referral.pk, expected_version=1, rag=rag)
     with pytest.raises(services.IllegalTransition, match="this one is screening"):
-        services.referral_start_screening(user=practitioner, referral_id=referral.pk, expected_version=2, rag=rag)
+        services.referral_start_screening(
+            user=practitioner, referral_id=referral.pk, expected_version=2, rag=rag
+        )
 
 
 def test_stale_edit_is_refused_and_changes_nothing(practitioner, manager):
@@ -204,15 +218,20 @@ def test_stale_edit_is_refused_and_changes_nothing(practitioner, manager):
 
 
 def test_decision_late_is_recorded_as_outside_timescale(practitioner):
-    referral = create(practitioner, received_at=timezone.now() - dt.timedelta(days=10),
-                      incident_date=timezone.localdate() - dt.timedelta(days=11))
+    referral = create(
+        practitioner,
+        received_at=timezone.now() - dt.timedelta(days=10),
+        incident_date=timezone.localdate() - dt.timedelta(days=11),
+    )
     rag = RagLevel.objects.get(code="amber")
     services.referral_start_screening(user=practitioner, referral_id=referral.pk, expected_version=1, rag=rag)
     decision = services.referral_record_decision(
         user=practitioner,
         referral_id=referral.pk,
         expected_version=2,
-        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="advice")], rationale="Advice given"),
+        decision=services.DecisionInput(
+            outcomes=[Outcome.objects.get(code="advice")], rationale="Advice given"
+        ),
     )
     assert decision.within_timescale is False
 
@@ -234,7 +253,9 @@ def test_case_notes_are_append_only_with_corrections(practitioner):
     assert correction.corrects == first
     assert correction.history.get().history_change_reason == "Correction recorded"
     with pytest.raises(ValidationError):
-        services.case_note_add(user=practitioner, referral_id=referral.pk, occurred_on=timezone.localdate(), text=" ")
+        services.case_note_add(
+            user=practitioner, referral_id=referral.pk, occurred_on=timezone.localdate(), text=" "
+        )
 
 
 def test_add_child_gets_next_label_and_bumps_version(practitioner):
@@ -248,7 +269,9 @@ def test_add_child_gets_next_label_and_bumps_version(practitioner):
     assert ReferralChild.objects.filter(referral=referral).count() == 3
 
 
-def test_decision_feedback_emails_referrer_once_without_identities(practitioner, mailoutbox, django_capture_on_commit_callbacks):
+def test_decision_feedback_emails_referrer_once_without_identities(
+    practitioner, mailoutbox, django_capture_on_commit_callbacks
+):
     referral = create(practitioner)
     services.referral_start_screening(
         user=practitioner, referral_id=referral.pk, expected_version=1, rag=RagLevel.objects.get(code="red")
@@ -258,7 +281,9 @@ def test_decision_feedback_emails_referrer_once_without_identities(practitioner,
             user=practitioner,
             referral_id=referral.pk,
             expected_version=2,
-            decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="early-help")], rationale="Early help"),
+            decision=services.DecisionInput(
+                outcomes=[Outcome.objects.get(code="early-help")], rationale="Early help"
+            ),
         )
     assert len(mail.outbox) == 1
     message = mail.outbox[0]

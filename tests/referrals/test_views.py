@@ -1,0 +1,349 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import Child, RagLevel, Referral, ReferralDetail
+from tests.factories import ChildFactory, ReferralFactory, SchoolFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def date_parts(prefix: str, day: dt.date) -> dict[str, str]:
+    return {f"{prefix}_0": str(day.day), f"{prefix}_1": str(day.month), f"{prefix}_2": str(day.year)}
+
+
+def create_payload(school=None, children=2, **overrides) -> dict[str, str]:
+    today = timezone.localdate()
+    received = today - dt.timedelta(days=1)
+    data = {
+        **date_parts("received_date", received),
+        "received_time": "14:30",
+        "source": "1",
+        "forms_of_abuse": ["6"],
+        "is_peer_on_peer": "True",
+        **date_parts("incident_date", received - dt.timedelta(days=1)),
+        "location": "school",
+        "consent_sought": "True",
+        "referrer_name": "Rita Referrer",
+        "referrer_role": "DSL",
+        "referrer_organisation": "Test School",
+        "referrer_contact": "rita@school.example",
+        "narrative": "The child said what happened.",
+        "child-TOTAL_FORMS": str(children),
+        "child-INITIAL_FORMS": "0",
+        "child-MIN_NUM_FORMS": "1",
+        "child-MAX_NUM_FORMS": "12",
+        "save": "1",
+    }
+    roles = ["victim", "alleged_perpetrator", "other"]
+    for index in range(children):
+        data.update(
+            {
+                f"child-{index}-role": roles[min(index, 2)],
+                f"child-{index}-first_name": f"Firstname{index}",
+                f"child-{index}-last_name": f"Lastname{index}",
+                **date_parts(f"child-{index}-date_of_birth", dt.date(today.year - 13, 5, 4)),
+                f"child-{index}-gender": "male",
+                f"child-{index}-school": str(school.pk) if school else "",
+                f"child-{index}-year_group": "8",
+            }
+        )
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def source_and_form_ids():
+    from referrals.models import AbuseForm, ReferralSource
+
+    return ReferralSource.objects.get(code="school").pk, AbuseForm.objects.get(code="sexual-assault").pk
+
+
+def payload(ids, **kwargs):
+    source, form = ids
+    data = create_payload(**kwargs)
+    data["source"] = str(source)
+    data["forms_of_abuse"] = [str(form)]
+    return data
+
+
+def test_practitioner_records_referral_with_two_children(practitioner_client, source_and_form_ids):
+    school = SchoolFactory()
+    response = practitioner_client.post(
+        reverse("referrals:create"), payload(source_and_form_ids, school=school)
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    referral = Referral.objects.get()
+    assert response["Location"] == reverse("referrals:detail", args=[referral.pk])
+    assert referral.children.count() == 2
+    detail = practitioner_client.get(response["Location"])
+    body = detail.content.decode()
+    assert referral.reference in body
+    assert "Firstname0 Lastname0" in body
+    assert "Children attend the same school" in body
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"received_date_0": "", "received_date_1": "", "received_date_2": ""},
+            "Enter the date the referral was received",
+        ),
+        (
+            {"received_date_0": "31", "received_date_1": "2", "received_date_2": "2019"},
+            "The date the referral was received must be a real date",
+        ),
+        ({"received_time": "25:99"}, "Enter a real time, for example 14:30"),
+        ({"narrative": ""}, "Enter what was reported"),
+        ({"forms_of_abuse": []}, "Select at least one form of abuse"),
+        ({"consent_sought": "False"}, "Enter the reason consent was not sought"),
+        (
+            {"child-1-role": "other"},
+            "A peer-on-peer referral needs at least one victim and one alleged perpetrator",
+        ),
+        ({"child-0-date_of_birth_2": "1970"}, "Date of birth must make the child 18 or younger"),
+        ({"child-0-first_name": ""}, "Enter the child&#x27;s first name"),
+    ],
+)
+def test_bad_input_gets_govuk_error_and_saves_nothing(
+    practitioner_client, source_and_form_ids, change, message
+):
+    data = payload(source_and_form_ids)
+    data.update(change)
+    response = practitioner_client.post(reverse("referrals:create"), data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "There is a problem" in body
+    assert message in body
+    assert "<title>Error: " in body
+    assert Referral.objects.count() == 0
+    assert ReferralDetail.objects.count() == 0
+    assert Child.objects.count() == 0
+
+
+def test_future_received_date_is_refused(practitioner_client, source_and_form_ids):
+    tomorrow = timezone.localdate() + dt.timedelta(days=2)
+    data = payload(source_and_form_ids)
+    data.update(date_parts("received_date", tomorrow))
+    response = practitioner_client.post(reverse("referrals:create"), data)
+    assert response.status_code == 400
+    assert "The date the referral was received must be today or in the past" in response.content.decode()
+
+
+def test_add_another_child_keeps_what_was_typed(practitioner_client, source_and_form_ids):
+    data = payload(source_and_form_ids)
+    del data["save"]
+    data["add_child"] = "1"
+    response = practitioner_client.post(reverse("referrals:create"), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Child 3" in body
+    assert 'value="Firstname1"' in body
+    assert "There is a problem" not in body
+    assert Referral.objects.count() == 0
+
+
+def test_likely_existing_child_is_offered_before_creating_a_duplicate(
+    practitioner_client, source_and_form_ids
+):
+    today = timezone.localdate()
+    existing = ChildFactory(
+        first_name="Firstname0", last_name="Lastname0", date_of_birth=dt.date(today.year - 13, 5, 4)
+    )
+    response = practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "already on record" in body
+    assert f"record {existing.pk}" in body
+    assert Referral.objects.count() == 0
+
+    data = payload(source_and_form_ids)
+    data["child-0-existing_child"] = str(existing.pk)
+    response = practitioner_client.post(reverse("referrals:create"), data)
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert referral.children.get(label="A").child == existing
+    assert Child.objects.count() == 2  # the existing one and one new
+
+
+def test_screen_decide_close_reopen_through_the_pages(practitioner_client, source_and_form_ids):
+    from referrals.models import Outcome
+
+    practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
+    referral = Referral.objects.get()
+    red = RagLevel.objects.get(code="red")
+    r = practitioner_client.post(
+        reverse("referrals:screen", args=[referral.pk]), {"rag": red.pk, "version": 1}
+    )
+    assert r.status_code == 302
+    r = practitioner_client.post(
+        reverse("referrals:decide", args=[referral.pk]),
+        {
+            "outcomes": [Outcome.objects.get(code="police").pk],
+            "rationale": "Police report is the starting point",
+            "advice": ["dsl_informed", "police_informed"],
+            "version": 2,
+        },
+    )
+    assert r.status_code == 302
+    r = practitioner_client.post(reverse("referrals:close", args=[referral.pk]), {"reason": "", "version": 3})
+    assert r.status_code == 400
+    assert "Enter why the referral is being closed" in r.content.decode()
+    r = practitioner_client.post(
+        reverse("referrals:close", args=[referral.pk]), {"reason": "Done", "version": 3}
+    )
+    assert r.status_code == 302
+    r = practitioner_client.post(
+        reverse("referrals:reopen", args=[referral.pk]), {"reason": "New info", "version": 4}
+    )
+    assert r.status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.SCREENING
+    history = practitioner_client.get(reverse("referrals:history", args=[referral.pk])).content.decode()
+    for reason in (
+        "Referral recorded",
+        "Screening started, rated Red",
+        "Decision recorded",
+        "Referral closed",
+        "Referral reopened",
+    ):
+        assert reason in history
+
+
+def test_stale_edit_shows_what_changed_and_overwrites_nothing(
+    client, practitioner, manager, source_and_form_ids
+):
+    client.force_login(practitioner)
+    client.post(reverse("referrals:create"), payload(source_and_form_ids))
+    referral = Referral.objects.get()
+    edit_url = reverse("referrals:edit", args=[referral.pk])
+    form_page = client.get(edit_url)
+    assert 'name="version" value="1"' in form_page.content.decode()
+
+    base = payload(source_and_form_ids)
+    mine = {k: v for k, v in base.items() if not k.startswith("child-")} | {"version": "1"}
+
+    client.force_login(manager)
+    first = client.post(edit_url, mine | {"location": "online", "narrative": "Manager's version"})
+    assert first.status_code == 302
+
+    client.force_login(practitioner)
+    second = client.post(edit_url, mine | {"location": "home", "narrative": "Practitioner's version"})
+    assert second.status_code == 409
+    body = second.content.decode()
+    assert "Your changes have not been saved" in body
+    assert "Location" in body and "Online" in body
+    assert manager.get_username() in body or manager.get_full_name() in body
+    referral.refresh_from_db()
+    assert referral.location == "online"
+    assert referral.detail.narrative == "Manager's version"
+
+
+def test_tray_search_by_reference_and_name(practitioner_client):
+    a = ReferralFactory(reference="MASH-2019-0042")
+    b = ReferralFactory(reference="MASH-2019-0043")
+    child = a.children.get(label="A").child
+    child.first_name, child.last_name = "Zelda", "Uniquename"
+    child.save()
+    url = reverse("referrals:tray")
+
+    body = practitioner_client.get(url, {"view": "all", "q": "2019-0042"}).content.decode()
+    assert "MASH-2019-0042" in body and "MASH-2019-0043" not in body
+    body = practitioner_client.get(url, {"view": "all", "q": "uniquen"}).content.decode()
+    assert "MASH-2019-0042" in body and "MASH-2019-0043" not in body
+    body = practitioner_client.get(url, {"view": "all", "q": "zelda uniq"}).content.decode()
+    assert "MASH-2019-0042" in body
+    body = practitioner_client.get(url, {"view": "all", "q": "nobody"}).content.decode()
+    assert "No referrals to show" in body
+    assert b.reference not in body
+
+
+def test_tray_filters_and_overdue_flag(practitioner_client):
+    overdue = ReferralFactory(received_at=timezone.now() - dt.timedelta(days=6))
+    fresh = ReferralFactory()
+    closed = ReferralFactory(
+        status=Referral.Status.CLOSED, received_at=timezone.now() - dt.timedelta(days=30)
+    )
+    url = reverse("referrals:tray")
+    body = practitioner_client.get(url, {"view": "overdue"}).content.decode()
+    assert overdue.reference in body and fresh.reference not in body and closed.reference not in body
+    assert "Overdue" in body
+    body = practitioner_client.get(url, {"view": "all", "status": "closed"}).content.decode()
+    assert closed.reference in body and fresh.reference not in body
+    body = practitioner_client.get(url, {"view": "awaiting"}).content.decode()
+    assert body.index(overdue.reference) < body.index(fresh.reference)  # ordered by due time
+    body = practitioner_client.get(url, {"view": "all", "received_from": "2999-01-01"}).content.decode()
+    assert "No referrals to show" in body
+    response = practitioner_client.get(url, {"view": "all", "received_from": "not-a-date"})
+    assert response.status_code == 200
+    assert "Enter a real date" in response.content.decode()
+
+
+def test_tray_keyset_pages_cover_every_row_once(practitioner_client):
+    start = timezone.now() - dt.timedelta(days=40)
+    made = {
+        ReferralFactory(with_children=False, received_at=start + dt.timedelta(hours=i % 7)).reference
+        for i in range(60)
+    }
+    url = reverse("referrals:tray")
+    seen, cursor = [], None
+    for _ in range(10):
+        params = {"view": "all"} | ({"cursor": cursor} if cursor else {})
+        page = practitioner_client.get(url, params).context["page"]
+        seen.extend(r.reference for r in page.rows)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 60
+    assert set(seen) == made
+    # and back again
+    previous = practitioner_client.get(url, {"view": "all", "cursor": page.previous_cursor}).context["page"]
+    assert [r.reference for r in previous.rows] == seen[25:50]
+
+
+def test_a_garbled_cursor_is_ignored(practitioner_client):
+    ReferralFactory()
+    response = practitioner_client.get(reverse("referrals:tray"), {"view": "all", "cursor": "!!!garbage"})
+    assert response.status_code == 200
+
+
+def test_tray_query_count_does_not_grow_with_rows(practitioner_client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("referrals:tray")
+    for _ in range(3):
+        ReferralFactory()
+    with CaptureQueriesContext(connection) as small:
+        practitioner_client.get(url, {"view": "all"})
+    for _ in range(40):
+        ReferralFactory()
+    with CaptureQueriesContext(connection) as large:
+        practitioner_client.get(url, {"view": "all", "q": "mash"})
+        practitioner_client.get(url, {"view": "all"})
+    assert len(large.captured_queries) - len(small.captured_queries) <= len(small.captured_queries)
+    with CaptureQueriesContext(connection) as again:
+        practitioner_client.get(url, {"view": "all"})
+    assert len(again.captured_queries) == len(small.captured_queries)
+
+
+def test_detail_query_count_does_not_grow_with_children_and_notes(practitioner_client, practitioner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from referrals import services
+
+    referral = ReferralFactory()
+    url = reverse("referrals:detail", args=[referral.pk])
+    with CaptureQueriesContext(connection) as before:
+        practitioner_client.get(url)
+    for index in range(5):
+        services.case_note_add(
+            user=practitioner, referral_id=referral.pk, occurred_on=timezone.localdate(), text=f"n{index}"
+        )
+    with CaptureQueriesContext(connection) as after:
+        practitioner_client.get(url)
+    assert len(after.captured_queries) == len(before.captured_queries)
