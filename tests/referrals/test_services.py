@@ -93,7 +93,8 @@ def test_peer_on_peer_needs_victim_and_alleged_perpetrator(practitioner):
             user=practitioner, data=referral_input(), children=[child_input("victim"), child_input("other")]
         )
     assert "at least one victim and one alleged perpetrator" in caught.value.message_dict["children"][0]
-    assert Referral.objects.count() == 0 and Child.objects.count() == 0
+    assert Referral.objects.count() == 0
+    assert Child.objects.count() == 0
     # Not peer-on-peer: one child is enough.
     referral = services.referral_create(
         user=practitioner, data=referral_input(is_peer_on_peer=False), children=[child_input("victim")]
@@ -108,7 +109,8 @@ def test_implausible_date_of_birth_is_refused_and_nothing_saved(practitioner):
             user=practitioner, data=referral_input(), children=[too_old, child_input("alleged_perpetrator")]
         )
     assert "18 or younger" in caught.value.message_dict["date_of_birth"][0]
-    assert Referral.objects.count() == 0 and Child.objects.count() == 0
+    assert Referral.objects.count() == 0
+    assert Child.objects.count() == 0
 
 
 def test_existing_child_is_reused_not_duplicated(practitioner):
@@ -146,16 +148,20 @@ def test_workflow_received_screening_decided_closed_reopened(practitioner, manag
     assert referral.status == Referral.Status.DECIDED
     assert referral.decided_by == manager
     assert decision.within_timescale is True
-    assert decision.dsl_informed and decision.police_informed and not decision.separation_advised
+    assert decision.dsl_informed
+    assert decision.police_informed
+    assert not decision.separation_advised
 
     closed = services.referral_close(
         user=manager, referral_id=referral.pk, expected_version=referral.version, reason="Police leading"
     )
-    assert closed.status == Referral.Status.CLOSED and closed.closed_by == manager
+    assert closed.status == Referral.Status.CLOSED
+    assert closed.closed_by == manager
     reopened = services.referral_reopen(
         user=manager, referral_id=referral.pk, expected_version=closed.version, reason="New information"
     )
-    assert reopened.status == Referral.Status.SCREENING and reopened.reopened_by == manager
+    assert reopened.status == Referral.Status.SCREENING
+    assert reopened.reopened_by == manager
     assert list(CaseNote.objects.filter(referral=referral).values_list("text", flat=True)) == [
         "Referral closed: Police leading",
         "Referral reopened: New information",
@@ -183,7 +189,8 @@ def test_illegal_transitions_are_refused(practitioner, service, kwargs):
     with pytest.raises(services.IllegalTransition):
         service(user=practitioner, referral_id=referral.pk, expected_version=1, **kwargs)
     referral.refresh_from_db()
-    assert referral.status == Referral.Status.RECEIVED and referral.version == 1
+    assert referral.status == Referral.Status.RECEIVED
+    assert referral.version == 1
 
 
 def test_screening_twice_is_refused(practitioner):
