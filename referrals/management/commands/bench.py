@@ -1,0 +1,663 @@
+"""Measure the work tray and search at 1,000 and at 100,000 referrals (``make bench``).
+
+The issue's targets: for each page, the SQL query count is the same at both sizes, and the
+median time at 100,000 referrals is within 2x of the median at 1,000.
+
+Scratch database: the command never touches the data of the database DATABASE_URL names.
+It creates (dropping any previous copy) a dedicated database called ``<name>_bench``, or
+``<name>`` itself when that already ends in ``_bench`` (so ``DATABASE_URL=.../mash_bench``
+benchmarks in ``mash_bench``), migrates it, seeds it with bulk inserts and measures there.
+The database is kept afterwards for poking at with psql; ``--drop`` drops it at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import django
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.http import QueryDict
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from core.roles import GROUP_NAMES, Role
+from core.timescales import add_working_hours, decision_due_at, local_zone
+from referrals import selectors
+from referrals.filters import ReferralFilter
+from referrals.models import (
+    AbuseForm,
+    Child,
+    RagLevel,
+    ReferenceSequence,
+    Referral,
+    ReferralChild,
+    ReferralDetail,
+    ReferralSource,
+    School,
+)
+
+SEED = 20261128
+SMALL, LARGE = 1_000, 100_000
+OPEN_SHARE = 0.03  # received or screening; the rest are decided or closed
+HISTORIC_START = dt.date(2019, 9, 2)  # so MASH-2019-... references exist to search for
+REUSE_CHILD = 0.08  # a child already known from an earlier referral
+SCHOOLS = 60
+PRACTITIONERS = 6
+DEEP_PAGES = 5
+MAX_RATIO = 2.0
+
+FIRST_NAMES = [
+    "Alex",
+    "Bailey",
+    "Casey",
+    "Devon",
+    "Eden",
+    "Frankie",
+    "Gray",
+    "Harper",
+    "Indy",
+    "Jordan",
+    "Kai",
+    "Logan",
+    "Morgan",
+    "Nico",
+    "Oakley",
+    "Parker",
+    "Quinn",
+    "Riley",
+    "Sam",
+    "Taylor",
+    "Umi",
+    "Vic",
+    "Wren",
+    "Xan",
+    "Yael",
+    "Zuri",
+    "Ash",
+    "Billie",
+    "Charlie",
+    "Dani",
+    "Ellis",
+    "Finley",
+    "Georgie",
+    "Hayden",
+    "Iris",
+    "Jesse",
+    "Kit",
+    "Lennon",
+    "Max",
+    "Noel",
+    "Orla",
+    "Peyton",
+    "Remy",
+    "Sasha",
+    "Toni",
+    "Val",
+    "Winnie",
+    "Arlo",
+    "Bo",
+    "Cass",
+]
+# Plainly made-up surnames: 20 stems x 15 endings, drawn with a Zipf-like weight so the
+# commonest is about 2.7% of children (Smith is about 1.3% of people in England).
+_STEMS = [
+    "Ashen",
+    "Brack",
+    "Corrow",
+    "Dunnet",
+    "Elvers",
+    "Farrant",
+    "Glossop",
+    "Hebble",
+    "Inchley",
+    "Jorrock",
+    "Kettering",
+    "Lummas",
+    "Marsh",
+    "Nettle",
+    "Orrell",
+    "Pember",
+    "Quarry",
+    "Rudd",
+    "Sallow",
+    "Tunstall",
+]
+_ENDINGS = [
+    "ford",
+    "well",
+    "ton",
+    "ley",
+    "ridge",
+    "holm",
+    "by",
+    "worth",
+    "field",
+    "wick",
+    "son",
+    "ham",
+    "more",
+    "dale",
+    "croft",
+]
+SURNAMES = [stem + ending for stem in _STEMS for ending in _ENDINGS]
+SURNAME_WEIGHTS = [1 / (rank + 10) for rank in range(len(SURNAMES))]
+
+
+def _masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{quote(parts.password, safe='')}@", ":***@")
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+class Seeder:
+    """Deterministic synthetic referrals, written with bulk_create_with_history in batches."""
+
+    def __init__(self, *, rnd: random.Random, now: dt.datetime, batch_size: int, users, schools):
+        self.rnd = rnd
+        self.now = now
+        self.batch_size = batch_size
+        self.users = users
+        self.schools = schools
+        self.zone = local_zone()
+        self.sources = list(ReferralSource.objects.order_by("order"))
+        self.school_source = next(s for s in self.sources if s.code == "school")
+        self.forms = list(AbuseForm.objects.order_by("order"))
+        self.rags = list(RagLevel.objects.order_by("order"))
+        self.last_number: Counter[int] = Counter(
+            dict(ReferenceSequence.objects.values_list("year", "last_number"))
+        )
+        self.known_children: list[int] = []
+        self._due: dict[dt.date, dt.datetime] = {}
+        self.historic_days = (
+            (now.astimezone(self.zone).date() - dt.timedelta(days=21)) - HISTORIC_START
+        ).days
+
+    def decision_due(self, received_at: dt.datetime) -> dt.datetime:
+        # decision_due_at depends only on the local day of receipt: work it out once per day.
+        day = received_at.astimezone(self.zone).date()
+        if day not in self._due:
+            self._due[day] = decision_due_at(received_at)
+        return self._due[day]
+
+    def seed(self, count: int) -> None:
+        done = 0
+        while done < count:
+            size = min(self.batch_size, count - done)
+            with transaction.atomic():
+                self._batch(size)
+            done += size
+        ReferenceSequence.objects.bulk_create(
+            [ReferenceSequence(year=y, last_number=n) for y, n in sorted(self.last_number.items())],
+            update_conflicts=True,
+            unique_fields=["year"],
+            update_fields=["last_number"],
+        )
+
+    # --- one batch ------------------------------------------------------------------------
+
+    def _received_at(self, is_open: bool) -> dt.datetime:
+        rnd = self.rnd
+        if is_open:  # recent: most still inside their working day, some overdue
+            hours = min(rnd.expovariate(1 / 30), 24 * 20)
+            return self.now - dt.timedelta(hours=hours, minutes=rnd.randrange(60))
+        day = HISTORIC_START + dt.timedelta(days=rnd.randrange(self.historic_days))
+        if day.weekday() >= 5:
+            day -= dt.timedelta(days=day.weekday() - 4)
+        return dt.datetime.combine(day, dt.time(8 + rnd.randrange(10), rnd.randrange(60)), tzinfo=self.zone)
+
+    def _referral(self, is_open: bool) -> Referral:
+        rnd = self.rnd
+        received_at = self._received_at(is_open)
+        user = rnd.choice(self.users)
+        local_day = received_at.astimezone(self.zone).date()
+        referral = Referral(
+            received_at=received_at,
+            source=self.school_source if rnd.random() < 0.6 else rnd.choice(self.sources),
+            is_peer_on_peer=rnd.random() < 0.9,
+            incident_date=local_day - dt.timedelta(days=rnd.randrange(10)),
+            location=rnd.choice(("school", "school", "online", "community", "transport", "home")),
+            consent_sought=rnd.random() < 0.85,
+            decision_due_at=self.decision_due(received_at),
+            created_by=user,
+            status=Referral.Status.RECEIVED,
+        )
+        stage = rnd.choice((0, 1)) if is_open else (3 if rnd.random() < 0.9 else 2)
+        if stage >= 1:
+            rag = rnd.choice(self.rags)
+            referral.status = Referral.Status.SCREENING
+            referral.rag = rag
+            referral.rag_due_at = add_working_hours(received_at, rag.response_hours)
+            referral.screening_started_at = received_at + dt.timedelta(minutes=rnd.randrange(30, 120))
+            referral.screening_started_by = rnd.choice(self.users)
+            referral.version = 2
+        if stage >= 2:
+            referral.status = Referral.Status.DECIDED
+            referral.decided_at = received_at + dt.timedelta(hours=rnd.choice((3, 5, 20, 30, 60)))
+            referral.decided_by = referral.screening_started_by
+            referral.version = 3
+        if stage >= 3:
+            referral.status = Referral.Status.CLOSED
+            referral.closed_at = referral.decided_at + dt.timedelta(days=2)
+            referral.closed_by = referral.decided_by
+            referral.version = 4
+        referral._history_user = user
+        referral._history_date = received_at
+        return referral
+
+    def _batch(self, size: int) -> None:
+        rnd = self.rnd
+        referrals = [self._referral(rnd.random() < OPEN_SHARE) for _ in range(size)]
+        # References in order of receipt within the batch, continuing each year's sequence.
+        referrals.sort(key=lambda r: r.received_at)
+        for referral in referrals:
+            year = referral.received_at.astimezone(self.zone).year
+            self.last_number[year] += 1
+            referral.reference = f"MASH-{year}-{self.last_number[year]:04d}"
+        referrals = bulk_create_with_history(
+            referrals, Referral, batch_size=self.batch_size, default_change_reason="Referral recorded"
+        )
+
+        details = []
+        for referral in referrals:
+            detail = ReferralDetail(
+                referral=referral,
+                referrer_name=f"{rnd.choice(FIRST_NAMES)} {rnd.choice(SURNAMES)} (bench referrer)",
+                referrer_role="Designated safeguarding lead",
+                referrer_organisation="Bench organisation",
+                referrer_contact=f"referrer{rnd.randrange(1000)}@school.example",
+                narrative="BENCH NARRATIVE (synthetic). Child A disclosed an incident at school.",
+                consent_not_sought_reason=""
+                if referral.consent_sought
+                else "BENCH: seeking consent would have increased the risk.",
+            )
+            detail._history_user = referral.created_by
+            detail._history_date = referral.received_at
+            details.append(detail)
+        bulk_create_with_history(
+            details, ReferralDetail, batch_size=self.batch_size, default_change_reason="Referral recorded"
+        )
+
+        # Many-to-many rows straight into the through table. The bulk seed writes no
+        # many-to-many history (HistoricalReferral_forms_of_abuse stays empty): nothing the
+        # tray or the search reads depends on it.
+        through = Referral.forms_of_abuse.through
+        through.objects.bulk_create(
+            [
+                through(referral_id=referral.pk, abuseform_id=form.pk)
+                for referral in referrals
+                for form in rnd.sample(self.forms, rnd.choice((1, 1, 1, 2)))
+            ],
+            batch_size=self.batch_size,
+        )
+
+        # Children: two or three per referral, a few of them already known from earlier ones.
+        new_children: list[Child] = []
+        slots: list[tuple[Referral, str, str, Child | int]] = []
+        for referral in referrals:
+            count = rnd.choice((2, 2, 2, 3))
+            used: set[int] = set()
+            for index in range(count):
+                label = "ABC"[index]
+                role = ("victim", "alleged_perpetrator", "other")[index]
+                if self.known_children and rnd.random() < REUSE_CHILD:
+                    known = rnd.choice(self.known_children)
+                    if known not in used:
+                        used.add(known)
+                        slots.append((referral, label, role, known))
+                        continue
+                child = self._child(referral)
+                new_children.append(child)
+                slots.append((referral, label, role, child))
+        bulk_create_with_history(
+            new_children, Child, batch_size=self.batch_size, default_change_reason="Recorded on a referral"
+        )
+        links = []
+        for referral, label, role, child in slots:
+            link = ReferralChild(
+                referral=referral,
+                child_id=child if isinstance(child, int) else child.pk,
+                role=role,
+                label=label,
+            )
+            link._history_user = referral.created_by
+            link._history_date = referral.received_at
+            links.append(link)
+        bulk_create_with_history(
+            links, ReferralChild, batch_size=self.batch_size, default_change_reason="Child added"
+        )
+        self.known_children.extend(child.pk for child in new_children)
+
+    def _child(self, referral: Referral) -> Child:
+        rnd = self.rnd
+        first = rnd.choice(FIRST_NAMES)
+        last = rnd.choices(SURNAMES, weights=SURNAME_WEIGHTS)[0]
+        age = rnd.randrange(11, 17)
+        child = Child(
+            first_name=first,
+            last_name=last,
+            first_name_key=first.lower(),
+            last_name_key=last.lower(),
+            date_of_birth=referral.incident_date - dt.timedelta(days=age * 365 + rnd.randrange(300)),
+            gender=rnd.choice(("female", "male", "female", "male", "not_known")),
+            school=rnd.choice(self.schools),
+            year_group=str(min(13, max(7, age - 4))),
+            send=rnd.random() < 0.12,
+            address=f"{rnd.randrange(1, 120)} Bench Street",
+            postcode=f"ZZ{rnd.randrange(1, 99)} {rnd.randrange(1, 9)}BN",
+            created_by=referral.created_by,
+        )
+        child._history_user = referral.created_by
+        child._history_date = referral.received_at
+        return child
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the work tray and search at 1,000 and 100,000 referrals (PostgreSQL only). "
+        "Never touches the data of the DATABASE_URL database: it DROPS and recreates a scratch "
+        "database '<name>_bench' (or '<name>' itself if that already ends in '_bench'), migrates "
+        "and seeds it, measures, and keeps it afterwards unless --drop is given. Exits non-zero "
+        "if a target fails: same query count at both sizes, 100k median within 2x of 1k."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--small", type=int, default=SMALL, help="First size (default 1,000).")
+        parser.add_argument("--large", type=int, default=LARGE, help="Second size (default 100,000).")
+        parser.add_argument("--runs", type=int, default=15, help="Timed requests per page.")
+        parser.add_argument("--warmups", type=int, default=2, help="Untimed requests first.")
+        parser.add_argument("--batch-size", type=int, default=5_000)
+        parser.add_argument("--drop", action="store_true", help="Drop the scratch database at the end.")
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                "The benchmark needs PostgreSQL, not "
+                f"{connection.vendor}: set DATABASE_URL, for example "
+                "DATABASE_URL=postgres://postgres@127.0.0.1:5432/mash_bench make bench"
+            )
+        if options["large"] <= options["small"]:
+            raise CommandError("--large must be bigger than --small")
+        configured = connection.settings_dict["NAME"]
+        scratch = configured if configured.endswith("_bench") else f"{configured}_bench"
+        self.stdout.write(f"Scratch database: {scratch} (dropped and recreated; {configured} is not touched)")
+        connection.settings_dict["TEST"]["NAME"] = scratch
+        connection.close()
+        started = time.perf_counter()
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+        self.stdout.write(f"Created and migrated {scratch} in {time.perf_counter() - started:.1f} s")
+        try:
+            failed = self.run(options)
+        finally:
+            if options["drop"]:
+                connection.creation.destroy_test_db(configured, verbosity=0)
+                self.stdout.write(f"Dropped {scratch}")
+        if failed:
+            raise CommandError(f"Targets failed: {', '.join(failed)}")
+
+    def run(self, options) -> list[str]:
+        rnd = random.Random(SEED)
+        now = timezone.now()
+        users = self.make_users()
+        schools = self.make_schools(rnd)
+        seeder = Seeder(rnd=rnd, now=now, batch_size=options["batch_size"], users=users, schools=schools)
+        viewer = users[0]
+        client = Client()
+        client.force_login(viewer)
+
+        results: dict[int, dict[str, dict]] = {}
+        seeding: dict[int, float] = {}
+        term = self.name_term()
+        captured_large: dict[str, list[dict]] = {}
+        total = 0
+        for size in (options["small"], options["large"]):
+            started = time.perf_counter()
+            seeder.seed(size - total)
+            seeded = time.perf_counter() - started
+            started = time.perf_counter()
+            self.vacuum_analyze()
+            seeding[size] = seeded
+            self.stdout.write(
+                f"Seeded {size:,} referrals (+{size - total:,}) "
+                f"in {seeded:.1f} s; VACUUM ANALYZE {time.perf_counter() - started:.1f} s; "
+                + self.row_counts()
+            )
+            total = size
+            pages = self.pages(viewer, term)
+            results[size] = {}
+            for label, url in pages:
+                queries, median, captured = self.measure(client, url, options["runs"], options["warmups"])
+                results[size][label] = {
+                    "queries": queries,
+                    "median": median,
+                    "matches": self.matches(viewer, url),
+                }
+                if size == options["large"]:
+                    captured_large[label] = captured
+
+        failed = self.report(results, options, seeding)
+        self.explain(captured_large)
+        return failed
+
+    def make_users(self) -> list:
+        User = get_user_model()
+        group = Group.objects.get(name=GROUP_NAMES[Role.MASH_PRACTITIONER])
+        users = []
+        for number in range(1, PRACTITIONERS + 1):
+            user = User.objects.create_user(
+                username=f"bench-practitioner-{number}",
+                first_name="Bench",
+                last_name=f"Practitioner {number}",
+                email=f"bench{number}@council.example",
+            )
+            user.groups.add(group)
+            users.append(user)
+        return users
+
+    def make_schools(self, rnd: random.Random) -> list[School]:
+        phases = [School.Phase.SECONDARY] * 40 + [School.Phase.ALL_THROUGH] * 8 + [School.Phase.SPECIAL] * 6
+        phases += [School.Phase.ALTERNATIVE_PROVISION] * 3 + [School.Phase.COLLEGE] * 3
+        schools = [
+            School(
+                urn=f"98{index + 1:04d}",
+                name=f"Bench School {index + 1} ({phase.label})",
+                phase=phase,
+                local_authority="Benchshire",
+            )
+            for index, phase in enumerate(phases[:SCHOOLS])
+        ]
+        return bulk_create_with_history(schools, School, default_change_reason="Bench seed")
+
+    @staticmethod
+    def name_term() -> str:
+        """A prefix of the commonest surname: the broadest realistic name search."""
+        top = SURNAMES[0]
+        return top[: len(_STEMS[0]) + 2].lower()
+
+    @staticmethod
+    def vacuum_analyze() -> None:
+        # Autovacuum would get round to it; doing it now keeps it out of the timings.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+
+    @staticmethod
+    def row_counts() -> str:
+        with connection.cursor() as cursor:
+            counts = []
+            for model in (Referral, Child, ReferralChild, Referral.forms_of_abuse.through):
+                cursor.execute(f'SELECT count(*) FROM "{model._meta.db_table}"')  # noqa: S608
+                counts.append(f"{model._meta.db_table}={cursor.fetchone()[0]:,}")
+            cursor.execute(f'SELECT count(*) FROM "{Referral.history.model._meta.db_table}"')  # noqa: S608
+            counts.append(f"historical referrals={cursor.fetchone()[0]:,}")
+        return ", ".join(counts)
+
+    # --- measuring ----------------------------------------------------------------------
+
+    def pages(self, viewer, term: str) -> list[tuple[str, str]]:
+        """The pages to time. The deep page's cursor comes from the tray's own selector."""
+        cursor = None
+        visible = selectors.referrals_visible_to(user=viewer)
+        for _ in range(DEEP_PAGES):
+            page = selectors.referral_tray(user=viewer, view="all", queryset=visible, cursor=cursor)
+            cursor = page.next_cursor
+        return [
+            ("Tray: awaiting (default)", "/referrals/"),
+            ("Tray: all referrals", "/referrals/?view=all"),
+            ("Search: reference MASH-2019-00", "/referrals/?view=all&q=MASH-2019-00"),
+            (f"Search: child name '{term}'", f"/referrals/?view=all&q={term}"),
+            (f"Tray: all, page {DEEP_PAGES + 1} (cursor)", f"/referrals/?view=all&cursor={cursor}"),
+        ]
+
+    def measure(self, client: Client, url: str, runs: int, warmups: int):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        if response.status_code != 200:
+            raise CommandError(f"GET {url} answered {response.status_code}")
+        for _ in range(max(warmups - 1, 0)):  # the counted request above was the first warm-up
+            client.get(url)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.get(url)
+            times.append(time.perf_counter() - started)
+        return len(captured.captured_queries), statistics.median(times) * 1000, captured.captured_queries
+
+    @staticmethod
+    def matches(viewer, url: str) -> int:
+        """How many referrals the page's view and filters select (for the report, not timed)."""
+        params = QueryDict(url.partition("?")[2])
+        visible = selectors.referrals_visible_to(user=viewer)
+        data = params.copy()
+        data.pop("cursor", None)
+        filterset = ReferralFilter(data or None, queryset=visible, user=viewer)
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        if params.get("view", "awaiting") == "awaiting":
+            queryset = queryset.filter(status__in=Referral.OPEN_STATUSES)
+        return queryset.count()
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def report(self, results, options, seeding) -> list[str]:
+        small, large = options["small"], options["large"]
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg_version = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            shared_buffers = cursor.fetchone()[0]
+        env = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+        url = _masked(os.environ.get("DATABASE_URL", ""))
+        via_make = " (run by make bench)" if os.environ.get("MAKELEVEL") else ""
+        self.stdout.write("")
+        self.stdout.write(
+            f"Command: DATABASE_URL={url} DJANGO_SETTINGS_MODULE={env} "
+            f"{sys.executable} {' '.join(sys.argv)}{via_make}"
+        )
+        self.stdout.write(
+            f"Machine: nproc={os.cpu_count()}, {platform.machine()}, PostgreSQL {pg_version} "
+            f"(shared_buffers {shared_buffers}), Python {platform.python_version()}, "
+            f"Django {django.get_version()}"
+        )
+        self.stdout.write(
+            f"Seeding: {small:,} in {seeding[small]:.1f} s, then +{large - small:,} in "
+            f"{seeding[large]:.1f} s. Timing: median of {options['runs']} requests after "
+            f"{options['warmups']} warm-ups, through the test Client (middleware, view, template)."
+        )
+        self.stdout.write("")
+        k_small, k_large = _short(small), _short(large)
+        headings = (
+            "Page",
+            f"rows@{k_small}",
+            f"rows@{k_large}",
+            f"queries@{k_small}",
+            f"queries@{k_large}",
+            f"ms@{k_small}",
+            f"ms@{k_large}",
+            "ratio",
+            "result",
+        )
+        table = []
+        failed = []
+        for label in results[small]:
+            a, b = results[small][label], results[large][label]
+            ratio = b["median"] / a["median"]
+            problems = []
+            if a["queries"] != b["queries"]:
+                problems.append("query count differs")
+            if ratio > MAX_RATIO:
+                problems.append(f"ratio > {MAX_RATIO:g}")
+            if problems:
+                failed.append(f"{label} ({'; '.join(problems)})")
+            table.append(
+                (
+                    label,
+                    f"{a['matches']:,}",
+                    f"{b['matches']:,}",
+                    str(a["queries"]),
+                    str(b["queries"]),
+                    f"{a['median']:.1f}",
+                    f"{b['median']:.1f}",
+                    f"{ratio:.2f}",
+                    "PASS" if not problems else "FAIL: " + "; ".join(problems),
+                )
+            )
+        widths = [max(len(row[i]) for row in [headings, *table]) for i in range(len(headings))]
+        line = " | ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+        self.stdout.write(line.format(*headings))
+        self.stdout.write("-+-".join("-" * w for w in widths))
+        for row in table:
+            self.stdout.write(line.format(*row))
+        self.stdout.write("")
+        self.stdout.write(
+            "rows = referrals the view and filters select; targets: same query count, ratio <= 2.0"
+        )
+        if failed:
+            self.stdout.write(self.style.ERROR(f"FAIL: {len(failed)} of {len(table)} pages"))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"PASS: all {len(table)} pages meet both targets"))
+        return failed
+
+    def explain(self, captured: dict[str, list[dict]]) -> None:
+        """EXPLAIN (ANALYZE, BUFFERS) of the referral queries behind two pages at the large size."""
+        for label, queries in captured.items():
+            if not (label.startswith("Search: child name") or label == "Tray: all referrals"):
+                continue
+            table = Referral._meta.db_table
+            wanted = [
+                q["sql"]
+                for q in queries
+                if f'FROM "{table}"' in q["sql"] and ("LIMIT 26" in q["sql"] or "LIMIT 1001" in q["sql"])
+            ]
+            for sql in wanted:
+                kind = "count query" if "LIMIT 1001" in sql else "page query"
+                self.stdout.write("")
+                self.stdout.write(f"EXPLAIN (ANALYZE, BUFFERS) {label}: {kind}")
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                    plan = [row[0] for row in cursor.fetchall()]
+                shown = plan[:14]
+                for row in shown:
+                    self.stdout.write(f"  {row}")
+                if len(plan) > len(shown):
+                    self.stdout.write(f"  ... ({len(plan) - len(shown)} more lines)")
+                    self.stdout.write(f"  {plan[-1]}")
+
+
+def _short(number: int) -> str:
+    return f"{number // 1000}k" if number % 1000 == 0 else str(number)

@@ -1,0 +1,33 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
+    return subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_production_refuses_to_start_without_its_variables():
+    result = run_check({})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = run_check(
+        {
+            "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret",
+            "ALLOWED_HOSTS": "mash.council.example",
+            "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
+            "REDIS_URL": "redis://redis.invalid:6379/0",
+        }
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

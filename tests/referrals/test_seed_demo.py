@@ -1,0 +1,40 @@
+import datetime as dt
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from referrals.models import Child, Referral, ReferralChild, School
+from referrals.selectors import _same_school, referral_view
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_shape_and_idempotence(settings, django_user_model):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    historic = Referral.objects.filter(received_at__date__lte=dt.date(2019, 11, 30))
+    assert historic.count() == 320
+    assert School.objects.count() == 60
+    assert all("(demo)" in name for name in School.objects.values_list("name", flat=True))
+
+    practitioner = django_user_model.objects.get(username="practitioner")
+    same_school_sexual = 0
+    for referral in historic.filter(is_peer_on_peer=True, forms_of_abuse__is_sexual=True).distinct():
+        view = referral_view(user=practitioner, pk=referral.pk)
+        same_school_sexual += bool(_same_school(view.children))
+    assert 28 <= same_school_sexual <= 40
+
+    current = Referral.objects.filter(received_at__gt=timezone.now() - dt.timedelta(days=30))
+    assert current.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__lt=timezone.now()).exists()
+    assert current.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__gte=timezone.now()).exists()
+
+    counts = (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count())
+    call_command("seed_demo")
+    assert (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count()) == counts
+
+
+def test_demo_data_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="Demo data is for local use"):
+        call_command("seed_demo")
