@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from kombu import pools as kombu_pools
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -83,8 +84,7 @@ def publish_to(request):
     }
 
     def reset_pools():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        kombu_pools.reset()  # kombu keeps producer pools per connection, process-wide
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
