@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench clean
+.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench clean code
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,3 +76,6 @@ bench: setup ## Measure the work tray and search at 1,000 and 100,000 referrals 
 
 clean: ## Remove the virtualenv, node_modules, built assets and local data
 	rm -rf $(VENV) node_modules static/build staticfiles var
+
+code: ## Print the current two-factor code of a demo account: make code USER=practitioner
+	@$(PY) manage.py demo_code $(or $(USER_NAME),$(USER))

@@ -1,19 +1,266 @@
-"""The access-control wrapper: views ask here whether a user may act.
+"""The access-control wrapper: the only module that imports django-guardian.
 
-Per-record grants (django-guardian) join this module in the exempt-information work; until
-then access is by role, and only MASH roles may open referrals.
+Per-record grants are guardian object permissions kept in direct-foreign-key tables (one
+user table and one group table per guarded model), extended with who gave the grant, why,
+when, and when it stops working. Every check goes through the functions here, in SQL, and
+honours expiry; guardian's own backend is deliberately not installed, because it does not
+know about expiry and would be a second way in (see docs/adr/0005-grants.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from core.roles import MASH_ROLES, Role, user_roles
 
+VIEW_EXEMPT = "view_exempt"
+CHANGE = "change"
+
+
+class GrantKind(models.TextChoices):
+    DEFAULT = "default", "Default (live referral)"
+    EXPLICIT = "explicit", "Granted by a manager"
+    BREAK_GLASS = "break_glass", "Break-glass (emergency)"
+    REVIEW = "review", "Case review assignment"
+
+
+class GrantFields(models.Model):
+    """What guardian does not record: who gave the grant, why, when, and until when."""
+
+    kind = models.CharField(max_length=20, choices=GrantKind.choices, default=GrantKind.EXPLICIT)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class UserGrantBase(GrantFields, UserObjectPermissionBase):
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = True
+
+
+class GroupGrantBase(GrantFields, GroupObjectPermissionBase):
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = True
+
+
+def _codename(model: type[models.Model], action: str) -> str:
+    return f"{action}_{model._meta.model_name}"
+
+
+def _permission(model: type[models.Model], action: str) -> Permission:
+    content_type = ContentType.objects.get_for_model(model)
+    return Permission.objects.get(content_type=content_type, codename=_codename(model, action))
+
+
+def _active(now: dt.datetime | None = None) -> Q:
+    now = now or timezone.now()
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+
+
+def _grant_subqueries(model: type[models.Model], user, action: str):
+    """Primary keys of ``model`` rows the user holds ``action`` on, as two SQL subqueries."""
+    user_table = get_user_obj_perms_model(model)
+    group_table = get_group_obj_perms_model(model)
+    codename = _codename(model, action)
+    by_user = user_table.objects.filter(_active(), user_id=user.pk, permission__codename=codename).values(
+        "content_object_id"
+    )
+    by_group = group_table.objects.filter(
+        _active(), group__in=user.groups.all(), permission__codename=codename
+    ).values("content_object_id")
+    return by_user, by_group
+
+
+def filter_granted(queryset: QuerySet, *, user, action: str = VIEW_EXEMPT) -> QuerySet:
+    """The rows of ``queryset`` the user holds a live grant on, filtered in SQL."""
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    by_user, by_group = _grant_subqueries(queryset.model, user, action)
+    return queryset.filter(Q(pk__in=by_user) | Q(pk__in=by_group))
+
+
+def granted_ids(
+    model: type[models.Model], *, user, ids: Iterable[int], action: str = VIEW_EXEMPT
+) -> set[int]:
+    """Which of ``ids`` the user holds a live grant on: one query, for a page of rows."""
+    ids = list(ids)
+    if not ids or not getattr(user, "is_authenticated", False):
+        return set()
+    rows = filter_granted(model.objects.filter(pk__in=ids), user=user, action=action)
+    return set(rows.values_list("pk", flat=True))
+
+
+def has_grant(user, obj: models.Model, action: str = VIEW_EXEMPT) -> bool:
+    return bool(granted_ids(type(obj), user=user, ids=[obj.pk], action=action))
+
+
+def is_verified(user) -> bool:
+    """Signed in with a second factor in this session (django-otp)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check and check())
+
+
+def can_see_exempt(user, obj: models.Model) -> bool:
+    """Exempt data needs both a live grant and a session verified with two-factor sign-in."""
+    return is_verified(user) and has_grant(user, obj, VIEW_EXEMPT)
+
+
+def exempt_ids(model: type[models.Model], *, user, ids: Iterable[int]) -> set[int]:
+    if not is_verified(user):
+        return set()
+    return granted_ids(model, user=user, ids=ids, action=VIEW_EXEMPT)
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    id: int
+    holder: str
+    holder_kind: str  # "user" or "group"
+    action: str
+    kind: str
+    granted_by: str
+    reason: str
+    granted_at: dt.datetime
+    expires_at: dt.datetime | None
+    active: bool
+
+
+def grants_on(obj: models.Model) -> list[GrantRow]:
+    """Every grant on a record (live and expired), for the people who manage them."""
+    model = type(obj)
+    rows: list[GrantRow] = []
+    now = timezone.now()
+    for table, holder_kind in (
+        (get_user_obj_perms_model(model), "user"),
+        (get_group_obj_perms_model(model), "group"),
+    ):
+        for grant in table.objects.filter(content_object=obj).select_related(
+            holder_kind, "permission", "granted_by"
+        ):
+            holder = getattr(grant, holder_kind)
+            rows.append(
+                GrantRow(
+                    id=grant.pk,
+                    holder=holder.get_full_name() or holder.get_username()
+                    if holder_kind == "user"
+                    else holder.name,
+                    holder_kind=holder_kind,
+                    action=grant.permission.codename.removesuffix(f"_{model._meta.model_name}"),
+                    kind=grant.get_kind_display(),
+                    granted_by=(grant.granted_by.get_username() if grant.granted_by else "System"),
+                    reason=grant.reason,
+                    granted_at=grant.granted_at,
+                    expires_at=grant.expires_at,
+                    active=grant.expires_at is None or grant.expires_at > now,
+                )
+            )
+    rows.sort(key=lambda r: (not r.active, r.holder_kind, r.holder, r.action))
+    return rows
+
+
+def grant(
+    obj: models.Model,
+    *,
+    action: str,
+    reason: str,
+    user=None,
+    group: Group | None = None,
+    granted_by=None,
+    kind: str = GrantKind.EXPLICIT,
+    expires_at: dt.datetime | None = None,
+):
+    """Give (or renew) a grant. Returns the grant row; its history records the change."""
+    if (user is None) == (group is None):
+        raise ValueError("grant needs exactly one of user or group")
+    model = type(obj)
+    table = get_user_obj_perms_model(model) if user is not None else get_group_obj_perms_model(model)
+    holder = {"user": user} if user is not None else {"group": group}
+    with transaction.atomic():
+        row, created = table.objects.select_for_update().get_or_create(
+            content_object=obj,
+            permission=_permission(model, action),
+            **holder,
+            defaults={
+                "kind": kind,
+                "granted_by": granted_by,
+                "reason": reason,
+                "expires_at": expires_at,
+                "granted_at": timezone.now(),
+            },
+        )
+        if not created:
+            row.kind, row.granted_by, row.reason = kind, granted_by, reason
+            row.expires_at, row.granted_at = expires_at, timezone.now()
+            row._history_user = granted_by
+            row._change_reason = f"Renewed: {reason}"
+            row.save()
+    return row
+
+
+def revoke(obj: models.Model, *, grant_id: int, holder_kind: str, revoked_by, reason: str) -> None:
+    """Remove a grant at once. The grant's history keeps who removed it and why."""
+    model = type(obj)
+    table = get_user_obj_perms_model(model) if holder_kind == "user" else get_group_obj_perms_model(model)
+    row = table.objects.get(pk=grant_id, content_object=obj)
+    row._history_user = revoked_by
+    row._change_reason = f"Revoked: {reason}"
+    row.delete()
+
+
+def revoke_kind(obj: models.Model, *, kind: str, revoked_by, reason: str) -> int:
+    """Remove every grant of one kind on a record (e.g. the defaults when a referral closes)."""
+    model = type(obj)
+    count = 0
+    for table in (get_user_obj_perms_model(model), get_group_obj_perms_model(model)):
+        for row in table.objects.filter(content_object=obj, kind=kind):
+            row._history_user = revoked_by
+            row._change_reason = f"Revoked: {reason}"
+            row.delete()
+            count += 1
+    return count
+
+
+def delete_expired(model: type[models.Model]) -> int:
+    """Housekeeping: expired grants already stop working; this removes them, with history."""
+    count = 0
+    now = timezone.now()
+    for table in (get_user_obj_perms_model(model), get_group_obj_perms_model(model)):
+        for row in table.objects.filter(expires_at__lte=now):
+            row._change_reason = "Expired"
+            row.delete()
+            count += 1
+    return count
+
+
+# --- Role checks for views -------------------------------------------------------------------
+
 
 def can_open_referrals(user) -> bool:
-    return bool(user_roles(user) & MASH_ROLES)
+    """MASH roles and information governance may open any referral (pseudonymised)."""
+    return bool(user_roles(user) & (MASH_ROLES | {Role.INFORMATION_GOVERNANCE}))
 
 
 class RoleRequiredMixin(AccessMixin):

@@ -7,4 +7,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accessibility/", views.AccessibilityView.as_view(), name="accessibility"),
+    path("sign-in/code/", views.VerifyView.as_view(), name="verify"),
+    path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("access-log/", views.AccessLogView.as_view(), name="access_log"),
 ]

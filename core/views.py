@@ -1,8 +1,24 @@
+import csv
+import datetime as dt
+import io
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
 from django.views.generic import TemplateView
 
-from core.permissions import can_open_referrals
+from core import two_factor
+from core.forms import AccessLogSearchForm, CodeForm
+from core.permissions import RoleRequiredMixin, can_open_referrals
+from core.roles import Role
+from core.selectors import access_log_search
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -18,10 +34,157 @@ class AccessibilityView(TemplateView):
     template_name = "core/accessibility.html"
 
 
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+class SignInView(auth_views.LoginView):
+    """Password first; anyone with an authenticator then enters a code."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        super().form_valid(form)
+        next_url = _safe_next(self.request, reverse("core:home"))
+        if two_factor.has_second_factor(self.request.user):
+            return HttpResponseRedirect(f"{reverse('core:verify')}?next={next_url}")
+        messages.info(self.request, "Set up two-factor sign-in to see children's identities")
+        return HttpResponseRedirect(next_url)
+
+
+class VerifyView(LoginRequiredMixin, View):
+    template_name = "core/two_factor_verify.html"
+
+    def get(self, request):
+        if not two_factor.has_second_factor(request.user):
+            return redirect("core:two_factor_setup")
+        return self.render(CodeForm())
+
+    def post(self, request):
+        form = CodeForm(request.POST)
+        if form.is_valid() and two_factor.verify(request, form.cleaned_data["code"]):
+            return HttpResponseRedirect(_safe_next(request, reverse("core:home")))
+        if form.is_valid():
+            form.add_error(
+                "code", "The code is not right, or has been used. Enter the code your app shows now."
+            )
+        return self.render(form, status=400)
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "error_forms": [form], "next": _safe_next(self.request, "")},
+            status=status,
+        )
+
+
+class TwoFactorSetupView(LoginRequiredMixin, View):
+    template_name = "core/two_factor_setup.html"
+
+    def get(self, request):
+        return self.render(CodeForm())
+
+    def post(self, request):
+        form = CodeForm(request.POST)
+        device = two_factor.pending_device(request.user)
+        if form.is_valid():
+            codes = two_factor.confirm_device(request, device, form.cleaned_data["code"])
+            if codes is not None:
+                return render(request, "core/two_factor_recovery_codes.html", {"codes": codes})
+            form.add_error("code", "The code is not right. Enter the code your app shows now.")
+        return self.render(form, status=400)
+
+    def render(self, form, status=200):
+        device = two_factor.pending_device(self.request.user)
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "error_forms": [form],
+                "qr_svg": two_factor.qr_svg(device),
+                "secret": two_factor.secret_for_manual_entry(device),
+                "replacing": two_factor.has_second_factor(self.request.user),
+            },
+            status=status,
+        )
+
+
+class AccessLogView(RoleRequiredMixin, View):
+    """Information governance: search the access log, and export what the search finds."""
+
+    roles = frozenset({Role.INFORMATION_GOVERNANCE})
+    template_name = "core/access_log.html"
+
+    def get(self, request):
+        form = AccessLogSearchForm(request.GET or None)
+        criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        entries = access_log_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
+        if request.GET.get("format") == "csv":
+            return self.csv(entries)
+        page = Paginator(entries, 50).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "error_forms": [form] if form.is_bound else [],
+                "page": page,
+                "query": query.urlencode(),
+            },
+        )
+
+    @staticmethod
+    def csv(entries):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                "When (UTC)",
+                "Username",
+                "Record",
+                "Channel",
+                "Fields",
+                "Break-glass",
+                "Reason",
+                "IP address",
+                "User agent",
+                "Path",
+            ]
+        )
+        for entry in entries[:50_000]:
+            writer.writerow(
+                [
+                    entry.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.user.get_username(),
+                    entry.record_label,
+                    entry.get_channel_display(),
+                    "; ".join(entry.fields),
+                    "Yes" if entry.break_glass else "No",
+                    entry.reason,
+                    entry.ip_address or "",
+                    entry.user_agent,
+                    entry.path,
+                ]
+            )
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="access-log.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
-    # No context from the failed request: nothing of the case can reach this page.
-    return render(request, "500.html", status=500)
+    # Rendered without the request: nothing of the case (nor a database query) can reach it.
+    return HttpResponse(loader.get_template("500.html").render({}), status=500)

@@ -45,3 +45,23 @@ MASK = "[exempt]"
 def is_exempt(model: type[models.Model], field_name: str) -> bool:
     concrete = getattr(model, "instance_type", model)  # historical models point at their source
     return field_name in EXEMPT_FIELDS.get(concrete, frozenset())
+
+
+def exempt_field_names() -> list[str]:
+    """Every exempt field as ``Model.field``: what an access-log row says was shown."""
+    return sorted(f"{model.__name__}.{name}" for model, names in EXEMPT_FIELDS.items() for name in names)
+
+
+def mask(instance: models.Model) -> models.Model:
+    """Blank an unsaved copy's exempt fields in memory, so no template can show them."""
+    for name in EXEMPT_FIELDS.get(type(instance), ()):
+        field = instance._meta.get_field(name)
+        if field.is_relation:
+            setattr(instance, field.attname, None)
+            instance._state.fields_cache.pop(name, None)
+        elif isinstance(field, (models.CharField, models.TextField)):
+            setattr(instance, name, MASK)
+        else:
+            setattr(instance, name, None)
+    instance._masked = True
+    return instance

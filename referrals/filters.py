@@ -8,7 +8,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
-from core.roles import MASH_ROLES, user_roles
+from core import permissions
 from core.timescales import local_zone
 from referrals.models import AbuseForm, RagLevel, Referral, ReferralChild, ReferralSource, School
 from referrals.selectors import referral_search_filter
@@ -68,7 +68,8 @@ class ReferralFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if not user_roles(user) & MASH_ROLES:
+        if not permissions.is_verified(user):
+            # Names and schools are exempt: without a verified session neither is searchable.
             self.filters["q"].label = "Search by reference"
             del self.filters["school"]
 

@@ -439,3 +439,71 @@ class CaseNoteForm(forms.Form):
         if day > timezone.localdate():
             raise ValidationError("The date of the note must be today or in the past")
         return day
+
+
+class GrantForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label="Person",
+        queryset=None,
+        empty_label="Choose a person",
+        error_messages={"required": "Choose the person to give the grant to"},
+    )
+    actions = forms.MultipleChoiceField(
+        label="They may",
+        choices=[("view_exempt", "See identities and what was reported"), ("change", "Change the referral")],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select what the person may do"},
+    )
+    reason = forms.CharField(
+        label="Why do they need it?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter why this person needs to see the referral"},
+    )
+    expires_on = GovDateField(
+        noun="the date the grant ends",
+        label="Grant ends on (optional)",
+        help_text="Leave blank for no end date. For example, 27 3 2027",
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__isnull=False)
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["user"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} ({u.username})"
+        )
+
+
+class RevokeForm(forms.Form):
+    grant_id = forms.IntegerField(widget=forms.HiddenInput)
+    holder_kind = forms.ChoiceField(choices=[("user", "user"), ("group", "group")], widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Why is the grant being removed?",
+        max_length=500,
+        error_messages={"required": "Enter why the grant is being removed"},
+    )
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you need to see the identities now?",
+        help_text="Information governance will review this. Say what the emergency is.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=10,
+        error_messages={
+            "required": "Enter the reason for emergency access",
+            "min_length": "Enter the reason for emergency access (at least 10 characters)",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

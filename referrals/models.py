@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from core.permissions import GroupGrantBase, UserGrantBase
+
 # --- Reference data (admin-editable, seeded by a data migration) ------------------------
 
 
@@ -229,6 +231,7 @@ class Referral(models.Model):
     history = HistoricalRecords(m2m_fields=[forms_of_abuse])
 
     class Meta:
+        permissions = [("view_exempt_referral", "Can see the exempt (identifying) information")]
         indexes = [
             models.Index(fields=["received_at", "id"], name="referral_received_idx"),
             models.Index(fields=["status", "decision_due_at", "id"], name="referral_tray_idx"),
@@ -241,6 +244,30 @@ class Referral(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+class ReferralUserGrant(UserGrantBase):
+    """A user's grant on one referral (guardian direct-foreign-key table)."""
+
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="user_grants")
+    history = HistoricalRecords()
+
+    class Meta(UserGrantBase.Meta):
+        indexes = [
+            models.Index(fields=["user", "permission", "content_object"], name="referral_user_grant_idx")
+        ]
+
+
+class ReferralGroupGrant(GroupGrantBase):
+    """A group's grant on one referral (guardian direct-foreign-key table)."""
+
+    content_object = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="group_grants")
+    history = HistoricalRecords()
+
+    class Meta(GroupGrantBase.Meta):
+        indexes = [
+            models.Index(fields=["group", "permission", "content_object"], name="referral_group_grant_idx")
+        ]
 
 
 class ReferralDetail(models.Model):

@@ -13,8 +13,9 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core.roles import MASH_ROLES, user_roles
+from core import permissions
 from core.timescales import age_on
+from referrals.exempt import MASK, is_exempt, mask
 from referrals.models import (
     AbuseForm,
     CaseNote,
@@ -53,14 +54,29 @@ _ORDERINGS = {
 
 
 def referrals_visible_to(*, user) -> QuerySet[Referral]:
-    """Every referral the user may open. Until per-record grants exist: MASH roles only."""
-    if user_roles(user) & MASH_ROLES:
+    """Every referral the user may open, pseudonymised unless they may also see identities.
+
+    MASH roles and information governance open any referral; anyone else only those they
+    hold a live grant on (a reviewer's assigned cases, say). Filtered in SQL.
+    """
+    if permissions.can_open_referrals(user):
         return Referral.objects.all()
-    return Referral.objects.none()
+    return permissions.filter_granted(Referral.objects.all(), user=user)
+
+
+def referrals_identifiable_by(*, user) -> QuerySet[Referral]:
+    """Referrals whose identities the user may see now: a live grant and a verified session."""
+    if not permissions.is_verified(user):
+        return Referral.objects.none()
+    return permissions.filter_granted(Referral.objects.all(), user=user)
 
 
 def referral_search_filter(*, user, term: str) -> Q:
-    """Search by reference (prefix) and, for MASH roles, by a child's name (prefix per word)."""
+    """Search by reference (prefix) and by a child's name (prefix per word).
+
+    A name only ever matches referrals whose identities the user may see: a name search
+    never matches, counts or hints at anything else.
+    """
     term = " ".join(term.split())
     if not term:
         return Q()
@@ -68,13 +84,15 @@ def referral_search_filter(*, user, term: str) -> Q:
     by_reference = Q(reference__startswith=upper)
     if not upper.startswith("MASH-"):
         by_reference |= Q(reference__startswith=f"MASH-{upper}")
-    if not user_roles(user) & MASH_ROLES:
+    if not permissions.is_verified(user):
         return by_reference
     words = [w.lower() for w in term.split()][:4]
     children = Child.objects.all()
     for word in words:
         children = children.filter(Q(first_name_key__startswith=word) | Q(last_name_key__startswith=word))
-    by_name = Q(pk__in=ReferralChild.objects.filter(child__in=children.values("pk")).values("referral_id"))
+    by_name = Q(
+        pk__in=ReferralChild.objects.filter(child__in=children.values("pk")).values("referral_id")
+    ) & Q(pk__in=referrals_identifiable_by(user=user).values("pk"))
     return by_reference | by_name
 
 
@@ -172,9 +190,13 @@ def tray_counts(*, user, queryset: QuerySet[Referral]) -> dict[str, int]:
 
 @dataclass
 class ChildFacts:
+    """A child on a referral. ``child`` is masked unless the viewer may see identities."""
+
     link: ReferralChild
     child: Child
     age_at_incident: int
+    school_phase: str
+    school_id: int | None
 
 
 @dataclass
@@ -187,6 +209,8 @@ class ReferralView:
     notes: list[CaseNote]
     is_overdue: bool
     decision_within_timescale: bool | None
+    exempt_visible: bool
+    can_change: bool
 
 
 def referral_get(*, user, pk: int) -> Referral:
@@ -212,31 +236,47 @@ def referral_view(*, user, pk: int) -> ReferralView:
         )
         .get(pk=pk)
     )
+    visible = permissions.can_see_exempt(user, referral)
     children = [
         ChildFacts(
             link=link,
             child=link.child,
             age_at_incident=age_on(link.child.date_of_birth, referral.incident_date),
+            school_phase=link.child.school.get_phase_display() if link.child.school else "Not known",
+            school_id=link.child.school_id,
         )
         for link in referral.children.all()
     ]
+    same_school = _same_school(children)
     decisions = list(referral.decisions.all())
+    notes = list(referral.notes.all())
+    detail = referral.detail
+    if not visible:
+        for item in [detail, *decisions, *notes, *(c.child for c in children)]:
+            mask(item)
+        for note in notes:
+            if note.corrects is not None:
+                mask(note.corrects)
+        for facts in children:
+            facts.school_id = None
     return ReferralView(
         referral=referral,
-        detail=referral.detail,
+        detail=detail,
         children=children,
-        same_school=_same_school(children),
+        same_school=same_school,
         decisions=decisions,
-        notes=list(referral.notes.all()),
+        notes=notes,
         is_overdue=referral.is_open and referral.decision_due_at < timezone.now(),
         decision_within_timescale=decisions[0].within_timescale if decisions else None,
+        exempt_visible=visible,
+        can_change=permissions.has_grant(user, referral, permissions.CHANGE),
     )
 
 
 def _same_school(children: list[ChildFacts]) -> bool | None:
     """Whether a victim and an alleged perpetrator attend the same school (None: not known)."""
-    victims = {c.child.school_id for c in children if c.link.role == ReferralChild.Role.VICTIM}
-    alleged = {c.child.school_id for c in children if c.link.role == ReferralChild.Role.ALLEGED_PERPETRATOR}
+    victims = {c.school_id for c in children if c.link.role == ReferralChild.Role.VICTIM}
+    alleged = {c.school_id for c in children if c.link.role == ReferralChild.Role.ALLEGED_PERPETRATOR}
     victims.discard(None)
     alleged.discard(None)
     if not victims or not alleged:
@@ -244,13 +284,19 @@ def _same_school(children: list[ChildFacts]) -> bool | None:
     return bool(victims & alleged)
 
 
-def child_matches(*, first_name: str, last_name: str, date_of_birth: dt.date) -> list[Child]:
-    """Existing person records with the same name and date of birth (a likely duplicate)."""
+def child_matches(*, user, first_name: str, last_name: str, date_of_birth: dt.date) -> list[Child]:
+    """Existing person records with the same name and date of birth (a likely duplicate).
+
+    Only children on referrals whose identities the user may see are offered: the check
+    must not reveal that a child the user may not see is known to MASH.
+    """
+    identifiable = referrals_identifiable_by(user=user).values("pk")
     return list(
         Child.objects.filter(
             first_name_key=first_name.strip().lower(),
             last_name_key=last_name.strip().lower(),
             date_of_birth=date_of_birth,
+            pk__in=ReferralChild.objects.filter(referral__in=identifiable).values("child_id"),
         ).select_related("school")[:5]
     )
 
@@ -295,7 +341,7 @@ def _display(record, field_name: str) -> str:
 _HIDDEN_FIELDS = {"version", "first_name_key", "last_name_key"}
 
 
-def _entries_for(records, label, names: dict[str, dict[int, str]]) -> list[HistoryEntry]:
+def _entries_for(records, label, names: dict[str, dict[int, str]], visible: bool) -> list[HistoryEntry]:
     entries = []
     previous = {}
     for record in sorted(records, key=attrgetter("history_date", "history_id")):
@@ -308,6 +354,9 @@ def _entries_for(records, label, names: dict[str, dict[int, str]]) -> list[Histo
                 if change.field in _HIDDEN_FIELDS:
                     continue
                 name = _verbose(record, change.field)
+                if not visible and is_exempt(record.instance_type, change.field):
+                    changes.append(Change(field=name, old=MASK, new=MASK))
+                    continue
                 if isinstance(change.new, list) or isinstance(change.old, list):
                     old_value = _m2m_display(change.old or [], names)
                     new_value = _m2m_display(change.new or [], names)
@@ -361,9 +410,14 @@ def _who(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def referral_history(*, user, pk: int) -> tuple[Referral, list[HistoryEntry]]:
-    """Everything that happened to a referral and the records hanging off it, newest first."""
+def referral_history(*, user, pk: int) -> tuple[Referral, list[HistoryEntry], bool]:
+    """Everything that happened to a referral and the records hanging off it, newest first.
+
+    Changes to exempt fields show as "[exempt]" unless the user may see identities; the
+    third value says whether they may (and so whether the view must log the read).
+    """
     referral = referral_get(user=user, pk=pk)
+    visible = permissions.can_see_exempt(user, referral)
     history_models = [
         (Referral.history.filter(id=referral.pk).select_related("history_user"), lambda r: "Referral"),
         (
@@ -386,23 +440,24 @@ def referral_history(*, user, pk: int) -> tuple[Referral, list[HistoryEntry]]:
     names = _m2m_names()
     entries: list[HistoryEntry] = []
     for records, label in history_models:
-        entries.extend(_entries_for(list(records), label, names))
+        entries.extend(_entries_for(list(records), label, names, visible))
     entries.sort(key=attrgetter("when"), reverse=True)
-    return referral, entries
+    return referral, entries, visible
 
 
-def referral_changes_since(*, referral: Referral, version: int) -> list[HistoryEntry]:
+def referral_changes_since(*, user, referral: Referral, version: int) -> list[HistoryEntry]:
     """What changed on a referral after the given version: shown when an edit conflicts."""
+    visible = permissions.can_see_exempt(user, referral)
     records = list(
         Referral.history.filter(id=referral.pk, version__gte=version).select_related("history_user")
     )
     since = min((r.history_date for r in records if r.version == version), default=None)
     names = _m2m_names()
-    entries = _entries_for(records, lambda r: "Referral", names)
+    entries = _entries_for(records, lambda r: "Referral", names, visible)
     detail_records = list(
         ReferralDetail.history.filter(referral_id=referral.pk).select_related("history_user")
     )
-    detail_entries = _entries_for(detail_records, lambda r: "Referrer and narrative", names)
+    detail_entries = _entries_for(detail_records, lambda r: "Referrer and narrative", names, visible)
     entries.extend(detail_entries)
     if since is not None:
         entries = [e for e in entries if e.when > since]

@@ -21,6 +21,11 @@ from django.db.models.signals import post_save
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core import permissions
+from core.access_log import record_access
+from core.models import AccessLogEntry
+from core.permissions import CHANGE, VIEW_EXEMPT, GrantKind
+from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.timescales import add_working_hours, age_on, decision_due_at
 from referrals.models import (
     AbuseForm,
@@ -316,7 +321,23 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         link._history_user = user
         link._change_reason = "Referral recorded"
         link.save()
+    _grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
+
+
+def _grant_defaults(referral: Referral, *, user, acting) -> None:
+    """The practitioner who logged a live referral and the MASH team see and change it."""
+    from django.contrib.auth.models import Group
+
+    reason = "Live referral: the referring practitioner and the MASH team"
+    for action in (VIEW_EXEMPT, CHANGE):
+        permissions.grant(
+            referral, action=action, user=user, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
+        )
+        for group in Group.objects.filter(name__in=[GROUP_NAMES[r] for r in MASH_ROLES]):
+            permissions.grant(
+                referral, action=action, group=group, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
+            )
 
 
 @transaction.atomic
@@ -479,6 +500,7 @@ def referral_close(
     referral.closed_by = user
     _save(referral, user=user, reason="Referral closed")
     _note(user=user, referral=referral, text=f"Referral closed: {reason.strip()}", on=at)
+    permissions.revoke_kind(referral, kind=GrantKind.DEFAULT, revoked_by=user, reason="Referral closed")
     return referral
 
 
@@ -494,6 +516,7 @@ def referral_reopen(*, user, referral_id: int, expected_version: int, reason: st
     referral.reopened_by = user
     _save(referral, user=user, reason="Referral reopened")
     _note(user=user, referral=referral, text=f"Referral reopened: {reason.strip()}")
+    _grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
 
@@ -564,3 +587,136 @@ def decision_send_feedback(*, decision_id: int) -> bool:
         decision.save(update_fields=["feedback_sent_at"])
         logger.info("decision %s: feedback sent", decision_id)
         return True
+
+
+# --- Grants -------------------------------------------------------------------------------------
+
+
+def _can_manage_grants(user) -> bool:
+    from core.roles import has_role
+
+    return has_role(user, Role.MASH_MANAGER)
+
+
+@transaction.atomic
+def referral_grant(
+    *,
+    granted_by,
+    referral_id: int,
+    user,
+    actions: Sequence[str],
+    reason: str,
+    expires_on: dt.date | None = None,
+) -> None:
+    """A MASH manager gives a named user a grant on one referral."""
+    if not _can_manage_grants(granted_by):
+        raise ValidationError("Only a MASH manager can give grants")
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = "Enter why this person needs to see the referral"
+    if not actions:
+        errors["actions"] = "Select what the person may do"
+    if expires_on is not None and expires_on <= timezone.localdate():
+        errors["expires_on"] = "The date the grant ends must be in the future"
+    _raise_if(errors)
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    expires_at = (
+        dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone())
+        if expires_on
+        else None
+    )
+    for action in actions:
+        permissions.grant(
+            referral,
+            action=action,
+            user=user,
+            kind=GrantKind.EXPLICIT,
+            reason=reason.strip(),
+            granted_by=granted_by,
+            expires_at=expires_at,
+        )
+
+
+@transaction.atomic
+def referral_revoke_grant(
+    *, revoked_by, referral_id: int, grant_id: int, holder_kind: str, reason: str
+) -> None:
+    if not _can_manage_grants(revoked_by):
+        raise ValidationError("Only a MASH manager can remove grants")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the grant is being removed"})
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    permissions.revoke(
+        referral, grant_id=grant_id, holder_kind=holder_kind, revoked_by=revoked_by, reason=reason
+    )
+
+
+@transaction.atomic
+def referral_break_glass(*, request, user, referral_id: int, reason: str) -> AccessLogEntry:
+    """Emergency access for a MASH manager without a grant: immediate, loud, reported.
+
+    Gives the manager a short grant, writes a break-glass access-log row and e-mails every
+    information governance officer (reference and manager only: no identities).
+    """
+    if not _can_manage_grants(user):
+        raise ValidationError("Only a MASH manager can use emergency access")
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": "Enter the reason for emergency access (at least 10 characters)"})
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    expires_at = timezone.now() + dt.timedelta(hours=settings.BREAK_GLASS_HOURS)
+    permissions.grant(
+        referral,
+        action=VIEW_EXEMPT,
+        user=user,
+        kind=GrantKind.BREAK_GLASS,
+        reason=reason.strip(),
+        granted_by=user,
+        expires_at=expires_at,
+    )
+    entry = record_access(
+        request=request,
+        user=user,
+        record=referral,
+        label=referral.reference,
+        fields=["break-glass grant"],
+        channel=AccessLogEntry.Channel.BREAK_GLASS,
+        reason=reason.strip(),
+        break_glass=True,
+    )
+    transaction.on_commit(lambda: _notify_break_glass(entry_id=entry.pk))
+    logger.warning(
+        "break-glass access: user %s on referral %s (access log %s)", user.pk, referral.pk, entry.pk
+    )
+    return entry
+
+
+def _notify_break_glass(*, entry_id: int) -> None:
+    from referrals.tasks import notify_break_glass
+
+    notify_break_glass.delay(entry_id)
+
+
+def break_glass_notify(*, entry_id: int) -> int:
+    """E-mail information governance about a break-glass access. Returns how many were told."""
+    from django.contrib.auth import get_user_model
+
+    entry = AccessLogEntry.objects.select_related("user").get(pk=entry_id, break_glass=True)
+    recipients = list(
+        get_user_model()
+        .objects.filter(groups__name=GROUP_NAMES[Role.INFORMATION_GOVERNANCE], is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        logger.error("break-glass access log %s: no information governance officer to notify", entry_id)
+        return 0
+    body = render_to_string(
+        "referrals/email/break_glass.txt", {"entry": entry, "council_name": settings.COUNCIL_NAME}
+    )
+    send_mail(
+        subject=f"Emergency access to referral {entry.record_label}",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+    return len(recipients)

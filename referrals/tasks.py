@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from referrals.services import decision_send_feedback
+from referrals.services import break_glass_notify, decision_send_feedback
 
 
 @shared_task(
@@ -17,3 +17,13 @@ from referrals.services import decision_send_feedback
 )
 def send_decision_feedback(decision_id: int) -> None:
     decision_send_feedback(decision_id=decision_id)
+
+
+@shared_task(
+    name="referrals.tasks.notify_break_glass",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def notify_break_glass(entry_id: int) -> None:
+    break_glass_notify(entry_id=entry_id)

@@ -7,6 +7,7 @@ app_name = "referrals"
 urlpatterns = [
     path("", views.TrayListView.as_view(), name="tray"),
     path("new/", views.ReferralCreateView.as_view(), name="create"),
+    path("export.csv", views.TrayExportView.as_view(), name="export"),
     path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ReferralEditView.as_view(), name="edit"),
     path("<int:pk>/children/add/", views.ChildAddView.as_view(), name="add_child"),
@@ -16,4 +17,7 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.ReopenView.as_view(), name="reopen"),
     path("<int:pk>/notes/add/", views.CaseNoteAddView.as_view(), name="add_note"),
     path("<int:pk>/history/", views.ReferralHistoryView.as_view(), name="history"),
+    path("<int:pk>/grants/", views.GrantsView.as_view(), name="grants"),
+    path("<int:pk>/emergency-access/", views.BreakGlassView.as_view(), name="break_glass"),
+    path("<int:pk>/access-log/", views.RecordAccessLogView.as_view(), name="access_log"),
 ]

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import TemplateView
 
+from core import permissions
+from core.access_log import record_access
+from core.models import AccessLogEntry
 from core.permissions import MashRoleRequiredMixin
+from core.roles import Role, has_role
+from core.selectors import access_log_for
 from referrals import selectors, services
+from referrals.exempt import exempt_field_names
+from referrals.exports import tray_csv_response
 from referrals.filters import ReferralFilter
 from referrals.forms import (
+    BreakGlassForm,
     CaseNoteForm,
     ChildForm,
     ChildFormSet,
     DecisionForm,
+    GrantForm,
     ReasonForm,
     ReferralForm,
+    RevokeForm,
     ScreeningForm,
 )
 from referrals.models import Referral
@@ -39,8 +51,16 @@ def _apply_errors(form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
-class ReferralMixin(MashRoleRequiredMixin):
-    """Loads the referral named in the URL, or answers 404 if the user may not open it."""
+class ReferralMixin(LoginRequiredMixin):
+    """Loads the referral named in the URL, or answers 404 if the user may not open it.
+
+    ``needs_change``: the page changes the referral, so the user needs a live change grant.
+    ``needs_exempt``: the page shows identities, so the user also needs a view grant and a
+    session verified with two-factor sign-in (without one they are sent to sign in with it).
+    """
+
+    needs_change = False
+    needs_exempt = False
 
     @cached_property
     def referral(self) -> Referral:
@@ -49,6 +69,30 @@ class ReferralMixin(MashRoleRequiredMixin):
         except Referral.DoesNotExist as missing:
             raise Http404("Page not found") from missing
 
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        referral = self.referral
+        if self.needs_change and not permissions.has_grant(request.user, referral, permissions.CHANGE):
+            raise Http404("Page not found")
+        if self.needs_exempt:
+            if not permissions.has_grant(request.user, referral, permissions.VIEW_EXEMPT):
+                raise Http404("Page not found")
+            if not permissions.is_verified(request.user):
+                messages.info(request, "Sign in with your second factor to see or change identities")
+                return redirect(f"{reverse('core:verify')}?next={request.path}")
+        return super().dispatch(request, *args, **kwargs)
+
+    def log_exempt_read(self, channel: str = AccessLogEntry.Channel.PAGE) -> None:
+        record_access(
+            request=self.request,
+            user=self.request.user,
+            record=self.referral,
+            label=self.referral.reference,
+            fields=exempt_field_names(),
+            channel=channel,
+        )
+
     def conflict(self, error: services.ReferralConflict):
         return render(
             self.request,
@@ -56,7 +100,7 @@ class ReferralMixin(MashRoleRequiredMixin):
             {
                 "referral": error.referral,
                 "changes": selectors.referral_changes_since(
-                    referral=error.referral, version=error.expected_version
+                    user=self.request.user, referral=error.referral, version=error.expected_version
                 ),
             },
             status=409,
@@ -66,7 +110,7 @@ class ReferralMixin(MashRoleRequiredMixin):
 # --- Work tray ----------------------------------------------------------------------------
 
 
-class TrayListView(MashRoleRequiredMixin, TemplateView):
+class TrayListView(LoginRequiredMixin, TemplateView):
     template_name = "referrals/referral_list.html"
 
     def get_context_data(self, **kwargs):
@@ -121,7 +165,7 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
             return self.render(form, self._without_last_child(request), hide_errors=True)
         if not (form.is_valid() and children.is_valid()):
             return self.render(form, children)
-        if self._offer_matches(children):
+        if self._offer_matches(children, request.user):
             return self.render(form, children, matches_offered=True)
         try:
             referral = services.referral_create(
@@ -136,12 +180,13 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
         return HttpResponseRedirect(reverse("referrals:detail", args=[referral.pk]))
 
     @staticmethod
-    def _offer_matches(children) -> bool:
+    def _offer_matches(children, user) -> bool:
         """Offer an existing person record for each new child with the same name and birth date."""
         offered = False
         for child in children.forms:
             data = child.cleaned_data
             matches = selectors.child_matches(
+                user=user,
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 date_of_birth=data["date_of_birth"],
@@ -192,10 +237,13 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
 
 class ReferralEditView(ReferralMixin, View):
     template_name = "referrals/referral_edit.html"
+    needs_change = True
+    needs_exempt = True
 
     def get(self, request, pk):
         if self.referral.status == Referral.Status.CLOSED:
             raise Http404("Page not found")
+        self.log_exempt_read()
         return self.render(ReferralForm(initial=ReferralForm.initial_for(self.referral)))
 
     def post(self, request, pk):
@@ -228,6 +276,7 @@ class ReferralEditView(ReferralMixin, View):
 
 class ChildAddView(ReferralMixin, View):
     template_name = "referrals/child_form.html"
+    needs_change = True
 
     def get(self, request, pk):
         return self.render(ChildForm(prefix="child", incident_date=self.referral.incident_date))
@@ -238,7 +287,10 @@ class ChildAddView(ReferralMixin, View):
             return self.render(form, status=400)
         data = form.cleaned_data
         matches = selectors.child_matches(
-            first_name=data["first_name"], last_name=data["last_name"], date_of_birth=data["date_of_birth"]
+            user=request.user,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
         )
         if matches:
             form.offer_matches(matches)
@@ -281,15 +333,33 @@ class ReferralDetailView(ReferralMixin, TemplateView):
             view = selectors.referral_view(user=self.request.user, pk=self.kwargs["pk"])
         except Referral.DoesNotExist as missing:
             raise Http404("Page not found") from missing
-        return {**super().get_context_data(**kwargs), "case": view, "referral": view.referral}
+        if view.exempt_visible:
+            self.log_exempt_read()
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "case": view,
+            "referral": view.referral,
+            "is_manager": has_role(user, Role.MASH_MANAGER),
+            "can_see_access_log": has_role(user, Role.MASH_MANAGER, Role.INFORMATION_GOVERNANCE),
+            "has_view_grant": permissions.has_grant(user, view.referral, permissions.VIEW_EXEMPT),
+            "is_verified": permissions.is_verified(user),
+        }
 
 
 class ReferralHistoryView(ReferralMixin, TemplateView):
     template_name = "referrals/referral_history.html"
 
     def get_context_data(self, **kwargs):
-        referral, entries = selectors.referral_history(user=self.request.user, pk=self.referral.pk)
-        return {**super().get_context_data(**kwargs), "referral": referral, "entries": entries}
+        referral, entries, visible = selectors.referral_history(user=self.request.user, pk=self.referral.pk)
+        if visible:
+            self.log_exempt_read(AccessLogEntry.Channel.HISTORY)
+        return {
+            **super().get_context_data(**kwargs),
+            "referral": referral,
+            "entries": entries,
+            "visible": visible,
+        }
 
 
 class TransitionView(ReferralMixin, View):
@@ -298,6 +368,7 @@ class TransitionView(ReferralMixin, View):
     template_name = ""
     form_class = ReasonForm
     success_message = ""
+    needs_change = True
 
     def form_kwargs(self) -> dict:
         return {}
@@ -379,8 +450,19 @@ class CloseView(TransitionView):
 
 
 class ReopenView(TransitionView):
+    """A closed referral has no default grants left; a MASH manager reopens it."""
+
     template_name = "referrals/referral_reopen.html"
     success_message = "Referral reopened"
+    needs_change = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not (
+            has_role(request.user, Role.MASH_MANAGER)
+            or permissions.has_grant(request.user, self.referral, permissions.CHANGE)
+        ):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)
 
     def form_kwargs(self):
         return {
@@ -399,6 +481,7 @@ class ReopenView(TransitionView):
 
 class CaseNoteAddView(ReferralMixin, View):
     template_name = "referrals/casenote_form.html"
+    needs_change = True
 
     def notes(self):
         return list(self.referral.notes.order_by("-recorded_at")[:50])
@@ -431,3 +514,145 @@ class CaseNoteAddView(ReferralMixin, View):
             {"form": form, "referral": self.referral, "error_forms": [form]},
             status=status,
         )
+
+
+# --- Grants, emergency access and who has seen a record ---------------------------------------
+
+
+class ManagerOnlyMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not has_role(request.user, Role.MASH_MANAGER):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class GrantsView(ManagerOnlyMixin, ReferralMixin, View):
+    """A MASH manager sees every grant on the referral, gives grants and removes them."""
+
+    template_name = "referrals/referral_grants.html"
+
+    def get(self, request, pk):
+        return self.render(GrantForm(), RevokeForm())
+
+    def post(self, request, pk):
+        if "revoke" in request.POST:
+            return self.post_revoke(request)
+        form = GrantForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, RevokeForm(), status=400)
+        try:
+            services.referral_grant(
+                granted_by=request.user,
+                referral_id=self.referral.pk,
+                user=form.cleaned_data["user"],
+                actions=form.cleaned_data["actions"],
+                reason=form.cleaned_data["reason"],
+                expires_on=form.cleaned_data.get("expires_on"),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, RevokeForm(), status=400)
+        messages.success(request, f"Grant given to {form.cleaned_data['user'].get_username()}")
+        return HttpResponseRedirect(reverse("referrals:grants", args=[pk]))
+
+    def post_revoke(self, request):
+        form = RevokeForm(request.POST)
+        if not form.is_valid():
+            return self.render(GrantForm(), form, status=400)
+        try:
+            services.referral_revoke_grant(
+                revoked_by=request.user,
+                referral_id=self.referral.pk,
+                grant_id=form.cleaned_data["grant_id"],
+                holder_kind=form.cleaned_data["holder_kind"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(GrantForm(), form, status=400)
+        except (KeyError, LookupError, ValueError) as missing:
+            raise Http404("Grant not found") from missing
+        messages.success(request, "Grant removed")
+        return HttpResponseRedirect(reverse("referrals:grants", args=[self.referral.pk]))
+
+    def render(self, form, revoke_form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "referral": self.referral,
+                "grants": permissions.grants_on(self.referral),
+                "form": form,
+                "revoke_form": revoke_form,
+                "error_forms": [form, revoke_form],
+            },
+            status=status,
+        )
+
+
+class BreakGlassView(ManagerOnlyMixin, ReferralMixin, View):
+    template_name = "referrals/referral_break_glass.html"
+
+    def get(self, request, pk):
+        return self.render(BreakGlassForm())
+
+    def post(self, request, pk):
+        form = BreakGlassForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            services.referral_break_glass(
+                request=request,
+                user=request.user,
+                referral_id=self.referral.pk,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, "Emergency access given. Information governance has been told.")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def render(self, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "referral": self.referral,
+                "form": form,
+                "error_forms": [form],
+                "hours": settings.BREAK_GLASS_HOURS,
+            },
+            status=status,
+        )
+
+
+class RecordAccessLogView(ReferralMixin, TemplateView):
+    """Who has seen this record: for MASH managers and information governance."""
+
+    template_name = "referrals/referral_access_log.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not has_role(
+            request.user, Role.MASH_MANAGER, Role.INFORMATION_GOVERNANCE
+        ):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "referral": self.referral,
+            "entries": access_log_for(record=self.referral),
+        }
+
+
+class TrayExportView(LoginRequiredMixin, View):
+    """The work tray's rows as CSV, with identities only for rows the user may see (logged)."""
+
+    def get(self, request):
+        user = request.user
+        visible = selectors.referrals_visible_to(user=user)
+        filterset = ReferralFilter(request.GET or None, queryset=visible, user=user)
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        return tray_csv_response(request=request, user=user, queryset=queryset)

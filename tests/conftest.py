@@ -75,7 +75,27 @@ def manager(role_user):
     return role_user(Role.MASH_MANAGER, username="manager")
 
 
+def sign_in_verified(client, user):
+    """Sign a test client in with a confirmed authenticator and a verified session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="Test authenticator", defaults={"confirmed": True}
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def practitioner_client(client, practitioner):
-    client.force_login(practitioner)
-    return client
+    return sign_in_verified(client, practitioner)
+
+
+@pytest.fixture
+def verified_client(client):
+    """verified_client(user) signs the shared test client in as that user, verified."""
+    return lambda user: sign_in_verified(client, user)

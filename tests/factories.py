@@ -80,6 +80,10 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         ReferralDetail.objects.create(
             referral=self, referrer_name="Test Referrer", narrative="Test narrative", referrer_contact=""
         )
+        if self.status != Referral.Status.CLOSED:
+            from referrals.services import _grant_defaults
+
+            _grant_defaults(self, user=self.created_by, acting=self.created_by)
         if extracted is False:
             return
         school = SchoolFactory()

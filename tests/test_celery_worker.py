@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from kombu import pools as kombu_pools
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from referrals import services
@@ -54,9 +54,19 @@ def worker(tmp_path):
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
         }
-        process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-mingle", "--without-gossip"],
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -19,5 +19,5 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 # A file for the SQLite test database (not memory), so a real Celery worker started by a
 # test can read what the test wrote.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

@@ -23,7 +23,7 @@ def _run_in_threads(count: int, target) -> list:
         try:
             barrier.wait(timeout=10)
             results[index] = target(index)
-        except Exception as error:  # noqa: BLE001 - reported back to the test
+        except Exception as error:
             results[index] = error
         finally:
             connection.close()

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import Child, RagLevel, Referral, ReferralDetail
-from tests.factories import ChildFactory, ReferralFactory, SchoolFactory
+from tests.conftest import sign_in_verified
+from tests.factories import ReferralFactory, SchoolFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,26 +151,41 @@ def test_likely_existing_child_is_offered_before_creating_a_duplicate(
     practitioner_client, source_and_form_ids
 ):
     today = timezone.localdate()
-    existing = ChildFactory(
-        first_name="Firstname0", last_name="Lastname0", date_of_birth=dt.date(today.year - 13, 5, 4)
-    )
+    live = ReferralFactory()  # a live referral: the MASH team may see its children
+    existing = live.children.get(label="A").child
+    existing.first_name, existing.last_name = "Firstname0", "Lastname0"
+    existing.date_of_birth = dt.date(today.year - 13, 5, 4)
+    existing.save()
     response = practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
     assert response.status_code == 200
     body = response.content.decode()
     assert "already on record" in body
     assert f"record {existing.pk}" in body
-    assert Referral.objects.count() == 0
+    assert Referral.objects.count() == 1
 
     data = payload(source_and_form_ids)
     data["child-0-existing_child"] = str(existing.pk)
     response = practitioner_client.post(reverse("referrals:create"), data)
     assert response.status_code == 302
-    referral = Referral.objects.get()
+    referral = Referral.objects.exclude(pk=live.pk).get()
     assert referral.children.get(label="A").child == existing
-    assert Child.objects.count() == 2  # the existing one and one new
+    assert Child.objects.count() == 3  # live's two, and one new
 
 
-def test_screen_decide_close_reopen_through_the_pages(practitioner_client, source_and_form_ids):
+def test_a_child_the_user_may_not_see_is_never_offered(practitioner_client, source_and_form_ids):
+    """Offering a match would reveal that MASH knows a child on a referral the user cannot see."""
+    today = timezone.localdate()
+    hidden = ReferralFactory(status=Referral.Status.CLOSED)  # closed: no default grants
+    child = hidden.children.get(label="A").child
+    child.first_name, child.last_name = "Firstname0", "Lastname0"
+    child.date_of_birth = dt.date(today.year - 13, 5, 4)
+    child.save()
+    response = practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
+    assert response.status_code == 302
+    assert "already on record" not in response.content.decode()
+
+
+def test_screen_decide_close_reopen_through_the_pages(practitioner_client, manager, source_and_form_ids):
     from referrals.models import Outcome
 
     practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
@@ -196,6 +212,9 @@ def test_screen_decide_close_reopen_through_the_pages(practitioner_client, sourc
         reverse("referrals:close", args=[referral.pk]), {"reason": "Done", "version": 3}
     )
     assert r.status_code == 302
+    # Closing removed the default grants: the practitioner can no longer change it; a manager reopens.
+    assert practitioner_client.get(reverse("referrals:reopen", args=[referral.pk])).status_code == 404
+    sign_in_verified(practitioner_client, manager)
     r = practitioner_client.post(
         reverse("referrals:reopen", args=[referral.pk]), {"reason": "New info", "version": 4}
     )
@@ -216,7 +235,7 @@ def test_screen_decide_close_reopen_through_the_pages(practitioner_client, sourc
 def test_stale_edit_shows_what_changed_and_overwrites_nothing(
     client, practitioner, manager, source_and_form_ids
 ):
-    client.force_login(practitioner)
+    sign_in_verified(client, practitioner)
     client.post(reverse("referrals:create"), payload(source_and_form_ids))
     referral = Referral.objects.get()
     edit_url = reverse("referrals:edit", args=[referral.pk])
@@ -226,11 +245,11 @@ def test_stale_edit_shows_what_changed_and_overwrites_nothing(
     base = payload(source_and_form_ids)
     mine = {k: v for k, v in base.items() if not k.startswith("child-")} | {"version": "1"}
 
-    client.force_login(manager)
+    sign_in_verified(client, manager)
     first = client.post(edit_url, mine | {"location": "online", "narrative": "Manager's version"})
     assert first.status_code == 302
 
-    client.force_login(practitioner)
+    sign_in_verified(client, practitioner)
     second = client.post(edit_url, mine | {"location": "home", "narrative": "Practitioner's version"})
     assert second.status_code == 409
     body = second.content.decode()

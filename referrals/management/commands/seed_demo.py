@@ -8,6 +8,7 @@ unless DEBUG is on or --allow-non-debug is given, so it cannot reach production 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.roles import GROUP_NAMES, Role
 from core.timescales import local_zone
@@ -23,6 +25,12 @@ from referrals import services
 from referrals.models import AbuseForm, Outcome, RagLevel, Referral, ReferralSource, School
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local demo only, documented in the README
+
+
+def demo_totp_key(username: str) -> str:
+    """A fixed authenticator key per demo account, so `manage.py demo_code` can print codes."""
+    return hashlib.sha1(f"mash-demo-totp:{username}".encode(), usedforsecurity=False).hexdigest()
+
 
 DEMO_USERS = [
     ("practitioner", "Pat", "Practitioner (demo)", Role.MASH_PRACTITIONER),
@@ -157,6 +165,11 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
+            TOTPDevice.objects.get_or_create(
+                user=user,
+                name="Demo authenticator",
+                defaults={"key": demo_totp_key(username), "confirmed": True},
+            )
             users[username] = user
         return users
 

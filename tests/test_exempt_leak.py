@@ -1,0 +1,234 @@
+"""The leak test: a canary in every exempt field, looked for everywhere.
+
+Every URL pattern of the product (filled with real ids, so a new page is covered the day it
+is added), every export, every log line, every task payload and every e-mail, as every role
+without a grant: the canary appears nowhere. Then, as a grant holder, it appears, and each
+read writes exactly one access-log row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from unittest import mock
+
+import pytest
+from celery.app.task import Task
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from core import permissions
+from core.models import AccessLogEntry
+from core.roles import Role
+from referrals import services
+from referrals.models import Outcome, RagLevel, Referral, School
+from tests.conftest import sign_in_verified
+from tests.referrals.helpers import child_input, referral_input
+from tests.test_access import app_urls
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "qzcnry"  # every exempt text value contains this; matched case-insensitively
+DOB = dt.date(2012, 2, 29)
+DOB_FORMS = ("29 February 2012", "2012-02-29", "29/02/2012", "Feb. 29, 2012")
+
+
+def leaks(text: str) -> list[str]:
+    """Each canary found, with the text around it (so a failure says where)."""
+    lowered = text.lower()
+    found = []
+    for needle in (CANARY, *(form.lower() for form in DOB_FORMS)):
+        at = lowered.find(needle)
+        if at >= 0:
+            found.append(text[max(0, at - 120) : at + 60])
+    return found
+
+
+@pytest.fixture
+def published():
+    """Every task queued while the fixture is active: (task name, args, kwargs)."""
+    calls = []
+    original = Task.apply_async
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append((self.name, args, kwargs))
+        return original(self, args=args, kwargs=kwargs, **options)
+
+    with mock.patch.object(Task, "apply_async", record):
+        yield calls
+
+
+@pytest.fixture
+def canary_referral(role_user, django_capture_on_commit_callbacks, published):
+    """A closed referral (so nobody holds a default grant) with a canary in every exempt field."""
+    creator = role_user(Role.MASH_PRACTITIONER, username="creator")
+    # The list of schools is public reference data (it fills the school pickers), so the
+    # school's name is not a canary; that a child attends it is, checked on the case pages.
+    school = School.objects.create(
+        urn="LEAK0001", name="Leakcheck Academy", phase="secondary", local_authority="X"
+    )
+    data = referral_input(
+        referrer_name="Qzcnry Referrer",
+        referrer_role="Qzcnry Role",
+        referrer_organisation="Qzcnry Organisation",
+        referrer_contact="qzcnry@qzcnry.example",
+        narrative="Qzcnry narrative of what happened",
+        consent_sought=False,
+        consent_not_sought_reason="Qzcnry consent reason",
+        incident_date=timezone.localdate() - dt.timedelta(days=2),
+    )
+    children = [
+        child_input(
+            "victim",
+            first_name="QzcnryFirstA",
+            last_name="QzcnryLastA",
+            date_of_birth=DOB,
+            school=school,
+            address="1 Qzcnry Street",
+            postcode="QZCNRY1",
+        ),
+        child_input(
+            "alleged_perpetrator",
+            first_name="QzcnryFirstB",
+            last_name="QzcnryLastB",
+            date_of_birth=DOB,
+            school=school,
+            address="2 Qzcnry Street",
+            postcode="QZCNRY2",
+        ),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        referral = services.referral_create(user=creator, data=data, children=children)
+        services.referral_update(
+            user=creator,
+            referral_id=referral.pk,
+            expected_version=1,
+            data=data.__class__(**{**data.__dict__, "narrative": "Qzcnry narrative, second version"}),
+        )
+        services.referral_start_screening(
+            user=creator, referral_id=referral.pk, expected_version=2, rag=RagLevel.objects.get(code="red")
+        )
+        services.referral_record_decision(
+            user=creator,
+            referral_id=referral.pk,
+            expected_version=3,
+            decision=services.DecisionInput(
+                outcomes=[Outcome.objects.get(code="police")],
+                rationale="Qzcnry rationale",
+                advice={"police_informed": True},
+                advice_notes="Qzcnry advice notes",
+            ),
+        )
+        services.case_note_add(
+            user=creator, referral_id=referral.pk, occurred_on=timezone.localdate(), text="Qzcnry case note"
+        )
+        services.referral_close(
+            user=creator, referral_id=referral.pk, expected_version=4, reason="Qzcnry closing"
+        )
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.CLOSED
+    return referral
+
+
+def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, published):
+    assert published, "the decision should have queued its feedback e-mail"
+    for name, args, kwargs in published:
+        assert all(isinstance(a, int) for a in (args or ())), (name, args)
+        assert not kwargs, (name, kwargs)
+    for message in mail.outbox:
+        assert not leaks(message.subject + message.body), message.body
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_role_without_a_grant_meets_the_canary_anywhere(client, role_user, role, canary_referral, caplog):
+    user = role_user(role)
+    sign_in_verified(client, user)
+    caplog.set_level(logging.DEBUG)
+    school = School.objects.get(urn="LEAK0001")
+    urls = list(app_urls(canary_referral.pk).values())
+    tray = reverse("referrals:tray")
+    export = reverse("referrals:export")
+    urls += [
+        f"{tray}?view=all&q=qzcnryfirsta",
+        f"{tray}?view=all&q=QzcnryLastB",
+        f"{tray}?view=all&school={school.pk}",
+        f"{export}?q=qzcnry",
+        f"{export}?school={school.pk}",
+        export,
+    ]
+    before = AccessLogEntry.objects.count()
+    case_pages = {
+        reverse(name, args=[canary_referral.pk]) for name in ("referrals:detail", "referrals:history")
+    } | {export}
+    for url in urls:
+        response = client.get(url)
+        body = (b"".join(response) if response.streaming else response.content).decode()
+        # What the user typed is echoed back, and a random CSRF token is no leak.
+        body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body)
+        for typed in ("qzcnryfirsta", "QzcnryLastB", "qzcnry"):
+            body = body.replace(f'value="{typed}"', "").replace(f"q={typed}", "")
+        assert not leaks(body), (role, url, leaks(body))
+        if url in case_pages or url.startswith(export):
+            assert "Leakcheck" not in body, (role, url)
+            assert "LEAK0001" not in body, (role, url)
+    # A name or school search neither matches nor counts the record.
+    response = client.get(f"{tray}?view=all&q=qzcnryfirsta")
+    if response.status_code == 200:
+        assert canary_referral.reference not in response.content.decode()
+    assert not leaks(caplog.text), caplog.text[-2000:]
+    assert AccessLogEntry.objects.count() == before  # nothing exempt was read
+
+
+def test_a_grant_holder_sees_the_canary_and_each_read_is_logged_once(
+    client, role_user, canary_referral, caplog
+):
+    manager = role_user(Role.MASH_MANAGER, username="grantor")
+    reader = role_user(Role.MASH_PRACTITIONER, username="reader")
+    services.referral_grant(
+        granted_by=manager,
+        referral_id=canary_referral.pk,
+        user=reader,
+        actions=[permissions.VIEW_EXEMPT],
+        reason="Allocated to reader",
+    )
+    sign_in_verified(client, reader)
+    caplog.set_level(logging.DEBUG)
+    pages = [
+        reverse("referrals:detail", args=[canary_referral.pk]),
+        reverse("referrals:history", args=[canary_referral.pk]),
+        f"{reverse('referrals:export')}?q={canary_referral.reference}",
+    ]
+    for url in pages:
+        before = AccessLogEntry.objects.count()
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert CANARY in response.content.decode().lower(), url
+        assert AccessLogEntry.objects.count() == before + 1, url
+        entry = AccessLogEntry.objects.latest("id")
+        assert entry.user == reader
+        assert entry.record_label == canary_referral.reference
+        assert entry.ip_address == "127.0.0.1"
+    # A name search now finds it, and the log lines still carry nothing exempt.
+    response = client.get(f"{reverse('referrals:tray')}?view=all&q=qzcnryfirsta")
+    assert canary_referral.reference in response.content.decode()
+    assert not leaks(caplog.text)
+
+
+def test_without_two_factor_a_grant_holder_sees_nothing_exempt(client, role_user, canary_referral):
+    manager = role_user(Role.MASH_MANAGER, username="grantor")
+    reader = role_user(Role.MASH_PRACTITIONER, username="reader")
+    services.referral_grant(
+        granted_by=manager,
+        referral_id=canary_referral.pk,
+        user=reader,
+        actions=[permissions.VIEW_EXEMPT],
+        reason="Allocated",
+    )
+    client.force_login(reader)  # password only: not verified
+    response = client.get(reverse("referrals:detail", args=[canary_referral.pk]))
+    assert response.status_code == 200
+    assert not leaks(response.content.decode())
+    assert "two-factor" in response.content.decode().lower()
+    assert AccessLogEntry.objects.count() == 0
