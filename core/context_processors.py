@@ -1,6 +1,7 @@
 from django.conf import settings
 
-from core.roles import MASH_ROLES, user_roles
+from core.permissions import can_open_referrals, is_verified
+from core.roles import MASH_ROLES, Role, user_roles
 
 
 def service(request):
@@ -9,5 +10,8 @@ def service(request):
         "service_name": settings.SERVICE_NAME,
         "council_name": settings.COUNCIL_NAME,
         "user_roles": roles,
-        "can_open_referrals": bool(roles & MASH_ROLES),
+        "can_open_referrals": can_open_referrals(request.user),
+        "can_create_referrals": bool(roles & MASH_ROLES),
+        "is_information_governance": Role.INFORMATION_GOVERNANCE in roles,
+        "otp_verified": is_verified(request.user),
     }

@@ -232,3 +232,20 @@ def test_without_two_factor_a_grant_holder_sees_nothing_exempt(client, role_user
     assert not leaks(response.content.decode())
     assert "two-factor" in response.content.decode().lower()
     assert AccessLogEntry.objects.count() == 0
+
+
+def test_the_error_page_carries_nothing_from_the_failed_request(client, role_user, canary_referral, monkeypatch):
+    from referrals import selectors
+
+    def explode(**kwargs):
+        raise RuntimeError("failure while handling the case")
+
+    monkeypatch.setattr(selectors, "referral_view", explode)
+    sign_in_verified(client, role_user(Role.MASH_MANAGER))
+    client.raise_request_exception = False
+    response = client.get(reverse("referrals:detail", args=[canary_referral.pk]))
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Sorry, there is a problem with the service" in body
+    assert canary_referral.reference not in body
+    assert not leaks(body)
