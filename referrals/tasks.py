@@ -27,3 +27,12 @@ def send_decision_feedback(decision_id: int) -> None:
 )
 def notify_break_glass(entry_id: int) -> None:
     break_glass_notify(entry_id=entry_id)
+
+
+@shared_task(name="referrals.tasks.delete_expired_grants")
+def delete_expired_grants() -> int:
+    """Housekeeping (Celery beat): expired grants already stop working; this removes them."""
+    from core.permissions import delete_expired
+    from referrals.models import Referral
+
+    return delete_expired(Referral)

@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": 6 * 60 * 60,
     },
+    "delete-expired-grants": {
+        "task": "referrals.tasks.delete_expired_grants",
+        "schedule": 60 * 60,
+    },
 }
 
 # The council running the service (header, e-mails). Not a GOV.UK service: no crown.

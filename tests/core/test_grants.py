@@ -266,3 +266,22 @@ def test_permission_filtered_tray_uses_the_same_queries_at_10_and_many_rows(clie
     assert len(response.context["page"].rows) == 25
     assert len(listing.captured_queries) <= len(small.captured_queries) + 1
     assert not any("has_perm" in q["sql"] for q in listing.captured_queries)
+
+
+def test_housekeeping_removes_expired_grants_with_history(closed_referral, manager, role_user):
+    from referrals.tasks import delete_expired_grants
+
+    reviewer = role_user(Role.REVIEWER, username="rev")
+    services.referral_grant(
+        granted_by=manager,
+        referral_id=closed_referral.pk,
+        user=reviewer,
+        actions=[permissions.VIEW_EXEMPT],
+        reason="Review",
+        expires_on=timezone.localdate() + dt.timedelta(days=1),
+    )
+    assert delete_expired_grants() == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        assert delete_expired_grants() == 1
+    assert not ReferralUserGrant.objects.exists()
+    assert ReferralUserGrant.history.filter(history_type="-", history_change_reason="Expired").count() == 1
