@@ -234,7 +234,9 @@ def test_without_two_factor_a_grant_holder_sees_nothing_exempt(client, role_user
     assert AccessLogEntry.objects.count() == 0
 
 
-def test_the_error_page_carries_nothing_from_the_failed_request(client, role_user, canary_referral, monkeypatch):
+def test_the_error_page_carries_nothing_from_the_failed_request(
+    client, role_user, canary_referral, monkeypatch
+):
     from referrals import selectors
 
     def explode(**kwargs):

@@ -9,6 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
+from playwright.sync_api import sync_playwright
+
+from tests.browser.pages import add_authenticator
 from tests.conftest import require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,64 +25,76 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-PASSWORD = "a-long-test-password"  # UserFactory's
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own reordering
 def pytest_collection_modifyitems(items):
+    """Mark this folder's tests ``browser`` and run them last.
+
+    While Playwright runs, its event loop counts as running on this thread, and Django then
+    keeps this thread's database connections apart from the ones other tests set up.
+    """
     here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(autouse=True)
-def _live_database(transactional_db, django_db_serialized_rollback):
-    """Each test gets the migrated data back (roles, reference data) and its own rows."""
+    ours = {item for item in items if here in item.path.parents}
+    for item in ours:
+        item.add_marker(pytest.mark.browser)
+    items[:] = [item for item in items if item not in ours] + [item for item in items if item in ours]
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
     require_service(CHROMIUM.exists(), f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread, so Django's ORM in the test
-    # (fixtures, assertions) would otherwise refuse to run.
+    before = {alias: connections[alias] for alias in connections}
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # The ORM is safe here (nothing awaits); Django only sees Playwright's loop. Its new
+        # connection objects need the migrated rows that serialised rollback restores.
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        for alias, connection in before.items():
+            if hasattr(connection, "_test_serialized_contents"):
+                connections[alias]._test_serialized_contents = connection._test_serialized_contents
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _live_database(browser, transactional_db, django_db_serialized_rollback):
+    """Each test starts with the migrated rows (roles, reference data) and nothing else."""
 
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context on the live server; fails the test on any JavaScript error."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    """A fresh browser context on the live server. A JavaScript error or missing static file fails."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
+
+    def missing_static(response):
+        if "/static/" in response.url and response.status >= 400:
+            errors.append(f"{response.status} for {response.url}")
+
     page.on("pageerror", lambda error: errors.append(f"JavaScript error: {error}"))
-    page.on(
-        "response",
-        lambda response: response.status >= 400
-        and "/static/" in response.url
-        and errors.append(f"{response.status} for {response.url}"),
-    )
+    page.on("response", missing_static)
     yield page
     context.close()
     assert not errors, "\n".join(errors)
 
 
-def sign_in(page, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the real sign-in page."""
-    page.goto("/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/sign-in/" not in url)
+@pytest.fixture
+def practitioner(practitioner):
+    """The shared practitioner, with an authenticator app: identities need a verified session."""
+    add_authenticator(practitioner)
+    return practitioner
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+@pytest.fixture
+def manager(manager):
+    add_authenticator(manager)
+    return manager

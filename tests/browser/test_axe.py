@@ -1,0 +1,257 @@
+"""axe-core finds nothing on any page a MASH practitioner can reach, in each state it can be in.
+
+Each test visits a group of pages and reports every page's violations at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from core.roles import Role
+from referrals import selectors, services
+from referrals.models import Outcome, RagLevel, Referral
+from tests.browser.pages import (
+    PASSWORD,
+    axe_violations,
+    current_code,
+    fill_child,
+    fill_referral,
+    screenshot,
+    sign_in,
+)
+from tests.factories import SchoolFactory
+from tests.referrals.helpers import child_input, referral_input, two_children
+
+
+class Audit:
+    def __init__(self, page):
+        self.page = page
+        self.reports: list[str] = []
+
+    def __call__(self, name: str, *, shot: bool = False) -> None:
+        """Check the page as it is now in the browser."""
+        self.page.wait_for_load_state()
+        if shot:
+            screenshot(self.page, name)
+        self.reports.append(axe_violations(self.page, name))
+
+    def visit(self, name: str, url: str, *, status: int = 200, shot: bool = False) -> None:
+        response = self.page.goto(url)
+        self._expect(name, response.status, status)
+        self(name, shot=shot)
+
+    def submit(self, name: str, button: str, *, status: int = 400) -> None:
+        with self.page.expect_navigation() as navigation:
+            self.page.get_by_role("button", name=button).click()
+        self._expect(name, navigation.value.status, status)
+        self(name)
+
+    def _expect(self, name: str, got: int, expected: int) -> None:
+        if got != expected:
+            shown = self.page.locator("main").inner_text()[:1500] if got < 500 else self.page.content()[:1500]
+            raise AssertionError(f"{name}: {self.page.url} answered {got}, not {expected}:\n{shown}")
+
+    def assert_clean(self) -> None:
+        found = [report for report in self.reports if report]
+        assert not found, f"axe found violations on {len(found)} page(s):\n" + "\n".join(found)
+
+
+@pytest.fixture
+def audit(page):
+    return Audit(page)
+
+
+def _referral(user, status: str, **changes) -> Referral:
+    referral = services.referral_create(user=user, data=referral_input(**changes), children=two_children())
+    if status == Referral.Status.RECEIVED:
+        return referral
+    services.referral_start_screening(
+        user=user,
+        referral_id=referral.pk,
+        expected_version=referral.version,
+        rag=RagLevel.objects.get(code="red"),
+    )
+    referral.refresh_from_db()
+    if status == Referral.Status.SCREENING:
+        return referral
+    services.referral_record_decision(
+        user=user,
+        referral_id=referral.pk,
+        expected_version=referral.version,
+        decision=services.DecisionInput(
+            outcomes=[Outcome.objects.get(code="early-help")],
+            rationale="Both children are known to the school; early help offered.",
+            advice={"dsl_informed": True, "separation_advised": True},
+            advice_notes="Review the risk assessment in two weeks.",
+        ),
+        notify_referrer=False,
+    )
+    referral.refresh_from_db()
+    note = services.case_note_add(
+        user=user, referral_id=referral.pk, occurred_on=timezone.localdate(), text="Spoke to the DSL."
+    )
+    services.case_note_add(
+        user=user,
+        referral_id=referral.pk,
+        occurred_on=timezone.localdate(),
+        text="Spoke to the head of year, not the DSL.",
+        corrects_id=note.pk,
+    )
+    if status == Referral.Status.DECIDED:
+        return referral
+    services.referral_close(
+        user=user, referral_id=referral.pk, expected_version=referral.version, reason="No further concerns."
+    )
+    referral.refresh_from_db()
+    return referral
+
+
+def test_sign_in_pages(page, audit, practitioner):
+    audit.visit("sign-in", "/sign-in/")
+    page.get_by_label("Username").fill("practitioner")
+    page.get_by_label("Password").fill("not-the-password")
+    audit.submit("sign-in-errors", "Sign in", status=200)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    audit("sign-in-code")
+    audit.submit("sign-in-code-errors", "Continue")
+    page.get_by_label("Code from your authenticator app").fill(
+        current_code(practitioner.totpdevice_set.get())
+    )
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Work tray").wait_for()
+    audit.assert_clean()
+
+
+def test_public_pages(page, audit):
+    audit.visit("accessibility-signed-out", "/accessibility/")
+    audit.visit("404-signed-out", "/no-such-page/", status=404)
+    audit.assert_clean()
+
+
+def test_non_mash_home_and_two_factor_setup(page, audit, role_user):
+    reviewer = role_user(Role.REVIEWER, username="reviewer")
+    sign_in(page, "reviewer")
+    audit("home-non-mash-role")
+    audit.visit("accessibility", "/accessibility/")
+    audit.visit("404", "/referrals/999999/", status=404)
+    audit.visit("two-factor-setup", "/account/two-factor/")
+    audit.submit("two-factor-setup-errors", "Confirm")
+    pending = reviewer.totpdevice_set.get(confirmed=False)
+    page.get_by_label("Code from your authenticator app").fill(current_code(pending))
+    audit.submit("two-factor-recovery-codes", "Confirm", status=200)
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    audit.assert_clean()
+
+
+def test_locked_out_page(page, audit, practitioner):
+    page.goto("/sign-in/")
+    for _ in range(5):
+        page.get_by_label("Username").fill("practitioner")
+        page.get_by_label("Password").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your account is locked").wait_for()
+    audit("locked-out")
+    audit.assert_clean()
+
+
+def test_work_tray(page, audit, practitioner, monkeypatch):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)  # so the tray has pages to move between
+    for status in Referral.Status.values:
+        _referral(practitioner, status)
+    long_ago = timezone.now() - dt.timedelta(days=10)
+    _referral(practitioner, Referral.Status.RECEIVED, received_at=long_ago, incident_date=long_ago.date())
+    sign_in(page, "practitioner")
+    audit.visit("tray", "/referrals/?view=all", shot=True)
+    page.get_by_role("link", name="Next page").click()
+    audit("tray-page-2")
+    for view in set(selectors.TrayView.LABELS) - {selectors.TrayView.ALL}:
+        audit.visit(f"tray-{view}", f"/referrals/?view={view}")
+    audit.visit("tray-filtered", "/referrals/?view=all&q=Alex&status=received&status=screening&rag=1")
+    audit.visit("tray-filtered-empty", "/referrals/?view=all&q=Nobody")
+    audit.visit("tray-filter-errors", "/referrals/?view=all&received_from=2024-05-02&received_to=2024-05-01")
+    audit.assert_clean()
+
+
+def test_create_pages(page, audit, practitioner):
+    school = SchoolFactory(name="Test Academy")
+    known = child_input("victim", first_name="Sam", last_name="Known", school=school)
+    services.referral_create(user=practitioner, data=referral_input(), children=[known, two_children()[1]])
+    sign_in(page, "practitioner")
+    audit.visit("create", "/referrals/new/", shot=True)
+    audit.submit("create-errors", "Save referral")
+    screenshot(page, "create-errors")
+
+    page.goto("/referrals/new/")
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    fill_referral(page, received=yesterday, incident=yesterday)
+    fill_child(page, 1, first="Sam", last="Known", born=known.date_of_birth, gender="Female")
+    fill_child(page, 2, first="Jo", last="New", born=known.date_of_birth, gender="Male")
+    audit.submit("create-duplicate-offer", "Save referral", status=200)
+    page.get_by_text("A child with this name and date of birth is already on record").wait_for()
+    screenshot(page, "create-duplicate-offer")
+    audit.submit("create-duplicate-unanswered", "Save referral", status=200)
+    audit.assert_clean()
+
+
+def test_referral_pages(page, audit, practitioner):
+    received = _referral(practitioner, Referral.Status.RECEIVED)
+    screening = _referral(practitioner, Referral.Status.SCREENING)
+    decided = _referral(practitioner, Referral.Status.DECIDED)
+    closed = _referral(practitioner, Referral.Status.CLOSED)
+    sign_in(page, "practitioner")
+
+    audit.visit("detail-received", f"/referrals/{received.pk}/")
+    audit.visit("edit", f"/referrals/{received.pk}/edit/")
+    audit.visit("add-child", f"/referrals/{received.pk}/children/add/")
+    audit.visit("screen", f"/referrals/{received.pk}/screen/")
+    audit.submit("screen-errors", "Start screening")
+
+    audit.visit("detail-screening", f"/referrals/{screening.pk}/")
+    audit.visit("decide", f"/referrals/{screening.pk}/decide/", shot=True)
+    audit.submit("decide-errors", "Record decision")
+
+    audit.visit("detail-decided", f"/referrals/{decided.pk}/", shot=True)
+    audit.visit("close", f"/referrals/{decided.pk}/close/")
+    audit.submit("close-errors", "Close referral")
+    audit.visit("add-note", f"/referrals/{decided.pk}/notes/add/")
+    audit.submit("add-note-errors", "Save note")
+    audit.visit("history", f"/referrals/{decided.pk}/history/", shot=True)
+
+    audit.visit("detail-closed", f"/referrals/{closed.pk}/")
+    audit.visit("edit-closed", f"/referrals/{closed.pk}/edit/", status=404)
+    audit.assert_clean()
+
+
+def test_manager_pages(page, audit, manager, practitioner):
+    """Reopening, grants, emergency access and the record's access log are a manager's."""
+    live = _referral(practitioner, Referral.Status.RECEIVED)
+    closed = _referral(practitioner, Referral.Status.CLOSED)
+    sign_in(page, "manager")
+    audit.visit("reopen", f"/referrals/{closed.pk}/reopen/")
+    audit.submit("reopen-errors", "Reopen referral")
+    audit.visit("grants", f"/referrals/{live.pk}/grants/")
+    audit.submit("grants-errors", "Give grant")
+    audit.visit("emergency-access", f"/referrals/{live.pk}/emergency-access/")
+    audit.submit("emergency-access-errors", "Open identities now")
+    audit.visit("record-access-log", f"/referrals/{live.pk}/access-log/")
+    audit.assert_clean()
+
+
+def test_conflict_page(page, audit, practitioner):
+    referral = _referral(practitioner, Referral.Status.RECEIVED)
+    sign_in(page, "practitioner")
+    page.goto(f"/referrals/{referral.pk}/edit/")
+    # Someone else changes the referral while this form is open.
+    services.referral_start_screening(
+        user=practitioner,
+        referral_id=referral.pk,
+        expected_version=referral.version,
+        rag=RagLevel.objects.get(code="amber"),
+    )
+    audit.submit("conflict", "Save changes", status=409)
+    audit.assert_clean()
