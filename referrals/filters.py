@@ -20,7 +20,7 @@ class TrayFilterForm(forms.Form):
         start, end = data.get("received_from"), data.get("received_to")
         if start and end and start > end:
             raise ValidationError(
-                {"received_to": "'Received to' must be the same as or after 'received from'"}
+                {"received_to": "'Received on or before' must be the same as or after 'received on or after'"}
             )
         return data
 

@@ -201,10 +201,12 @@ class Referral(models.Model):
     incident_date = models.DateField()
     location = models.CharField(max_length=20, choices=Location.choices)
     consent_sought = models.BooleanField()
-    rag = models.ForeignKey(RagLevel, null=True, blank=True, on_delete=models.PROTECT)
+    rag = models.ForeignKey(
+        RagLevel, null=True, blank=True, on_delete=models.PROTECT, verbose_name="RAG rating"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     decision_due_at = models.DateTimeField()
-    rag_due_at = models.DateTimeField(null=True, blank=True)
+    rag_due_at = models.DateTimeField("RAG response due", null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     created_at = models.DateTimeField(auto_now_add=True)

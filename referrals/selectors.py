@@ -331,8 +331,12 @@ def _display(record, field_name: str) -> str:
     getter = getattr(record, f"get_{field_name}_display", None)
     if getter:
         return str(getter())
+    if hasattr(value, "get_full_name"):
+        return value.get_full_name() or value.get_username()
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%-d %B %Y %H:%M")
+        from core.templatetags.mash import when
+
+        return when(value)
     if isinstance(value, dt.date):
         return value.strftime("%-d %B %Y")
     return str(value)
@@ -460,6 +464,7 @@ def referral_changes_since(*, user, referral: Referral, version: int) -> list[Hi
     detail_entries = _entries_for(detail_records, lambda r: "Referrer and narrative", names, visible)
     entries.extend(detail_entries)
     if since is not None:
-        entries = [e for e in entries if e.when > since]
+        # Only what happened after the user's version: not the records' creation.
+        entries = [e for e in entries if e.when > since and not e.what.endswith(" created")]
     entries.sort(key=attrgetter("when"), reverse=True)
     return entries
