@@ -181,6 +181,46 @@ def grants_on(obj: models.Model) -> list[GrantRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class GrantEvent:
+    when: dt.datetime
+    what: str  # given, renewed, removed
+    holder: str
+    action: str
+    by: str
+    reason: str
+
+
+def grant_history(obj: models.Model) -> list[GrantEvent]:
+    """Every grant given, renewed or removed on a record, newest first (from their history)."""
+    model = type(obj)
+    events: list[GrantEvent] = []
+    what = {"+": "Given", "~": "Renewed", "-": "Removed"}
+    for table, holder_kind in (
+        (get_user_obj_perms_model(model), "user"),
+        (get_group_obj_perms_model(model), "group"),
+    ):
+        records = table.history.filter(content_object_id=obj.pk).select_related(
+            "history_user", "permission", holder_kind
+        )
+        for record in records:
+            holder = getattr(record, holder_kind)
+            events.append(
+                GrantEvent(
+                    when=record.history_date,
+                    what=what[record.history_type],
+                    holder=(holder.get_username() if holder_kind == "user" else f"{holder.name} (group)"),
+                    action="See identities"
+                    if record.permission.codename.startswith(VIEW_EXEMPT)
+                    else "Change",
+                    by=record.history_user.get_username() if record.history_user else "System",
+                    reason=record.history_change_reason or record.reason,
+                )
+            )
+    events.sort(key=lambda e: e.when, reverse=True)
+    return events
+
+
 def grant(
     obj: models.Model,
     *,
@@ -198,25 +238,22 @@ def grant(
     model = type(obj)
     table = get_user_obj_perms_model(model) if user is not None else get_group_obj_perms_model(model)
     holder = {"user": user} if user is not None else {"group": group}
+    permission = _permission(model, action)
     with transaction.atomic():
-        row, created = table.objects.select_for_update().get_or_create(
-            content_object=obj,
-            permission=_permission(model, action),
-            **holder,
-            defaults={
-                "kind": kind,
-                "granted_by": granted_by,
-                "reason": reason,
-                "expires_at": expires_at,
-                "granted_at": timezone.now(),
-            },
+        row = (
+            table.objects.select_for_update()
+            .filter(content_object=obj, permission=permission, **holder)
+            .first()
         )
-        if not created:
-            row.kind, row.granted_by, row.reason = kind, granted_by, reason
-            row.expires_at, row.granted_at = expires_at, timezone.now()
-            row._history_user = granted_by
+        if row is None:
+            row = table(content_object=obj, permission=permission, **holder)
+            row._change_reason = reason
+        else:
             row._change_reason = f"Renewed: {reason}"
-            row.save()
+        row.kind, row.granted_by, row.reason = kind, granted_by, reason
+        row.expires_at, row.granted_at = expires_at, timezone.now()
+        row._history_user = granted_by
+        row.save()
     return row
 
 

@@ -582,6 +582,7 @@ class GrantsView(ManagerOnlyMixin, ReferralMixin, View):
             {
                 "referral": self.referral,
                 "grants": permissions.grants_on(self.referral),
+                "grant_history": permissions.grant_history(self.referral),
                 "form": form,
                 "revoke_form": revoke_form,
                 "error_forms": [form, revoke_form],

@@ -150,6 +150,10 @@ def test_grant_pages_give_and_remove(client, closed_referral, manager, role_user
     response = client.post(url, {"revoke": "1", "grant_id": row.pk, "holder_kind": "user", "reason": "Done"})
     assert response.status_code == 302
     assert not ReferralUserGrant.objects.filter(pk=row.pk).exists()
+    history = client.get(url).content.decode()
+    assert "Removed: see identities" in history
+    assert "Revoked: Done" in history
+    assert "Given: see identities" in history
 
 
 def test_break_glass_works_at_once_is_logged_loudly_and_tells_information_governance(
