@@ -7,6 +7,7 @@ from core.views import SignInView
 urlpatterns = [
     path("", include("core.urls")),
     path("referrals/", include("referrals.urls")),
+    path("guidance/", include("guidance.urls")),
     path(
         "sign-in/",
         SignInView.as_view(),

@@ -29,6 +29,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "core:verify": ALL,
     "core:two_factor_setup": ALL,
     "core:access_log": frozenset({R.INFORMATION_GOVERNANCE}),
+    "guidance:timeline": ALL,
     "referrals:tray": ALL,
     "referrals:export": ALL,
     "referrals:create": MASH,
