@@ -280,6 +280,17 @@ def revoke_kind(obj: models.Model, *, kind: str, revoked_by, reason: str) -> int
     return count
 
 
+def revoke_user_kind(obj: models.Model, *, user, kind: str, revoked_by, reason: str) -> int:
+    """Remove one user's grants of one kind on a record (e.g. a reviewer's when a review closes)."""
+    count = 0
+    for row in get_user_obj_perms_model(type(obj)).objects.filter(content_object=obj, user=user, kind=kind):
+        row._history_user = revoked_by
+        row._change_reason = f"Revoked: {reason}"
+        row.delete()
+        count += 1
+    return count
+
+
 def delete_expired(model: type[models.Model]) -> int:
     """Housekeeping: expired grants already stop working; this removes them, with history."""
     count = 0

@@ -39,6 +39,18 @@ EXEMPT_FIELDS: dict[type[models.Model], frozenset[str]] = {
     CaseNote: frozenset({"text"}),
 }
 
+
+def _review_fields() -> dict[type[models.Model], frozenset[str]]:
+    from reviews.models import CaseAssessment, CriterionRating
+
+    return {
+        CaseAssessment: frozenset({"good_practice", "areas_for_improvement", "lead_comments"}),
+        CriterionRating: frozenset({"evidence"}),
+    }
+
+
+EXEMPT_FIELDS.update(_review_fields())
+
 MASK = "[exempt]"
 
 

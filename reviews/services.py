@@ -1,0 +1,446 @@
+"""Writes for case reviews: set up, screen, assign, assess, accept, moderate, close."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from core import permissions
+from core.permissions import VIEW_EXEMPT, GrantKind
+from core.roles import Role, has_role
+from guidance.selectors import criteria_in_force
+from referrals.models import AbuseForm, Referral, ReferralChild
+from reviews.models import (
+    CaseAssessment,
+    CriterionRating,
+    Moderation,
+    Review,
+    ReviewPeriod,
+    ScreeningDecision,
+)
+
+Reason = ScreeningDecision.Reason
+
+
+class IllegalReviewStep(ValidationError):
+    pass
+
+
+def _require_status(review: Review, *statuses: str) -> None:
+    if review.status not in statuses:
+        allowed = " or ".join(Review.Status(s).label.lower() for s in statuses)
+        raise IllegalReviewStep(
+            f"The review is {review.get_status_display().lower()}; this needs it to be {allowed}"
+        )
+
+
+def _require_lead(user, review: Review) -> None:
+    if review.lead_reviewer_id != user.pk:
+        raise ValidationError("Only the review's lead reviewer can do this")
+
+
+def _touch(instance, *, user, reason: str) -> None:
+    instance._history_user = user
+    instance._change_reason = reason
+
+
+# --- Set-up --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodInput:
+    name: str
+    start: dt.date
+    end: dt.date
+
+
+@transaction.atomic
+def review_create(
+    *,
+    user,
+    title: str,
+    terms_of_reference: str,
+    lead_reviewer,
+    reviewers: Sequence,
+    periods: Sequence[PeriodInput],
+    grants_end_on: dt.date,
+    include_forms: Sequence[AbuseForm] = (),
+    require_peer_on_peer: bool = True,
+    require_same_school: bool = True,
+    moderation_share: int = 20,
+) -> Review:
+    if not has_role(user, Role.LEAD_REVIEWER):
+        raise ValidationError("Only a lead reviewer can set up a review")
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "Enter the title of the review"
+    if not terms_of_reference.strip():
+        errors["terms_of_reference"] = "Enter the terms of reference"
+    if not periods:
+        errors["periods"] = "Add at least one period"
+    for period in periods:
+        if period.end < period.start:
+            errors["periods"] = f"The period '{period.name}' must end on or after the day it starts"
+    if not 0 <= moderation_share <= 100:
+        errors["moderation_share"] = "The share moderated must be between 0 and 100 per cent"
+    if grants_end_on <= timezone.localdate():
+        errors["grants_end_on"] = "The date reviewers' access ends must be in the future"
+    if errors:
+        raise ValidationError(errors)
+    review = Review(
+        title=title.strip(),
+        terms_of_reference=terms_of_reference,
+        lead_reviewer=lead_reviewer,
+        require_peer_on_peer=require_peer_on_peer,
+        require_same_school=require_same_school,
+        moderation_share=moderation_share,
+        grants_end_on=grants_end_on,
+        created_by=user,
+    )
+    _touch(review, user=user, reason="Review set up")
+    review.save()
+    review.reviewers.set(reviewers)
+    review.include_forms.set(include_forms)
+    for period in periods:
+        row = ReviewPeriod(review=review, name=period.name, start=period.start, end=period.end)
+        _touch(row, user=user, reason="Review set up")
+        row.save()
+    return review
+
+
+# --- Screening -----------------------------------------------------------------------------------
+
+
+def _rule_reason(review: Review, referral: Referral, forms_in_scope: set[int], children: list[ReferralChild]):
+    """Why the review's rules leave a referral out (empty when they take it in)."""
+    if review.require_peer_on_peer and not referral.is_peer_on_peer:
+        return Reason.NOT_PEER_ON_PEER
+    if forms_in_scope and not ({f.pk for f in referral.forms_of_abuse.all()} & forms_in_scope):
+        return Reason.NOT_IN_SCOPE_FORM
+    if review.require_same_school:
+        victims = {c.child.school_id for c in children if c.role == ReferralChild.Role.VICTIM} - {None}
+        alleged = {
+            c.child.school_id for c in children if c.role == ReferralChild.Role.ALLEGED_PERPETRATOR
+        } - {None}
+        if not victims & alleged:
+            return Reason.DIFFERENT_SCHOOLS
+    return ""
+
+
+@transaction.atomic
+def review_start_screening(*, user, review_id: int) -> int:
+    """Take every referral received in the periods and apply the rules; returns how many."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _require_lead(user, review)
+    _require_status(review, Review.Status.PLANNING)
+    forms_in_scope = set(review.include_forms.values_list("pk", flat=True))
+    zone = timezone.get_current_timezone()
+    rows = []
+    seen: set[int] = set()
+    for period in review.periods.all():
+        start = dt.datetime.combine(period.start, dt.time(0), tzinfo=zone)
+        end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        referrals = (
+            Referral.objects.filter(received_at__gte=start, received_at__lt=end)
+            .exclude(pk__in=seen)
+            .prefetch_related(
+                "forms_of_abuse",
+                Prefetch("children", queryset=ReferralChild.objects.select_related("child")),
+            )
+            .order_by("received_at", "pk")
+        )
+        for referral in referrals:
+            seen.add(referral.pk)
+            reason = _rule_reason(review, referral, forms_in_scope, list(referral.children.all()))
+            rows.append(
+                ScreeningDecision(
+                    review=review,
+                    referral=referral,
+                    period=period,
+                    candidate=not reason,
+                    rule_reason=reason,
+                    decision=ScreeningDecision.Decision.EXCLUDE
+                    if reason
+                    else ScreeningDecision.Decision.PENDING,
+                    reason=reason,
+                )
+            )
+    bulk_create_with_history(
+        rows,
+        ScreeningDecision,
+        batch_size=2000,
+        default_user=user,
+        default_change_reason="Screened by the review's rules",
+    )
+    review.status = Review.Status.SCREENING
+    _touch(review, user=user, reason="Screening started")
+    review.save()
+    return len(rows)
+
+
+@transaction.atomic
+def screening_decide(*, user, decision_id: int, include: bool, reason: str = "") -> ScreeningDecision:
+    decision = ScreeningDecision.objects.select_for_update().select_related("review").get(pk=decision_id)
+    review = decision.review
+    if not (review.lead_reviewer_id == user.pk or review.reviewers.filter(pk=user.pk).exists()):
+        raise ValidationError("Only the review's reviewers can screen its cases")
+    _require_status(review, Review.Status.SCREENING)
+    if not decision.candidate:
+        raise ValidationError("The review's rules already leave this referral out")
+    if not include and reason not in Reason.values:
+        raise ValidationError({"reason": "Select why the case is excluded"})
+    decision.decision = ScreeningDecision.Decision.INCLUDE if include else ScreeningDecision.Decision.EXCLUDE
+    decision.reason = "" if include else reason
+    decision.decided_by = user
+    decision.decided_at = timezone.now()
+    _touch(decision, user=user, reason="Included" if include else f"Excluded: {Reason(reason).label}")
+    decision.save()
+    return decision
+
+
+@transaction.atomic
+def review_start_reviewing(*, user, review_id: int) -> Review:
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _require_lead(user, review)
+    _require_status(review, Review.Status.SCREENING)
+    pending = review.screening.filter(decision=ScreeningDecision.Decision.PENDING).count()
+    if pending:
+        raise ValidationError(f"{pending} candidate cases have not been screened yet")
+    review.status = Review.Status.REVIEWING
+    _touch(review, user=user, reason="Reviewing started")
+    review.save()
+    return review
+
+
+# --- Assignment and assessment ---------------------------------------------------------------------
+
+
+def _grant_for_case(review: Review, referral: Referral, reviewer, *, by) -> None:
+    ends = dt.datetime.combine(
+        review.grants_end_on + dt.timedelta(days=1), dt.time(0), tzinfo=timezone.get_current_timezone()
+    )
+    permissions.grant(
+        referral,
+        action=VIEW_EXEMPT,
+        user=reviewer,
+        kind=GrantKind.REVIEW,
+        reason=f"Case review: {review.title}",
+        granted_by=by,
+        expires_at=ends,
+    )
+
+
+def _new_assessment(review: Review, referral: Referral, reviewer, kind: str, *, by) -> CaseAssessment:
+    assessment = CaseAssessment(
+        review=review, referral=referral, reviewer=reviewer, kind=kind, assigned_by=by
+    )
+    _touch(assessment, user=by, reason=f"Assigned to {reviewer.get_username()}")
+    assessment.save()
+    received = timezone.localtime(referral.received_at).date()
+    criteria = criteria_in_force(
+        on=received, forms_of_abuse=referral.forms_of_abuse.values_list("pk", flat=True)
+    )
+    bulk_create_with_history(
+        [CriterionRating(assessment=assessment, criterion=c) for c in criteria],
+        CriterionRating,
+        default_user=by,
+        default_change_reason="Criteria in force on the day the referral was received",
+    )
+    _grant_for_case(review, referral, reviewer, by=by)
+    return assessment
+
+
+@transaction.atomic
+def assessment_assign(*, user, review_id: int, referral_id: int, reviewer) -> CaseAssessment:
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _require_lead(user, review)
+    _require_status(review, Review.Status.REVIEWING)
+    if not review.reviewers.filter(pk=reviewer.pk).exists() and reviewer.pk != review.lead_reviewer_id:
+        raise ValidationError({"reviewer": "Choose one of the review's reviewers"})
+    screening = review.screening.filter(referral_id=referral_id, decision=ScreeningDecision.Decision.INCLUDE)
+    if not screening.exists():
+        raise ValidationError("Only cases included at screening can be assigned")
+    existing = review.assessments.filter(referral_id=referral_id, kind=CaseAssessment.Kind.PRIMARY).first()
+    if existing:
+        raise ValidationError(f"This case is already assigned to {existing.reviewer.get_username()}")
+    return _new_assessment(
+        review, Referral.objects.get(pk=referral_id), reviewer, CaseAssessment.Kind.PRIMARY, by=user
+    )
+
+
+def _lock_assessment(assessment_id: int, expected_version: int | None = None) -> CaseAssessment:
+    assessment = CaseAssessment.objects.select_for_update().select_related("review").get(pk=assessment_id)
+    if expected_version is not None and assessment.version != expected_version:
+        raise ValidationError("Someone else saved this assessment after you opened it. Open it again.")
+    return assessment
+
+
+@dataclass(frozen=True)
+class RatingInput:
+    rating: str
+    evidence: str = ""
+
+
+@transaction.atomic
+def assessment_save(
+    *,
+    user,
+    assessment_id: int,
+    expected_version: int,
+    ratings: Mapping[int, RatingInput],
+    advice_matched: str = "",
+    overall_judgement: str = "",
+    good_practice: str = "",
+    areas_for_improvement: str = "",
+) -> CaseAssessment:
+    """Save a reviewer's work in progress (all of it or part)."""
+    assessment = _lock_assessment(assessment_id, expected_version)
+    if assessment.reviewer_id != user.pk:
+        raise ValidationError("Only the assigned reviewer can change this assessment")
+    if assessment.status not in (CaseAssessment.Status.ASSIGNED, CaseAssessment.Status.RETURNED):
+        raise IllegalReviewStep("A submitted assessment cannot be changed")
+    rows = {r.criterion_id: r for r in assessment.ratings.select_for_update()}
+    for criterion_id, value in ratings.items():
+        row = rows.get(criterion_id)
+        if row is None:
+            raise ValidationError("That criterion does not apply to this case")
+        if value.rating and value.rating not in CriterionRating.Rating.values:
+            raise ValidationError({f"rating_{criterion_id}": "Select a rating"})
+        if (row.rating, row.evidence) != (value.rating, value.evidence):
+            row.rating, row.evidence = value.rating, value.evidence
+            _touch(row, user=user, reason="Rated")
+            row.save()
+    assessment.advice_matched = advice_matched
+    assessment.overall_judgement = overall_judgement
+    assessment.good_practice = good_practice
+    assessment.areas_for_improvement = areas_for_improvement
+    assessment.version += 1
+    _touch(assessment, user=user, reason="Saved")
+    assessment.save()
+    return assessment
+
+
+@transaction.atomic
+def assessment_submit(*, user, assessment_id: int, expected_version: int) -> CaseAssessment:
+    assessment = _lock_assessment(assessment_id, expected_version)
+    if assessment.reviewer_id != user.pk:
+        raise ValidationError("Only the assigned reviewer can submit this assessment")
+    if assessment.status not in (CaseAssessment.Status.ASSIGNED, CaseAssessment.Status.RETURNED):
+        raise IllegalReviewStep("This assessment has been submitted already")
+    errors = {}
+    unrated = assessment.ratings.filter(rating="").count()
+    if unrated:
+        errors["ratings"] = f"Rate every criterion: {unrated} still to rate"
+    if not assessment.advice_matched:
+        errors["advice_matched"] = "Select whether the advice MASH recorded matched the guidance"
+    if not assessment.overall_judgement:
+        errors["overall_judgement"] = "Select an overall judgement"
+    if errors:
+        raise ValidationError(errors)
+    assessment.status = CaseAssessment.Status.SUBMITTED
+    assessment.submitted_at = timezone.now()
+    assessment.version += 1
+    _touch(assessment, user=user, reason="Submitted")
+    assessment.save()
+    return assessment
+
+
+@transaction.atomic
+def assessment_decide(*, user, assessment_id: int, accept: bool, comments: str = "") -> CaseAssessment:
+    """The lead reviewer accepts a submitted assessment, or returns it with comments."""
+    assessment = _lock_assessment(assessment_id)
+    _require_lead(user, assessment.review)
+    if assessment.status != CaseAssessment.Status.SUBMITTED:
+        raise IllegalReviewStep("Only a submitted assessment can be accepted or returned")
+    if not accept and not comments.strip():
+        raise ValidationError({"comments": "Enter what the reviewer needs to change"})
+    assessment.status = CaseAssessment.Status.ACCEPTED if accept else CaseAssessment.Status.RETURNED
+    assessment.lead_comments = comments
+    if accept:
+        assessment.accepted_at = timezone.now()
+    assessment.version += 1
+    _touch(assessment, user=user, reason="Accepted" if accept else "Returned with comments")
+    assessment.save()
+    return assessment
+
+
+# --- Moderation and closing -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
+    """Sample the review's share of accepted cases and assign each, blind, to a second reviewer."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _require_lead(user, review)
+    _require_status(review, Review.Status.REVIEWING)
+    primaries = list(review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).order_by("referral_id"))
+    if not primaries or any(a.status != CaseAssessment.Status.ACCEPTED for a in primaries):
+        raise ValidationError("Every case must be assigned and its assessment accepted before moderation")
+    size = math.ceil(len(primaries) * review.moderation_share / 100)
+    sample = random.Random(review.pk).sample(primaries, size)  # noqa: S311 - a sample, not a secret
+    people = sorted({*review.reviewers.all(), review.lead_reviewer}, key=lambda u: u.pk)
+    made = []
+    for index, primary in enumerate(sorted(sample, key=lambda a: a.referral_id)):
+        others = [p for p in people if p.pk != primary.reviewer_id]
+        if not others:
+            raise ValidationError("Moderation needs a second reviewer: add one to the review")
+        second = others[index % len(others)]
+        made.append(
+            _new_assessment(review, primary.referral, second, CaseAssessment.Kind.MODERATION, by=user)
+        )
+    review.status = Review.Status.MODERATION
+    _touch(review, user=user, reason=f"Moderation started: {size} of {len(primaries)} cases")
+    review.save()
+    return made
+
+
+@transaction.atomic
+def moderation_resolve(
+    *, user, primary_rating_id: int, second_rating_id: int, resolved_rating: str
+) -> Moderation:
+    primary = CriterionRating.objects.select_related("assessment__review").get(pk=primary_rating_id)
+    _require_lead(user, primary.assessment.review)
+    if resolved_rating not in CriterionRating.Rating.values:
+        raise ValidationError({"resolved_rating": "Select the rating that stands"})
+    moderation = Moderation.objects.filter(primary=primary).first() or Moderation(
+        primary=primary, second_id=second_rating_id
+    )
+    moderation.resolved_rating = resolved_rating
+    moderation.resolved_by = user
+    moderation.resolved_at = timezone.now()
+    _touch(moderation, user=user, reason="Disagreement resolved")
+    moderation.save()
+    return moderation
+
+
+@transaction.atomic
+def review_advance(*, user, review_id: int, to: str) -> Review:
+    """Moderation -> reporting -> closed. Closing ends every reviewer's grant on the cases."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _require_lead(user, review)
+    order = [Review.Status.MODERATION, Review.Status.REPORTING, Review.Status.CLOSED]
+    if to not in order[1:] or review.status != order[order.index(Review.Status(to)) - 1]:
+        raise IllegalReviewStep(f"The review cannot move from {review.get_status_display().lower()} to {to}")
+    review.status = to
+    if to == Review.Status.CLOSED:
+        review.closed_at = timezone.now()
+        for assessment in review.assessments.select_related("referral"):
+            permissions.revoke_user_kind(
+                assessment.referral,
+                user=assessment.reviewer,
+                kind=GrantKind.REVIEW,
+                revoked_by=user,
+                reason=f"Case review closed: {review.title}",
+            )
+    _touch(review, user=user, reason=f"Moved to {review.get_status_display().lower()}")
+    review.save()
+    return review
