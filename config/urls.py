@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("referrals/", include("referrals.urls")),
     path("guidance/", include("guidance.urls")),
+    path("reviews/", include("reviews.urls")),
     path(
         "sign-in/",
         SignInView.as_view(),

@@ -22,6 +22,8 @@ ALL = frozenset(Role)
 MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
 OPENERS = MASH | {R.INFORMATION_GOVERNANCE}
 
+REVIEW_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+
 #: name -> the roles that get the page (everyone else: 404). The referral is live and the
 #: user did not log it, so MASH roles hold the team's default grants and nobody else any.
 EXPECTED: dict[str, frozenset[Role]] = {
@@ -45,6 +47,19 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:grants": frozenset({R.MASH_MANAGER}),
     "referrals:break_glass": frozenset({R.MASH_MANAGER}),
     "referrals:access_log": frozenset({R.MASH_MANAGER, R.INFORMATION_GOVERNANCE}),
+    # The review is shared with lead reviewers, report officers and information governance;
+    # the test user is not its lead, so lead-only pages answer 404 to everyone here.
+    "reviews:list": ALL,
+    "reviews:create": frozenset({R.LEAD_REVIEWER}),
+    "reviews:detail": REVIEW_READERS,
+    "reviews:screening": frozenset(),
+    "reviews:assignment": frozenset(),
+    "reviews:advance": frozenset(),
+    "reviews:moderation": frozenset(),
+    "reviews:assessment": frozenset(),
+    "reviews:findings": REVIEW_READERS,
+    "reviews:report": REVIEW_READERS,
+    "reviews:case_details": REVIEW_READERS,
 }
 
 
@@ -58,29 +73,73 @@ def named_patterns(resolver=None, namespace=""):
             yield f"{namespace}{pattern.name}", pattern
 
 
-def app_urls(referral_pk: int) -> dict[str, str]:
-    """Every named URL of the product, with every argument filled with a real id."""
+def app_urls(referral_pk: int, **ids: int) -> dict[str, str]:
+    """Every named URL of the product, with every argument filled with a real id.
+
+    ``pk`` is the referral's id unless ``ids`` names one for the URL's namespace (for
+    example ``reviews=review.pk``); other arguments (``assessment_pk``) come from ``ids``
+    by name. A URL whose argument has no id is filled with the referral's id.
+    """
     urls = {}
     for name, pattern in named_patterns():
         if name.startswith(SKIP_PREFIXES):
             continue
-        kwargs = dict.fromkeys(pattern.pattern.regex.groupindex, referral_pk)
+        namespace = name.split(":")[0]
+        kwargs = {}
+        for key in pattern.pattern.regex.groupindex:
+            if key == "pk":
+                kwargs[key] = ids.get(namespace, referral_pk)
+            else:
+                kwargs[key] = ids.get(key, referral_pk)
         urls[name] = reverse(name, kwargs=kwargs)
     return urls
 
 
-def test_every_pattern_is_fillable_and_has_an_expectation():
+@pytest.fixture
+def review_ids(role_user):
+    """A review (led by someone else) with one assessment, for the review URLs."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from reviews import services as review_services
+
+    lead = role_user(R.LEAD_REVIEWER, username="the-lead")
+    reviewer = role_user(R.REVIEWER, username="the-reviewer")
+    referral = ReferralFactory(status="closed", received_at=timezone.now() - dt.timedelta(days=400))
+    day = timezone.localtime(referral.received_at).date()
+    review = review_services.review_create(
+        user=lead,
+        title="Access review",
+        terms_of_reference="ToR",
+        lead_reviewer=lead,
+        reviewers=[reviewer],
+        periods=[review_services.PeriodInput("All", day, day)],
+        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
+        require_same_school=False,
+    )
+    review_services.review_start_screening(user=lead, review_id=review.pk)
+    decision = review.screening.get()
+    review_services.screening_decide(user=lead, decision_id=decision.pk, include=True)
+    review_services.review_start_reviewing(user=lead, review_id=review.pk)
+    assessment = review_services.assessment_assign(
+        user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
+    )
+    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+
+
+def test_every_pattern_is_fillable_and_has_an_expectation(review_ids):
     referral = ReferralFactory()
-    urls = app_urls(referral.pk)
+    urls = app_urls(referral.pk, **review_ids)
     assert all("<" not in url for url in urls.values())
     assert set(urls) - PUBLIC == set(EXPECTED), "add the new page to EXPECTED"
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_url_as_every_role(client, role_user, role):
+def test_every_url_as_every_role(client, role_user, role, review_ids):
     referral = ReferralFactory()
     sign_in_verified(client, role_user(role))
-    for name, url in app_urls(referral.pk).items():
+    for name, url in app_urls(referral.pk, **review_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)
@@ -93,9 +152,9 @@ def test_every_url_as_every_role(client, role_user, role):
             assert response.status_code == 404, (name, response.status_code)
 
 
-def test_signed_out_users_are_sent_to_sign_in(client):
+def test_signed_out_users_are_sent_to_sign_in(client, review_ids):
     referral = ReferralFactory()
-    for name, url in app_urls(referral.pk).items():
+    for name, url in app_urls(referral.pk, **review_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)

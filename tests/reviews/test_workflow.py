@@ -121,8 +121,10 @@ def test_assignment_attaches_the_criteria_in_force_and_grants_exactly_those_case
     )
     codes_before = {r.criterion.code for r in before.ratings.all()}
     codes_after = {r.criterion.code for r in after.ratings.all()}
-    assert "K16.1" in codes_before and "K18.1" not in codes_before
-    assert "K18.1" in codes_after and "K16.1" not in codes_after
+    assert "K16.1" in codes_before
+    assert "K18.1" not in codes_before
+    assert "K18.1" in codes_after
+    assert "K16.1" not in codes_after
     assert "SV18.6" in codes_after  # sexual assault: the police starting point applies
     assert permissions.has_grant(people["r1"], historic["in_2018_before"])
     assert not permissions.has_grant(people["r1"], historic["in_2017"])
@@ -181,7 +183,8 @@ def test_submit_needs_every_criterion_rated_then_lead_returns_and_accepts(review
     a = services.assessment_decide(user=people["lead"], assessment_id=a.pk, accept=True)
     assert a.status == CaseAssessment.Status.ACCEPTED
     reasons = list(a.history.order_by("history_date").values_list("history_change_reason", flat=True))
-    assert reasons[0].startswith("Assigned") and reasons[-1] == "Accepted"
+    assert reasons[0].startswith("Assigned")
+    assert reasons[-1] == "Accepted"
     assert "Returned with comments" in reasons
 
 

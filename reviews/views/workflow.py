@@ -1,0 +1,404 @@
+"""The review workflow pages: thin views over reviews.services and reviews.selectors."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.views import View
+from django.views.generic import TemplateView
+
+from core.access_log import record_access
+from core.models import AccessLogEntry
+from core.roles import Role, has_role
+from referrals.exempt import exempt_field_names
+from referrals.selectors import referral_view
+from referrals.views import _apply_errors
+from reviews import selectors, services
+from reviews.forms import AssessmentDecisionForm, AssessmentForm, ReviewForm, ScreeningForm
+from reviews.models import CaseAssessment, CriterionRating, Review, ScreeningDecision
+
+
+class ReviewMixin(LoginRequiredMixin):
+    """Loads the review in the URL, or 404 for anyone it is not shared with."""
+
+    @cached_property
+    def review(self) -> Review:
+        try:
+            return selectors.reviews_visible_to(user=self.request.user).get(pk=self.kwargs["pk"])
+        except Review.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+
+    @property
+    def is_lead(self) -> bool:
+        return self.review.lead_reviewer_id == self.request.user.pk
+
+    def require_lead(self) -> None:
+        if not self.is_lead:
+            raise Http404("Page not found")
+
+
+class ReviewListView(LoginRequiredMixin, TemplateView):
+    template_name = "reviews/review_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "reviews": selectors.reviews_visible_to(user=user).select_related("lead_reviewer"),
+            "can_create": has_role(user, Role.LEAD_REVIEWER),
+            "my_assessments": CaseAssessment.objects.filter(reviewer=user)
+            .exclude(status=CaseAssessment.Status.ACCEPTED)
+            .select_related("review", "referral"),
+        }
+
+
+class ReviewCreateView(LoginRequiredMixin, View):
+    template_name = "reviews/review_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not has_role(request.user, Role.LEAD_REVIEWER):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render(ReviewForm())
+
+    def post(self, request):
+        form = ReviewForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            review = services.review_create(user=request.user, lead_reviewer=request.user, **form.to_kwargs())
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, "Review set up")
+        return HttpResponseRedirect(reverse("reviews:detail", args=[review.pk]))
+
+    def render(self, form, status=200):
+        return render(self.request, self.template_name, {"form": form, "error_forms": [form]}, status=status)
+
+
+class ReviewDetailView(ReviewMixin, TemplateView):
+    template_name = "reviews/review_detail.html"
+
+    def get_context_data(self, **kwargs):
+        review = self.review
+        assessments = list(
+            review.assessments.select_related("reviewer", "referral").order_by(
+                "referral__received_at", "kind"
+            )
+        )
+        return {
+            **super().get_context_data(**kwargs),
+            "review": review,
+            "is_lead": self.is_lead,
+            "funnel": selectors.review_funnel(review=review),
+            "periods": list(review.periods.all()),
+            "assessments": assessments,
+            "reviewers": list(review.reviewers.all()),
+            "next_step": _NEXT_STEP.get(review.status),
+        }
+
+
+_NEXT_STEP = {
+    Review.Status.PLANNING: ("screening", "Start screening"),
+    Review.Status.SCREENING: ("reviewing", "Start reviewing"),
+    Review.Status.REVIEWING: ("moderation", "Start moderation"),
+    Review.Status.MODERATION: ("reporting", "Move to reporting"),
+    Review.Status.REPORTING: ("closed", "Close the review"),
+}
+
+
+class AdvanceView(ReviewMixin, View):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.require_lead()  # before the method check: nobody else learns the review exists
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, pk):
+        to = request.POST.get("to", "")
+        steps = {
+            "screening": lambda: services.review_start_screening(user=request.user, review_id=pk),
+            "reviewing": lambda: services.review_start_reviewing(user=request.user, review_id=pk),
+            "moderation": lambda: services.review_start_moderation(user=request.user, review_id=pk),
+            "reporting": lambda: services.review_advance(user=request.user, review_id=pk, to=to),
+            "closed": lambda: services.review_advance(user=request.user, review_id=pk, to=to),
+        }
+        if to not in steps:
+            raise Http404("Page not found")
+        try:
+            steps[to]()
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The review is now {Review.Status(to).label.lower()}")
+        return redirect("reviews:detail", pk=pk)
+
+
+class ScreeningView(ReviewMixin, View):
+    """Candidates the rules took in: confirm include, or exclude with a reason."""
+
+    template_name = "reviews/review_screening.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not (
+            self.is_lead or self.review.reviewers.filter(pk=request.user.pk).exists()
+        ):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, pk):
+        return self.render(ScreeningForm())
+
+    def post(self, request, pk):
+        form = ScreeningForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        decision = self.review.screening.filter(pk=form.cleaned_data["decision_id"]).first()
+        if decision is None:
+            raise Http404("Page not found")
+        try:
+            services.screening_decide(
+                user=request.user,
+                decision_id=decision.pk,
+                include=form.cleaned_data["include"] == "include",
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, f"Referral {decision.referral.reference} screened")
+        return redirect("reviews:screening", pk=pk)
+
+    def render(self, form, status=200):
+        candidates = (
+            self.review.screening.filter(candidate=True)
+            .select_related("referral", "period", "decided_by")
+            .prefetch_related("referral__forms_of_abuse")
+            .order_by("referral__received_at")
+        )
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "review": self.review,
+                "candidates": candidates,
+                "form": form,
+                "error_forms": [form],
+                "reasons": ScreeningDecision.Reason.choices,
+                "funnel": selectors.review_funnel(review=self.review),
+            },
+            status=status,
+        )
+
+
+class AssignmentForm(forms.Form):
+    referral_id = forms.IntegerField(widget=forms.HiddenInput)
+    reviewer = forms.IntegerField(error_messages={"required": "Choose a reviewer"})
+
+
+class AssignmentView(ReviewMixin, View):
+    """The lead reviewer assigns each included case to a reviewer."""
+
+    template_name = "reviews/review_assignment.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.require_lead()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, pk):
+        return self.render(AssignmentForm())
+
+    def post(self, request, pk):
+        form = AssignmentForm(request.POST)
+        people = {u.pk: u for u in self.people()}
+        if not form.is_valid() or form.cleaned_data["reviewer"] not in people:
+            if form.is_valid():
+                form.add_error("reviewer", "Choose one of the review's reviewers")
+            return self.render(form, status=400)
+        try:
+            services.assessment_assign(
+                user=request.user,
+                review_id=pk,
+                referral_id=form.cleaned_data["referral_id"],
+                reviewer=people[form.cleaned_data["reviewer"]],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, "Case assigned")
+        return redirect("reviews:assignment", pk=pk)
+
+    def people(self):
+        return sorted({*self.review.reviewers.all(), self.review.lead_reviewer}, key=lambda u: u.username)
+
+    def render(self, form, status=200):
+        included = (
+            self.review.screening.filter(decision=ScreeningDecision.Decision.INCLUDE)
+            .select_related("referral", "period")
+            .order_by("referral__received_at")
+        )
+        assigned = {
+            a.referral_id: a
+            for a in self.review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).select_related(
+                "reviewer"
+            )
+        }
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "review": self.review,
+                "rows": [(s, assigned.get(s.referral_id)) for s in included],
+                "people": self.people(),
+                "form": form,
+                "error_forms": [form],
+            },
+            status=status,
+        )
+
+
+class AssessmentView(LoginRequiredMixin, View):
+    """A reviewer rates a case against the criteria in force when it was referred; the lead
+    reviewer accepts it or returns it. Shows the case's identities to grant holders (logged)."""
+
+    template_name = "reviews/assessment_form.html"
+
+    @cached_property
+    def assessment(self) -> CaseAssessment:
+        user = self.request.user
+        assessment = (
+            CaseAssessment.objects.select_related("review", "referral", "reviewer")
+            .filter(pk=self.kwargs["assessment_pk"])
+            .first()
+        )
+        if assessment is None or user.pk not in (assessment.reviewer_id, assessment.review.lead_reviewer_id):
+            raise Http404("Page not found")
+        return assessment
+
+    def get(self, request, assessment_pk):
+        return self.render(AssessmentForm(assessment=self.assessment), AssessmentDecisionForm())
+
+    def post(self, request, assessment_pk):
+        assessment = self.assessment
+        if "decide" in request.POST:
+            return self.post_decision(request)
+        form = AssessmentForm(request.POST, assessment=assessment)
+        if not form.is_valid():
+            return self.render(form, AssessmentDecisionForm(), status=400)
+        try:
+            saved = services.assessment_save(
+                user=request.user, assessment_id=assessment.pk, **form.to_kwargs()
+            )
+            if "submit" in request.POST:
+                services.assessment_submit(
+                    user=request.user, assessment_id=saved.pk, expected_version=saved.version
+                )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, AssessmentDecisionForm(), status=400)
+        messages.success(request, "Assessment submitted" if "submit" in request.POST else "Assessment saved")
+        return redirect("reviews:assessment", assessment_pk=assessment.pk)
+
+    def post_decision(self, request):
+        form = AssessmentDecisionForm(request.POST)
+        if not form.is_valid():
+            return self.render(AssessmentForm(assessment=self.assessment), form, status=400)
+        try:
+            services.assessment_decide(
+                user=request.user,
+                assessment_id=self.assessment.pk,
+                accept=form.cleaned_data["decision"] == "accept",
+                comments=form.cleaned_data.get("comments", ""),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(AssessmentForm(assessment=self.assessment), form, status=400)
+        messages.success(
+            request,
+            "Assessment accepted" if form.cleaned_data["decision"] == "accept" else "Assessment returned",
+        )
+        return redirect("reviews:detail", pk=self.assessment.review_id)
+
+    def render(self, form, decision_form, status=200):
+        assessment = self.assessment
+        user = self.request.user
+        case = referral_view(user=user, pk=assessment.referral_id) if self._may_open(user) else None
+        if case is not None and case.exempt_visible:
+            record_access(
+                request=self.request,
+                user=user,
+                record=assessment.referral,
+                label=assessment.referral.reference,
+                fields=exempt_field_names(),
+                channel=AccessLogEntry.Channel.PAGE,
+            )
+        editable = assessment.reviewer_id == user.pk and assessment.status in (
+            CaseAssessment.Status.ASSIGNED,
+            CaseAssessment.Status.RETURNED,
+        )
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "assessment": assessment,
+                "review": assessment.review,
+                "case": case,
+                "form": form,
+                "decision_form": decision_form,
+                "error_forms": [form, decision_form],
+                "editable": editable,
+                "can_decide": assessment.review.lead_reviewer_id == user.pk
+                and assessment.status == CaseAssessment.Status.SUBMITTED,
+                "exempt_visible": bool(case and case.exempt_visible),
+            },
+            status=status,
+        )
+
+    def _may_open(self, user) -> bool:
+        from referrals.selectors import referrals_visible_to
+
+        return referrals_visible_to(user=user).filter(pk=self.assessment.referral_id).exists()
+
+
+class ModerationView(ReviewMixin, TemplateView):
+    template_name = "reviews/review_moderation.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.require_lead()
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, pk):
+        try:
+            services.moderation_resolve(
+                user=request.user,
+                primary_rating_id=int(request.POST.get("primary", "0") or 0),
+                second_rating_id=int(request.POST.get("second", "0") or 0),
+                resolved_rating=request.POST.get("resolved_rating", ""),
+            )
+        except (ValidationError, CriterionRating.DoesNotExist, ValueError) as error:
+            messages.error(request, " ".join(getattr(error, "messages", ["Select the rating that stands"])))
+        else:
+            messages.success(request, "Disagreement resolved")
+        return redirect("reviews:moderation", pk=pk)
+
+    def get_context_data(self, **kwargs):
+        agreement = selectors.moderation_agreement(review=self.review)
+        return {
+            **super().get_context_data(**kwargs),
+            "review": self.review,
+            "agreement": agreement,
+            "ratings": CriterionRating.Rating.choices,
+            "moderation_assessments": self.review.assessments.filter(kind=CaseAssessment.Kind.MODERATION)
+            .select_related("reviewer", "referral")
+            .order_by("referral__received_at"),
+        }
