@@ -17,7 +17,7 @@ from django.views.generic import TemplateView
 from core import two_factor
 from core.forms import AccessLogSearchForm, CodeForm
 from core.permissions import RoleRequiredMixin, can_open_referrals
-from core.roles import Role
+from core.roles import Role, has_role
 from core.selectors import access_log_search
 
 
@@ -27,6 +27,8 @@ class HomeView(LoginRequiredMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         if can_open_referrals(request.user):
             return redirect("referrals:tray")
+        if has_role(request.user, Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER):
+            return redirect("reviews:list")
         return super().get(request, *args, **kwargs)
 
 
