@@ -132,6 +132,57 @@ def canary_referral(role_user, django_capture_on_commit_callbacks, published):
     return referral
 
 
+@pytest.fixture
+def canary_review(role_user, canary_referral):
+    """A case review of the canary referral, with a canary in every free-text field."""
+    from reviews import services as review_services
+
+    lead = role_user(Role.LEAD_REVIEWER, username="canary-lead")
+    reviewer = role_user(Role.REVIEWER, username="canary-reviewer")
+    day = timezone.localtime(canary_referral.received_at).date()
+    review = review_services.review_create(
+        user=lead,
+        title="Leak review",
+        terms_of_reference="Terms",
+        lead_reviewer=lead,
+        reviewers=[reviewer],
+        periods=[review_services.PeriodInput("Now", day, day)],
+        require_same_school=False,
+        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    review_services.review_start_screening(user=lead, review_id=review.pk)
+    review_services.screening_decide(user=lead, decision_id=review.screening.get().pk, include=True)
+    review_services.review_start_reviewing(user=lead, review_id=review.pk)
+    assessment = review_services.assessment_assign(
+        user=lead, review_id=review.pk, referral_id=canary_referral.pk, reviewer=reviewer
+    )
+    ratings = {
+        r.criterion_id: review_services.RatingInput("met", "Qzcnry evidence")
+        for r in assessment.ratings.all()
+    }
+    assessment = review_services.assessment_save(
+        user=reviewer,
+        assessment_id=assessment.pk,
+        expected_version=1,
+        ratings=ratings,
+        advice_matched="yes",
+        overall_judgement="good",
+        good_practice="Qzcnry good practice",
+        areas_for_improvement="Qzcnry improvement",
+    )
+    review_services.assessment_submit(
+        user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
+    )
+    review_services.assessment_decide(
+        user=lead, assessment_id=assessment.pk, accept=True, comments="Qzcnry comment"
+    )
+    # The reviewer's grant ends with the review, so nobody in the walk holds one.
+    permissions.revoke_user_kind(
+        canary_referral, user=reviewer, kind=permissions.GrantKind.REVIEW, revoked_by=lead, reason="test"
+    )
+    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+
+
 def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, published):
     assert published, "the decision should have queued its feedback e-mail"
     for name, args, kwargs in published:
@@ -142,12 +193,14 @@ def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, publishe
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_no_role_without_a_grant_meets_the_canary_anywhere(client, role_user, role, canary_referral, caplog):
+def test_no_role_without_a_grant_meets_the_canary_anywhere(
+    client, role_user, role, canary_referral, canary_review, caplog
+):
     user = role_user(role)
     sign_in_verified(client, user)
     caplog.set_level(logging.DEBUG)
     school = School.objects.get(urn="LEAK0001")
-    urls = list(app_urls(canary_referral.pk).values())
+    urls = list(app_urls(canary_referral.pk, **canary_review).values())
     tray = reverse("referrals:tray")
     export = reverse("referrals:export")
     urls += [
@@ -251,3 +304,16 @@ def test_the_error_page_carries_nothing_from_the_failed_request(
     assert "Sorry, there is a problem with the service" in body
     assert canary_referral.reference not in body
     assert not leaks(body)
+
+
+def test_the_reviews_own_lead_without_a_grant_meets_no_canary(client, canary_referral, canary_review):
+    from django.contrib.auth import get_user_model
+
+    lead = get_user_model().objects.get(username="canary-lead")
+    sign_in_verified(client, lead)
+    for url in app_urls(canary_referral.pk, **canary_review).values():
+        response = client.get(url)
+        body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+        assert not leaks(body), (url, leaks(body))
+    page = client.get(reverse("reviews:assessment", args=[canary_review["assessment_pk"]]))
+    assert page.status_code == 200  # the lead opens the assessment, without the free text
