@@ -28,6 +28,13 @@ def test_demo_data_shape_and_idempotence(settings, django_user_model):
     assert current.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__lt=timezone.now()).exists()
     assert current.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__gte=timezone.now()).exists()
 
+    from reviews.models import Review
+    from reviews.selectors import review_funnel
+
+    funnel = review_funnel(review=Review.objects.get())
+    assert funnel.received == 320
+    assert 25 <= funnel.included <= funnel.candidates <= 40
+
     counts = (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count())
     call_command("seed_demo")
     assert (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count()) == counts
