@@ -298,13 +298,22 @@ class AssessmentView(LoginRequiredMixin, View):
             saved = services.assessment_save(
                 user=request.user, assessment_id=assessment.pk, **form.to_kwargs()
             )
-            if "submit" in request.POST:
-                services.assessment_submit(
-                    user=request.user, assessment_id=saved.pk, expected_version=saved.version
-                )
         except ValidationError as error:
             _apply_errors(form, error)
             return self.render(form, AssessmentDecisionForm(), status=400)
+        if "submit" in request.POST:
+            try:
+                services.assessment_submit(
+                    user=request.user, assessment_id=saved.pk, expected_version=saved.version
+                )
+            except ValidationError as error:
+                # The work is saved; the page carries the saved version so the next submit works.
+                data = request.POST.copy()
+                data["version"] = str(saved.version)
+                form = AssessmentForm(data, assessment=saved)
+                form.is_valid()
+                _apply_errors(form, error)
+                return self.render(form, AssessmentDecisionForm(), status=400)
         messages.success(request, "Assessment submitted" if "submit" in request.POST else "Assessment saved")
         return redirect("reviews:assessment", assessment_pk=assessment.pk)
 
