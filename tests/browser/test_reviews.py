@@ -37,7 +37,7 @@ def _review_in_reviewing(role_user):
 
 
 def test_reviewer_works_a_case_from_assignment_to_acceptance(page, browser, live_server, role_user):
-    lead, reviewer, referral, review = _review_in_reviewing(role_user)
+    _lead, reviewer, referral, review = _review_in_reviewing(role_user)
     reports = []
 
     sign_in(page, "lead")
