@@ -233,3 +233,49 @@ class AssessmentDecisionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+
+
+class ThemeForm(forms.Form):
+    theme_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    title = forms.CharField(
+        label="Title", max_length=200, error_messages={"required": "Enter the title of the theme"}
+    )
+    text = forms.CharField(
+        label="What the review found",
+        help_text="This is published in the review report: do not name or describe a child, family or school",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Enter what the review found under this theme"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "theme")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class RecommendationForm(forms.Form):
+    recommendation_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    number = forms.IntegerField(
+        label="Recommendation number",
+        help_text="Leave empty to number it after the last one",
+        required=False,
+        min_value=1,
+        max_value=999,
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-3", "inputmode": "numeric"}),
+        error_messages={
+            "invalid": "The number must be a whole number, like 3",
+            "min_value": "The number must be 1 or more",
+            "max_value": "The number must be 999 or less",
+        },
+    )
+    text = forms.CharField(
+        label="Recommendation",
+        help_text="This is published in the review report",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Enter the recommendation"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "recommendation")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

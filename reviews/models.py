@@ -204,3 +204,38 @@ class Moderation(models.Model):
 
     def __str__(self) -> str:
         return f"Moderation of rating {self.primary_id}"
+
+
+class ReviewTheme(models.Model):
+    """A theme the review found across its cases, written for the report. Published text: it
+    describes practice, never a child, a family or a school."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="themes")
+    order = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("order", "id")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReviewRecommendation(models.Model):
+    """One of the review's numbered recommendations (section 3 of the report: 3.1, 3.2 ...)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="recommendations")
+    number = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("number",)
+        constraints = [
+            models.UniqueConstraint(fields=["review", "number"], name="recommendation_number_per_review")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recommendation {self.number}"

@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 
 from core import permissions
 from core.roles import Role, has_role
-from referrals.models import Referral
-from reviews.models import CaseAssessment, CriterionRating, Moderation, Review, ScreeningDecision
+from core.timescales import age_on
+from guidance.models import GuidanceDocument
+from guidance.selectors import documents_in_force
+from referrals.models import Referral, ReferralChild, ReferralDecision
+from reviews.models import (
+    CaseAssessment,
+    CriterionRating,
+    Moderation,
+    Review,
+    ReviewPeriod,
+    ScreeningDecision,
+)
 from reviews.statistics import cohens_kappa
 
 
@@ -141,3 +152,124 @@ def can_see_all_cases(*, user, referral_ids) -> bool:
     """Whether a figure may be shown unsuppressed: the user may see every case behind it."""
     ids = set(referral_ids)
     return ids <= permissions.exempt_ids(Referral, user=user, ids=ids)
+
+
+def review_cell_referrals(*, findings: Findings, criterion: str, period: str, rating: str) -> list[int]:
+    """The cases behind one count of the findings (empty when there is no such count)."""
+    return list(findings.referrals.get((criterion, period, rating), []))
+
+
+def referrals_for_list(*, ids) -> QuerySet[Referral]:
+    """Referrals by id, with what a list of them shows (reference, date, forms of abuse)."""
+    return (
+        Referral.objects.filter(pk__in=list(ids))
+        .prefetch_related("forms_of_abuse")
+        .order_by("received_at", "pk")
+    )
+
+
+@dataclass
+class PeriodGuidance:
+    period: ReviewPeriod
+    documents: list[GuidanceDocument]
+
+
+def review_guidance(*, review: Review) -> list[PeriodGuidance]:
+    """For each period, every guidance document in force on any day of it (the review assessed
+    each case against those in force on the day it was received)."""
+    rows = []
+    for period in review.periods.all():
+        at_start = list(documents_in_force(on=period.start))
+        later = GuidanceDocument.objects.filter(in_force_from__gt=period.start, in_force_from__lte=period.end)
+        documents = sorted({*at_start, *later}, key=lambda d: (d.in_force_from, d.series))
+        rows.append(PeriodGuidance(period, documents))
+    return rows
+
+
+AGE_BANDS = ((10, "10 or under"), (13, "11 to 13"), (15, "14 to 15"), (17, "16 to 17"))
+
+
+def age_band(age: int) -> str:
+    for top, label in AGE_BANDS:
+        if age <= top:
+            return label
+    return "18 or over"
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """One included case as cabinet Appendix 3 describes it: pseudonymised, nothing exempt.
+
+    Dates of birth and schools are read to work out age bands, phases and the same-school
+    flag, and go no further: no field here holds a name, a date of birth, a school, a day of
+    the month or any free text.
+    """
+
+    number: int
+    period: str
+    received: str  # month and year only
+    forms_of_abuse: list[str]
+    victim_ages: list[str]
+    alleged_ages: list[str]
+    school_phases: list[str]
+    same_school: bool | None
+    outcomes: list[str]
+    within_timescale: bool | None
+    judgement: str
+
+
+def review_case_details(*, review: Review) -> list[CaseDetail]:
+    """Every case included in the review, numbered in the order received (case 1, 2, ...)."""
+    included = (
+        review.screening.filter(decision=ScreeningDecision.Decision.INCLUDE)
+        .select_related("referral", "period")
+        .prefetch_related(
+            "referral__forms_of_abuse",
+            Prefetch("referral__children", queryset=ReferralChild.objects.select_related("child__school")),
+            Prefetch(
+                "referral__decisions",
+                queryset=ReferralDecision.objects.prefetch_related("outcomes").order_by("decided_at", "id"),
+            ),
+        )
+        .order_by("referral__received_at", "referral_id")
+    )
+    judgements = dict(
+        review.assessments.filter(
+            kind=CaseAssessment.Kind.PRIMARY, status=CaseAssessment.Status.ACCEPTED
+        ).values_list("referral_id", "overall_judgement")
+    )
+    labels = dict(CaseAssessment.Judgement.choices)
+    rows = []
+    for number, screening in enumerate(included, start=1):
+        referral = screening.referral
+        children = list(referral.children.all())
+        victims = [c for c in children if c.role == ReferralChild.Role.VICTIM]
+        alleged = [c for c in children if c.role == ReferralChild.Role.ALLEGED_PERPETRATOR]
+
+        def bands(links, referral=referral):
+            return [age_band(age_on(c.child.date_of_birth, referral.incident_date)) for c in links]
+
+        victim_schools = {c.child.school_id for c in victims} - {None}
+        alleged_schools = {c.child.school_id for c in alleged} - {None}
+        phases = sorted({c.child.school.get_phase_display() for c in victims + alleged if c.child.school})
+        decisions = list(referral.decisions.all())  # first decided first
+        judgement = judgements.get(referral.pk, "")
+        rows.append(
+            CaseDetail(
+                number=number,
+                period=screening.period.name,
+                received=timezone.localtime(referral.received_at).strftime("%B %Y"),
+                forms_of_abuse=[f.name for f in referral.forms_of_abuse.all()],
+                victim_ages=bands(victims),
+                alleged_ages=bands(alleged),
+                school_phases=phases or ["Not known"],
+                same_school=bool(victim_schools & alleged_schools)
+                if victim_schools and alleged_schools
+                else None,
+                # The latest decision stands; the timescale is the first decision's, from receipt.
+                outcomes=[o.name for o in decisions[-1].outcomes.all()] if decisions else [],
+                within_timescale=decisions[0].within_timescale if decisions else None,
+                judgement=labels.get(judgement, "Not yet accepted"),
+            )
+        )
+    return rows

@@ -25,6 +25,8 @@ from reviews.models import (
     Moderation,
     Review,
     ReviewPeriod,
+    ReviewRecommendation,
+    ReviewTheme,
     ScreeningDecision,
 )
 
@@ -444,3 +446,89 @@ def review_advance(*, user, review_id: int, to: str) -> Review:
     _touch(review, user=user, reason=f"Moved to {review.get_status_display().lower()}")
     review.save()
     return review
+
+
+# --- Themes and recommendations (the report's sections 2 and 3) -------------------------------------
+
+
+def _report_editable(user, review: Review) -> None:
+    _require_lead(user, review)
+    if review.status == Review.Status.CLOSED:
+        raise IllegalReviewStep("The review is closed; its report can no longer be changed")
+
+
+@transaction.atomic
+def review_theme_save(
+    *, user, review_id: int, title: str, text: str, theme_id: int | None = None
+) -> ReviewTheme:
+    """Add a theme (at the end) or change one."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _report_editable(user, review)
+    errors = {}
+    if not title.strip():
+        errors["title"] = "Enter the title of the theme"
+    if not text.strip():
+        errors["text"] = "Enter what the review found under this theme"
+    if errors:
+        raise ValidationError(errors)
+    if theme_id is None:
+        last = review.themes.order_by("-order").values_list("order", flat=True).first()
+        theme = ReviewTheme(review=review, order=(last or 0) + 1)
+        reason = "Theme added"
+    else:
+        theme = review.themes.select_for_update().get(pk=theme_id)
+        reason = "Theme changed"
+    theme.title, theme.text = title.strip(), text.strip()
+    _touch(theme, user=user, reason=reason)
+    theme.save()
+    return theme
+
+
+@transaction.atomic
+def review_theme_delete(*, user, review_id: int, theme_id: int) -> None:
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _report_editable(user, review)
+    theme = review.themes.get(pk=theme_id)
+    _touch(theme, user=user, reason="Theme removed")
+    theme.delete()
+
+
+@transaction.atomic
+def review_recommendation_save(
+    *, user, review_id: int, text: str, number: int | None = None, recommendation_id: int | None = None
+) -> ReviewRecommendation:
+    """Add a recommendation (numbered next unless a number is given) or change one."""
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _report_editable(user, review)
+    if recommendation_id is None:
+        recommendation = ReviewRecommendation(review=review)
+        reason = "Recommendation added"
+    else:
+        recommendation = review.recommendations.select_for_update().get(pk=recommendation_id)
+        reason = "Recommendation changed"
+    if number is None:
+        number = recommendation.number or (
+            (review.recommendations.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        )
+    errors = {}
+    if not text.strip():
+        errors["text"] = "Enter the recommendation"
+    if number < 1:
+        errors["number"] = "The number must be 1 or more"
+    elif review.recommendations.filter(number=number).exclude(pk=recommendation.pk).exists():
+        errors["number"] = f"Recommendation {number} already exists: choose another number"
+    if errors:
+        raise ValidationError(errors)
+    recommendation.number, recommendation.text = number, text.strip()
+    _touch(recommendation, user=user, reason=reason)
+    recommendation.save()
+    return recommendation
+
+
+@transaction.atomic
+def review_recommendation_delete(*, user, review_id: int, recommendation_id: int) -> None:
+    review = Review.objects.select_for_update().get(pk=review_id)
+    _report_editable(user, review)
+    recommendation = review.recommendations.get(pk=recommendation_id)
+    _touch(recommendation, user=user, reason="Recommendation removed")
+    recommendation.delete()

@@ -192,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Case-review figures: counts from 1 to this are suppressed wherever the viewer may not see
+# every case behind them, and always in what is marked for publication (REFERENCE.md 7).
+REVIEW_SUPPRESSION_THRESHOLD = env.int("REVIEW_SUPPRESSION_THRESHOLD", default=5)
+
 # The council running the service (header, e-mails). Not a GOV.UK service: no crown.
 SERVICE_NAME = "MASH referrals"
 COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")
@@ -207,4 +211,14 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
+}
+
+# Importing historic referrals (referrals/imports): the largest file and the most rows
+# accepted, and how long a checked file waits to be imported before it is deleted.
+REFERRAL_IMPORT_MAX_BYTES = env.int("REFERRAL_IMPORT_MAX_MB", default=20) * 1024 * 1024
+REFERRAL_IMPORT_MAX_ROWS = env.int("REFERRAL_IMPORT_MAX_ROWS", default=25_000)
+REFERRAL_IMPORT_KEEP_HOURS = env.int("REFERRAL_IMPORT_KEEP_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["discard-stale-imports"] = {
+    "task": "referrals.tasks.discard_stale_imports",
+    "schedule": 60 * 60,
 }

@@ -1,19 +1,217 @@
-"""Findings, the review report (cabinet Appendix 1) and case details (Appendix 3)."""
+"""Findings, the review report (cabinet Appendix 1) and case details (Appendix 3).
 
+None of these pages shows exempt information, so none writes to the access log: figures,
+references, themes and recommendations only. Figures are suppressed (reviews.figures) for a
+viewer who may not see every case behind them, and always on the two appendices, which are
+for publication.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
-from django.views import View
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.generic import TemplateView
 
+from referrals.views import _apply_errors
+from reviews import figures, selectors, services
+from reviews.forms import RecommendationForm, ThemeForm
+from reviews.models import CriterionRating, Review
 from reviews.views.workflow import ReviewMixin
 
 
-class FindingsView(ReviewMixin, View):
+def _threshold() -> int:
+    return settings.REVIEW_SUPPRESSION_THRESHOLD
+
+
+def _tables(findings: selectors.Findings, *, user=None, publish: bool = False):
+    """(table, chart) for each period. ``publish``: suppressed whoever is looking."""
+    made = []
+    for index, period in enumerate(findings.periods, start=1):
+        ids = figures.period_referral_ids(findings, period)
+        suppressed = publish or not selectors.can_see_all_cases(user=user, referral_ids=ids)
+        table = figures.compliance_table(
+            findings, period=period, suppressed=suppressed, threshold=_threshold(), drill_down=not publish
+        )
+        made.append((table, figures.compliance_chart(table, chart_id=f"chart-{index}")))
+    return made
+
+
+class FindingsView(ReviewMixin, TemplateView):
+    """Compliance by criterion and period, a drill-down to the cases behind a count, and the
+    lead reviewer's themes and recommendations."""
+
+    template_name = "reviews/review_findings.html"
+
     def get(self, request, pk):
-        raise Http404("Not built yet")
+        return self.render()
+
+    def post(self, request, pk):
+        self.require_lead()
+        action = request.POST.get("action", "")
+        user, review_id = request.user, self.review.pk
+        forms = {"theme": ThemeForm, "recommendation": RecommendationForm}
+        try:
+            if action in forms:
+                form = forms[action](request.POST)
+                if not form.is_valid():
+                    return self.render(**{f"{action}_form": form}, status=400)
+                data = form.cleaned_data
+                try:
+                    if action == "theme":
+                        services.review_theme_save(
+                            user=user,
+                            review_id=review_id,
+                            title=data["title"],
+                            text=data["text"],
+                            theme_id=data.get("theme_id"),
+                        )
+                    else:
+                        services.review_recommendation_save(
+                            user=user,
+                            review_id=review_id,
+                            text=data["text"],
+                            number=data.get("number"),
+                            recommendation_id=data.get("recommendation_id"),
+                        )
+                except ValidationError as error:
+                    if not hasattr(error, "error_dict"):
+                        raise  # not about a field (the review has closed, say): said below
+                    _apply_errors(form, error)
+                    return self.render(**{f"{action}_form": form}, status=400)
+                messages.success(request, "Theme saved" if action == "theme" else "Recommendation saved")
+            elif action == "remove_theme":
+                services.review_theme_delete(
+                    user=user, review_id=review_id, theme_id=_int(request.POST, "id")
+                )
+                messages.success(request, "Theme removed")
+            elif action == "remove_recommendation":
+                services.review_recommendation_delete(
+                    user=user, review_id=review_id, recommendation_id=_int(request.POST, "id")
+                )
+                messages.success(request, "Recommendation removed")
+            else:
+                raise Http404("Page not found")
+        except ObjectDoesNotExist as missing:
+            raise Http404("Page not found") from missing
+        except ValidationError as error:  # nothing to correct on a form
+            messages.error(request, " ".join(error.messages))
+        anchor = "themes" if "theme" in action else "recommendations"
+        return redirect(f"{reverse('reviews:findings', args=[review_id])}#{anchor}")
+
+    def render(self, *, theme_form=None, recommendation_form=None, status=200):
+        review, user = self.review, self.request.user
+        findings = selectors.review_findings(review=review)
+        tables = _tables(findings, user=user)
+        can_edit = self.is_lead and review.status != Review.Status.CLOSED
+        themes = list(review.themes.all())
+        recommendations = list(review.recommendations.all())
+        if can_edit:
+            theme_form = theme_form or self._edit_form(ThemeForm, themes, "theme")
+            recommendation_form = recommendation_form or self._edit_form(
+                RecommendationForm, recommendations, "recommendation"
+            )
+        context = {
+            "review": review,
+            "is_lead": self.is_lead,
+            "tables": tables,
+            "any_suppressed": any(t.suppressed for t, _ in tables),
+            "has_findings": bool(findings.counts),
+            "threshold": _threshold(),
+            "ratings": figures.RATINGS,
+            "drill": self._drill_down(findings, {t.period: t for t, _ in tables}),
+            "themes": themes,
+            "recommendations": recommendations,
+            "can_edit": can_edit,
+            "theme_form": theme_form,
+            "recommendation_form": recommendation_form,
+            "error_forms": [theme_form, recommendation_form],
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def _edit_form(self, form_class, items, name):
+        """An empty form to add one, or, with ?theme=<id> (or ?recommendation=), one to change it."""
+        wanted = self.request.GET.get(name, "")
+        item = next((i for i in items if str(i.pk) == wanted), None)
+        if item is None:
+            return form_class()
+        if name == "theme":
+            return form_class(initial={"theme_id": item.pk, "title": item.title, "text": item.text})
+        return form_class(initial={"recommendation_id": item.pk, "number": item.number, "text": item.text})
+
+    def _drill_down(self, findings, tables):
+        """?criterion=&period=&rating=: the cases behind one count, only where the viewer may see
+        every case behind its table (so the list cannot undo the table's suppression)."""
+        query = self.request.GET
+        if not {"criterion", "period", "rating"} <= set(query):
+            return None
+        criterion, period, rating = query["criterion"], query["period"], query["rating"]
+        if period not in tables or rating not in CriterionRating.Rating.values:
+            raise Http404("Page not found")
+        label = dict(findings.criteria).get(criterion)
+        if label is None:
+            raise Http404("Page not found")
+        drill = {
+            "criterion": criterion,
+            "criterion_text": label,
+            "period": period,
+            "rating": CriterionRating.Rating(rating).label,
+            "allowed": not tables[period].suppressed,
+            "referrals": [],
+        }
+        if drill["allowed"]:
+            ids = selectors.review_cell_referrals(
+                findings=findings, criterion=criterion, period=period, rating=rating
+            )
+            drill["referrals"] = list(selectors.referrals_for_list(ids=ids))
+        return drill
 
 
-class ReviewReportView(FindingsView):
-    pass
+def _int(data, key: str) -> int:
+    try:
+        return int(data.get(key, ""))
+    except ValueError as bad:
+        raise Http404("Page not found") from bad
 
 
-class CaseDetailsView(FindingsView):
-    pass
+class ReviewReportView(ReviewMixin, TemplateView):
+    """Cabinet Appendix 1: every figure suppressed, whoever is looking."""
+
+    template_name = "reviews/review_report.html"
+
+    def get_context_data(self, **kwargs):
+        review = self.review
+        findings = selectors.review_findings(review=review)
+        agreement = selectors.moderation_agreement(review=review)
+        return {
+            **super().get_context_data(**kwargs),
+            "review": review,
+            "periods": list(review.periods.all()),
+            "funnel": figures.funnel_table(selectors.review_funnel(review=review), threshold=_threshold()),
+            "guidance": selectors.review_guidance(review=review),
+            "tables": _tables(findings, publish=True),
+            "has_findings": bool(findings.counts),
+            "kappa": agreement.kappa,
+            "themes": list(review.themes.all()),
+            "recommendations": list(review.recommendations.all()),
+            "threshold": _threshold(),
+            "ratings": figures.RATINGS,
+        }
+
+
+class CaseDetailsView(ReviewMixin, TemplateView):
+    """Cabinet Appendix 3: details of the cases under the review period, pseudonymised."""
+
+    template_name = "reviews/review_case_details.html"
+
+    def get_context_data(self, **kwargs):
+        review = self.review
+        return {
+            **super().get_context_data(**kwargs),
+            "review": review,
+            "periods": list(review.periods.all()),
+            "cases": selectors.review_case_details(review=review),
+        }
