@@ -85,6 +85,24 @@ class ReviewCreateView(LoginRequiredMixin, View):
         return render(self.request, self.template_name, {"form": form, "error_forms": [form]}, status=status)
 
 
+def funnel_for(*, user, review: Review) -> dict:
+    """The funnel exactly for someone who may see every case in it, suppressed for anyone else."""
+    from django.conf import settings
+
+    from reviews import figures
+
+    funnel = selectors.review_funnel(review=review)
+    ids = review.screening.values_list("referral_id", flat=True)
+    if selectors.can_see_all_cases(user=user, referral_ids=ids):
+        return {"funnel": funnel, "funnel_suppressed": None}
+    threshold = settings.REVIEW_SUPPRESSION_THRESHOLD
+    return {
+        "funnel": funnel,
+        "funnel_suppressed": figures.funnel_table(funnel, threshold=threshold),
+        "threshold": threshold,
+    }
+
+
 class ReviewDetailView(ReviewMixin, TemplateView):
     template_name = "reviews/review_detail.html"
 
@@ -99,7 +117,7 @@ class ReviewDetailView(ReviewMixin, TemplateView):
             **super().get_context_data(**kwargs),
             "review": review,
             "is_lead": self.is_lead,
-            "funnel": selectors.review_funnel(review=review),
+            **funnel_for(user=self.request.user, review=review),
             "periods": list(review.periods.all()),
             "assessments": assessments,
             "reviewers": list(review.reviewers.all()),
@@ -193,7 +211,7 @@ class ScreeningView(ReviewMixin, View):
                 "form": form,
                 "error_forms": [form],
                 "reasons": ScreeningDecision.Reason.choices,
-                "funnel": selectors.review_funnel(review=self.review),
+                **funnel_for(user=self.request.user, review=self.review),
             },
             status=status,
         )

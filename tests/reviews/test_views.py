@@ -136,3 +136,23 @@ def test_without_a_grant_the_lead_sees_the_assessment_pseudonymised(client, setu
     page = client.get(reverse("reviews:assessment", args=[assessment.pk])).content.decode()
     assert "The narrative only a grant holder sees" not in page
     assert AccessLogEntry.objects.count() == 0
+
+
+def test_the_funnel_is_suppressed_for_someone_without_grants_on_its_cases(client, setup, role_user):
+    lead, reviewer, _other, _referral = setup
+    from reviews import services
+
+    review = services.review_create(
+        user=lead,
+        title="R",
+        terms_of_reference="T",
+        lead_reviewer=lead,
+        reviewers=[reviewer],
+        periods=[services.PeriodInput("P", dt.date(2018, 1, 1), dt.date(2018, 12, 31))],
+        grants_end_on=timezone.localdate() + dt.timedelta(days=10),
+    )
+    services.review_start_screening(user=lead, review_id=review.pk)
+    sign_in_verified(client, role_user(Role.INFORMATION_GOVERNANCE, username="ig"))
+    page = client.get(reverse("reviews:detail", args=[review.pk])).content.decode()
+    assert "[c]" in page
+    assert "Small numbers are hidden" in page
