@@ -507,3 +507,28 @@ class BreakGlassForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+
+
+class ImportUploadForm(forms.Form):
+    """The file of historic referrals. Its contents are checked by the import service."""
+
+    file = forms.FileField(
+        label="Upload a file",
+        help_text="A CSV file saved as CSV UTF-8, in the import format",
+        error_messages={"required": "Select a CSV file", "empty": "The selected file is empty"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def __init__(self, *args, max_megabytes: int = 20, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.helper.label_size = Size.MEDIUM
+        self.fields[
+            "file"
+        ].help_text = f"A CSV file saved as CSV UTF-8, in the import format, smaller than {max_megabytes} MB"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not (upload.name or "").lower().endswith(".csv"):
+            raise ValidationError("The selected file must be a CSV")
+        return upload

@@ -8,6 +8,8 @@ holds only pseudonymous case data.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -194,6 +196,11 @@ class Referral(models.Model):
     OPEN_STATUSES = (Status.RECEIVED, Status.SCREENING)
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
+    # The case system's own id, for referrals brought in by an import (referrals/imports):
+    # a second import of the same record finds it by this and updates it, never duplicates it.
+    external_id = models.CharField(
+        "case system id", max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     received_at = models.DateTimeField()
     source = models.ForeignKey(ReferralSource, on_delete=models.PROTECT)
     forms_of_abuse = models.ManyToManyField(AbuseForm, related_name="referrals")
@@ -255,8 +262,14 @@ class ReferralUserGrant(UserGrantBase):
     history = HistoricalRecords()
 
     class Meta(UserGrantBase.Meta):
+        # The holder's live grants are read from this index alone (an index-only scan): the
+        # expiry rides along, so checking it needs no visit to the table's scattered rows.
         indexes = [
-            models.Index(fields=["user", "permission", "content_object"], name="referral_user_grant_idx")
+            models.Index(
+                fields=["user", "permission", "content_object"],
+                include=["expires_at"],
+                name="referral_user_grant_idx",
+            )
         ]
 
 
@@ -268,7 +281,11 @@ class ReferralGroupGrant(GroupGrantBase):
 
     class Meta(GroupGrantBase.Meta):
         indexes = [
-            models.Index(fields=["group", "permission", "content_object"], name="referral_group_grant_idx")
+            models.Index(
+                fields=["group", "permission", "content_object"],
+                include=["expires_at"],
+                name="referral_group_grant_idx",
+            )
         ]
 
 
@@ -368,3 +385,58 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on referral {self.referral_id}"
+
+
+# --- Imports ------------------------------------------------------------------------------------
+
+
+def _import_upload_to(instance: ImportBatch, filename: str) -> str:
+    # A random name: the uploaded file's own name may say whose case it is.
+    return f"referral-imports/{uuid.uuid4().hex}.csv"
+
+
+class ImportBatch(models.Model):
+    """One uploaded CSV of historic referrals, from its check to its import.
+
+    The stored file holds exempt information: it is kept only while a checked file waits to
+    be imported, and deleted once it is imported, discarded or left too long. The batch row
+    itself holds no case data: counts, and error messages that never quote a cell.
+    """
+
+    class Status(models.TextChoices):
+        INVALID = "invalid", "Has errors"
+        NOTHING = "nothing", "Nothing to import"
+        READY = "ready", "Ready to import"
+        APPLIED = "applied", "Imported"
+        DISCARDED = "discarded", "Discarded"
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to=_import_upload_to, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    row_count = models.PositiveIntegerField(default=0)
+    new_count = models.PositiveIntegerField(default=0)
+    changed_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    kept_count = models.PositiveIntegerField(default=0, help_text="Changed in this service since imported.")
+    error_count = models.PositiveIntegerField(default=0)
+    #: [{"row": 12, "column": "incident_date", "message": "Row 12: ..."}] (capped, never a cell value)
+    errors = models.JSONField(default=list, blank=True)
+    #: [{"row": 12, "source_id": "...", "action": "changed", "fields": ["Narrative"]}]: changed and kept rows
+    rows = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "referral import"
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.get_status_display()})"
+
+    @property
+    def to_import(self) -> int:
+        return self.new_count + self.changed_count

@@ -36,3 +36,11 @@ def delete_expired_grants() -> int:
     from referrals.models import Referral
 
     return delete_expired(Referral)
+
+
+@shared_task(name="referrals.tasks.discard_stale_imports")
+def discard_stale_imports() -> int:
+    """Housekeeping (Celery beat): delete checked import files nobody imported within a day."""
+    from referrals.imports.services import referral_imports_discard_stale
+
+    return referral_imports_discard_stale()

@@ -47,6 +47,10 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:grants": frozenset({R.MASH_MANAGER}),
     "referrals:break_glass": frozenset({R.MASH_MANAGER}),
     "referrals:access_log": frozenset({R.MASH_MANAGER, R.INFORMATION_GOVERNANCE}),
+    "referrals:import": frozenset({R.MASH_MANAGER}),
+    "referrals:import_sample": frozenset({R.MASH_MANAGER}),
+    # The walk fills the id with the referral's; the user is given an import batch with that id.
+    "referrals:import_preview": frozenset({R.MASH_MANAGER}),
     # The review is shared with lead reviewers, report officers and information governance;
     # the test user is not its lead, so lead-only pages answer 404 to everyone here.
     "reviews:list": ALL,
@@ -135,10 +139,26 @@ def test_every_pattern_is_fillable_and_has_an_expectation(review_ids):
     assert set(urls) - PUBLIC == set(EXPECTED), "add the new page to EXPECTED"
 
 
+def _own_import_batch(user, pk: int) -> None:
+    """An import batch of the user's own under the walked id (a batch is its uploader's alone)."""
+    from referrals.models import ImportBatch
+
+    ImportBatch.objects.create(
+        pk=pk,
+        uploaded_by=user,
+        filename="walk.csv",
+        sha256="0" * 64,
+        size=0,
+        status=ImportBatch.Status.INVALID,
+    )
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_every_url_as_every_role(client, role_user, role, review_ids):
     referral = ReferralFactory()
-    sign_in_verified(client, role_user(role))
+    user = role_user(role)
+    _own_import_batch(user, referral.pk)
+    sign_in_verified(client, user)
     for name, url in app_urls(referral.pk, **review_ids).items():
         if name in PUBLIC:
             continue

@@ -1,6 +1,5 @@
 """Test settings: DATABASE_URL and REDIS_URL come from the environment (CI sets them)."""
 
-
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env
 
