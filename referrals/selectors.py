@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from operator import attrgetter
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -199,13 +199,16 @@ def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str 
 
 
 def tray_counts(*, user, queryset: QuerySet[Referral]) -> dict[str, int]:
-    """Counts for the tray's tabs (open work is a small, indexed slice of the table)."""
+    """Counts for the tray's tabs (open work is a small, indexed slice of the table).
+
+    One query for both: for a user whose view is filtered by grants, each query reads their
+    grants again (see docs/performance.md, "Grants at scale").
+    """
     now = timezone.now()
-    open_qs = queryset.filter(status__in=Referral.OPEN_STATUSES)
-    return {
-        TrayView.AWAITING: open_qs.count(),
-        TrayView.OVERDUE: open_qs.filter(decision_due_at__lt=now).count(),
-    }
+    counts = queryset.filter(status__in=Referral.OPEN_STATUSES).aggregate(
+        awaiting=Count("pk"), overdue=Count("pk", filter=Q(decision_due_at__lt=now))
+    )
+    return {TrayView.AWAITING: counts["awaiting"], TrayView.OVERDUE: counts["overdue"]}
 
 
 # --- One referral ---------------------------------------------------------------------------
