@@ -725,7 +725,7 @@ class Command(BaseCommand):
         """Fail loudly if the name search did not search names (it would time something else)."""
         queries = next(q for label, q in captured.items() if label.startswith(NAME_SEARCH))
         child_table = f'"{Child._meta.db_table}"'
-        if not any(child_table in q["sql"] and "LIMIT 26" in q["sql"] for q in queries):
+        if not any(child_table in q["sql"] for q in queries):
             raise CommandError(
                 f"The search for {term!r} did not look at children's names (no query on {child_table}): "
                 "the benchmark user cannot search by name, so the page would not measure it."
