@@ -45,6 +45,7 @@ from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.timescales import add_working_hours, decision_due_at, local_zone
 from referrals import selectors
 from referrals.filters import ReferralFilter
+from referrals.management.commands.seed_demo import FIRST_NAMES as DEMO_FIRST_NAMES
 from referrals.models import (
     AbuseForm,
     Child,
@@ -72,37 +73,9 @@ NAME_SEARCH = "Search: child name"
 # much the machine itself drifted between the two measurements. Reported, not judged.
 CONTROL = "Control: new referral form"
 
+# The demo seed's first names, and twenty more so the bench's children vary more.
 FIRST_NAMES = [
-    "Alex",
-    "Bailey",
-    "Casey",
-    "Devon",
-    "Eden",
-    "Frankie",
-    "Gray",
-    "Harper",
-    "Indy",
-    "Jordan",
-    "Kai",
-    "Logan",
-    "Morgan",
-    "Nico",
-    "Oakley",
-    "Parker",
-    "Quinn",
-    "Riley",
-    "Sam",
-    "Taylor",
-    "Umi",
-    "Vic",
-    "Wren",
-    "Xan",
-    "Yael",
-    "Zuri",
-    "Ash",
-    "Billie",
-    "Charlie",
-    "Dani",
+    *DEMO_FIRST_NAMES,
     "Ellis",
     "Finley",
     "Georgie",
