@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from core.views import SignInView
+from core.views import SignInView, healthz
 
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("", include("core.urls")),
     path("referrals/", include("referrals.urls")),
     path("guidance/", include("guidance.urls")),
@@ -18,5 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"

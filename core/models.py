@@ -66,3 +66,19 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The access log is append-only")
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the heartbeat Celery beat sends every minute (one row).
+
+    The health check reads it: an old beat means no beat, no broker or no worker.
+    """
+
+    name = models.CharField(max_length=40, unique=True, default="worker")
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

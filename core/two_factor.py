@@ -10,7 +10,31 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.roles import Role, user_roles
+
 RECOVERY_CODES = 10
+
+#: Every role that can hold a per-record grant: MASH roles (default and explicit grants),
+#: reviewers and lead reviewers (review grants), report officers and information governance
+#: (review and explicit grants), administrators (any grant a manager gives). A session of
+#: anyone holding one of them opens no page but sign-in until it is verified
+#: (core.middleware.TwoFactorRequiredMiddleware).
+GRANT_CAPABLE_ROLES = frozenset(
+    {
+        Role.MASH_PRACTITIONER,
+        Role.MASH_MANAGER,
+        Role.REVIEWER,
+        Role.LEAD_REVIEWER,
+        Role.REPORT_OFFICER,
+        Role.INFORMATION_GOVERNANCE,
+        Role.ADMINISTRATOR,
+    }
+)
+
+
+def must_verify(user) -> bool:
+    """Grant-capable roles, and staff (the admin site), need a verified session for every page."""
+    return bool(user_roles(user) & GRANT_CAPABLE_ROLES) or user.is_staff or user.is_superuser
 
 
 def has_second_factor(user) -> bool:

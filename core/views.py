@@ -1,20 +1,22 @@
 import csv
 import datetime as dt
 import io
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from core import two_factor
+from core import health, two_factor
 from core.forms import AccessLogSearchForm, CodeForm
 from core.permissions import RoleRequiredMixin, can_open_referrals
 from core.roles import Role, has_role
@@ -53,9 +55,12 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form):
         super().form_valid(form)
         next_url = _safe_next(self.request, reverse("core:home"))
+        query = urlencode({"next": next_url})
         if two_factor.has_second_factor(self.request.user):
-            return HttpResponseRedirect(f"{reverse('core:verify')}?next={next_url}")
-        messages.info(self.request, "Set up two-factor sign-in to see children's identities")
+            return HttpResponseRedirect(f"{reverse('core:verify')}?{query}")
+        if two_factor.must_verify(self.request.user):
+            messages.info(self.request, "Set up two-factor sign-in before you continue")
+            return HttpResponseRedirect(f"{reverse('core:two_factor_setup')}?{query}")
         return HttpResponseRedirect(next_url)
 
 
@@ -98,7 +103,11 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         if form.is_valid():
             codes = two_factor.confirm_device(request, device, form.cleaned_data["code"])
             if codes is not None:
-                return render(request, "core/two_factor_recovery_codes.html", {"codes": codes})
+                return render(
+                    request,
+                    "core/two_factor_recovery_codes.html",
+                    {"codes": codes, "next": _safe_next(request, reverse("core:home"))},
+                )
             form.add_error("code", "The code is not right. Enter the code your app shows now.")
         return self.render(form, status=400)
 
@@ -181,6 +190,35 @@ class AccessLogView(RoleRequiredMixin, View):
         response["Content-Disposition"] = 'attachment; filename="access-log.csv"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+@never_cache
+def healthz(request):
+    """For the load balancer and monitoring: 200 when all is well, 503 with what is not.
+
+    No sign-in, and nothing but one word a check: no host names, versions, or error text.
+    """
+    healthy, checks = health.health()
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+# Error pages. None repeats anything from the request (path, query, form, headers), so no
+# exempt value typed or shown can reach them. 400 and 500 render without the request at all:
+# the request may be what is wrong (a bad Host header), and nothing of the case should load.
+
+
+def bad_request(request, exception=None):
+    return HttpResponse(loader.get_template("400.html").render({}), status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
 
 
 def page_not_found(request, exception=None):

@@ -16,7 +16,7 @@ from tests.factories import ReferralFactory
 pytestmark = pytest.mark.django_db
 
 SKIP_PREFIXES = ("admin:",)
-PUBLIC = {"login", "core:accessibility", "logout"}
+PUBLIC = {"login", "core:accessibility", "logout", "healthz"}
 R = Role
 ALL = frozenset(Role)
 MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
@@ -186,8 +186,12 @@ def test_a_missing_referral_is_404_for_mash_roles(practitioner_client):
     assert practitioner_client.get(reverse("referrals:detail", args=[999999])).status_code == 404
 
 
-def test_admin_holds_reference_data_and_a_read_only_access_log(admin_client):
+def test_admin_holds_reference_data_and_a_read_only_access_log(client, admin_user):
     from django.contrib import admin
+
+    client.force_login(admin_user)
+    assert client.get("/admin/").status_code == 302  # staff need a verified session too
+    admin_client = sign_in_verified(client, admin_user)
 
     registered = {model._meta.label for model in admin.site._registry}
     assert not registered & {

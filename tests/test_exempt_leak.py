@@ -18,6 +18,7 @@ from celery.app.task import Task
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import permissions
 from core.models import AccessLogEntry
@@ -279,11 +280,21 @@ def test_without_two_factor_a_grant_holder_sees_nothing_exempt(client, role_user
         actions=[permissions.VIEW_EXEMPT],
         reason="Allocated",
     )
-    client.force_login(reader)  # password only: not verified
-    response = client.get(reverse("referrals:detail", args=[canary_referral.pk]))
-    assert response.status_code == 200
-    assert not leaks(response.content.decode())
-    assert "two-factor" in response.content.decode().lower()
+    client.force_login(reader)  # password only: not verified, and no authenticator yet
+    detail = reverse("referrals:detail", args=[canary_referral.pk])
+    response = client.get(detail)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("core:two_factor_setup"))
+    setup = client.get(response["Location"])
+    assert setup.status_code == 200
+    assert not leaks(response.content.decode() + setup.content.decode())
+    assert "two-factor" in setup.content.decode().lower()
+    # With an authenticator but no code entered in this session: sent to enter it.
+    TOTPDevice.objects.create(user=reader, name="phone", confirmed=True)
+    response = client.get(detail)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("core:verify"))
+    assert not leaks(client.get(response["Location"]).content.decode())
     assert AccessLogEntry.objects.count() == 0
 
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))  # local data: SQLite, broker, mail
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "core",
     "referrals",
     "reviews",
@@ -46,13 +48,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (errors included) gets a request id and one JSON log line.
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "core.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -115,13 +122,36 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions: 30 minutes idle; every request renews the clock.
+# Sessions: 30 minutes idle (every request renews the clock), and signed out 12 hours after
+# signing in however active (core.middleware.SessionLifetimeMiddleware).
 SESSION_COOKIE_AGE = 30 * 60
+SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token in a hidden field
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# Content Security Policy (django-csp 4): nothing inline, nothing from elsewhere. Scripts and
+# styles are files under /static/ (static/js/init.js is GOV.UK Frontend's js-enabled switch);
+# the favicon is a data: URL. No 'unsafe-inline', no nonces: no page needs one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "manifest-src": [SELF],
+    },
+}
 
 # django-axes: lock an account and address pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -201,17 +231,46 @@ REVIEW_SUPPRESSION_THRESHOLD = env.int("REVIEW_SUPPRESSION_THRESHOLD", default=5
 SERVICE_NAME = "MASH referrals"
 COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")
 
+# Logs: one JSON object a line on standard error (request id, user id, path, status,
+# duration), every record passed through core.logs.ExemptDataFilter first: exempt values
+# seen in the request or task are masked, query strings, SQL and exception messages dropped.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # "plain" for people reading a terminal
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "core.logs.RequestContextFilter"},
+        "exempt": {"()": "core.logs.ExemptDataFilter"},
+    },
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "exempt"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's request logger would print request bodies in some errors; keep it at warning.
         "django.request": {"level": "WARNING"},
+        # runserver's own access line repeats the query string; mash.request replaces it.
+        "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
+}
+
+# Health (/healthz/): the worker is stale when the heartbeat Celery beat sends every minute
+# has not been written for this long.
+WORKER_HEARTBEAT_SECONDS = 60
+WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=180)
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "core.tasks.worker_heartbeat",
+    "schedule": WORKER_HEARTBEAT_SECONDS,
+    "options": {"expires": WORKER_HEARTBEAT_SECONDS},
 }
 
 # Importing historic referrals (referrals/imports): the largest file and the most rows

@@ -25,8 +25,10 @@ def test_sign_in_asks_for_a_code_and_identities_need_it(client, role_user):
     )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("core:verify"))
-    # Password alone: the referral opens, pseudonymised.
-    assert "Test narrative" not in client.get(detail).content.decode()
+    # Password alone: no case page opens; each sends the user to enter the code.
+    refused = client.get(detail)
+    assert refused.status_code == 302
+    assert refused["Location"].startswith(reverse("core:verify"))
     wrong = client.post(reverse("core:verify"), {"code": "000000", "next": detail})
     assert wrong.status_code == 400
     assert "The code is not right" in wrong.content.decode()
