@@ -95,10 +95,14 @@ def _exception_shape(exc_info) -> str:
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # django.request logs after the middleware has finished, with the request attached.
+        request = getattr(record, "request", None)
+        user = getattr(request, "user", None)
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+            record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         if not hasattr(record, "user_id"):
-            record.user_id = user_id_var.get()
+            signed_in = getattr(user, "is_authenticated", False)
+            record.user_id = str(user.pk) if signed_in else user_id_var.get()
         return True
 
 
@@ -107,6 +111,8 @@ class ExemptDataFilter(logging.Filter):
         if record.name.startswith("django.db.backends"):
             duration = getattr(record, "duration", None)
             record.msg, record.args = "SQL query (%s s)", (duration,)
+            record.__dict__.pop("sql", None)  # the statement with its values interpolated
+            record.__dict__.pop("params", None)
         try:
             message = record.getMessage()
         except Exception:  # a malformed call must not take the values with it
