@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench clean code
+.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench clean code audit backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ demo: migrate ## Load the demo data (idempotent)
 run: demo ## Set everything up and serve the app with demo data on http://127.0.0.1:8000 (and a Celery worker)
 	@echo "Serving on http://$(HOST):$(PORT)/ - sign in as 'practitioner' with password 'demo-password-2026'. Ctrl-C stops both processes."
 	@trap 'kill 0' EXIT INT TERM; \
-	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=1 & \
+	$(VENV)/bin/celery -A config worker --beat --schedule=var/celerybeat-schedule --loglevel=INFO --concurrency=1 & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: setup ## Run only the Celery worker
@@ -77,6 +77,16 @@ bench: setup ## Measure the work tray and search at 1,000 and 100,000 referrals,
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_import; import=$$?; \
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_grants; grants=$$?; \
 	exit $$(( tray || import || grants ))
+
+audit: setup ## Check every pinned package (requirements.lock) against the known-vulnerability database; fails if any is vulnerable or could not be checked
+	$(VENV)/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict \
+	  --vulnerability-service $(or $(AUDIT_SERVICE),osv) --progress-spinner off
+
+backup: ## Back up PostgreSQL and the stored packs: make backup BACKUP_DIR=/backups (DATABASE_URL, MEDIA_ROOT from the environment)
+	bin/backup $(or $(BACKUP_DIR),var/backups)
+
+restore: ## Restore a backup into an empty database and media folder: make restore BACKUP=/backups/mash-... (see docs/operations.md)
+	bin/restore $(BACKUP)
 
 clean: ## Remove the virtualenv, node_modules, built assets and local data
 	rm -rf $(VENV) node_modules static/build staticfiles var
