@@ -65,7 +65,11 @@ def _live_database(browser, transactional_db, django_db_serialized_rollback):
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context on the live server. A JavaScript error or missing static file fails."""
+    """A fresh browser context on the live server.
+
+    A JavaScript error, a missing static file or anything the Content Security Policy blocks
+    fails the test.
+    """
     context = browser.new_context(
         base_url=live_server.url,
         viewport={"width": 1280, "height": 900},
@@ -80,8 +84,13 @@ def page(browser, live_server):
         if "/static/" in response.url and response.status >= 400:
             errors.append(f"{response.status} for {response.url}")
 
+    def csp_violation(message):
+        if "Content Security Policy" in message.text:
+            errors.append(f"CSP: {message.text}")
+
     page.on("pageerror", lambda error: errors.append(f"JavaScript error: {error}"))
     page.on("response", missing_static)
+    page.on("console", csp_violation)
     yield page
     context.close()
     assert not errors, "\n".join(errors)
