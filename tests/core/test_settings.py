@@ -40,3 +40,27 @@ def test_production_settings_pass_the_deploy_check():
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_check_bites_when_a_production_guard_is_turned_off():
+    """The clean result above means something: switching off the HTTPS redirect fails it."""
+    result = run_check(
+        {
+            "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret",
+            "ALLOWED_HOSTS": "mash.council.example",
+            "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
+            "REDIS_URL": "redis://redis.invalid:6379/0",
+            "SECURE_SSL_REDIRECT": "false",
+        }
+    )
+    assert result.returncode != 0
+    assert "security.W008" in result.stdout + result.stderr
+
+
+def test_csp_settings_use_the_django_csp_4_api():
+    from django.conf import settings
+
+    assert "csp.middleware.CSPMiddleware" in settings.MIDDLEWARE
+    assert not [name for name in dir(settings) if name.startswith("CSP_")]  # the 3.x settings
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    assert all("'unsafe-inline'" not in values for values in directives.values())
