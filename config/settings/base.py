@@ -202,6 +202,9 @@ else:
     }
     for _folder in ("out", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+# The worker logs through the same JSON handler and exempt-data filter as the web processes
+# (Celery would otherwise replace the root logger's handlers with its own plain formatter).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

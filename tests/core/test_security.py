@@ -139,7 +139,7 @@ names = [
     "CSRF_COOKIE_HTTPONLY", "CSRF_COOKIE_SAMESITE", "CSRF_COOKIE_NAME", "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_SSL_REDIRECT",
     "SECURE_CONTENT_TYPE_NOSNIFF", "X_FRAME_OPTIONS", "SECURE_REFERRER_POLICY",
-    "SECURE_REDIRECT_EXEMPT", "AXES_FAILURE_LIMIT", "MIDDLEWARE",
+    "SECURE_REDIRECT_EXEMPT", "AXES_FAILURE_LIMIT", "MIDDLEWARE", "CELERY_WORKER_HIJACK_ROOT_LOGGER",
 ]
 out = {name: getattr(settings, name) for name in names}
 out["csp"] = response["Content-Security-Policy"]
@@ -211,6 +211,7 @@ def test_production_csp_session_limits_throttle_and_logs(production):
     )
     assert production["log_formatter"] == "json"
     assert production["log_filters"] == ["context", "exempt"]
+    assert production["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False  # the worker logs through them too
 
 
 def test_a_production_response_sets_hsts_and_secure_cookies_over_https(settings, client, practitioner):

@@ -792,8 +792,7 @@ def test_signed_out_users_are_sent_to_sign_in(client):
 
 
 def test_the_upload_checks_the_csrf_token(manager, schools):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(manager)
+    client = sign_in_verified(Client(enforce_csrf_checks=True), manager)
     response = client.post(reverse("referrals:import"), {"file": upload(SAMPLE.read_bytes())})
     assert response.status_code == 403
     assert not ImportBatch.objects.exists()
