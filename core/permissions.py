@@ -94,12 +94,21 @@ def _grant_subqueries(model: type[models.Model], user, action: str):
     return by_user, by_group
 
 
-def filter_granted(queryset: QuerySet, *, user, action: str = VIEW_EXEMPT) -> QuerySet:
-    """The rows of ``queryset`` the user holds a live grant on, filtered in SQL."""
+def filter_granted(
+    queryset: QuerySet, *, user, action: str = VIEW_EXEMPT, via: str | None = None
+) -> QuerySet:
+    """The rows of ``queryset`` the user holds a live grant on, filtered in SQL.
+
+    With ``via``, a foreign key of the queryset's model, the grant is on the row that key
+    points to instead (``via="referral"`` on a referral's children): the test is on the
+    key's column, without joining the guarded table.
+    """
     if not getattr(user, "is_authenticated", False):
         return queryset.none()
-    by_user, by_group = _grant_subqueries(queryset.model, user, action)
-    return queryset.filter(Q(pk__in=by_user) | Q(pk__in=by_group))
+    model = queryset.model if via is None else queryset.model._meta.get_field(via).related_model
+    key = "pk" if via is None else via
+    by_user, by_group = _grant_subqueries(model, user, action)
+    return queryset.filter(Q(**{f"{key}__in": by_user}) | Q(**{f"{key}__in": by_group}))
 
 
 def granted_ids(

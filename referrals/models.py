@@ -140,9 +140,10 @@ class Child(models.Model):
 
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    # Lower-cased copies for prefix search; PostgreSQL gets pattern-ops indexes for them.
-    first_name_key = models.CharField(max_length=100, db_index=True, editable=False)
-    last_name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    # Lower-cased copies for prefix search, indexed by child_last_first_idx and
+    # child_first_last_idx below.
+    first_name_key = models.CharField(max_length=100, editable=False)
+    last_name_key = models.CharField(max_length=100, editable=False)
     date_of_birth = models.DateField()
     gender = models.CharField(max_length=20, choices=Gender.choices)
     school = models.ForeignKey(
@@ -162,6 +163,23 @@ class Child(models.Model):
         verbose_name_plural = "children"
         indexes = [
             models.Index(Lower("last_name"), Lower("first_name"), "date_of_birth", name="child_match_idx"),
+            # The name search (selectors._identifiable_referrals_named) reads a range of one
+            # of these and nothing else: pattern ops so PostgreSQL can use them for a prefix
+            # LIKE whatever the collation, the other name to check further words on the
+            # index entry, and the id so no table row is read (an index-only scan).
+            # SQLite ignores the operator classes and INCLUDE.
+            models.Index(
+                fields=["last_name_key", "first_name_key"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["id"],
+                name="child_last_first_idx",
+            ),
+            models.Index(
+                fields=["first_name_key", "last_name_key"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["id"],
+                name="child_first_last_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -316,7 +334,8 @@ class ReferralChild(models.Model):
         OTHER = "other", "Other child involved"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="children")
-    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="involvements")
+    # Indexed by referral_child_by_child_idx, which also answers "which referrals" on its own.
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="involvements", db_index=False)
     role = models.CharField(max_length=30, choices=Role.choices)
     label = models.CharField(max_length=3, help_text="Pseudonym within the referral: Child A, Child B, ...")
     history = HistoricalRecords()
@@ -326,6 +345,10 @@ class ReferralChild(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["referral", "child"], name="referral_child_once"),
             models.UniqueConstraint(fields=["referral", "label"], name="referral_child_label"),
+        ]
+        indexes = [
+            # A child's referrals, read from the index alone by the name search.
+            models.Index(fields=["child", "referral"], name="referral_child_by_child_idx"),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, connection, transaction
 from django.http import QueryDict
@@ -441,6 +442,17 @@ class Command(BaseCommand):
         parser.add_argument("--warmups", type=int, default=2, help="Untimed requests first.")
         parser.add_argument("--batch-size", type=int, default=5_000)
         parser.add_argument("--drop", action="store_true", help="Drop the scratch database at the end.")
+        parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="Keep the copy of the small state too (<scratch>_small), so --reuse can measure again.",
+        )
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="Measure again in the two databases an earlier --keep run seeded: migrate them to "
+            "the code and VACUUM ANALYZE, without reseeding.",
+        )
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -453,9 +465,16 @@ class Command(BaseCommand):
             )
         if options["large"] <= options["small"]:
             raise CommandError("--large must be bigger than --small")
+        if options["keep"] and options["drop"]:
+            raise CommandError("--keep and --drop contradict each other")
         configured = connection.settings_dict["NAME"]
         scratch = configured if configured.endswith("_bench") else f"{configured}_bench"
         self.scratch, self.snapshot = scratch, f"{scratch}_small"
+        if options["reuse"]:
+            failed = self.reuse(options)
+            if failed:
+                raise CommandError(f"Targets failed: {', '.join(failed)}")
+            return
         untouched = "" if scratch == configured else f"; {configured} itself is not touched"
         self.stdout.write(
             f"Scratch databases: {scratch} and {self.snapshot} (dropped and recreated{untouched})"
@@ -471,7 +490,10 @@ class Command(BaseCommand):
             failed = self.run(options)
         finally:
             self.use_database(scratch)
-            self.drop_database(self.snapshot)
+            if options["keep"]:
+                self.stdout.write(f"Kept {scratch} and {self.snapshot} for --reuse")
+            else:
+                self.drop_database(self.snapshot)
             if options["drop"]:
                 connection.creation.destroy_test_db(configured, verbosity=0)
                 self.stdout.write(f"Dropped {scratch}")
@@ -551,8 +573,67 @@ class Command(BaseCommand):
                 # Keep the small state as a copy, so both sizes can be timed in the same minutes.
                 self.copy_database(self.scratch, self.snapshot)
 
+        clients = {small: client, large: client}
+        return self.measure(options, pages, clients, results, captured, seeding)
+
+    def reuse(self, options) -> list[str]:
+        """Measure again in the databases an earlier ``--keep`` run seeded (migrated to the code).
+
+        Each database gets its own signed-in client: sessions live in the database.
+        """
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname IN (%s, %s)", [self.scratch, self.snapshot]
+            )
+            found = {row[0] for row in cursor.fetchall()}
+        if found != {self.scratch, self.snapshot}:
+            raise CommandError(
+                f"--reuse needs {self.scratch} and {self.snapshot}: run once with --keep first"
+            )
+        self.stdout.write(
+            f"Scratch databases: {self.snapshot} and {self.scratch} (reused as an earlier --keep run "
+            "seeded them; migrated to the code, not reseeded)"
+        )
+        term = self.name_term()
+        User = get_user_model()
+        pages, captured, results, clients, sizes = {}, {}, {}, {}, []
+        for name in (self.snapshot, self.scratch):
+            self.use_database(name)
+            call_command("migrate", verbosity=0, interactive=False)
+            started = time.perf_counter()
+            self.vacuum_analyze()
+            size = Referral.objects.count()
+            self.stdout.write(
+                f"{name}: {size:,} referrals; VACUUM ANALYZE {time.perf_counter() - started:.1f} s; "
+                + self.row_counts()
+            )
+            try:
+                viewer = User.objects.get(username="bench-practitioner-1")
+            except User.DoesNotExist as error:
+                raise CommandError(f"--reuse: {name} was not seeded by this command") from error
+            # Seeding looks the referral content type up, and Django caches it for the process;
+            # without a seed, look it up now so the captured queries are the same as a full run's.
+            ContentType.objects.get_for_model(Referral)
+            clients[size] = Client()
+            self.sign_in(clients[size], viewer)
+            pages[size] = self.pages(viewer, term)
+            captured[size] = self.capture(clients[size], pages[size], options["warmups"])
+            self.check_name_search(term, captured[size])
+            results[size] = {
+                label: {
+                    "queries": len(captured[size][label]),
+                    "matches": None if label == CONTROL else self.matches(viewer, url),
+                }
+                for label, url in pages[size]
+            }
+            sizes.append(size)
+        options["small"], options["large"] = sizes
+        return self.measure(options, pages, clients, results, captured, None)
+
+    def measure(self, options, pages, clients, results, captured, seeding) -> list[str]:
+        small, large = options["small"], options["large"]
         databases = {small: self.snapshot, large: self.scratch}
-        medians = self.time_pages(client, pages, databases, options["runs"])
+        medians = self.time_pages(clients, pages, databases, options["runs"])
         for size in (small, large):
             for label, median in medians[size].items():
                 results[size][label]["median"] = median
@@ -671,7 +752,9 @@ class Command(BaseCommand):
                 client.get(url)
         return captured
 
-    def time_pages(self, client: Client, pages, databases, runs: int) -> dict[int, dict[str, float]]:
+    def time_pages(
+        self, clients: dict[int, Client], pages, databases, runs: int
+    ) -> dict[int, dict[str, float]]:
         """Median milliseconds per page and size, the two sizes timed turn about.
 
         Each round times every page against one database and then the other (the order
@@ -683,6 +766,7 @@ class Command(BaseCommand):
         for run in range(runs):
             for size in sizes if run % 2 == 0 else reversed(sizes):
                 self.use_database(databases[size])
+                client = clients[size]
                 client.get(pages[size][0][1])  # reconnect, untimed
                 for label, url in pages[size]:
                     started = time.perf_counter()
@@ -739,9 +823,15 @@ class Command(BaseCommand):
             f"(shared_buffers {shared_buffers}), Python {platform.python_version()}, "
             f"Django {django.get_version()}"
         )
+        if seeding is None:
+            seeded = "Seeding: none (--reuse: the data an earlier --keep run seeded)."
+        else:
+            seeded = (
+                f"Seeding: {small:,} in {seeding[small]:.1f} s, then +{large - small:,} in "
+                f"{seeding[large]:.1f} s."
+            )
         self.stdout.write(
-            f"Seeding: {small:,} in {seeding[small]:.1f} s, then +{large - small:,} in "
-            f"{seeding[large]:.1f} s. Timing: median of {options['runs']} requests after "
+            f"{seeded} Timing: median of {options['runs']} requests after "
             f"{options['warmups']} warm-ups, through the test Client (middleware, view, template); "
             f"the {small:,} state is kept as a copy ({self.snapshot}) and the two sizes are "
             "timed turn about, so load from elsewhere on the machine falls on both alike."
