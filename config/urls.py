@@ -9,6 +9,7 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("guidance/", include("guidance.urls")),
     path("reviews/", include("reviews.urls")),
+    path("scrutiny/", include("scrutiny.urls")),
     path(
         "sign-in/",
         SignInView.as_view(),
