@@ -6,7 +6,10 @@ class ScrutinyConfig(AppConfig):
     verbose_name = "Scrutiny"
 
     def ready(self):
-        from core import documents
+        try:
+            from core import documents
+        except ImportError:  # the PDF pipeline (core.documents) is not on this branch yet
+            return
         from scrutiny import packs
         from scrutiny.models import CabinetReport
 

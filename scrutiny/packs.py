@@ -15,7 +15,6 @@ import json
 
 from django.template.loader import render_to_string
 
-from core.documents import HtmlPart, PdfPart
 from scrutiny import selectors
 from scrutiny.models import Appendix, CabinetReport
 from scrutiny.permissions import can_see_exempt_appendices
@@ -68,6 +67,8 @@ def appendix_context(appendix: Appendix) -> dict:
 
 
 def _appendix_part(appendix: Appendix):
+    from core.documents import HtmlPart, PdfPart
+
     common = {
         "title": f"Appendix {appendix.number} - {appendix.title}",
         "exempt": appendix.exempt,
@@ -82,6 +83,8 @@ def _appendix_part(appendix: Appendix):
 
 def cabinet_report_parts(*, report: CabinetReport) -> list:
     """The report itself, then each appendix in order."""
+    from core.documents import HtmlPart
+
     template, body = TEMPLATES["report"]
     parts = [HtmlPart(title=report.title, template=template, context=report_context(report) | {"body": body})]
     parts += [

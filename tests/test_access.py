@@ -23,6 +23,10 @@ MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
 OPENERS = MASH | {R.INFORMATION_GOVERNANCE}
 
 REVIEW_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+# docs/adr/0009-scrutiny-roles.md: report officers keep the tracker and compose reports; lead
+# reviewers and information governance read them.
+SCRUTINY_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+OFFICERS = frozenset({R.REPORT_OFFICER})
 
 #: name -> the roles that get the page (everyone else: 404). The referral is live and the
 #: user did not log it, so MASH roles hold the team's default grants and nobody else any.
@@ -64,6 +68,28 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "reviews:findings": REVIEW_READERS,
     "reviews:report": REVIEW_READERS,
     "reviews:case_details": REVIEW_READERS,
+    # The walked report is another officer's; its walked appendix is a public uploaded PDF.
+    "scrutiny:tracker": SCRUTINY_READERS,
+    "scrutiny:export": SCRUTINY_READERS,
+    "scrutiny:recommendation_create": OFFICERS,
+    "scrutiny:recommendation": SCRUTINY_READERS,
+    "scrutiny:recommendation_edit": OFFICERS,
+    "scrutiny:recommendation_history": SCRUTINY_READERS,
+    "scrutiny:response": OFFICERS,
+    "scrutiny:action_add": OFFICERS,
+    "scrutiny:evidence_add": OFFICERS,
+    "scrutiny:action": OFFICERS,
+    "scrutiny:reports": SCRUTINY_READERS,
+    "scrutiny:report_create": OFFICERS,
+    "scrutiny:report": SCRUTINY_READERS,
+    "scrutiny:report_edit": OFFICERS,
+    "scrutiny:report_history": SCRUTINY_READERS,
+    "scrutiny:report_grants": OFFICERS,
+    "scrutiny:decision": OFFICERS,
+    "scrutiny:appendix_add": OFFICERS,
+    "scrutiny:appendix": SCRUTINY_READERS,
+    "scrutiny:appendix_edit": OFFICERS,
+    "scrutiny:appendix_file": SCRUTINY_READERS,
 }
 
 
@@ -100,8 +126,9 @@ def app_urls(referral_pk: int, **ids: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def review_ids(role_user):
-    """A review (led by someone else) with one assessment, for the review URLs."""
+def review_ids(role_user, settings, tmp_path):
+    """A review (led by someone else) with one assessment, for the review URLs; and scrutiny's
+    records (tests/scrutiny/walk.py)."""
     import datetime as dt
 
     from django.utils import timezone
@@ -129,7 +156,10 @@ def review_ids(role_user):
     assessment = review_services.assessment_assign(
         user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
     )
-    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+    from tests.scrutiny.walk import scrutiny_walk_ids
+
+    settings.MEDIA_ROOT = tmp_path
+    return {"reviews": review.pk, "assessment_pk": assessment.pk, **scrutiny_walk_ids(role_user)}
 
 
 def test_every_pattern_is_fillable_and_has_an_expectation(review_ids):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.roles import Role
-from scrutiny import packs, selectors, services
+from scrutiny import selectors, services
 from scrutiny.models import Action, Appendix, Recommendation, Response
 from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload
 
@@ -183,13 +183,13 @@ def test_paragraphs_are_numbered_continuously_from_alternative_options(officer):
 
 def test_classification_follows_from_the_appendices(officer):
     report = make_report(officer)
-    assert packs.cabinet_report_classification(report=report) == "Open"
+    assert selectors.report_classification(report).short == "Open"
     add_appendix(officer, report, title="Public")
-    assert packs.cabinet_report_classification(report=report) == "Open"
+    assert selectors.report_classification(report).short == "Open"
     add_appendix(
         officer, report, title="Names", exempt=True, schedule_12a_paragraph=2, public_interest="Children"
     )
-    assert packs.cabinet_report_classification(report=report) == "Part exempt"
+    assert selectors.report_classification(report).short == "Part exempt"
     text = selectors.report_classification(report).text
     assert "Appendix 2" in text
     assert "paragraph 2" in text
