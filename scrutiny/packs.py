@@ -117,7 +117,9 @@ APPENDIX_FIELDS = (
 
 
 def cabinet_report_digest(*, report: CabinetReport) -> str:
-    """sha256 over every input of the pack; a changed source changes it."""
+    """sha256 over every input of the pack; a changed source changes it. Read afresh: a stale
+    instance must never match a finished pack made from newer sources."""
+    report = CabinetReport.objects.select_related("meeting__committee").get(pk=report.pk)
     digest = hashlib.sha256()
 
     def add(value) -> None:
