@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
@@ -73,6 +74,7 @@ class TrackerView(ReadersMixin, View):
                 "rag_labels": selectors.Rag.LABELS,
                 "can_manage": can_manage(request.user),
                 "query": query.urlencode(),
+                "amber_days": settings.SCRUTINY_AMBER_DAYS,
             },
         )
 

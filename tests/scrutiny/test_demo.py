@@ -80,7 +80,8 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert [_normal(h) for h in re.findall(tags, body)] == [_normal(h) for h in HEADINGS_2020]
     # Four lettered recommendations, paragraphs 1 to 19 numbered on from alternative options.
     assert re.findall(r"\(([a-d])\)</span> The executive", body) == ["a", "b", "c", "d"]
-    numbers = [int(n) for n in re.findall(r'app-numbered-paragraph"><span class="app-number">(\d+)\.', body)]
+    paragraph = r'class="app-numbered-paragraph"><span class="app-number">(\d+)\.'
+    numbers = [int(n) for n in re.findall(paragraph, body)]
     assert numbers == list(range(1, 20))
     for number, title in appendix_list_2020():
         assert f"appendix {number} - {title}" in _normal(body)
