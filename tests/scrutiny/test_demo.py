@@ -109,6 +109,13 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     pdf = client.get(reverse("scrutiny:appendix_file", args=[demo.appendices.get(number=4).pk]))
     assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
 
+    # The pack's digest renders every generated appendix from its sources (no request needed).
+    from scrutiny import packs
+
+    digest = packs.cabinet_report_digest(report=demo)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert packs.cabinet_report_digest(report=demo) == digest
+
     # Idempotent; and a database loaded before scrutiny existed gets the report on the next run.
     counts = (CabinetReport.objects.count(), Recommendation.objects.count())
     call_command("seed_demo")
