@@ -10,6 +10,7 @@ urlpatterns = [
     path("guidance/", include("guidance.urls")),
     path("reviews/", include("reviews.urls")),
     path("documents/", include("core.documents.urls")),
+    path("scrutiny/", include("scrutiny.urls")),
     path(
         "sign-in/",
         SignInView.as_view(),

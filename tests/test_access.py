@@ -24,6 +24,10 @@ MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
 OPENERS = MASH | {R.INFORMATION_GOVERNANCE}
 
 REVIEW_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+# docs/adr/0009-scrutiny-roles.md: report officers keep the tracker and compose reports; lead
+# reviewers and information governance read them.
+SCRUTINY_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+OFFICERS = frozenset({R.REPORT_OFFICER})
 
 #: name -> the roles that get the page (everyone else: 404). The referral is live and the
 #: user did not log it, so MASH roles hold the team's default grants and nobody else any.
@@ -71,6 +75,28 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "documents:job": frozenset({R.REPORT_OFFICER}),
     "documents:job_status": frozenset({R.REPORT_OFFICER}),
     "documents:download": frozenset({R.REPORT_OFFICER}),
+    # The walked report is another officer's; its walked appendix is a public uploaded PDF.
+    "scrutiny:tracker": SCRUTINY_READERS,
+    "scrutiny:export": SCRUTINY_READERS,
+    "scrutiny:recommendation_create": OFFICERS,
+    "scrutiny:recommendation": SCRUTINY_READERS,
+    "scrutiny:recommendation_edit": OFFICERS,
+    "scrutiny:recommendation_history": SCRUTINY_READERS,
+    "scrutiny:response": OFFICERS,
+    "scrutiny:action_add": OFFICERS,
+    "scrutiny:evidence_add": OFFICERS,
+    "scrutiny:action": OFFICERS,
+    "scrutiny:reports": SCRUTINY_READERS,
+    "scrutiny:report_create": OFFICERS,
+    "scrutiny:report": SCRUTINY_READERS,
+    "scrutiny:report_edit": OFFICERS,
+    "scrutiny:report_history": SCRUTINY_READERS,
+    "scrutiny:report_grants": OFFICERS,
+    "scrutiny:decision": OFFICERS,
+    "scrutiny:appendix_add": OFFICERS,
+    "scrutiny:appendix": SCRUTINY_READERS,
+    "scrutiny:appendix_edit": OFFICERS,
+    "scrutiny:appendix_file": SCRUTINY_READERS,
 }
 
 
@@ -107,8 +133,9 @@ def app_urls(referral_pk: int, **ids: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def review_ids(role_user):
-    """A review (led by someone else) with one assessment, for the review URLs."""
+def review_ids(role_user, settings, tmp_path):
+    """A review (led by someone else) with one assessment, for the review URLs; and scrutiny's
+    records (tests/scrutiny/walk.py)."""
     import datetime as dt
 
     from django.utils import timezone
@@ -136,19 +163,22 @@ def review_ids(role_user):
     assessment = review_services.assessment_assign(
         user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
     )
-    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+    from tests.scrutiny.walk import scrutiny_walk_ids
+
+    settings.MEDIA_ROOT = tmp_path
+    return {"reviews": review.pk, "assessment_pk": assessment.pk, **scrutiny_walk_ids(role_user)}
 
 
 @pytest.fixture
-def document_ids(role_user, settings, tmp_path):
-    """A finished public pack of the test document kind, for the export URLs."""
+def document_ids(role_user, review_ids):
+    """A finished public pack of the test document kind, for the export URLs (stored under the
+    MEDIA_ROOT the review fixture chose)."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
     from core.models import ExportJob
     from tests.documents_kind import KIND
 
-    settings.MEDIA_ROOT = str(tmp_path / "media")
     referral = ReferralFactory()
     name = default_storage.save("packs/walk.pdf", ContentFile(b"%PDF-1.7 walk"))
     job = ExportJob.objects.create(

@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
 # every case behind them, and always in what is marked for publication (REFERENCE.md 7).
 REVIEW_SUPPRESSION_THRESHOLD = env.int("REVIEW_SUPPRESSION_THRESHOLD", default=5)
 
+# Scrutiny: the largest PDF appendix accepted (bytes), and how near its due date an action
+# with too little progress turns amber (days; local practice, so configuration).
+SCRUTINY_APPENDIX_MAX_BYTES = env.int("SCRUTINY_APPENDIX_MAX_BYTES", default=20 * 1024 * 1024)
+SCRUTINY_AMBER_DAYS = env.int("SCRUTINY_AMBER_DAYS", default=28)
+SCRUTINY_AMBER_BELOW_PERCENT = env.int("SCRUTINY_AMBER_BELOW_PERCENT", default=75)
+
 # The council running the service (header, e-mails). Not a GOV.UK service: no crown.
 SERVICE_NAME = "MASH referrals"
 COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")

@@ -64,6 +64,11 @@ class _Section:
     slot_pages: int = 0
     reader: PdfReader | None = None
 
+    @property
+    def has_heading(self) -> bool:
+        """A part whose template has its own h1 keeps it; otherwise the pack heads it with its title."""
+        return "<h1" in self.html
+
 
 def exempt_marking(parts: Sequence[Part]) -> str:
     """The words on every page of an exempt pack."""
@@ -121,7 +126,8 @@ def _sections(parts: Sequence[Part], *, exempt_pack: bool) -> list[_Section]:
             )
             sections.append(_Section(title=part.title, kind="notice", html=html, part=part))
         elif isinstance(part, HtmlPart):
-            html = render_to_string(part.template, part.context)
+            # pack_fragment: a part template that extends core/pdf/base.html gives its content only.
+            html = render_to_string(part.template, {**part.context, "pack_fragment": True})
             sections.append(_Section(title=part.title, kind="html", html=html, part=part))
         elif isinstance(part, PdfPart):
             reader = _open_pdf(part)
