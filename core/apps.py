@@ -36,3 +36,9 @@ class CoreConfig(AppConfig):
 
         task_prerun.connect(task_started, dispatch_uid="core.task_log_scope_start", weak=False)
         task_postrun.connect(task_finished, dispatch_uid="core.task_log_scope_end", weak=False)
+        from django.utils.module_loading import autodiscover_modules
+
+        from core import checks  # noqa: F401 - registers the system checks
+
+        # Each app's packs.py registers the documents it can export (core.documents.registry).
+        autodiscover_modules("packs")

@@ -16,5 +16,8 @@ def service(request):
         "can_see_reviews": bool(
             roles & {Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
         ),
+        "can_see_scrutiny": bool(
+            roles & {Role.REPORT_OFFICER, Role.LEAD_REVIEWER, Role.INFORMATION_GOVERNANCE}
+        ),
         "otp_verified": is_verified(request.user),
     }

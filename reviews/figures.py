@@ -354,3 +354,31 @@ def funnel_table(funnel: Funnel, *, threshold: int) -> FunnelTable:
         totals=[Cell(v) for v in table.column_totals],
         grand_total=Cell(table.grand_total),
     )
+
+
+def review_report_context(*, review) -> dict:
+    """Everything the review report (cabinet Appendix 1) shows, every figure suppressed whoever
+    is looking: the report page and the cabinet report's generated appendix both use it."""
+    from django.conf import settings
+
+    from reviews import selectors
+
+    threshold = settings.REVIEW_SUPPRESSION_THRESHOLD
+    findings = selectors.review_findings(review=review)
+    tables = []
+    for index, period in enumerate(findings.periods, start=1):
+        table = compliance_table(findings, period=period, suppressed=True, threshold=threshold)
+        tables.append((table, compliance_chart(table, chart_id=f"chart-{index}")))
+    return {
+        "review": review,
+        "periods": list(review.periods.all()),
+        "funnel": funnel_table(selectors.review_funnel(review=review), threshold=threshold),
+        "guidance": selectors.review_guidance(review=review),
+        "tables": tables,
+        "has_findings": bool(findings.counts),
+        "kappa": selectors.moderation_agreement(review=review).kappa,
+        "themes": list(review.themes.all()),
+        "recommendations": list(review.recommendations.all()),
+        "threshold": threshold,
+        "ratings": RATINGS,
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from core.roles import Role
 from tests.conftest import sign_in_verified
@@ -23,6 +24,10 @@ MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
 OPENERS = MASH | {R.INFORMATION_GOVERNANCE}
 
 REVIEW_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+# docs/adr/0009-scrutiny-roles.md: report officers keep the tracker and compose reports; lead
+# reviewers and information governance read them.
+SCRUTINY_READERS = frozenset({R.LEAD_REVIEWER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE})
+OFFICERS = frozenset({R.REPORT_OFFICER})
 
 #: name -> the roles that get the page (everyone else: 404). The referral is live and the
 #: user did not log it, so MASH roles hold the team's default grants and nobody else any.
@@ -64,6 +69,34 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "reviews:findings": REVIEW_READERS,
     "reviews:report": REVIEW_READERS,
     "reviews:case_details": REVIEW_READERS,
+    # Document packs of a kind registered in tests (tests/documents_kind.py): report officers
+    # export them; the walked job is a finished public pack.
+    "documents:exports": frozenset({R.REPORT_OFFICER}),
+    "documents:job": frozenset({R.REPORT_OFFICER}),
+    "documents:job_status": frozenset({R.REPORT_OFFICER}),
+    "documents:download": frozenset({R.REPORT_OFFICER}),
+    # The walked report is another officer's; its walked appendix is a public uploaded PDF.
+    "scrutiny:tracker": SCRUTINY_READERS,
+    "scrutiny:export": SCRUTINY_READERS,
+    "scrutiny:recommendation_create": OFFICERS,
+    "scrutiny:recommendation": SCRUTINY_READERS,
+    "scrutiny:recommendation_edit": OFFICERS,
+    "scrutiny:recommendation_history": SCRUTINY_READERS,
+    "scrutiny:response": OFFICERS,
+    "scrutiny:action_add": OFFICERS,
+    "scrutiny:evidence_add": OFFICERS,
+    "scrutiny:action": OFFICERS,
+    "scrutiny:reports": SCRUTINY_READERS,
+    "scrutiny:report_create": OFFICERS,
+    "scrutiny:report": SCRUTINY_READERS,
+    "scrutiny:report_edit": OFFICERS,
+    "scrutiny:report_history": SCRUTINY_READERS,
+    "scrutiny:report_grants": OFFICERS,
+    "scrutiny:decision": OFFICERS,
+    "scrutiny:appendix_add": OFFICERS,
+    "scrutiny:appendix": SCRUTINY_READERS,
+    "scrutiny:appendix_edit": OFFICERS,
+    "scrutiny:appendix_file": SCRUTINY_READERS,
 }
 
 
@@ -100,8 +133,9 @@ def app_urls(referral_pk: int, **ids: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def review_ids(role_user):
-    """A review (led by someone else) with one assessment, for the review URLs."""
+def review_ids(role_user, settings, tmp_path):
+    """A review (led by someone else) with one assessment, for the review URLs; and scrutiny's
+    records (tests/scrutiny/walk.py)."""
     import datetime as dt
 
     from django.utils import timezone
@@ -129,12 +163,49 @@ def review_ids(role_user):
     assessment = review_services.assessment_assign(
         user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
     )
-    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+    from tests.scrutiny.walk import scrutiny_walk_ids
+
+    settings.MEDIA_ROOT = tmp_path
+    return {"reviews": review.pk, "assessment_pk": assessment.pk, **scrutiny_walk_ids(role_user)}
 
 
-def test_every_pattern_is_fillable_and_has_an_expectation(review_ids):
+@pytest.fixture
+def document_ids(role_user, review_ids):
+    """A finished public pack of the test document kind, for the export URLs (stored under the
+    MEDIA_ROOT the review fixture chose)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.models import ExportJob
+    from tests.documents_kind import KIND
+
     referral = ReferralFactory()
-    urls = app_urls(referral.pk, **review_ids)
+    name = default_storage.save("packs/walk.pdf", ContentFile(b"%PDF-1.7 walk"))
+    job = ExportJob.objects.create(
+        kind=KIND,
+        object_id=referral.pk,
+        variant=ExportJob.Variant.PUBLIC,
+        source_digest="0" * 64,
+        title="Walk",
+        status=ExportJob.Status.DONE,
+        file=name,
+        checksum="0" * 64,
+        size=13,
+        pages=1,
+        requested_by=role_user(R.REPORT_OFFICER, username="the-exporter"),
+        finished_at=timezone.now(),
+    )
+    return {"documents": job.pk, "kind": KIND, "object_id": referral.pk}
+
+
+@pytest.fixture
+def walk_ids(review_ids, document_ids):
+    return {**review_ids, **document_ids}
+
+
+def test_every_pattern_is_fillable_and_has_an_expectation(walk_ids):
+    referral = ReferralFactory()
+    urls = app_urls(referral.pk, **walk_ids)
     assert all("<" not in url for url in urls.values())
     assert set(urls) - PUBLIC == set(EXPECTED), "add the new page to EXPECTED"
 
@@ -154,12 +225,12 @@ def _own_import_batch(user, pk: int) -> None:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_url_as_every_role(client, role_user, role, review_ids):
+def test_every_url_as_every_role(client, role_user, role, walk_ids):
     referral = ReferralFactory()
     user = role_user(role)
     _own_import_batch(user, referral.pk)
     sign_in_verified(client, user)
-    for name, url in app_urls(referral.pk, **review_ids).items():
+    for name, url in app_urls(referral.pk, **walk_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)
@@ -172,9 +243,9 @@ def test_every_url_as_every_role(client, role_user, role, review_ids):
             assert response.status_code == 404, (name, response.status_code)
 
 
-def test_signed_out_users_are_sent_to_sign_in(client, review_ids):
+def test_signed_out_users_are_sent_to_sign_in(client, walk_ids):
     referral = ReferralFactory()
-    for name, url in app_urls(referral.pk, **review_ids).items():
+    for name, url in app_urls(referral.pk, **walk_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)

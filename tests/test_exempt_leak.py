@@ -181,7 +181,52 @@ def canary_review(role_user, canary_referral):
     permissions.revoke_user_kind(
         canary_referral, user=reviewer, kind=permissions.GrantKind.REVIEW, revoked_by=lead, reason="test"
     )
-    return {"reviews": review.pk, "assessment_pk": assessment.pk}
+    from tests.scrutiny.walk import scrutiny_walk_ids
+
+    # A cabinet report whose exempt appendices hold the canary: a text appendix, and the case
+    # list of this review (the canary referral's children by name). Nobody walking holds a grant.
+    ids = scrutiny_walk_ids(role_user, review=review, canary="Qzcnry")
+    return {"reviews": review.pk, "assessment_pk": assessment.pk, **ids}
+
+
+@pytest.fixture
+def canary_exports(canary_referral, settings, tmp_path):
+    """Both packs of the canary referral (test document kind), made as the worker makes them.
+
+    The walk follows the exempt job's pages and download; nobody in it holds a grant."""
+    from core.documents import get_kind
+    from core.documents import services as document_services
+    from core.models import ExportJob
+    from tests.documents_kind import KIND
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    entry = get_kind(KIND)
+    jobs = {}
+    for variant in ExportJob.Variant.values:
+        job = ExportJob.objects.create(
+            kind=KIND,
+            object_id=canary_referral.pk,
+            variant=variant,
+            source_digest=entry.digest(canary_referral),
+            title=entry.title(canary_referral),
+            requested_by=canary_referral.created_by,
+        )
+        jobs[variant] = document_services.export_job_run(job_id=job.pk)
+        assert jobs[variant].status == ExportJob.Status.DONE
+    return {"documents": jobs["exempt"].pk, "kind": KIND, "object_id": canary_referral.pk, "jobs": jobs}
+
+
+def test_the_public_pack_has_no_canary_and_the_exempt_pack_has(canary_exports):
+    from django.core.files.storage import default_storage
+
+    from tests.core.pdf_helpers import pdf_text
+
+    texts = {}
+    for variant, job in canary_exports["jobs"].items():
+        with default_storage.open(job.file.name, "rb") as handle:
+            texts[variant] = pdf_text(handle.read())
+    assert not leaks(texts["public"]), leaks(texts["public"])
+    assert leaks(texts["exempt"])
 
 
 def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, published):
@@ -195,13 +240,14 @@ def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, publishe
 
 @pytest.mark.parametrize("role", list(Role))
 def test_no_role_without_a_grant_meets_the_canary_anywhere(
-    client, role_user, role, canary_referral, canary_review, caplog
+    client, role_user, role, canary_referral, canary_review, canary_exports, caplog
 ):
     user = role_user(role)
     sign_in_verified(client, user)
     caplog.set_level(logging.DEBUG)
     school = School.objects.get(urn="LEAK0001")
-    urls = list(app_urls(canary_referral.pk, **canary_review).values())
+    document_ids = {k: v for k, v in canary_exports.items() if k != "jobs"}
+    urls = list(app_urls(canary_referral.pk, **canary_review, **document_ids).values())
     tray = reverse("referrals:tray")
     export = reverse("referrals:export")
     urls += [
@@ -328,3 +374,57 @@ def test_the_reviews_own_lead_without_a_grant_meets_no_canary(client, canary_ref
         assert not leaks(body), (url, leaks(body))
     page = client.get(reverse("reviews:assessment", args=[canary_review["assessment_pk"]]))
     assert page.status_code == 200  # the lead opens the assessment, without the free text
+
+
+def test_a_report_grant_holder_sees_the_exempt_appendices_and_each_read_is_logged(
+    client, role_user, canary_referral, canary_review, caplog
+):
+    from scrutiny import services as scrutiny_services
+    from scrutiny.models import Appendix, CabinetReport
+
+    report = CabinetReport.objects.get(pk=canary_review["report_pk"])
+    officer = role_user(Role.REPORT_OFFICER, username="reader-officer")
+    exempt = list(report.appendices.filter(exempt=True).order_by("number"))
+    assert [a.kind for a in exempt] == [Appendix.Kind.TEXT, Appendix.Kind.EXEMPT_CASE_LIST]
+    pages = [reverse("scrutiny:appendix", args=[a.pk]) for a in exempt]
+    pages.append(reverse("scrutiny:appendix_edit", args=[exempt[0].pk]))
+
+    # Without a grant: the notice, never the content, nothing logged (the edit page is a 404).
+    sign_in_verified(client, officer)
+    before = AccessLogEntry.objects.count()
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert not leaks(response.content.decode()), url
+    assert "exempt from publication by virtue of paragraph 2" in client.get(pages[0]).content.decode()
+    assert AccessLogEntry.objects.count() == before
+
+    scrutiny_services.report_grant(
+        granted_by=report.created_by, report_id=report.pk, user=officer, reason="Presenting officer"
+    )
+    # With a grant but a password-only session: still nothing.
+    client.logout()
+    client.force_login(officer)
+    assert not leaks(client.get(pages[0]).content.decode())
+    assert AccessLogEntry.objects.count() == before
+
+    sign_in_verified(client, officer)
+    caplog.set_level(logging.DEBUG)
+    for url in pages:
+        before = AccessLogEntry.objects.count()
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert CANARY in response.content.decode().lower(), url
+        assert AccessLogEntry.objects.count() == before + 1, url
+        entry = AccessLogEntry.objects.latest("id")
+        assert entry.user == officer
+        assert (entry.record_type, entry.record_id) == ("scrutiny.cabinetreport", report.pk)
+    # The history shows the exempt appendix's changed text to the grant holder only, logged.
+    before = AccessLogEntry.objects.count()
+    history = client.get(reverse("scrutiny:report_history", args=[report.pk])).content.decode()
+    assert CANARY in history.lower()
+    assert AccessLogEntry.objects.count() == before + 1
+    # The report page and the tracker export never carry exempt content, even for a holder.
+    for url in (reverse("scrutiny:report", args=[report.pk]), reverse("scrutiny:export")):
+        assert not leaks(client.get(url).content.decode()), url
+    assert not leaks(caplog.text)

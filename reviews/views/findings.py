@@ -183,23 +183,7 @@ class ReviewReportView(ReviewMixin, TemplateView):
     template_name = "reviews/review_report.html"
 
     def get_context_data(self, **kwargs):
-        review = self.review
-        findings = selectors.review_findings(review=review)
-        agreement = selectors.moderation_agreement(review=review)
-        return {
-            **super().get_context_data(**kwargs),
-            "review": review,
-            "periods": list(review.periods.all()),
-            "funnel": figures.funnel_table(selectors.review_funnel(review=review), threshold=_threshold()),
-            "guidance": selectors.review_guidance(review=review),
-            "tables": _tables(findings, publish=True),
-            "has_findings": bool(findings.counts),
-            "kappa": agreement.kappa,
-            "themes": list(review.themes.all()),
-            "recommendations": list(review.recommendations.all()),
-            "threshold": _threshold(),
-            "ratings": figures.RATINGS,
-        }
+        return {**super().get_context_data(**kwargs), **figures.review_report_context(review=self.review)}
 
 
 class CaseDetailsView(ReviewMixin, TemplateView):

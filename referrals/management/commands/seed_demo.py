@@ -139,12 +139,29 @@ class Command(BaseCommand):
             raise CommandError("Demo data is for local use: run with DEBUG on, or pass --allow-non-debug.")
         users = self.ensure_users()
         if Referral.objects.filter(reference="MASH-2017-0001").exists():
-            self.stdout.write("Demo data already loaded; nothing changed.")
+            if self.cabinet_report(users):
+                self.stdout.write(self.style.SUCCESS("Demo cabinet report loaded."))
+            else:
+                self.stdout.write("Demo data already loaded; nothing changed.")
             return
         with transaction.atomic():
             self.load(users)
             self.review(users)
+            self.cabinet_report(users)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
+
+    def cabinet_report(self, users) -> bool:
+        """The 26 November 2020 cabinet report, rebuilt from the demo review (scrutiny.demo).
+        Added to a database loaded before it existed; False when it is already there."""
+        from reviews.models import Review
+        from scrutiny.demo import REPORT_TITLE, seed_cabinet_report
+        from scrutiny.models import CabinetReport
+
+        review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()
+        if review is None or CabinetReport.objects.filter(title=REPORT_TITLE).exists():
+            return False
+        seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        return True
 
     # --- accounts ---------------------------------------------------------------------
 

@@ -1,0 +1,558 @@
+"""Writes to the scrutiny tracker and cabinet reports. Every change goes through here.
+
+Each function runs in a transaction, records who acted and why (simple-history change
+reasons) and checks the version the user loaded, so a stale edit is refused rather than
+applied (as referrals do). Bad input raises a ValidationError naming the field, and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max
+
+from core import permissions
+from core.permissions import VIEW_EXEMPT, GrantKind
+from scrutiny.models import (
+    Action,
+    AgendaEntry,
+    AgendaItem,
+    Appendix,
+    CabinetReport,
+    DecisionRecord,
+    EvidenceLink,
+    Meeting,
+    ProgressUpdate,
+    Recommendation,
+    Response,
+)
+
+
+class Conflict(Exception):
+    """The record changed after the user loaded it; their change was not applied."""
+
+    def __init__(self, record: models.Model, expected_version: int):
+        self.record = record
+        self.expected_version = expected_version
+        super().__init__(f"{record} is at version {record.version}, not {expected_version}")
+
+
+def _lock(model: type[models.Model], pk: int, expected_version: int | None):
+    record = model.objects.select_for_update().get(pk=pk)
+    if expected_version is not None and record.version != expected_version:
+        raise Conflict(record, expected_version)
+    return record
+
+
+def _save(instance: models.Model, *, user, reason: str, bump: bool = True) -> None:
+    if bump and hasattr(instance, "version") and not instance._state.adding:
+        instance.version += 1
+    instance._history_user = user
+    instance._change_reason = reason
+    instance.save()
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Recommendations ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationInput:
+    source: str
+    text: str
+    agenda_item: AgendaItem | None = None
+    meeting: Meeting | None = None
+    review_recommendation: object | None = None  # reviews.ReviewRecommendation
+    source_reference: str = ""
+
+
+def _validate_recommendation(data: RecommendationInput) -> dict[str, str]:
+    errors = {}
+    Source = Recommendation.Source
+    if data.source not in Source.values:
+        errors["source"] = "Select where the recommendation comes from"
+    if not data.text.strip():
+        errors["text"] = "Enter the recommendation"
+    if data.source == Source.SCRUTINY and data.meeting is None:
+        errors["meeting"] = "Select the scrutiny meeting that made the recommendation"
+    if data.source == Source.SCRUTINY and data.meeting and data.meeting.committee.kind != "scrutiny":
+        errors["meeting"] = "Select a meeting of a scrutiny committee"
+    if data.source == Source.CASE_REVIEW and data.review_recommendation is None:
+        errors["review_recommendation"] = "Select the case review's recommendation"
+    if data.source in (Source.EXTERNAL_AUDIT, Source.EARLIER_REPORT) and not data.source_reference.strip():
+        errors["source_reference"] = "Enter the audit or report the recommendation comes from"
+    return errors
+
+
+@transaction.atomic
+def recommendation_create(*, user, data: RecommendationInput) -> Recommendation:
+    _raise_if(_validate_recommendation(data))
+    Source = Recommendation.Source
+    recommendation = Recommendation(
+        source=data.source,
+        text=data.text.strip(),
+        agenda_item=data.agenda_item,
+        meeting=data.meeting if data.source == Source.SCRUTINY else None,
+        review_recommendation=data.review_recommendation if data.source == Source.CASE_REVIEW else None,
+        source_reference=data.source_reference.strip(),
+        created_by=user,
+    )
+    if data.source == Source.SCRUTINY:
+        # Numbered per meeting: 1, 2, 3 ... in the order recorded; the lock keeps two officers
+        # recording at once from taking the same number.
+        Meeting.objects.select_for_update().get(pk=data.meeting.pk)
+        last = Recommendation.objects.filter(meeting=data.meeting).aggregate(n=Max("number"))["n"]
+        recommendation.number = (last or 0) + 1
+    if (
+        data.source == Source.CASE_REVIEW
+        and Recommendation.objects.filter(review_recommendation=data.review_recommendation).exists()
+    ):
+        raise ValidationError({"review_recommendation": "That review recommendation is already tracked"})
+    try:
+        with transaction.atomic():
+            _save(recommendation, user=user, reason="Recommendation recorded")
+    except IntegrityError as clash:
+        raise ValidationError(
+            {"review_recommendation": "That review recommendation is already tracked"}
+        ) from clash
+    return recommendation
+
+
+@transaction.atomic
+def recommendation_update(
+    *, user, recommendation_id: int, expected_version: int, text: str, status: str, agenda_item=None
+) -> Recommendation:
+    recommendation = _lock(Recommendation, recommendation_id, expected_version)
+    errors = {}
+    if not text.strip():
+        errors["text"] = "Enter the recommendation"
+    if status not in Recommendation.Status.values:
+        errors["status"] = "Select the status"
+    _raise_if(errors)
+    recommendation.text = text.strip()
+    recommendation.status = status
+    recommendation.agenda_item = agenda_item
+    _save(recommendation, user=user, reason="Recommendation changed")
+    return recommendation
+
+
+@transaction.atomic
+def response_record(
+    *,
+    user,
+    recommendation_id: int,
+    expected_version: int,
+    decision: str,
+    text: str,
+    responded_by: str,
+    responded_on: dt.date,
+) -> Response:
+    """Record (or change) the executive's response; the recommendation's version moves on."""
+    recommendation = _lock(Recommendation, recommendation_id, expected_version)
+    errors = {}
+    if decision not in Response.Decision.values:
+        errors["decision"] = "Select whether the recommendation is accepted"
+    if not text.strip():
+        errors["text"] = "Enter the response"
+    if not responded_by.strip():
+        errors["responded_by"] = "Enter who responded"
+    _raise_if(errors)
+    response = Response.objects.filter(recommendation=recommendation).first()
+    reason = "Response changed" if response else "Response recorded"
+    response = response or Response(recommendation=recommendation)
+    response.decision, response.text = decision, text.strip()
+    response.responded_by, response.responded_on = responded_by.strip(), responded_on
+    _save(response, user=user, reason=reason)
+    _save(recommendation, user=user, reason=reason)
+    return response
+
+
+# --- Actions, progress and evidence ---------------------------------------------------------
+
+
+@transaction.atomic
+def action_add(
+    *, user, recommendation_id: int, expected_version: int, description: str, owner: str, due_date: dt.date
+) -> Action:
+    recommendation = _lock(Recommendation, recommendation_id, expected_version)
+    errors = {}
+    if not description.strip():
+        errors["description"] = "Enter what will be done"
+    if not owner.strip():
+        errors["owner"] = "Enter who owns the action"
+    _raise_if(errors)
+    action = Action(
+        recommendation=recommendation, description=description.strip(), owner=owner.strip(), due_date=due_date
+    )
+    _save(action, user=user, reason="Action added")
+    if recommendation.status == Recommendation.Status.OPEN:
+        recommendation.status = Recommendation.Status.IN_PROGRESS
+    _save(recommendation, user=user, reason="Action added")
+    return action
+
+
+@transaction.atomic
+def action_update(
+    *,
+    user,
+    action_id: int,
+    expected_version: int,
+    description: str,
+    owner: str,
+    due_date: dt.date,
+    status: str,
+    completed_on: dt.date | None = None,
+) -> Action:
+    action = _lock(Action, action_id, expected_version)
+    errors = {}
+    if not description.strip():
+        errors["description"] = "Enter what will be done"
+    if not owner.strip():
+        errors["owner"] = "Enter who owns the action"
+    if status not in Action.Status.values:
+        errors["status"] = "Select the status"
+    if status == Action.Status.DONE and completed_on is None:
+        errors["completed_on"] = "Enter the date the action was completed"
+    _raise_if(errors)
+    action.description, action.owner, action.due_date, action.status = (
+        description.strip(),
+        owner.strip(),
+        due_date,
+        status,
+    )
+    action.completed_on = completed_on if status == Action.Status.DONE else None
+    _save(action, user=user, reason="Action changed")
+    return action
+
+
+@transaction.atomic
+def progress_add(
+    *, user, action_id: int, expected_version: int, date: dt.date, percent_complete: int, text: str
+) -> ProgressUpdate:
+    """A dated progress update. 100% completes the action on that date."""
+    action = _lock(Action, action_id, expected_version)
+    errors = {}
+    if not 0 <= percent_complete <= 100:
+        errors["percent_complete"] = "Progress must be between 0 and 100 per cent"
+    if not text.strip():
+        errors["text"] = "Enter what has happened"
+    if action.status in (Action.Status.DONE, Action.Status.DROPPED):
+        errors["text"] = "This action is closed: change its status before adding progress"
+    _raise_if(errors)
+    update = ProgressUpdate(
+        action=action, date=date, percent_complete=percent_complete, text=text.strip(), created_by=user
+    )
+    _save(update, user=user, reason="Progress recorded")
+    if percent_complete == 100:
+        action.status, action.completed_on = Action.Status.DONE, date
+    elif action.status == Action.Status.NOT_STARTED:
+        action.status = Action.Status.IN_PROGRESS
+    _save(action, user=user, reason="Progress recorded")
+    return update
+
+
+_PATH = re.compile(r"^/(?!/)[\w\-./?=&%#]*$")
+
+
+@transaction.atomic
+def evidence_add(
+    *,
+    user,
+    recommendation_id: int,
+    kind: str,
+    label: str,
+    review=None,
+    guidance_document=None,
+    path: str = "",
+    note: str = "",
+) -> EvidenceLink:
+    recommendation = Recommendation.objects.select_for_update().get(pk=recommendation_id)
+    Kind = EvidenceLink.Kind
+    errors = {}
+    if kind not in Kind.values:
+        errors["kind"] = "Select what the evidence is"
+    if not label.strip():
+        errors["label"] = "Enter a short description of the evidence"
+    if kind == Kind.REVIEW_FINDINGS and review is None:
+        errors["review"] = "Select the case review"
+    if kind == Kind.GUIDANCE and guidance_document is None:
+        errors["guidance_document"] = "Select the guidance document"
+    if kind in (Kind.TRAINING, Kind.PAGE) and not _PATH.match(path.strip()):
+        errors["path"] = "Enter a page in this service, starting with /, like /guidance/"
+    _raise_if(errors)
+    link = EvidenceLink(
+        recommendation=recommendation,
+        kind=kind,
+        label=label.strip(),
+        review=review if kind == Kind.REVIEW_FINDINGS else None,
+        guidance_document=guidance_document if kind == Kind.GUIDANCE else None,
+        path=path.strip() if kind in (Kind.TRAINING, Kind.PAGE) else "",
+        note=note.strip(),
+        added_by=user,
+    )
+    _save(link, user=user, reason="Evidence linked")
+    return link
+
+
+# --- Cabinet reports ----------------------------------------------------------------------------
+
+REPORT_TEXT_FIELDS = (
+    "title",
+    "report_by",
+    "decision_type",
+    "wards_affected",
+    "purpose",
+    "recommendations",
+    *(name for name, _ in CabinetReport.NUMBERED_SECTIONS),
+    "background_papers",
+)
+REQUIRED_REPORT_FIELDS = {
+    "title": "Enter the title of the report",
+    "report_by": "Enter who the report is by",
+    "decision_type": "Select whether this is a key decision",
+    "purpose": "Enter the purpose of the report",
+    "recommendations": "Enter at least one recommendation",
+}
+
+
+def _validate_report(values: dict) -> dict[str, str]:
+    errors = {
+        name: message
+        for name, message in REQUIRED_REPORT_FIELDS.items()
+        if not str(values.get(name, "")).strip()
+    }
+    if values.get("decision_type") and values["decision_type"] not in CabinetReport.DecisionType.values:
+        errors["decision_type"] = "Select whether this is a key decision"
+    return errors
+
+
+@transaction.atomic
+def cabinet_report_create(*, user, agenda_item: AgendaItem, meeting: Meeting, values: dict) -> CabinetReport:
+    _raise_if(_validate_report(values))
+    report = CabinetReport(agenda_item=agenda_item, meeting=meeting, created_by=user)
+    for name in REPORT_TEXT_FIELDS:
+        if name in values:
+            setattr(report, name, values[name].strip() if isinstance(values[name], str) else values[name])
+    _save(report, user=user, reason="Report started")
+    if not agenda_item.entries.filter(meeting=meeting).exists():
+        # The report puts the item on the meeting's agenda: its history follows it there.
+        last = AgendaEntry.objects.filter(meeting=meeting).aggregate(n=Max("number"))["n"]
+        entry = AgendaEntry(item=agenda_item, meeting=meeting, number=(last or 0) + 1)
+        _save(entry, user=user, reason="Report started")
+    return report
+
+
+@transaction.atomic
+def cabinet_report_update(*, user, report_id: int, expected_version: int, values: dict) -> CabinetReport:
+    report = _lock(CabinetReport, report_id, expected_version)
+    merged = {name: getattr(report, name) for name in REPORT_TEXT_FIELDS} | values
+    _raise_if(_validate_report(merged))
+    for name in REPORT_TEXT_FIELDS:
+        value = merged[name]
+        setattr(report, name, value.strip() if isinstance(value, str) else value)
+    _save(report, user=user, reason="Report changed")
+    return report
+
+
+# --- Appendices ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppendixInput:
+    kind: str
+    title: str
+    exempt: bool = False
+    schedule_12a_paragraph: int | None = None
+    public_interest: str = ""
+    review: object | None = None  # reviews.Review
+    text: str = ""
+    upload: object | None = None  # an UploadedFile
+
+
+def validate_pdf(upload) -> tuple[bytes, str, int]:
+    """Read an uploaded PDF in full and parse it with pypdf: (content, sha256, pages).
+
+    The name and the browser's content type prove nothing; only a document pypdf can open,
+    with at least one page and no password, is accepted. The size limit is checked before
+    anything is parsed.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    limit = settings.SCRUTINY_APPENDIX_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError({"upload": f"The file must be smaller than {limit // (1024 * 1024)} MB"})
+    upload.seek(0)
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise ValidationError({"upload": f"The file must be smaller than {limit // (1024 * 1024)} MB"})
+    if not content.lstrip()[:5] == b"%PDF-":
+        raise ValidationError({"upload": "The selected file must be a PDF"})
+    try:
+        import io
+
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted:
+            raise ValidationError(
+                {"upload": "The selected PDF is protected with a password: upload it without one"}
+            )
+        pages = len(reader.pages)
+        for page in reader.pages[:3]:
+            page.mediabox  # noqa: B018 - touching the pages makes pypdf resolve them
+    except ValidationError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as broken:
+        raise ValidationError({"upload": "The selected file must be a PDF that opens"}) from broken
+    if pages < 1:
+        raise ValidationError({"upload": "The selected PDF has no pages"})
+    return content, hashlib.sha256(content).hexdigest(), pages
+
+
+def _validate_appendix(data: AppendixInput, *, existing: Appendix | None = None) -> dict[str, str]:
+    Kind = Appendix.Kind
+    errors = {}
+    if data.kind not in Kind.values:
+        errors["kind"] = "Select what kind of appendix this is"
+    if not data.title.strip():
+        errors["title"] = "Enter the title of the appendix"
+    if data.kind in Appendix.FROM_REVIEW and data.review is None:
+        errors["review"] = "Select the case review the appendix is made from"
+    if data.kind == Kind.TEXT and not data.text.strip():
+        errors["text"] = "Enter the text of the appendix"
+    if data.kind == Kind.UPLOADED_PDF and data.upload is None and not (existing and existing.file):
+        errors["upload"] = "Select a PDF file"
+    if data.kind == Kind.EXEMPT_CASE_LIST and not data.exempt:
+        errors["exempt"] = "A case list names children: it must be exempt"
+    if data.exempt:
+        if data.schedule_12a_paragraph not in range(1, 8):
+            errors["schedule_12a_paragraph"] = "Select the paragraph of Schedule 12A that makes it exempt"
+        if not data.public_interest.strip():
+            errors["public_interest"] = (
+                "Enter why the public interest in keeping it exempt outweighs disclosure"
+            )
+    return errors
+
+
+def _apply_appendix(appendix: Appendix, data: AppendixInput) -> None:
+    appendix.kind, appendix.title = data.kind, data.title.strip()
+    appendix.exempt = data.exempt
+    appendix.schedule_12a_paragraph = data.schedule_12a_paragraph if data.exempt else None
+    appendix.public_interest = data.public_interest.strip() if data.exempt else ""
+    appendix.review = data.review if data.kind in Appendix.FROM_REVIEW else None
+    appendix.text = data.text if data.kind == Appendix.Kind.TEXT else ""
+    if data.kind == Appendix.Kind.UPLOADED_PDF and data.upload is not None:
+        content, digest, pages = validate_pdf(data.upload)
+        appendix.file_sha256, appendix.file_size, appendix.file_pages = digest, len(content), pages
+        appendix.file.save(f"{digest}.pdf", ContentFile(content), save=False)
+    elif data.kind != Appendix.Kind.UPLOADED_PDF:
+        appendix.file, appendix.file_sha256, appendix.file_size, appendix.file_pages = "", "", None, None
+
+
+@transaction.atomic
+def appendix_add(*, user, report_id: int, expected_version: int, data: AppendixInput) -> Appendix:
+    report = _lock(CabinetReport, report_id, expected_version)
+    _raise_if(_validate_appendix(data))
+    last = report.appendices.aggregate(n=Max("number"))["n"]
+    appendix = Appendix(report=report, number=(last or 0) + 1)
+    _apply_appendix(appendix, data)
+    _save(appendix, user=user, reason=f"Appendix {appendix.number} added")
+    _save(report, user=user, reason=f"Appendix {appendix.number} added")
+    return appendix
+
+
+@transaction.atomic
+def appendix_update(*, user, appendix_id: int, expected_version: int, data: AppendixInput) -> Appendix:
+    appendix = _lock(Appendix, appendix_id, expected_version)
+    report = CabinetReport.objects.select_for_update().get(pk=appendix.report_id)
+    _raise_if(_validate_appendix(data, existing=appendix))
+    _apply_appendix(appendix, data)
+    _save(appendix, user=user, reason=f"Appendix {appendix.number} changed")
+    _save(report, user=user, reason=f"Appendix {appendix.number} changed")
+    return appendix
+
+
+# --- Grants and the decision ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_grant(*, granted_by, report_id: int, user, reason: str, expires_at: dt.datetime | None = None):
+    """Give a user the right to see the report's exempt appendices and download its exempt pack."""
+    report = CabinetReport.objects.get(pk=report_id)
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why this person needs the exempt appendices"})
+    return permissions.grant(
+        report,
+        action=VIEW_EXEMPT,
+        reason=reason.strip(),
+        user=user,
+        granted_by=granted_by,
+        kind=GrantKind.EXPLICIT,
+        expires_at=expires_at,
+    )
+
+
+@transaction.atomic
+def report_revoke(*, revoked_by, report_id: int, grant_id: int, reason: str) -> None:
+    report = CabinetReport.objects.get(pk=report_id)
+    permissions.revoke(
+        report, grant_id=grant_id, holder_kind="user", revoked_by=revoked_by, reason=reason or "Removed"
+    )
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    decision_text: str
+    status: str
+    key_decision: bool
+    call_in: str
+    published_on: dt.date | None = None
+    effective_on: dt.date | None = None
+
+
+@transaction.atomic
+def decision_record(
+    *, user, report_id: int, expected_version: int | None, data: DecisionInput
+) -> DecisionRecord:
+    """Record what the meeting decided, or change it (``expected_version`` is the decision's)."""
+    report = CabinetReport.objects.select_for_update().get(pk=report_id)
+    existing = DecisionRecord.objects.filter(report=report).first()
+    if existing is not None:
+        existing = _lock(DecisionRecord, existing.pk, expected_version)
+    Status = DecisionRecord.Status
+    errors = {}
+    if not data.decision_text.strip():
+        errors["decision_text"] = "Enter the decision"
+    if data.status not in Status.values:
+        errors["status"] = "Select the status of the decision"
+    if data.call_in not in DecisionRecord.CallIn.values:
+        errors["call_in"] = "Select where the decision stands on call-in"
+    if data.status in (Status.PUBLISHED, Status.CALLED_IN, Status.EFFECTIVE) and data.published_on is None:
+        errors["published_on"] = "Enter the date the decision was published"
+    if data.status == Status.EFFECTIVE and data.effective_on is None:
+        errors["effective_on"] = "Enter the date the decision takes effect"
+    if data.published_on and data.effective_on and data.effective_on < data.published_on:
+        errors["effective_on"] = "The date it takes effect must be on or after the date it was published"
+    if data.status == Status.CALLED_IN and data.call_in != DecisionRecord.CallIn.CALLED_IN:
+        errors["call_in"] = "A called-in decision must say it was called in"
+    _raise_if(errors)
+    record = existing or DecisionRecord(report=report, recorded_by=user)
+    record.decision_text = data.decision_text.strip()
+    record.status, record.key_decision, record.call_in = data.status, data.key_decision, data.call_in
+    record.published_on, record.effective_on = data.published_on, data.effective_on
+    _save(record, user=user, reason="Decision changed" if existing else "Decision recorded")
+    if report.status != CabinetReport.Status.FINAL:
+        report.status = CabinetReport.Status.FINAL
+        _save(report, user=user, reason="Decision recorded")
+    return record

@@ -1,0 +1,138 @@
+"""An officer keeps the tracker and composes a cabinet report in the browser; axe-core on
+every scrutiny page, errors included; forms submitted from the keyboard; no JavaScript needed
+for any of it (every page is a plain form post)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.roles import Role
+from scrutiny import services
+from scrutiny.models import Action, Appendix, CabinetReport, Recommendation
+from tests.browser.pages import add_authenticator, choose, fill_date, sign_in
+from tests.browser.test_axe import Audit
+from tests.scrutiny.helpers import meetings
+
+
+@pytest.fixture
+def audit(page):
+    return Audit(page)
+
+
+def test_officer_tracks_recommendations_and_composes_a_report(page, audit, role_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    officer = role_user(Role.REPORT_OFFICER, username="officer", first_name="Olu", last_name="Officer")
+    add_authenticator(officer)
+    scrutiny_meeting, cabinet_meeting, item = meetings()
+    sign_in(page, "officer")
+
+    # The tracker, then a recommendation: first with a mistake, then right (keyboard submit).
+    audit.visit("tracker", "/scrutiny/", shot=True)
+    page.get_by_role("link", name="Record a recommendation").click()
+    audit("recommendation-create")
+    choose(page, "Where does it come from?", "Scrutiny committee")
+    page.get_by_label("Recommendation", exact=True).fill("Train every designated safeguarding lead.")
+    audit.submit("recommendation-create-errors", "Record recommendation")
+    assert "Select the scrutiny meeting that made the recommendation" in page.content()
+    page.get_by_label("Scrutiny meeting").select_option(str(scrutiny_meeting.pk))
+    page.get_by_label("Agenda item (optional)").select_option(str(item.pk))
+    page.get_by_role("button", name="Record recommendation").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Scrutiny recommendation 1 recorded").wait_for()
+    rec = Recommendation.objects.get()
+    audit("recommendation-detail", shot=True)
+
+    page.get_by_role("link", name="Record the response").click()
+    audit("response")
+    choose(page, "Executive response", "Partially accepted")
+    page.get_by_label("Response", exact=True).fill("Training for all leads by the spring term.")
+    page.get_by_label("Responded by").fill("Cabinet member children and families")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Response recorded").wait_for()
+
+    page.get_by_role("link", name="Add an action").click()
+    audit("action-add")
+    page.get_by_label("What will be done").fill("Run the training")
+    page.get_by_label("Owner").fill("Learning and achievement team")
+    fill_date(page, "Due date", dt.date(2020, 1, 31))
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Action added").wait_for()
+    audit("recommendation-red", shot=True)
+    page.get_by_role("link", name="Run the training").click()
+    audit("action")
+    page.get_by_label("Progress (per cent)").fill("150")
+    page.get_by_label("What has happened").fill("Half the schools done")
+    audit.submit("action-progress-errors", "Record progress")
+    audit.visit("evidence-add", f"/scrutiny/recommendations/{rec.pk}/evidence/new/")
+    audit.visit("recommendation-edit", f"/scrutiny/recommendations/{rec.pk}/edit/")
+    audit.visit("recommendation-history", f"/scrutiny/recommendations/{rec.pk}/history/")
+    assert Action.objects.get().updates.count() == 0
+
+    # The report: started with the sections in order, an exempt appendix, access given.
+    audit.visit("reports", "/scrutiny/reports/")
+    page.get_by_role("link", name="Start a report").click()
+    audit("report-create")
+    page.get_by_label("Agenda item").select_option(str(item.pk))
+    page.get_by_label("Meeting", exact=True).select_option(str(cabinet_meeting.pk))
+    page.get_by_label("Title of report").fill("Review of peer on peer abuse cases")
+    page.get_by_label("Report by").fill("Cabinet member children and families")
+    choose(page, "Decision type", "Non-key")
+    page.get_by_label("Purpose").fill("To receive the outcomes of the review.")
+    audit.submit("report-create-errors", "Save the report")
+    page.get_by_label("Recommendations").fill("The executive note the report\nThe executive agree appendix 1")
+    page.get_by_label("Alternative options").fill("There are no alternative options.")
+    page.get_by_label("Key considerations").fill("The committee met.\n\nThe review looked at cases.")
+    page.get_by_role("button", name="Save the report").click()
+    report = CabinetReport.objects.get()
+    page.wait_for_url(f"**/scrutiny/reports/{report.pk}/")
+    audit("report", shot=True)
+    assert "(b)" in page.content()
+
+    page.get_by_role("link", name="Add an appendix").click()
+    audit("appendix-add")
+    choose(page, "What kind of appendix?", "Text")
+    page.get_by_label("Title").fill("Historic cases of peer on peer")
+    page.get_by_label("Text (for a text appendix)").fill("Exempt names would be here.")
+    page.get_by_label("Exempt from publication (Schedule 12A)").check()
+    audit.submit("appendix-add-errors", "Save")
+    page.get_by_label("Paragraph of Schedule 12A").select_option("2")
+    page.get_by_label("Public interest statement").fill("It would reveal the identity of children.")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Appendix 1 added").wait_for()
+    assert "Part exempt" in page.content()
+    appendix = Appendix.objects.get()
+    audit.visit("appendix-notice", f"/scrutiny/appendices/{appendix.pk}/")
+    assert "Exempt names would be here." not in page.content()
+
+    audit.visit("grants", f"/scrutiny/reports/{report.pk}/grants/")
+    page.get_by_label("Person").select_option(str(officer.pk))
+    page.get_by_label("Why they need the exempt appendices").fill("Presenting officer")
+    page.get_by_role("button", name="Give access").click()
+    page.get_by_text("Grant given").wait_for()
+    audit("grants-given")
+    audit.visit("appendix-content", f"/scrutiny/appendices/{appendix.pk}/", shot=True)
+    assert "Exempt names would be here." in page.content()
+    audit.visit("appendix-edit", f"/scrutiny/appendices/{appendix.pk}/edit/")
+    audit.visit("report-edit", f"/scrutiny/reports/{report.pk}/edit/")
+    audit.visit("report-history", f"/scrutiny/reports/{report.pk}/history/")
+    audit.visit("decision", f"/scrutiny/reports/{report.pk}/decision/")
+    page.get_by_label("Decision", exact=True).fill("Approved")
+    choose(page, "Status", "Published")
+    choose(page, "Call-in", "Call-in period open")
+    audit.submit("decision-errors", "Save")
+    fill_date(page, "Date published", dt.date(2020, 11, 27))
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Decision recorded").wait_for()
+    audit("report-decided")
+
+    # A stale save: someone else changes the report meanwhile.
+    page.goto(f"/scrutiny/reports/{report.pk}/edit/")
+    report.refresh_from_db()
+    services.cabinet_report_update(
+        user=officer, report_id=report.pk, expected_version=report.version, values={"consultees": "Others."}
+    )
+    page.get_by_label("Purpose").fill("Changed meanwhile")
+    audit.submit("report-conflict", "Save the report", status=409)
+    audit.assert_clean()

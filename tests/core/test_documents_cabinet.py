@@ -1,0 +1,148 @@
+"""The cabinet report end to end: composed in scrutiny, exported as both packs by the job
+pipeline (Celery eager here; tests/test_packs_worker.py runs a real worker), downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from weasyprint import HTML
+
+from core.models import AccessLogEntry, ExportJob
+from core.roles import Role
+from scrutiny import services as scrutiny_services
+from tests.conftest import sign_in_verified
+from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, reader, reddish_share
+from tests.scrutiny.helpers import add_appendix, make_report
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "Qzcnryexempt"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "packs"
+
+
+@pytest.fixture
+def report(role_user, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    author = role_user(Role.REPORT_OFFICER, username="author")
+    report = make_report(author)
+    add_appendix(author, report, title="Report on the review", text="The review looked at 300 cases.")
+    add_appendix(
+        author,
+        report,
+        title="Historic cases of peer on peer abuse",
+        text=f"{CANARY} names of the children",
+        exempt=True,
+        schedule_12a_paragraph=2,
+        public_interest="The public interest in maintaining the exemption outweighs disclosure.",
+    )
+    upload = HTML(
+        string="<p>Uploadedcsotext April 2017</p><p style='break-before: page'>second</p>"
+    ).write_pdf()
+    add_appendix(
+        author,
+        report,
+        kind="uploaded_pdf",
+        title="Redacted CSO report April 2017",
+        upload=SimpleUploadedFile("cso.pdf", upload, content_type="application/pdf"),
+    )
+    add_appendix(
+        author, report, kind="response_table", title="Executive response to scrutiny recommendations"
+    )
+    report.refresh_from_db()
+    return report
+
+
+@pytest.fixture
+def holder(role_user, report):
+    user = role_user(Role.REPORT_OFFICER, username="holder")
+    scrutiny_services.report_grant(granted_by=None, report_id=report.pk, user=user, reason="Clerk to cabinet")
+    return user
+
+
+def _export(client, report, variant, capture) -> ExportJob:
+    with capture(execute=True):
+        response = client.post(
+            reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": variant}
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ExportJob.objects.get(variant=variant)
+    assert job.status == ExportJob.Status.DONE, job.message
+    return job
+
+
+def _download(client, job) -> bytes:
+    response = client.get(reverse("documents:download", args=[job.pk]))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_the_cabinet_report_exports_as_a_public_and_an_exempt_pack(
+    client, report, holder, role_user, django_capture_on_commit_callbacks, tmp_path
+):
+    sign_in_verified(client, holder)
+    exports = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    assert reverse("documents:exports", args=["cabinet_report", report.pk]) in exports
+
+    public = _download(client, _export(client, report, "public", django_capture_on_commit_callbacks))
+    pages = pdf_pages_text(public)
+    text = " ".join(" ".join(pages).split())
+    assert CANARY not in text
+    assert (
+        "Appendix 2 - Historic cases of peer on peer abuse is exempt by virtue of paragraph 2 of Part 1 "
+        "of Schedule 12A to the Local Government Act 1972" in text
+    )
+    assert "The public interest in maintaining the exemption outweighs disclosure." in text
+    assert "Uploadedcsotext April 2017" in text  # the uploaded appendix, merged
+    assert "Review of peer on peer abuse cases" in text
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in page
+        assert "EXEMPT - NOT FOR PUBLICATION" not in page
+    outline = [item.title for item in reader(public).outline if not isinstance(item, list)]
+    assert "Appendix 3 - Redacted CSO report April 2017" in outline
+    assert AccessLogEntry.objects.count() == 0
+
+    exempt_job = _export(client, report, "exempt", django_capture_on_commit_callbacks)
+    exempt = _download(client, exempt_job)
+    pages = pdf_pages_text(exempt)
+    assert CANARY in " ".join(pages)
+    for page in pages:
+        assert "EXEMPT - NOT FOR PUBLICATION" in page
+    entry = AccessLogEntry.objects.get()
+    assert (entry.user_id, entry.record_type, entry.record_id, entry.channel) == (
+        holder.pk,
+        "scrutiny.cabinetreport",
+        report.pk,
+        "pdf",
+    )
+
+    # Looked at: the first page of each pack and the merged upload, kept for a person to open.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, pdf, page in (("public-1", public, 1), ("exempt-1", exempt, 1)):
+        assert page_png(pdf, page, ARTIFACTS / name).stat().st_size > 5_000
+    width, height, rgb = page_pixels(exempt, len(pages), tmp_path)
+    assert reddish_share(width, height, rgb, top=0.0, bottom=0.09) > 0.001
+
+    # Another officer without the grant: no exempt button, and the exempt pack is a 404.
+    sign_in_verified(client, role_user(Role.REPORT_OFFICER, username="other"))
+    page = client.get(reverse("documents:exports", args=["cabinet_report", report.pk])).content.decode()
+    assert "Export the public pack" in page
+    assert "Export the exempt pack" not in page
+    assert client.get(reverse("documents:download", args=[exempt_job.pk])).status_code == 404
+    assert client.get(reverse("documents:job", args=[exempt_job.pk])).status_code == 404
+
+
+def test_a_changed_report_makes_a_new_pack(client, report, holder, django_capture_on_commit_callbacks):
+    sign_in_verified(client, holder)
+    first = _export(client, report, "public", django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"})
+    assert ExportJob.objects.count() == 1  # unchanged: the finished pack is reused
+    add_appendix(holder, report, title="Legal basis", text="The legal basis.")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"})
+    newer = ExportJob.objects.exclude(pk=first.pk).get()
+    assert newer.source_digest != first.source_digest
+    assert newer.status == ExportJob.Status.DONE

@@ -1,0 +1,72 @@
+"""Builders for scrutiny tests: a committee, meetings, an agenda item, a report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from scrutiny import services
+from scrutiny.models import AgendaItem, Committee, Meeting
+
+
+def pdf_bytes(pages: int = 1, text: str = "") -> bytes:
+    """A real PDF made with pypdf (blank pages; ``text`` goes into the document info)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if text:
+        writer.add_metadata({"/Title": text})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_upload(name: str = "appendix.pdf", **kwargs) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, pdf_bytes(**kwargs), content_type="application/pdf")
+
+
+def meetings():
+    scrutiny_committee, _ = Committee.objects.get_or_create(
+        name="Children and young people scrutiny committee", defaults={"kind": Committee.Kind.SCRUTINY}
+    )
+    cabinet, _ = Committee.objects.get_or_create(name="Cabinet", defaults={"kind": Committee.Kind.CABINET})
+    scrutiny_meeting, _ = Meeting.objects.get_or_create(
+        committee=scrutiny_committee, date=dt.date(2020, 9, 15)
+    )
+    cabinet_meeting, _ = Meeting.objects.get_or_create(committee=cabinet, date=dt.date(2020, 11, 26))
+    item, _ = AgendaItem.objects.get_or_create(title="Review of peer on peer abuse cases")
+    return scrutiny_meeting, cabinet_meeting, item
+
+
+REPORT_VALUES = {
+    "title": "Review of peer on peer abuse cases",
+    "report_by": "Cabinet member children and families",
+    "decision_type": "non_key",
+    "wards_affected": "(All Wards);",
+    "purpose": "To receive the outcomes of the review.",
+    "recommendations": "The executive note the report\nThe executive agree the recommendations",
+    "alternative_options": "There are no alternative options.",
+    "key_considerations": "First consideration.\n\nSecond consideration.",
+    "equality_duty": "Under section 149:\n\n> A public authority must have due regard to the need to -\n\n"
+    "(a) eliminate discrimination;\n\n(b) advance equality;\n\nThe specific duty paragraph.",
+    "consultees": "The scrutiny committee.",
+}
+
+
+def make_report(user, **values):
+    _, cabinet_meeting, item = meetings()
+    return services.cabinet_report_create(
+        user=user, agenda_item=item, meeting=cabinet_meeting, values=REPORT_VALUES | values
+    )
+
+
+def add_appendix(user, report, **kwargs):
+    report.refresh_from_db()
+    data = services.AppendixInput(
+        **({"kind": "text", "title": "Text appendix", "text": "Some text"} | kwargs)
+    )
+    return services.appendix_add(user=user, report_id=report.pk, expected_version=report.version, data=data)

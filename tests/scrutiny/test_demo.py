@@ -1,0 +1,158 @@
+"""The demo's cabinet report is the 26 November 2020 report: same headings in the same order,
+same appendix list (tests/scrutiny/fixtures holds the published text)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommendation, Response
+from tests.conftest import sign_in_verified
+
+pytestmark = pytest.mark.django_db
+
+SOURCE = (Path(__file__).parent / "fixtures" / "cabinet-report-2020-11-26.txt").read_text()
+
+HEADINGS_2020 = [
+    "Meeting",
+    "Meeting date",
+    "Title of report",
+    "Report by",
+    "Classification",
+    "Decision type",
+    "Wards affected",
+    "Purpose",
+    "Recommendation(s)",
+    "Alternative options",
+    "Key considerations",
+    "Community impact",
+    "Environmental Impact",
+    "Equality duty",
+    "Resource implications",
+    "Legal implications",
+    "Risk management",
+    "Consultees",
+    "Appendices",
+    "Background papers",
+]
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u2013", "-")).strip().lower()
+
+
+def test_the_heading_list_is_the_published_reports():
+    lines = [line.split("\t")[0].rstrip(":").strip() for line in SOURCE.splitlines()]
+    positions = [lines.index(heading) for heading in HEADINGS_2020]
+    assert positions == sorted(positions)
+
+
+def appendix_list_2020() -> list[tuple[int, str]]:
+    return [
+        (int(number), _normal(title))
+        for number, title in re.findall(r"^Appendix (\d+) [-\u2013] (.+)$", SOURCE, flags=re.MULTILINE)
+    ]
+
+
+def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
+    """One seed (it takes a minute): the report, the tracker, the pages, idempotence."""
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    demo = CabinetReport.objects.get(meeting__date="2020-11-26")
+
+    # The 2020 appendix list, in order; Appendix 2 exempt; Appendix 4 an uploaded PDF.
+    assert len(appendix_list_2020()) == 8
+    assert [(a.number, _normal(a.title)) for a in demo.appendices.all()] == appendix_list_2020()
+    assert [a.number for a in demo.appendices.filter(exempt=True)] == [2]
+    assert demo.appendices.get(number=4).kind == "uploaded_pdf"
+
+    # The 2020 headings in the 2020 order, as the composer shows the report.
+    officer = django_user_model.objects.get(username="officer")
+    sign_in_verified(client, officer)
+    page = client.get(reverse("scrutiny:report", args=[demo.pk])).content.decode()
+    body = page[page.index('<article class="app-document">') : page.index("</article>")]
+    tags = r'<(?:dt class="govuk-summary-list__key"|h2 class="govuk-heading-m")>([^<]+)<'
+    assert [_normal(h) for h in re.findall(tags, body)] == [_normal(h) for h in HEADINGS_2020]
+    # Four lettered recommendations, paragraphs 1 to 19 numbered on from alternative options.
+    assert re.findall(r"\(([a-d])\)</span> The executive", body) == ["a", "b", "c", "d"]
+    paragraph = r'class="app-numbered-paragraph"><span class="app-number">(\d+)\.'
+    numbers = [int(n) for n in re.findall(paragraph, body)]
+    assert numbers == list(range(1, 20))
+    for number, title in appendix_list_2020():
+        assert f"appendix {number} - {title}" in _normal(body)
+    assert "part exempt: appendix 2" in _normal(body)
+
+    # The tracker: every source, scrutiny's numbered 1 to 5 with the executive's responses.
+    assert set(Recommendation.objects.values_list("source", flat=True)) == set(Recommendation.Source.values)
+    scrutiny = Recommendation.objects.filter(source="scrutiny").order_by("number")
+    assert list(scrutiny.values_list("number", flat=True)) == [1, 2, 3, 4, 5]
+    assert Response.objects.filter(recommendation__in=scrutiny).count() == 5
+    assert set(Response.objects.values_list("decision", flat=True)) == set(Response.Decision.values)
+    # The agenda item is followed across meetings: scrutiny in September, cabinet in November.
+    dates = [e.meeting.date.isoformat() for e in AgendaEntry.objects.filter(item=demo.agenda_item)]
+    assert dates == ["2020-09-15", "2020-11-26"]
+    assert demo.decision.status == "effective"
+
+    # Every appendix page renders for a grant holder; the PDF comes through its checked view.
+    from scrutiny import services
+
+    services.report_grant(granted_by=officer, report_id=demo.pk, user=officer, reason="Presenting officer")
+    for appendix in demo.appendices.all():
+        response = client.get(reverse("scrutiny:appendix", args=[appendix.pk]))
+        assert response.status_code == 200, appendix
+        assert appendix.title in response.content.decode()
+    pdf = client.get(reverse("scrutiny:appendix_file", args=[demo.appendices.get(number=4).pk]))
+    assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
+
+    # The pack's digest renders every generated appendix from its sources (no request needed).
+    from scrutiny import packs
+
+    digest = packs.cabinet_report_digest(report=demo)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert packs.cabinet_report_digest(report=demo) == digest
+
+    # Idempotent; and a database loaded before scrutiny existed gets the report on the next run.
+    counts = (CabinetReport.objects.count(), Recommendation.objects.count())
+    call_command("seed_demo")
+    assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
+    DecisionRecord.objects.all().delete()
+    CabinetReport.objects.all().delete()
+    Recommendation.objects.all().delete()
+    call_command("seed_demo")
+    assert CabinetReport.objects.count() == 1
+
+
+def test_the_demo_report_as_packs(settings, tmp_path):
+    """The 2020 report through the real pipeline: the public pack carries no child's name from
+    the exempt Appendix 2 (a notice stands in its place) and the exempt pack does; the
+    uploaded Appendix 4 is merged into both."""
+    from core.documents import render_pack
+    from referrals.models import Child
+    from scrutiny import packs, selectors
+    from tests.core.pdf_helpers import need_poppler, page_png, pdf_text
+
+    need_poppler()
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    demo = CabinetReport.objects.get(meeting__date="2020-11-26")
+    cases = selectors.exempt_case_list(demo.appendices.get(number=2).review)
+    names = {name for case in cases for _, name, _ in case.children}
+    assert names
+    assert len(names) <= Child.objects.count()
+    parts = packs.cabinet_report_parts(report=demo)
+    kind = {"classification": packs.cabinet_report_classification(report=demo), "title": demo.title}
+    public = _normal(pdf_text(render_pack(parts=parts, exempt_pack=False, **kind)))
+    exempt_pdf = render_pack(parts=parts, exempt_pack=True, **kind)
+    exempt = _normal(pdf_text(exempt_pdf))
+    assert not [name for name in names if _normal(name) in public]
+    assert all(_normal(name) in exempt for name in names)
+    assert "exempt by virtue of paragraph 2 of part 1 of schedule 12a" in public
+    assert "redacted cso report april 2017" in public
+    assert "demo: a stand-in for the redacted report" in public  # the uploaded PDF, merged
+    page_png(exempt_pdf, 1, Path(__file__).resolve().parents[2] / "test-artifacts" / "demo-exempt-pack")

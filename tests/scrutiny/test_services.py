@@ -1,0 +1,284 @@
+"""Scrutiny services: numbering, lettering, paragraph numbering, classification, RAG, uploads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from core.roles import Role
+from scrutiny import selectors, services
+from scrutiny.models import Action, Appendix, Recommendation, Response
+from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture
+def officer(role_user):
+    return role_user(Role.REPORT_OFFICER, username="officer")
+
+
+def scrutiny_rec(user, meeting, text="Do something"):
+    return services.recommendation_create(
+        user=user, data=services.RecommendationInput(source="scrutiny", text=text, meeting=meeting)
+    )
+
+
+def test_scrutiny_recommendations_are_numbered_per_meeting(officer):
+    scrutiny_meeting, _, _ = meetings()
+    from scrutiny.models import Meeting
+
+    other = Meeting.objects.create(committee=scrutiny_meeting.committee, date=dt.date(2021, 1, 12))
+    numbers = [scrutiny_rec(officer, scrutiny_meeting).number for _ in range(3)]
+    assert numbers == [1, 2, 3]
+    assert scrutiny_rec(officer, other).number == 1
+    assert scrutiny_rec(officer, scrutiny_meeting).label == "Scrutiny recommendation 4"
+
+
+def test_each_source_needs_its_own_reference_and_bad_input_changes_nothing(officer):
+    _, cabinet_meeting, _ = meetings()
+    cases = [
+        (services.RecommendationInput(source="scrutiny", text="x"), "meeting"),
+        (services.RecommendationInput(source="scrutiny", text="x", meeting=cabinet_meeting), "meeting"),
+        (services.RecommendationInput(source="case_review", text="x"), "review_recommendation"),
+        (services.RecommendationInput(source="external_audit", text="x"), "source_reference"),
+        (services.RecommendationInput(source="earlier_report", text=" "), "text"),
+    ]
+    for data, field in cases:
+        with pytest.raises(ValidationError) as error:
+            services.recommendation_create(user=officer, data=data)
+        assert field in error.value.message_dict
+    assert Recommendation.objects.count() == 0
+    audit = services.recommendation_create(
+        user=officer,
+        data=services.RecommendationInput(
+            source="external_audit", text="Audit", source_reference="NSPCC audit"
+        ),
+    )
+    assert audit.number is None
+    assert audit.meeting is None
+
+
+def test_a_stale_edit_is_refused(officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    services.recommendation_update(
+        user=officer, recommendation_id=rec.pk, expected_version=1, text="New", status="open"
+    )
+    with pytest.raises(services.Conflict):
+        services.response_record(
+            user=officer,
+            recommendation_id=rec.pk,
+            expected_version=1,
+            decision="accepted",
+            text="Agreed",
+            responded_by="Cabinet member",
+            responded_on=TODAY,
+        )
+    rec.refresh_from_db()
+    assert rec.text == "New"
+    assert not Response.objects.exists()
+    assert rec.history.first().history_change_reason == "Recommendation changed"
+
+
+def _action(user, rec, due, percent=None):
+    rec.refresh_from_db()
+    action = services.action_add(
+        user=user,
+        recommendation_id=rec.pk,
+        expected_version=rec.version,
+        description="Do",
+        owner="Team",
+        due_date=due,
+    )
+    if percent is not None:
+        services.progress_add(
+            user=user,
+            action_id=action.pk,
+            expected_version=action.version,
+            date=TODAY,
+            percent_complete=percent,
+            text=".",
+        )
+    return action
+
+
+def _rag(rec):
+    return selectors.recommendations_with_rag(Recommendation.objects.filter(pk=rec.pk), today=TODAY).get().rag
+
+
+@pytest.mark.parametrize(
+    ("due_in_days", "percent", "expected"),
+    [
+        (-1, 50, "red"),  # past due and not done
+        (0, 0, "amber"),  # due today, little progress
+        (28, 74, "amber"),  # the last day of the amber window, below 75%
+        (28, 75, "green"),  # enough progress
+        (29, 0, "green"),  # outside the window
+        (-10, 100, "complete"),  # done (100% completes it), late or not
+    ],
+)
+def test_rag_arithmetic(officer, settings, due_in_days, percent, expected):
+    settings.SCRUTINY_AMBER_DAYS = 28
+    settings.SCRUTINY_AMBER_BELOW_PERCENT = 75
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    assert _rag(rec) == "none"
+    action = _action(officer, rec, TODAY + dt.timedelta(days=due_in_days), percent)
+    assert _rag(rec) == expected
+    assert selectors.actions_with_rag(Action.objects.filter(pk=action.pk), today=TODAY).get().rag == expected
+
+
+def test_a_recommendation_takes_its_worst_live_action(officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    _action(officer, rec, TODAY + dt.timedelta(days=100))
+    assert _rag(rec) == "green"
+    _action(officer, rec, TODAY + dt.timedelta(days=5), 10)
+    assert _rag(rec) == "amber"
+    late = _action(officer, rec, TODAY - dt.timedelta(days=5))
+    assert _rag(rec) == "red"
+    late.refresh_from_db()
+    services.action_update(
+        user=officer,
+        action_id=late.pk,
+        expected_version=late.version,
+        description="Do",
+        owner="Team",
+        due_date=late.due_date,
+        status="dropped",
+    )
+    assert _rag(rec) == "amber"
+
+
+def test_recommendations_are_lettered():
+    assert selectors.lettered("(a) First\n\n- Second\nThird  ") == [
+        ("a", "First"),
+        ("b", "Second"),
+        ("c", "Third"),
+    ]
+
+
+def test_paragraphs_are_numbered_continuously_from_alternative_options(officer):
+    report = make_report(officer)
+    sections = selectors.numbered_sections(report)
+    assert [s.heading for s in sections][:2] == ["Alternative options", "Key considerations"]
+    numbers = [(s.key, p.number) for s in sections for p in s.paragraphs]
+    assert numbers == [
+        ("alternative_options", 1),
+        ("key_considerations", 2),
+        ("key_considerations", 3),
+        ("equality_duty", 4),
+        ("equality_duty", 5),
+        ("consultees", 6),
+    ]
+    duty = next(s for s in sections if s.key == "equality_duty").paragraphs[0]
+    assert duty.continuation == ["A public authority must have due regard to the need to -"]
+    assert duty.items == [("a", "eliminate discrimination;"), ("b", "advance equality;")]
+
+
+def test_classification_follows_from_the_appendices(officer):
+    report = make_report(officer)
+    assert selectors.report_classification(report).short == "Open"
+    add_appendix(officer, report, title="Public")
+    assert selectors.report_classification(report).short == "Open"
+    add_appendix(
+        officer, report, title="Names", exempt=True, schedule_12a_paragraph=2, public_interest="Children"
+    )
+    assert selectors.report_classification(report).short == "Part exempt"
+    text = selectors.report_classification(report).text
+    assert "Appendix 2" in text
+    assert "paragraph 2" in text
+    assert "identity of an individual" in text
+
+
+def test_an_exempt_appendix_names_its_paragraph_and_public_interest(officer):
+    report = make_report(officer)
+    with pytest.raises(ValidationError) as error:
+        add_appendix(officer, report, exempt=True)
+    assert {"schedule_12a_paragraph", "public_interest"} <= set(error.value.message_dict)
+    with pytest.raises(ValidationError) as error:
+        add_appendix(officer, report, kind="exempt_case_list", title="Cases", exempt=False)
+    assert "exempt" in error.value.message_dict
+    assert report.appendices.count() == 0
+
+
+def test_a_pdf_upload_is_parsed_and_stored_under_its_checksum(officer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    report = make_report(officer)
+    appendix = add_appendix(
+        officer, report, kind="uploaded_pdf", title="CSO report", upload=pdf_upload(pages=3)
+    )
+    assert appendix.file_pages == 3
+    assert len(appendix.file_sha256) == 64
+    assert appendix.file.name.endswith(f"{appendix.file_sha256}.pdf")
+    assert "appendix.pdf" not in appendix.file.name  # never the uploaded name
+    assert appendix.file.read()[:5] == b"%PDF-"
+
+
+def test_a_non_pdf_with_a_pdf_name_is_refused(officer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    report = make_report(officer)
+    fake = SimpleUploadedFile("report.pdf", b"<html>not a pdf</html>", content_type="application/pdf")
+    with pytest.raises(ValidationError) as error:
+        add_appendix(officer, report, kind="uploaded_pdf", title="Fake", upload=fake)
+    assert error.value.message_dict["upload"] == ["The selected file must be a PDF"]
+    broken = SimpleUploadedFile(
+        "broken.pdf", b"%PDF-1.7\n garbage without any objects", content_type="application/pdf"
+    )
+    with pytest.raises(ValidationError) as error:
+        add_appendix(officer, report, kind="uploaded_pdf", title="Broken", upload=broken)
+    assert "upload" in error.value.message_dict
+    assert not Appendix.objects.exists()
+    assert not list(tmp_path.rglob("*.pdf"))
+
+
+def test_an_oversize_pdf_is_refused_before_it_is_parsed(officer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    content = pdf_bytes(pages=2)
+    settings.SCRUTINY_APPENDIX_MAX_BYTES = len(content) - 1
+    report = make_report(officer)
+    with pytest.raises(ValidationError) as error:
+        add_appendix(
+            officer, report, kind="uploaded_pdf", title="Big", upload=SimpleUploadedFile("big.pdf", content)
+        )
+    assert "smaller than" in error.value.message_dict["upload"][0]
+    assert not Appendix.objects.exists()
+
+
+def test_the_decision_record_checks_its_dates(officer):
+    report = make_report(officer)
+    bad = services.DecisionInput(
+        decision_text="Approved",
+        status="effective",
+        key_decision=False,
+        call_in="not_called_in",
+        published_on=dt.date(2020, 11, 27),
+        effective_on=dt.date(2020, 11, 20),
+    )
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=bad)
+    assert "effective_on" in error.value.message_dict
+    good = services.DecisionInput(**{**bad.__dict__, "effective_on": dt.date(2020, 12, 4)})
+    record = services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=good)
+    assert record.version == 1
+    report.refresh_from_db()
+    assert report.status == "final"
+    with pytest.raises(services.Conflict):
+        services.decision_record(user=officer, report_id=report.pk, expected_version=0, data=good)
+
+
+def test_evidence_links_stay_inside_the_service(officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    for path in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""):
+        with pytest.raises(ValidationError):
+            services.evidence_add(user=officer, recommendation_id=rec.pk, kind="page", label="x", path=path)
+    link = services.evidence_add(
+        user=officer, recommendation_id=rec.pk, kind="training", label="DSL training", path="/guidance/"
+    )
+    assert link.path == "/guidance/"

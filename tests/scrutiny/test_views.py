@@ -1,0 +1,227 @@
+"""Scrutiny pages: forms with GOV.UK errors that change nothing, stale edits, CSV, filters, history."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from core.roles import Role
+from scrutiny import services
+from scrutiny.models import Appendix, CabinetReport, Recommendation
+from tests.conftest import sign_in_verified
+from tests.scrutiny.helpers import REPORT_VALUES, add_appendix, make_report, meetings, pdf_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer(role_user):
+    return role_user(Role.REPORT_OFFICER, username="officer")
+
+
+@pytest.fixture
+def officer_client(client, officer):
+    return sign_in_verified(client, officer)
+
+
+def _date(prefix: str, day: dt.date) -> dict:
+    return {f"{prefix}_0": day.day, f"{prefix}_1": day.month, f"{prefix}_2": day.year}
+
+
+def test_recording_a_recommendation_numbers_it_and_bad_input_shows_the_error_summary(officer_client):
+    scrutiny_meeting, _, _ = meetings()
+    url = reverse("scrutiny:recommendation_create")
+    response = officer_client.post(url, {"source": "scrutiny", "text": "Train DSLs"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "There is a problem" in body
+    assert "Select the scrutiny meeting that made the recommendation" in body
+    assert "<title>Error:" in body
+    assert not Recommendation.objects.exists()
+    response = officer_client.post(
+        url, {"source": "scrutiny", "text": "Train DSLs", "meeting": scrutiny_meeting.pk}
+    )
+    rec = Recommendation.objects.get()
+    assert response.status_code == 302
+    assert rec.number == 1
+
+
+def test_a_stale_response_gets_the_conflict_page_and_changes_nothing(officer_client, officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = services.recommendation_create(
+        user=officer, data=services.RecommendationInput(source="scrutiny", text="x", meeting=scrutiny_meeting)
+    )
+    url = reverse("scrutiny:response", args=[rec.pk])
+    form = {
+        "version": rec.version,
+        "decision": "accepted",
+        "text": "Agreed",
+        "responded_by": "Cabinet member",
+        **_date("responded_on", dt.date(2020, 11, 26)),
+    }
+    services.recommendation_update(
+        user=officer, recommendation_id=rec.pk, expected_version=1, text="y", status="open"
+    )
+    response = officer_client.post(url, form)
+    assert response.status_code == 409
+    assert "Your changes have not been saved" in response.content.decode()
+    rec.refresh_from_db()
+    assert not hasattr(rec, "response")
+    response = officer_client.post(url, form | {"version": 2})
+    assert response.status_code == 302
+    rec.refresh_from_db()
+    assert rec.response.decision == "accepted"
+
+
+def test_actions_progress_and_the_tracker_filters_and_csv(officer_client, officer):
+    scrutiny_meeting, _, _ = meetings()
+    late = services.recommendation_create(
+        user=officer,
+        data=services.RecommendationInput(source="scrutiny", text="Late one", meeting=scrutiny_meeting),
+    )
+    services.recommendation_create(
+        user=officer,
+        data=services.RecommendationInput(
+            source="external_audit", text="=HYPERLINK(1)", source_reference="NSPCC audit"
+        ),
+    )
+    response = officer_client.post(
+        reverse("scrutiny:action_add", args=[late.pk]),
+        {
+            "version": 1,
+            "description": "Train",
+            "owner": "Learning team",
+            **_date("due_date", dt.date(2020, 1, 1)),
+        },
+    )
+    assert response.status_code == 302
+    action = late.actions.get()
+    # A progress update with a bad percentage: an error, nothing saved.
+    url = reverse("scrutiny:action", args=[action.pk])
+    bad = {"progress-version": action.version, "progress-percent_complete": "150", "progress-text": "x"}
+    response = officer_client.post(url, bad | _date("progress-date", dt.date(2020, 2, 1)))
+    assert response.status_code == 400
+    assert "Progress must be between 0 and 100 per cent" in response.content.decode()
+    assert not action.updates.exists()
+
+    tracker = reverse("scrutiny:tracker")
+    red = officer_client.get(tracker, {"rag": "red"}).content.decode()
+    assert "Scrutiny recommendation 1" in red
+    assert "NSPCC audit" not in red
+    by_owner = officer_client.get(tracker, {"owner": "learning"}).content.decode()
+    assert "Scrutiny recommendation 1" in by_owner
+    by_source = officer_client.get(tracker, {"source": "external_audit"}).content.decode()
+    assert "Scrutiny recommendation 1" not in by_source
+    committee = officer_client.get(tracker, {"committee": scrutiny_meeting.committee_id}).content.decode()
+    assert "Scrutiny recommendation 1" in committee
+
+    response = officer_client.get(reverse("scrutiny:export"))
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["Recommendation", "Source", "Meeting"]
+    assert {row[6] for row in rows[1:]} == {"Red", "No actions"}
+    assert "'=HYPERLINK(1)" in [row[3] for row in rows]  # a formula is neutralised
+
+    history = officer_client.get(reverse("scrutiny:recommendation_history", args=[late.pk])).content.decode()
+    assert "Action created" in history
+    assert "Recommendation changed" in history  # the action moved it to in progress
+
+
+def test_composing_a_report_and_its_appendices(officer_client, officer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    _, cabinet_meeting, item = meetings()
+    form = dict(REPORT_VALUES.items()) | {"agenda_item": item.pk, "meeting": cabinet_meeting.pk}
+    response = officer_client.post(reverse("scrutiny:report_create"), form | {"title": ""})
+    assert response.status_code == 400
+    assert "Enter the title of the report" in response.content.decode()
+    assert not CabinetReport.objects.exists()
+    response = officer_client.post(reverse("scrutiny:report_create"), form)
+    report = CabinetReport.objects.get()
+    assert response.status_code == 302
+
+    add = reverse("scrutiny:appendix_add", args=[report.pk])
+    fake = io.BytesIO(b"MZ not a pdf")
+    fake.name = "appendix.pdf"
+    response = officer_client.post(
+        add, {"version": report.version, "kind": "uploaded_pdf", "title": "CSO", "upload": fake}
+    )
+    assert response.status_code == 400
+    assert "The selected file must be a PDF" in response.content.decode()
+    real = io.BytesIO(pdf_bytes(pages=2))
+    real.name = "x.pdf"
+    response = officer_client.post(
+        add, {"version": report.version, "kind": "uploaded_pdf", "title": "CSO", "upload": real}
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    response = officer_client.post(
+        add,
+        {"version": report.version, "kind": "text", "title": "Names", "text": "x", "exempt": "on"},
+    )
+    body = response.content.decode()
+    assert "Select the paragraph of Schedule 12A that makes it exempt" in body
+    response = officer_client.post(
+        add,
+        {
+            "version": report.version,
+            "kind": "text",
+            "title": "Names",
+            "text": "x",
+            "exempt": "on",
+            "schedule_12a_paragraph": "2",
+            "public_interest": "Identifies children",
+        },
+    )
+    assert response.status_code == 302
+    page = officer_client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    assert "Part exempt" in page
+    assert "Appendix 1 - CSO" in page
+    assert "Appendix 2 - Names (exempt)" in page
+    # A stale appendix add (someone else changed the report) is refused.
+    response = officer_client.post(add, {"version": 1, "kind": "text", "title": "Late", "text": "x"})
+    assert response.status_code == 409
+    assert Appendix.objects.count() == 2
+
+
+def test_grants_page_gives_and_removes_access(officer_client, officer, role_user):
+    report = make_report(officer)
+    lead = role_user(Role.LEAD_REVIEWER, username="lead")
+    url = reverse("scrutiny:report_grants", args=[report.pk])
+    response = officer_client.post(url, {"user": lead.pk, "reason": ""})
+    assert "Enter why this person needs the exempt appendices" in response.content.decode()
+    officer_client.post(url, {"user": lead.pk, "reason": "Presents the report"})
+    from core import permissions
+
+    assert permissions.has_grant(lead, report)
+    grant = permissions.grants_on(report)[0]
+    officer_client.post(url, {"revoke": grant.id})
+    assert not permissions.has_grant(lead, report)
+    assert "Removed" in officer_client.get(url).content.decode()
+
+
+def test_the_decision_record(officer_client, officer):
+    report = make_report(officer)
+    url = reverse("scrutiny:decision", args=[report.pk])
+    form = {"decision_text": "Approved", "status": "published", "call_in": "open"}
+    response = officer_client.post(url, form)
+    assert "Enter the date the decision was published" in response.content.decode()
+    response = officer_client.post(url, form | _date("published_on", dt.date(2020, 11, 27)))
+    assert response.status_code == 302
+    assert (
+        "Call-in period open"
+        in officer_client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    )
+
+
+def test_readers_see_no_change_buttons(client, role_user, officer):
+    report = make_report(officer)
+    add_appendix(officer, report)
+    lead = role_user(Role.LEAD_REVIEWER)
+    sign_in_verified(client, lead)
+    page = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    assert "Change the report" not in page
+    assert client.get(reverse("scrutiny:report_edit", args=[report.pk])).status_code == 404
+    assert client.post(reverse("scrutiny:report_edit", args=[report.pk]), {}).status_code == 404
