@@ -16,5 +16,7 @@ def service(request):
         "can_see_reviews": bool(
             roles & {Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
         ),
+        "can_edit_guidance": bool(roles & {Role.REPORT_OFFICER, Role.ADMINISTRATOR}),
+        "can_see_dsl_training": bool(roles & {Role.REPORT_OFFICER, Role.ADMINISTRATOR, Role.MASH_MANAGER}),
         "otp_verified": is_verified(request.user),
     }

@@ -250,10 +250,10 @@ def _link_days() -> int:
     return getattr(settings, "GUIDANCE_ACKNOWLEDGEMENT_DAYS", 28)
 
 
-def _send_link(ack: Acknowledgement, *, reminder: bool) -> None:
+def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> None:
     token = secrets.token_urlsafe(32)
     ack.token_hash = token_hash(token)
-    ack.expires_at = timezone.now() + dt.timedelta(days=_link_days())
+    ack.expires_at = now + dt.timedelta(days=_link_days())
     path = reverse("guidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
     context = {
         "ack": ack,
@@ -288,8 +288,9 @@ def acknowledgement_send(*, acknowledgement_id: int) -> bool:
             return False
         if ack.guidance_version.status != Status.PUBLISHED:
             return False
-        _send_link(ack, reminder=False)
-        ack.sent_at = timezone.now()
+        now = timezone.now()
+        _send_link(ack, reminder=False, now=now)
+        ack.sent_at = now
         _save(ack, user=None, reason="Acknowledgement requested by e-mail")
     return True
 
@@ -341,8 +342,9 @@ def acknowledgement_send_reminder(*, acknowledgement_id: int) -> bool:
             return False
         if ack.guidance_version.status != Status.PUBLISHED:
             return False
-        _send_link(ack, reminder=True)
-        ack.reminded_at = timezone.now()
+        now = timezone.now()
+        _send_link(ack, reminder=True, now=now)
+        ack.reminded_at = now
         ack.reminders += 1
         if ack.sent_at is None:
             ack.sent_at = ack.reminded_at
