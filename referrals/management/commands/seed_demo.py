@@ -140,11 +140,17 @@ class Command(BaseCommand):
         users = self.ensure_users()
         if Referral.objects.filter(reference="MASH-2017-0001").exists():
             self.stdout.write("Demo data already loaded; nothing changed.")
-            return
-        with transaction.atomic():
-            self.load(users)
-            self.review(users)
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
+        else:
+            with transaction.atomic():
+                self.load(users)
+                self.review(users)
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
+        from guidance.demo import seed_model_guidance
+
+        if seed_model_guidance(users=users, first_names=FIRST_NAMES, surnames=SURNAMES):
+            self.stdout.write(
+                self.style.SUCCESS("Model guidance demo loaded: three versions, DSLs, training.")
+            )
 
     # --- accounts ---------------------------------------------------------------------
 
