@@ -9,6 +9,7 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("guidance/", include("guidance.urls")),
     path("reviews/", include("reviews.urls")),
+    path("documents/", include("core.documents.urls")),
     path(
         "sign-in/",
         SignInView.as_view(),

@@ -66,3 +66,114 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The access log is append-only")
+
+
+class ExportJob(models.Model):
+    """One rendering of a document pack (public or exempt) and the file it made.
+
+    The same kind, object, variant and source digest reuse a finished pack; a changed source
+    makes a new job. At most one job per inputs is queued or running (a partial unique
+    constraint), so asking twice returns the same job. Status changes only in
+    ``core.documents.services``; each one appends an ``ExportJobEvent``.
+    """
+
+    class Variant(models.TextChoices):
+        PUBLIC = "public", "Public pack"
+        EXEMPT = "exempt", "Exempt pack"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Being made"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        REMOVED = "removed", "Removed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    variant = models.CharField(max_length=10, choices=Variant.choices)
+    source_digest = models.CharField(max_length=64, help_text="sha256 of every input to the pack.")
+    title = models.CharField(max_length=300, help_text="The document's title (never exempt).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="Why it failed, in words a person understands.")
+    file = models.FileField(max_length=300, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the file.")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-requested_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "variant", "source_digest"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="export_job_one_active_per_inputs",
+            ),
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="export_job_progress_0_100"),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "object_id", "variant", "status"], name="export_job_lookup_idx"),
+            models.Index(fields=["status", "finished_at"], name="export_job_cleanup_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk}: {self.kind} {self.object_id} ({self.variant}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_exempt(self) -> bool:
+        return self.variant == self.Variant.EXEMPT
+
+    @property
+    def filename(self) -> str:
+        from django.utils.text import slugify
+
+        return f"{slugify(self.title)[:80] or 'pack'}-{self.variant}.pdf"
+
+
+class ExportJobEvent(models.Model):
+    """The append-only trail of an export job: requested, started, retried, done, failed, downloaded."""
+
+    class Event(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        STARTED = "started", "Started"
+        RESTARTED = "restarted", "Started again after a worker stopped"
+        RETRYING = "retrying", "Will try again"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+        DOWNLOADED = "downloaded", "Downloaded"
+        REMOVED = "removed", "File removed"
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    event = models.CharField(max_length=20, choices=Event.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    detail = models.TextField(blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} job {self.job_id} {self.event}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The export trail is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The export trail is append-only")

@@ -1,8 +1,104 @@
-from celery import shared_task
+"""Background jobs of the core app. Tasks take primary keys only, never case data."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """Failures worth trying again: the database or file storage not answering for a moment."""
+    errors: list[type[BaseException]] = [
+        DatabaseOperationalError,
+        InterfaceError,
+        ConnectionError,
+        TimeoutError,
+    ]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - django-storages[s3] is pinned
+        pass
+    return tuple(errors)
+
+
+TRANSIENT_ERRORS = _transient_errors()
 
 
 @shared_task(name="core.tasks.clear_expired_sessions")
 def clear_expired_sessions() -> None:
     """Housekeeping on a schedule (Celery beat): drop expired sessions."""
     call_command("clearsessions")
+
+
+class ExportTask(Task):
+    """When retries run out, the job is marked failed with a message a person understands."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from core.documents.services import GAVE_UP, export_job_fail
+
+        if args:
+            try:
+                export_job_fail(job_id=int(args[0]), message=GAVE_UP)
+            except Exception:  # the database may be the thing that is down; the sweeper catches it
+                logger.warning("Could not mark export %s failed", args[0])
+
+
+@shared_task(
+    bind=True,
+    base=ExportTask,
+    name="core.tasks.render_export_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
+def render_export_job(self, job_id: int) -> None:
+    """Render one export job's pack (see core.documents.services.export_job_run)."""
+    from core.documents import services
+
+    try:
+        services.export_job_run(job_id=job_id)
+    except TRANSIENT_ERRORS as error:
+        services_note_retry(job_id, error)
+        raise
+    except SoftTimeLimitExceeded:
+        services.export_job_fail(job_id=job_id, message=services.TOO_LONG)
+    except Exception as error:
+        # A bug, not the inputs: log where (never the message, which could quote case data).
+        logger.error(
+            "Export %s failed with %s at\n%s",
+            job_id,
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        services.export_job_fail(job_id=job_id, message=services.UNEXPECTED)
+
+
+def services_note_retry(job_id: int, error: BaseException) -> None:
+    from core.documents.services import export_job_note_retry
+
+    logger.warning("Export %s will be tried again after %s", job_id, type(error).__name__)
+    with contextlib.suppress(Exception):  # the database itself may be what failed
+        export_job_note_retry(job_id=job_id, reason=type(error).__name__)
+
+
+@shared_task(name="core.tasks.clean_up_export_packs")
+def clean_up_export_packs() -> int:
+    """Housekeeping (Celery beat): remove old packs' files, fail jobs that never finished."""
+    from core.documents.services import export_packs_clean_up
+
+    return export_packs_clean_up()

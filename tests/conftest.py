@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from core.roles import GROUP_NAMES, Role
+from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
 
 IN_CI = bool(os.environ.get("CI"))

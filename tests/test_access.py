@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from core.roles import Role
 from tests.conftest import sign_in_verified
@@ -87,6 +88,12 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "reviews:findings": REVIEW_READERS,
     "reviews:report": REVIEW_READERS,
     "reviews:case_details": REVIEW_READERS,
+    # Document packs of a kind registered in tests (tests/documents_kind.py): report officers
+    # export them; the walked job is a finished public pack.
+    "documents:exports": frozenset({R.REPORT_OFFICER}),
+    "documents:job": frozenset({R.REPORT_OFFICER}),
+    "documents:job_status": frozenset({R.REPORT_OFFICER}),
+    "documents:download": frozenset({R.REPORT_OFFICER}),
 }
 
 
@@ -178,9 +185,43 @@ def guidance_ids(role_user, django_capture_on_commit_callbacks):
     return {"guidance": version.pk, "school_pk": school.pk, **link.groupdict()}
 
 
-def test_every_pattern_is_fillable_and_has_an_expectation(review_ids, guidance_ids):
+@pytest.fixture
+def document_ids(role_user, settings, tmp_path):
+    """A finished public pack of the test document kind, for the export URLs."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.models import ExportJob
+    from tests.documents_kind import KIND
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     referral = ReferralFactory()
-    urls = app_urls(referral.pk, **review_ids, **guidance_ids)
+    name = default_storage.save("packs/walk.pdf", ContentFile(b"%PDF-1.7 walk"))
+    job = ExportJob.objects.create(
+        kind=KIND,
+        object_id=referral.pk,
+        variant=ExportJob.Variant.PUBLIC,
+        source_digest="0" * 64,
+        title="Walk",
+        status=ExportJob.Status.DONE,
+        file=name,
+        checksum="0" * 64,
+        size=13,
+        pages=1,
+        requested_by=role_user(R.REPORT_OFFICER, username="the-exporter"),
+        finished_at=timezone.now(),
+    )
+    return {"documents": job.pk, "kind": KIND, "object_id": referral.pk}
+
+
+@pytest.fixture
+def walk_ids(review_ids, document_ids, guidance_ids):
+    return {**review_ids, **document_ids, **guidance_ids}
+
+
+def test_every_pattern_is_fillable_and_has_an_expectation(walk_ids):
+    referral = ReferralFactory()
+    urls = app_urls(referral.pk, **walk_ids)
     assert all("<" not in url for url in urls.values())
     assert set(urls) - PUBLIC == set(EXPECTED), "add the new page to EXPECTED"
 
@@ -200,12 +241,12 @@ def _own_import_batch(user, pk: int) -> None:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_url_as_every_role(client, role_user, role, review_ids, guidance_ids):
+def test_every_url_as_every_role(client, role_user, role, walk_ids):
     referral = ReferralFactory()
     user = role_user(role)
     _own_import_batch(user, referral.pk)
     sign_in_verified(client, user)
-    for name, url in app_urls(referral.pk, **review_ids, **guidance_ids).items():
+    for name, url in app_urls(referral.pk, **walk_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)
@@ -218,9 +259,9 @@ def test_every_url_as_every_role(client, role_user, role, review_ids, guidance_i
             assert response.status_code == 404, (name, response.status_code)
 
 
-def test_signed_out_users_are_sent_to_sign_in(client, review_ids, guidance_ids):
+def test_signed_out_users_are_sent_to_sign_in(client, walk_ids):
     referral = ReferralFactory()
-    for name, url in app_urls(referral.pk, **review_ids, **guidance_ids).items():
+    for name, url in app_urls(referral.pk, **walk_ids).items():
         if name in PUBLIC:
             continue
         response = client.get(url)

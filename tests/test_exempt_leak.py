@@ -183,6 +183,46 @@ def canary_review(role_user, canary_referral):
     return {"reviews": review.pk, "assessment_pk": assessment.pk}
 
 
+@pytest.fixture
+def canary_exports(canary_referral, settings, tmp_path):
+    """Both packs of the canary referral (test document kind), made as the worker makes them.
+
+    The walk follows the exempt job's pages and download; nobody in it holds a grant."""
+    from core.documents import get_kind
+    from core.documents import services as document_services
+    from core.models import ExportJob
+    from tests.documents_kind import KIND
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    entry = get_kind(KIND)
+    jobs = {}
+    for variant in ExportJob.Variant.values:
+        job = ExportJob.objects.create(
+            kind=KIND,
+            object_id=canary_referral.pk,
+            variant=variant,
+            source_digest=entry.digest(canary_referral),
+            title=entry.title(canary_referral),
+            requested_by=canary_referral.created_by,
+        )
+        jobs[variant] = document_services.export_job_run(job_id=job.pk)
+        assert jobs[variant].status == ExportJob.Status.DONE
+    return {"documents": jobs["exempt"].pk, "kind": KIND, "object_id": canary_referral.pk, "jobs": jobs}
+
+
+def test_the_public_pack_has_no_canary_and_the_exempt_pack_has(canary_exports):
+    from django.core.files.storage import default_storage
+
+    from tests.core.pdf_helpers import pdf_text
+
+    texts = {}
+    for variant, job in canary_exports["jobs"].items():
+        with default_storage.open(job.file.name, "rb") as handle:
+            texts[variant] = pdf_text(handle.read())
+    assert not leaks(texts["public"]), leaks(texts["public"])
+    assert leaks(texts["exempt"])
+
+
 def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, published):
     assert published, "the decision should have queued its feedback e-mail"
     for name, args, kwargs in published:
@@ -194,13 +234,14 @@ def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, publishe
 
 @pytest.mark.parametrize("role", list(Role))
 def test_no_role_without_a_grant_meets_the_canary_anywhere(
-    client, role_user, role, canary_referral, canary_review, caplog
+    client, role_user, role, canary_referral, canary_review, canary_exports, caplog
 ):
     user = role_user(role)
     sign_in_verified(client, user)
     caplog.set_level(logging.DEBUG)
     school = School.objects.get(urn="LEAK0001")
-    urls = list(app_urls(canary_referral.pk, **canary_review).values())
+    document_ids = {k: v for k, v in canary_exports.items() if k != "jobs"}
+    urls = list(app_urls(canary_referral.pk, **canary_review, **document_ids).values())
     tray = reverse("referrals:tray")
     export = reverse("referrals:export")
     urls += [

@@ -141,6 +141,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("govuk", BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"),
 ]
+# Files (PDF packs, uploaded appendices) go through Django's storage API: local disk under
+# MEDIA_ROOT by default, S3-compatible object storage (django-storages) when a bucket is set.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -156,11 +158,32 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mash-noreply@council
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/
 # so a real worker runs with no server to install.
+#
+# Reliability: a task is acknowledged only when it has finished (acks_late) and is put back
+# if its worker process dies (reject_on_worker_lost); each worker takes one task at a time.
+# On Redis an unacknowledged task is handed out again after the visibility timeout, so every
+# task's hard time limit must end before it (core.checks refuses to start otherwise).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "celery-broker")))
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT - 60)
+
+
+def redis_transport_options(visibility_timeout: int) -> dict:
+    """Broker options for Redis: the visibility timeout, and short socket timeouts so a page
+    that queues a job answers quickly ("Exports are unavailable") when Redis is down."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+        "retry_on_timeout": True,
+    }
+
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(CELERY_VISIBILITY_TIMEOUT)
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -172,15 +195,23 @@ else:
     }
     for _folder in ("out", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 15 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = 400_000  # KiB
+# A worker child that has grown past this (KiB) is replaced after its task (prefork pool).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=400_000)
+# Publishing a task when the broker is down: fail within a second or two, do not hang.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
@@ -215,6 +246,8 @@ LOGGING = {
         # Django's request logger would print request bodies in some errors; keep it at warning.
         "django.request": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint's step-by-step progress (core.documents reads it while rendering).
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
 
@@ -225,5 +258,13 @@ REFERRAL_IMPORT_MAX_ROWS = env.int("REFERRAL_IMPORT_MAX_ROWS", default=25_000)
 REFERRAL_IMPORT_KEEP_HOURS = env.int("REFERRAL_IMPORT_KEEP_HOURS", default=24)
 CELERY_BEAT_SCHEDULE["discard-stale-imports"] = {
     "task": "referrals.tasks.discard_stale_imports",
+    "schedule": 60 * 60,
+}
+
+# PDF packs (core.documents): finished packs are kept this many days, then their files are
+# removed by the clean-up task (Celery beat); the job and its trail stay.
+EXPORT_PACKS_KEEP_DAYS = env.int("EXPORT_PACKS_KEEP_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["clean-up-export-packs"] = {
+    "task": "core.tasks.clean_up_export_packs",
     "schedule": 60 * 60,
 }

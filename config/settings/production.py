@@ -1,7 +1,7 @@
 """Production: every required variable has no default, so a bad deploy fails at start."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import CELERY_VISIBILITY_TIMEOUT, STORAGES, env, redis_transport_options
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -12,7 +12,24 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env.str("REDIS_URL")
 SITE_URL = env.str("SITE_URL")
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(CELERY_VISIBILITY_TIMEOUT)
+
+# Files: S3-compatible object storage when a bucket is named (django-storages), else the
+# local MEDIA_ROOT (a volume shared by web and worker containers).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+        },
+    }
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,287 @@
+"""Export jobs: ask for a pack, render it (in the Celery worker), download it, clean up.
+
+Status changes happen only here, each with an event in the job's append-only trail. The
+worker's entry point ``export_job_run`` is idempotent: a finished job is not rendered again,
+and a job whose worker died is rendered again from the start and finished exactly once (the
+file's name comes from the job and its digest; "done" is written in one transaction under a
+row lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from core.access_log import record_access
+from core.documents.registry import DocumentKind, UnknownKind, object_for
+from core.documents.rendering import PackError, render_pack_document
+from core.models import AccessLogEntry, ExportJob, ExportJobEvent
+
+logger = logging.getLogger(__name__)
+
+Status = ExportJob.Status
+Event = ExportJobEvent.Event
+
+UNAVAILABLE = (
+    "Exports are unavailable at the moment because the service that makes them is not answering. "
+    "Nothing has been started. Try again in a few minutes."
+)
+TOO_LONG = (
+    "The pack took too long to make and was stopped. Try again; if it happens again, "
+    "contact the service desk."
+)
+GAVE_UP = (
+    "The pack could not be made because a service it needs (the database or file storage) was not "
+    "answering. Try again later."
+)
+UNEXPECTED = (
+    "Something went wrong while making the pack. Try again; if it fails again, contact the service desk."
+)
+STALLED = "The pack was not finished: the worker making it stopped. Export it again."
+
+
+class ExportsUnavailable(Exception):
+    """The task queue cannot be reached; nothing was created."""
+
+    message = UNAVAILABLE
+
+
+def _event(job: ExportJob, event: str, *, user=None, detail: str = "") -> None:
+    ExportJobEvent.objects.create(job=job, event=event, user=user, detail=detail)
+
+
+def _may_export(entry: DocumentKind, obj, *, user, variant: str) -> bool:
+    if variant == ExportJob.Variant.EXEMPT:
+        return entry.may_download_exempt(user, obj)
+    return entry.may_view(user, obj)
+
+
+def _broker_ready() -> None:
+    """Fail fast, before anything is written, when the broker cannot be reached."""
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        return
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+    except (BrokerOperationalError, OSError) as error:
+        logger.warning("Export refused: the broker is not answering (%s)", type(error).__name__)
+        raise ExportsUnavailable from error
+
+
+def _enqueue(job_id: int) -> None:
+    from core.tasks import render_export_job
+
+    render_export_job.apply_async(
+        args=[job_id], retry=True, retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY
+    )
+
+
+def export_job_request(*, user, kind: str, object_id: int, variant: str) -> tuple[ExportJob, bool]:
+    """A pack for the document as it is now: a finished one if the inputs are unchanged, the
+    job already waiting if there is one, otherwise a new job queued when this commits.
+
+    Returns ``(job, created)``. Raises ``PermissionDenied``, ``UnknownKind``, the model's
+    ``DoesNotExist``, or ``ExportsUnavailable`` (then nothing was created).
+    """
+    if variant not in ExportJob.Variant.values:
+        raise ValueError(f"unknown variant {variant!r}")
+    entry, obj = object_for(kind, object_id)
+    if not _may_export(entry, obj, user=user, variant=variant):
+        raise PermissionDenied
+    digest = entry.digest(obj)
+    same = ExportJob.objects.filter(kind=kind, object_id=object_id, variant=variant, source_digest=digest)
+    finished = same.filter(status=Status.DONE).order_by("-finished_at").first()
+    if finished is not None:
+        return finished, False
+    active = same.filter(status__in=ExportJob.ACTIVE).first()
+    if active is not None:
+        return active, False
+    _broker_ready()
+    job = None
+    try:
+        with transaction.atomic():
+            job = ExportJob.objects.create(
+                kind=kind,
+                object_id=object_id,
+                variant=variant,
+                source_digest=digest,
+                title=entry.title(obj)[:300],
+                requested_by=user,
+            )
+            _event(job, Event.REQUESTED, user=user)
+            job_id = job.pk
+            transaction.on_commit(lambda: _enqueue(job_id))
+    except IntegrityError:
+        # Someone asked for the same pack at the same moment: theirs is the one.
+        active = same.filter(status__in=ExportJob.ACTIVE).first()
+        if active is None:
+            raise
+        return active, False
+    except (BrokerOperationalError, OSError) as error:
+        # The broker went away between the check and the publish: take the job back.
+        if job is not None and job.pk is not None:
+            ExportJob.objects.filter(pk=job.pk, status=Status.QUEUED).delete()
+        logger.warning("Export refused: queueing failed (%s)", type(error).__name__)
+        raise ExportsUnavailable from error
+    return job, True
+
+
+# --- The worker's side ------------------------------------------------------------------------
+
+
+def pack_file_name(job: ExportJob, digest: str) -> str:
+    """Derived from the job and its inputs, so a second delivery writes the same file."""
+    return f"packs/{job.kind}/{job.object_id}/export-{job.pk}-{job.variant}-{digest[:16]}.pdf"
+
+
+class _ProgressWriter:
+    """Writes the job's progress at most every half second, only forwards."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.last = 0
+        self.at = 0.0
+
+    def __call__(self, percent: int) -> None:
+        percent = max(0, min(99, int(percent)))
+        now = time.monotonic()
+        if percent <= self.last or (percent - self.last < 5 and now - self.at < 0.5):
+            return
+        self.last, self.at = percent, now
+        ExportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(progress=percent)
+
+
+def export_job_fail(*, job_id: int, message: str) -> ExportJob:
+    """Mark a job failed with a message a person understands (unless it already finished)."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status in (Status.DONE, Status.REMOVED, Status.FAILED):
+            return job
+        job.status, job.message, job.finished_at = Status.FAILED, message, timezone.now()
+        job.save(update_fields=["status", "message", "finished_at"])
+        _event(job, Event.FAILED, detail=message)
+    return job
+
+
+def export_job_note_retry(*, job_id: int, reason: str) -> None:
+    ExportJobEvent.objects.create(job_id=job_id, event=Event.RETRYING, detail=reason[:200])
+
+
+def export_job_run(*, job_id: int) -> ExportJob:
+    """Render the job's pack and store it. Safe to run twice; see the module's docstring."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status not in ExportJob.ACTIVE:
+            return job  # finished, failed or removed: nothing to do
+        event = Event.RESTARTED if job.status == Status.RUNNING else Event.STARTED
+        job.status, job.started_at, job.progress = Status.RUNNING, timezone.now(), 1
+        job.attempts += 1
+        job.save(update_fields=["status", "started_at", "progress", "attempts"])
+        _event(job, event, detail=f"attempt {job.attempts}")
+    try:
+        entry, obj = object_for(job.kind, job.object_id)
+    except (UnknownKind, ObjectDoesNotExist):
+        return export_job_fail(job_id=job.pk, message="The document this pack was for no longer exists.")
+    if entry.digest(obj) != job.source_digest:
+        return export_job_fail(job_id=job.pk, message=_changed_message(job))
+    try:
+        rendered = render_pack_document(
+            parts=entry.parts(obj),
+            classification=entry.classification(obj),
+            exempt_pack=job.is_exempt,
+            title=job.title,
+            progress=_ProgressWriter(job.pk),
+        )
+    except PackError as error:
+        return export_job_fail(job_id=job.pk, message=error.message)
+    if entry.digest(obj) != job.source_digest:  # changed while it was being rendered
+        return export_job_fail(job_id=job.pk, message=_changed_message(job))
+    name = pack_file_name(job, job.source_digest)
+    if default_storage.exists(name):  # left by a worker that died before marking the job done
+        default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(rendered.pdf))
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != Status.RUNNING:
+            if job.file.name != saved:
+                default_storage.delete(saved)
+            return job
+        job.file.name = saved
+        job.checksum = hashlib.sha256(rendered.pdf).hexdigest()
+        job.size, job.pages = len(rendered.pdf), rendered.pages
+        job.status, job.progress, job.finished_at, job.message = Status.DONE, 100, timezone.now(), ""
+        job.save(
+            update_fields=[
+                "file",
+                "checksum",
+                "size",
+                "pages",
+                "status",
+                "progress",
+                "finished_at",
+                "message",
+            ]
+        )
+        _event(job, Event.DONE, detail=f"{job.pages} pages, {job.size} bytes, sha256 {job.checksum}")
+    return job
+
+
+def _changed_message(job: ExportJob) -> str:
+    return f"“{job.title}” changed after this export was asked for. Export it again to include the changes."
+
+
+# --- Downloads and housekeeping -----------------------------------------------------------------
+
+
+def export_job_download(*, request, user, job: ExportJob, obj) -> None:
+    """Record a download: in the job's trail, and for an exempt pack in the access log."""
+    if job.is_exempt:
+        record_access(
+            request=request,
+            user=user,
+            record=obj,
+            label=job.title[:60],
+            fields=["Exempt pack (PDF)"],
+            channel=AccessLogEntry.Channel.PDF,
+            reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
+        )
+    _event(job, Event.DOWNLOADED, user=user)
+
+
+def export_packs_clean_up(*, now: dt.datetime | None = None) -> int:
+    """Remove the files of packs older than EXPORT_PACKS_KEEP_DAYS (the jobs and their trail stay),
+    and fail jobs that have waited or run far longer than any worker would take."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.EXPORT_PACKS_KEEP_DAYS)
+    removed = 0
+    for job_id in ExportJob.objects.filter(status=Status.DONE, finished_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            job = ExportJob.objects.select_for_update().get(pk=job_id)
+            if job.status != Status.DONE:
+                continue
+            if job.file.name:
+                default_storage.delete(job.file.name)
+            job.status, job.file = Status.REMOVED, ""
+            job.save(update_fields=["status", "file"])
+            _event(job, Event.REMOVED, detail=f"kept {settings.EXPORT_PACKS_KEEP_DAYS} days")
+            removed += 1
+    stalled_before = now - dt.timedelta(seconds=2 * settings.CELERY_VISIBILITY_TIMEOUT)
+    for job_id in ExportJob.objects.filter(
+        status__in=ExportJob.ACTIVE, requested_at__lt=stalled_before
+    ).values_list("pk", flat=True):
+        export_job_fail(job_id=job_id, message=STALLED)
+    return removed

@@ -1,0 +1,294 @@
+"""PDF packs made by a real Celery worker process on real Redis.
+
+- a pack job runs end to end;
+- the worker's child is killed with SIGKILL mid-render: the task is requeued
+  (reject_on_worker_lost) and the job completes exactly once;
+- the whole worker is killed with SIGKILL mid-render: once a worker is back, Redis hands the
+  unacknowledged task out again (visibility timeout) and the job completes exactly once;
+- with Redis down (a private redis-server this test starts and stops) asking for an export
+  gets a clear message, no server error, and nothing half-made.
+
+The worker imports tests/documents_kind.py (``--include``) for the test-only document kind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from config.settings.base import redis_transport_options
+from core.documents import services
+from core.models import ExportJob
+from core.roles import Role
+from tests.conftest import require_service, sign_in_verified
+from tests.core.pdf_helpers import pdf_text
+from tests.documents_kind import KIND, PUBLIC_MARK
+from tests.factories import ReferralFactory
+from tests.test_celery_worker import _database_url, publish_to  # noqa: F401 - publish_to is a fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+Status = ExportJob.Status
+
+transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def pack_worker(tmp_path, media):
+    """Start `celery worker` processes (each in its own process group); stop them afterwards."""
+    processes: list[subprocess.Popen] = []
+
+    def start(extra_env: dict[str, str], *, pool: str = "solo") -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "DATABASE_URL": _database_url(),
+            "MEDIA_ROOT": str(media),
+            **extra_env,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--pool={pool}",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--include=tests.documents_kind",
+            f"--hostname=packs-{uuid.uuid4().hex[:8]}@%h",
+        ]
+        log = open(tmp_path / f"worker-{len(processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(  # noqa: S603 - this Python, fixed arguments
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        process.log_path = log.name
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_for(job_id: int, statuses, seconds: float = 90, worker=None) -> ExportJob:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = ExportJob.objects.get(pk=job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    log = Path(worker.log_path).read_text()[-3000:] if worker is not None else ""
+    pytest.fail(f"export {job_id} did not reach {statuses} within {seconds} s:\n{log}")
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _ask(user, referral, variant="public") -> ExportJob:
+    job, created = services.export_job_request(user=user, kind=KIND, object_id=referral.pk, variant=variant)
+    assert created
+    return job
+
+
+def _events(job) -> list[str]:
+    return list(job.events.values_list("event", flat=True))
+
+
+def _one_file(media: Path, job: ExportJob) -> None:
+    files = [p for p in (media / "packs").rglob("*") if p.is_file()]
+    assert files == [media / job.file.name]
+
+
+@pytest.mark.redis
+@transactional
+def test_a_pack_job_runs_end_to_end_on_a_real_worker(pack_worker, publish_to, role_user, media):  # noqa: F811
+    url = os.environ["REDIS_URL"]
+    publish_to(url, redis_transport_options(3600))
+    worker = pack_worker({"REDIS_URL": url})
+    officer = role_user(Role.REPORT_OFFICER)
+    job = _ask(officer, ReferralFactory())  # queued on commit with the job's id only
+    job = _wait_for(job.pk, {Status.DONE, Status.FAILED}, worker=worker)
+    assert job.status == Status.DONE, job.message
+    assert job.progress == 100
+    assert PUBLIC_MARK in pdf_text((media / job.file.name).read_bytes())
+    assert _events(job) == ["requested", "started", "done"]
+
+
+@pytest.mark.redis
+@transactional
+def test_a_worker_child_killed_mid_render_is_replaced_and_the_job_completes_once(
+    pack_worker,
+    publish_to,  # noqa: F811
+    role_user,
+    media,
+):
+    url = os.environ["REDIS_URL"]
+    publish_to(url, redis_transport_options(3600))
+    worker = pack_worker({"REDIS_URL": url, "TEST_PACK_SLEEP": "3"}, pool="prefork")
+    officer = role_user(Role.REPORT_OFFICER)
+    job = _ask(officer, ReferralFactory())
+    _wait_for(job.pk, {Status.RUNNING}, worker=worker)
+    children = _children(worker.pid)
+    assert len(children) == 1
+    os.kill(children[0], signal.SIGKILL)  # mid-render: the test kind reads its parts for 3 s
+    job = _wait_for(job.pk, {Status.DONE, Status.FAILED}, worker=worker)
+    assert job.status == Status.DONE, job.message
+    assert job.attempts == 2
+    assert _events(job) == ["requested", "started", "restarted", "done"]
+    _one_file(media, job)
+    time.sleep(2)  # nothing runs it a third time
+    assert ExportJob.objects.get(pk=job.pk).attempts == 2
+
+
+@pytest.mark.redis
+@transactional
+def test_a_worker_killed_mid_render_is_redelivered_once_a_worker_is_back(
+    pack_worker,
+    publish_to,  # noqa: F811
+    role_user,
+    media,
+):
+    url = os.environ["REDIS_URL"]
+    # A short visibility timeout so the test need not wait an hour; the time limits stay below it.
+    limits = {
+        "CELERY_VISIBILITY_TIMEOUT": "8",
+        "CELERY_TASK_TIME_LIMIT": "7",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "6",
+    }
+    publish_to(url, redis_transport_options(8))
+    first = pack_worker({"REDIS_URL": url, "TEST_PACK_SLEEP": "4", **limits})
+    officer = role_user(Role.REPORT_OFFICER)
+    job = _ask(officer, ReferralFactory())
+    _wait_for(job.pk, {Status.RUNNING}, worker=first)
+    os.killpg(first.pid, signal.SIGKILL)  # the whole worker, mid-render: the task is unacknowledged
+    first.wait(timeout=10)
+    killed_at = time.monotonic()
+    assert ExportJob.objects.get(pk=job.pk).status == Status.RUNNING
+    time.sleep(max(0.0, 9 - (time.monotonic() - killed_at)))  # past the visibility timeout
+    second = pack_worker({"REDIS_URL": url, **limits})
+    job = _wait_for(job.pk, {Status.DONE, Status.FAILED}, seconds=120, worker=second)
+    assert job.status == Status.DONE, job.message
+    assert job.attempts == 2
+    assert _events(job) == ["requested", "started", "restarted", "done"]
+    _one_file(media, job)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own on a free port (the shared one is never touched)."""
+    binary = shutil.which("redis-server")
+    require_service(bool(binary), "needs redis-server installed (apt-get install redis-server)")
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 - the installed redis-server, fixed arguments
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    for _ in range(50):
+        try:
+            client.ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.1)
+    yield process, f"redis://127.0.0.1:{port}/0"
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@transactional
+def test_with_redis_down_asking_for_an_export_says_so_and_makes_nothing(
+    client,
+    publish_to,  # noqa: F811
+    private_redis,
+    role_user,
+    media,
+):
+    process, url = private_redis
+    publish_to(url, redis_transport_options(3600))
+    officer = role_user(Role.REPORT_OFFICER)
+    sign_in_verified(client, officer)
+    referral = ReferralFactory()
+    exports = reverse("documents:exports", args=[KIND, referral.pk])
+    # Redis up: the job is made and queued (no worker here, so it waits).
+    response = client.post(exports, {"variant": "public"})
+    assert response.status_code == 302
+    assert ExportJob.objects.count() == 1
+    process.terminate()
+    process.wait(timeout=10)
+    type(referral).objects.filter(pk=referral.pk).update(version=referral.version + 1)  # new inputs
+    started = time.monotonic()
+    response = client.post(exports, {"variant": "public"})
+    assert time.monotonic() - started < 10
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "There is a problem" in body
+    assert "Exports are unavailable at the moment" in body
+    assert ExportJob.objects.count() == 1  # nothing half-made
+
+
+@transactional
+def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_is_taken_back(
+    publish_to,  # noqa: F811
+    private_redis,
+    role_user,
+    monkeypatch,
+):
+    process, url = private_redis
+    publish_to(url, redis_transport_options(3600))
+    process.terminate()
+    process.wait(timeout=10)
+    monkeypatch.setattr(services, "_broker_ready", lambda: None)  # as if Redis died just after the check
+    officer = role_user(Role.REPORT_OFFICER)
+    with pytest.raises(services.ExportsUnavailable):
+        services.export_job_request(user=officer, kind=KIND, object_id=ReferralFactory().pk, variant="public")
+    assert not ExportJob.objects.exists()
