@@ -219,9 +219,49 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     ack_ids = acknowledgements_request(user=user, version=version)
     from guidance import tasks
 
+    tasks.render_published_pdf.delay_on_commit(version.pk)
     for ack_id in ack_ids:
         tasks.send_acknowledgement_request.delay_on_commit(ack_id)
     return version
+
+
+# --- the published version's PDF --------------------------------------------------------------
+
+
+def published_pdf_name(version: ModelGuidanceVersion) -> str:
+    """Where a published version's PDF is kept: fixed by the version (it never changes once
+    published) and by its text, so a corrected reference text makes a new file."""
+    from guidance import packs
+
+    digest = packs.digest(guidance_version=version)[:16]
+    return f"guidance/published/model-guidance-v{version.number}-{digest}.pdf"
+
+
+def guidance_version_render_pdf(*, version_id: int) -> str | None:
+    """Render the published version's PDF once and keep it in storage; returns its name.
+
+    Safe to run twice (an existing file is kept). Refuses anything not published: the public
+    PDF can never be a draft's.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.documents import render_pack
+    from guidance import packs
+
+    version = ModelGuidanceVersion.objects.get(pk=version_id)
+    if version.status != Status.PUBLISHED:
+        return None
+    name = published_pdf_name(version)
+    if default_storage.exists(name):
+        return name
+    pdf = render_pack(
+        parts=packs.parts(guidance_version=version),
+        classification=packs.classification(guidance_version=version),
+        exempt_pack=False,
+        title=packs.title(version),
+    )
+    return default_storage.save(name, ContentFile(pdf))
 
 
 # --- acknowledgements -------------------------------------------------------------------------

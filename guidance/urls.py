@@ -28,6 +28,7 @@ urlpatterns = [
     path("schools/<int:school_pk>/training/", views.SchoolCoverageView.as_view(), name="school_coverage"),
     # Public: no sign-in.
     path("model-guidance/", views.PublishedGuidanceView.as_view(), name="published"),
+    path("model-guidance.pdf", views.PublishedGuidancePdfView.as_view(), name="published_pdf"),
     path("what-is-peer-on-peer-abuse/", views.DefinitionsView.as_view(), name="definitions"),
     path("acknowledge/<str:urn>/<str:token>/", views.AcknowledgeView.as_view(), name="acknowledge"),
 ]

@@ -407,6 +407,28 @@ class PublishedGuidanceView(TemplateView):
         }
 
 
+class PublishedGuidancePdfView(View):
+    """Appendix 6 as a PDF, for anyone: the published version's, rendered once and kept.
+
+    Takes no id: there is no address at which a draft's PDF could be guessed.
+    """
+
+    def get(self, request):
+        from django.core.files.storage import default_storage
+
+        version = selectors.published_version()
+        if version is None:
+            raise Http404("No model guidance has been published yet")
+        name = services.published_pdf_name(version)
+        if not default_storage.exists(name):  # the task has not run yet
+            name = services.guidance_version_render_pdf(version_id=version.pk)
+        return FileResponse(
+            default_storage.open(name, "rb"),
+            content_type="application/pdf",
+            filename=f"model-guidance-version-{version.number}.pdf",
+        )
+
+
 class DefinitionsView(TemplateView):
     """Appendix 7, "What is peer on peer abuse", from the forms-of-abuse taxonomy."""
 

@@ -20,7 +20,7 @@ SKIP_PREFIXES = ("admin:",)
 PUBLIC = {"login", "core:accessibility", "logout"}
 #: Pages anyone may read without signing in (schools are outside the council): they are in
 #: EXPECTED for every role too, and signed out they answer 200 rather than a sign-in redirect.
-ANONYMOUS = {"guidance:published", "guidance:definitions", "guidance:acknowledge"}
+ANONYMOUS = {"guidance:published", "guidance:published_pdf", "guidance:definitions", "guidance:acknowledge"}
 R = Role
 ALL = frozenset(Role)
 MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
@@ -54,6 +54,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "guidance:coverage": DSL_TRAINING,
     "guidance:school_coverage": DSL_TRAINING,
     "guidance:published": ALL,
+    "guidance:published_pdf": ALL,
     "guidance:definitions": ALL,
     "guidance:acknowledge": ALL,
     "referrals:tray": ALL,

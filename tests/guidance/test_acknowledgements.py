@@ -48,7 +48,7 @@ def test_publishing_emails_each_schools_dsl_once_the_transaction_commits(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.guidance_version_publish(user=officer, version_id=version.pk)
     assert mail.outbox == []  # nothing goes before the commit
-    assert len(callbacks) == 3
+    assert len(callbacks) == 4  # the public PDF's rendering and one e-mail per school
     for callback in callbacks:
         callback()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"dsl{s.urn}@school.example" for s in schools)
