@@ -1,4 +1,4 @@
-"""Who does what with the model guidance (docs/adr/0009-model-guidance.md).
+"""Who does what with the model guidance (docs/adr/0011-model-guidance.md).
 
 Report officers write the guidance, record the cabinet's approval and publish it: they are
 the officers who take papers to cabinet. Administrators may draft and submit (they keep the
