@@ -140,3 +140,15 @@ def test_officer_publishes_and_a_school_acknowledges(page, audit, browser, live_
 
     audit.reports += school_audit.reports
     audit.assert_clean()
+
+
+def test_the_referral_form_opens_the_guidance_for_a_ticked_form(page, audit, practitioner):
+    sign_in(page, "practitioner")
+    audit.visit("referral-form-guidance", "/referrals/new/")
+    guidance = page.locator("#abuse-form-guidance details", has_text="Sexual assault")
+    assert guidance.get_attribute("open") is None
+    page.get_by_role("group", name="Forms of abuse").get_by_label("Sexual assault", exact=True).check()
+    page.wait_for_function("document.querySelector('#abuse-form-guidance details[open]') !== null")
+    assert "report to the police" in guidance.inner_text().lower()
+    audit("referral-form-guidance-open")
+    audit.assert_clean()
