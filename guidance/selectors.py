@@ -99,6 +99,7 @@ class SchoolCoverage:
     dsl: object | None
     last_trained: dt.date | None
     deputies: list
+    on: dt.date
 
     @property
     def due(self) -> dt.date | None:
@@ -106,7 +107,7 @@ class SchoolCoverage:
 
     @property
     def current(self) -> bool:
-        return self.last_trained is not None and self.due is not None and self.due >= self._on
+        return self.due is not None and self.due >= self.on
 
     @property
     def gap(self) -> str:
@@ -115,10 +116,8 @@ class SchoolCoverage:
         if self.last_trained is None:
             return "No DSL training recorded"
         if not self.current:
-            return f"DSL training lapsed on {self.due:%-d %B %Y}"
+            return f"DSL training was due by {self.due:%-d %B %Y}"
         return ""
-
-    _on: dt.date = dt.date.min
 
 
 @dataclass
@@ -176,8 +175,8 @@ def training_coverage(*, on: dt.date, school_id: int | None = None) -> Coverage:
             dsl=dsl,
             last_trained=dsl.last_trained if dsl else None,
             deputies=deputies.get(school.pk, []),
+            on=on,
         )
-        row._on = on
         rows.append(row)
     return Coverage(on=on, schools=rows)
 

@@ -108,7 +108,7 @@ def test_overall_figure_and_gaps():
     assert coverage.percent == 17
     gaps = {row.school.name: row.gap for row in coverage.gaps}
     assert gaps == {
-        "B lapsed school": "DSL training lapsed on 31 August 2026",
+        "B lapsed school": "DSL training was due by 31 August 2026",
         "C untrained school": "No DSL training recorded",
         "D school without a DSL": "No designated safeguarding lead recorded",
         "F school with a trained deputy only": "No DSL training recorded",
@@ -129,7 +129,7 @@ def test_the_coverage_pages(client, role_user):
     assert page.status_code == 200
     assert "1 of 2" in body
     assert "Lapsed Academy" in body
-    assert "DSL training lapsed on 1 January 2022" in body
+    assert "DSL training was due by 1 January 2022" in body
     bad = client.get(reverse("guidance:coverage"), {"on_0": "31", "on_1": "2", "on_2": "2026"})
     assert "There is a problem" in bad.content.decode()
     detail = client.get(reverse("guidance:school_coverage", args=[school.pk]))
