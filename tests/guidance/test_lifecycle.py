@@ -375,3 +375,68 @@ def test_the_full_journey_through_the_pages(officer, officer_client):
     assert officer_client.post(reverse("guidance:version_publish", args=[version.pk])).status_code == 302
     version.refresh_from_db()
     assert version.status == Status.PUBLISHED
+
+
+def _edit_data(version, **changes):
+    data = {
+        "title": version.title,
+        "change_summary": "x",
+        "version": version.version,
+        "section-TOTAL_FORMS": "1",
+        "section-INITIAL_FORMS": "0",
+        "section-0-heading": "Purpose",
+        "section-0-body": "Words",
+        "save": "1",
+    }
+    return {**data, **changes}
+
+
+def test_a_stale_edit_page_changes_nothing_and_says_so(officer, officer_client):
+    version = draft(officer)
+    stale = _edit_data(version, **{"section-0-body": "My change"})
+    services.guidance_version_update(
+        user=officer,
+        version_id=version.pk,
+        expected_version=version.version,
+        title="Someone else's",
+        change_summary="y",
+        sections=[services.SectionInput("Theirs", "Their words")],
+    )
+    response = officer_client.post(reverse("guidance:version_edit", args=[version.pk]), stale)
+    assert response.status_code == 409
+    assert "Someone else changed this version while you were editing it" in response.content.decode()
+    assert [(s.heading, s.body) for s in version.sections.all()] == [("Theirs", "Their words")]
+
+
+def test_adding_a_section_redraws_the_form_without_errors_or_saving(officer, officer_client):
+    version = draft(officer)
+    before = version.version
+    response = officer_client.post(
+        reverse("guidance:version_edit", args=[version.pk]),
+        {**_edit_data(version, **{"section-0-body": ""}), "add_section": "1"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" not in body
+    assert "Section 2" in body
+    version.refresh_from_db()
+    assert version.version == before
+
+
+def test_removing_every_section_is_refused(officer, officer_client):
+    version = draft(officer)
+    response = officer_client.post(
+        reverse("guidance:version_edit", args=[version.pk]), _edit_data(version, **{"section-0-remove": "on"})
+    )
+    assert response.status_code == 400
+    assert "Add at least one section" in response.content.decode()
+    assert version.sections.count() == 2
+
+
+def test_a_submitted_version_can_go_back_to_draft(officer):
+    version = draft(officer)
+    services.guidance_version_submit(user=officer, version_id=version.pk)
+    services.guidance_version_return_to_draft(user=officer, version_id=version.pk)
+    version.refresh_from_db()
+    assert version.status == Status.DRAFT
+    assert version.submitted_at is None
