@@ -19,5 +19,7 @@ def service(request):
         "can_see_scrutiny": bool(
             roles & {Role.REPORT_OFFICER, Role.LEAD_REVIEWER, Role.INFORMATION_GOVERNANCE}
         ),
+        "can_edit_guidance": bool(roles & {Role.REPORT_OFFICER, Role.ADMINISTRATOR}),
+        "can_see_dsl_training": bool(roles & {Role.REPORT_OFFICER, Role.ADMINISTRATOR, Role.MASH_MANAGER}),
         "otp_verified": is_verified(request.user),
     }

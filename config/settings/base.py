@@ -270,6 +270,10 @@ SCRUTINY_AMBER_BELOW_PERCENT = env.int("SCRUTINY_AMBER_BELOW_PERCENT", default=7
 # The council running the service (header, e-mails). Not a GOV.UK service: no crown.
 SERVICE_NAME = "MASH referrals"
 COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")
+# The address e-mailed links start with (acknowledgement links go to schools outside the council).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# How long a school's link to acknowledge the model guidance works.
+GUIDANCE_ACKNOWLEDGEMENT_DAYS = env.int("GUIDANCE_ACKNOWLEDGEMENT_DAYS", default=28)
 
 # Logs: one JSON object a line on standard error (request id, user id, path, status,
 # duration), every record passed through core.logs.ExemptDataFilter first: exempt values

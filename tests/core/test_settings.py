@@ -10,7 +10,7 @@ def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
+        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_URL"}
     }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
     return subprocess.run(
@@ -37,6 +37,7 @@ def test_production_settings_pass_the_deploy_check():
             "ALLOWED_HOSTS": "mash.council.example",
             "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
             "REDIS_URL": "redis://redis.invalid:6379/0",
+            "SITE_URL": "https://mash.council.example",
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -35,9 +35,39 @@ def test_demo_data_shape_and_idempotence(settings, django_user_model):
     assert funnel.received == 320
     assert 25 <= funnel.included <= funnel.candidates <= 40
 
-    counts = (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count())
+    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead
+    from guidance.selectors import training_coverage
+
+    statuses = list(ModelGuidanceVersion.objects.order_by("number").values_list("status", flat=True))
+    assert statuses == ["superseded", "published", "draft"]
+    assert SafeguardingLead.objects.filter(role="dsl").count() == 57
+    coverage = training_coverage(on=timezone.localdate())
+    assert coverage.total == 60
+    assert 30 <= coverage.covered <= 50
+    assert any(row.dsl is None for row in coverage.gaps)
+    assert any(row.dsl and row.last_trained and not row.current for row in coverage.gaps)
+    current = ModelGuidanceVersion.objects.get(status="published")
+    acks = Acknowledgement.objects.filter(guidance_version=current)
+    assert acks.count() == 57
+    assert 0 < acks.filter(acknowledged_at__isnull=False).count() < 57
+
+    counts = (
+        Referral.objects.count(),
+        Child.objects.count(),
+        ReferralChild.objects.count(),
+        ModelGuidanceVersion.objects.count(),
+        SafeguardingLead.objects.count(),
+        Acknowledgement.objects.count(),
+    )
     call_command("seed_demo")
-    assert (Referral.objects.count(), Child.objects.count(), ReferralChild.objects.count()) == counts
+    assert (
+        Referral.objects.count(),
+        Child.objects.count(),
+        ReferralChild.objects.count(),
+        ModelGuidanceVersion.objects.count(),
+        SafeguardingLead.objects.count(),
+        Acknowledgement.objects.count(),
+    ) == counts
 
 
 def test_demo_data_refuses_without_debug(settings):

@@ -143,12 +143,18 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS("Demo cabinet report loaded."))
             else:
                 self.stdout.write("Demo data already loaded; nothing changed.")
-            return
-        with transaction.atomic():
-            self.load(users)
-            self.review(users)
-            self.cabinet_report(users)
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
+        else:
+            with transaction.atomic():
+                self.load(users)
+                self.review(users)
+                self.cabinet_report(users)
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
+        from guidance.demo import seed_model_guidance
+
+        if seed_model_guidance(users=users, first_names=FIRST_NAMES, surnames=SURNAMES):
+            self.stdout.write(
+                self.style.SUCCESS("Model guidance demo loaded: three versions, DSLs, training.")
+            )
 
     def cabinet_report(self, users) -> bool:
         """The 26 November 2020 cabinet report, rebuilt from the demo review (scrutiny.demo).

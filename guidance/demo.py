@@ -1,0 +1,235 @@
+"""Demo data for the model guidance: three versions, DSLs for every demo school, training with
+some gaps, and acknowledgements. Called by ``manage.py seed_demo``; idempotent (does nothing
+once a version exists) and deterministic (a fixed random seed, dates relative to today).
+
+Everything goes through the services, as a real officer's work would. The demo's e-mails go
+to Django's in-memory backend, so seeding prints no e-mails; the links in them are used to
+record some schools' acknowledgements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from guidance import services
+from guidance.models import ModelGuidanceVersion, SafeguardingLead, TrainingRecord
+from referrals.models import School
+
+SEED = 20201126 + 6
+LINK = re.compile(r"/guidance/acknowledge/(?P<urn>[^/]+)/(?P<token>[^/\s]+)/")
+EQIA = b"%PDF-1.4\n% Demo equality impact assessment (synthetic)\n%%EOF\n"
+
+SECTIONS_V1 = [
+    (
+        "Purpose",
+        "This model guidance helps schools in Exampleshire respond to **peer on peer abuse**: abuse "
+        "of a child by another child. Every school adapts it into its own child protection policy.",
+    ),
+    (
+        "Principles",
+        "* Peer on peer abuse is never acceptable and is never passed off as banter or growing up.\n"
+        "* The designated safeguarding lead (DSL) leads the school's response.\n"
+        "* The alleged victim is taken seriously, supported and kept safe.",
+    ),
+    (
+        "Responding to a report",
+        "1. Listen, do not promise confidentiality, and record the facts, not opinion.\n"
+        "2. Tell the DSL at once.\n"
+        "3. The DSL considers the alleged victim's wishes, the nature of the incident, ages, "
+        "any power imbalance and ongoing risks.",
+    ),
+    (
+        "Deciding what to do",
+        "The DSL chooses one of four responses and records why: manage internally, early help, a "
+        "referral to children's social care (the MASH), or a report to the police. For rape, assault "
+        "by penetration or sexual assault the starting point is a report to the police, alongside a "
+        "referral to the MASH.",
+    ),
+    (
+        "Risk assessment and separation",
+        "Assess risk straight away for sexual violence, covering the alleged victim, the alleged "
+        "perpetrator and other children. During a criminal investigation, keep the children apart in "
+        "classes, on site and on transport; this is not a judgement of guilt.",
+    ),
+    (
+        "Further reading",
+        "[Keeping children safe in education](https://www.gov.uk/government/publications/"
+        "keeping-children-safe-in-education--2) and the council's "
+        "definitions of the forms of peer on peer abuse.",
+    ),
+]
+
+
+def _v2_sections():
+    sections = [(h, b.replace("alleged victim", "victim")) for h, b in SECTIONS_V1]
+    sections.insert(
+        5,
+        (
+            "Training",
+            "Every DSL and deputy completes the council's DSL training at least every two years, and "
+            "the school keeps a record of it.",
+        ),
+    )
+    return sections
+
+
+def _version(user, *, title, summary, sections, decision=None, publish=False):
+    version = services.guidance_version_create(user=user, title=title)
+    version = services.guidance_version_update(
+        user=user,
+        version_id=version.pk,
+        expected_version=version.version,
+        title=title,
+        change_summary=summary,
+        sections=[services.SectionInput(h, b) for h, b in sections],
+    )
+    if decision is None:
+        return version
+    services.guidance_version_submit(user=user, version_id=version.pk)
+    services.guidance_version_attach_eqia(
+        user=user,
+        version_id=version.pk,
+        upload=SimpleUploadedFile("eqia.pdf", EQIA, content_type="application/pdf"),
+        summary="DEMO: no adverse impact on any group sharing a protected characteristic.",
+    )
+    services.guidance_version_approve(user=user, version_id=version.pk, decision=decision)
+    if publish:
+        services.guidance_version_publish(user=user, version_id=version.pk)
+    return version
+
+
+def _cabinet_decision(user):
+    """The cabinet decision that approved the guidance: the scrutiny demo's if it has one."""
+    from scrutiny.models import AgendaItem, CabinetReport, Committee, DecisionRecord, Meeting
+
+    existing = DecisionRecord.objects.exclude(status=DecisionRecord.Status.DRAFT).order_by("pk").first()
+    if existing:
+        return existing
+    cabinet, _ = Committee.objects.get_or_create(name="Cabinet", defaults={"kind": Committee.Kind.CABINET})
+    meeting, _ = Meeting.objects.get_or_create(committee=cabinet, date=dt.date(2020, 11, 26))
+    report = CabinetReport.objects.create(
+        agenda_item=AgendaItem.objects.create(title="Review of peer on peer abuse cases (demo)"),
+        meeting=meeting,
+        title="Review of peer on peer abuse cases (demo)",
+        report_by="Cabinet member children and families (demo)",
+        decision_type=CabinetReport.DecisionType.KEY,
+        purpose="To approve the peer on peer model guidance for use in all schools.",
+        recommendations="The executive approves the peer on peer model guidance set out in appendix 6",
+        created_by=user,
+    )
+    return DecisionRecord.objects.create(
+        report=report,
+        decision_text="DEMO: approved the model guidance for use in all schools.",
+        status=DecisionRecord.Status.EFFECTIVE,
+        key_decision=True,
+        published_on=dt.date(2020, 11, 27),
+        effective_on=dt.date(2020, 12, 4),
+        recorded_by=user,
+    )
+
+
+def _leads(rnd, first_names, surnames) -> None:
+    today = timezone.localdate()
+    schools = list(School.objects.filter(urn__startswith="99").order_by("urn"))
+    for index, school in enumerate(schools):
+        if index % 20 == 7:
+            continue  # three schools have no DSL on record: a gap the coverage page shows
+        people = [("dsl", 0)] + [("deputy", n) for n in range(1, 1 + rnd.choice((0, 1, 1, 2)))]
+        for role, n in people:
+            name = f"{rnd.choice(first_names)} {rnd.choice(surnames)}"
+            lead = SafeguardingLead(
+                school=school,
+                role=role,
+                name=name,
+                email=f"{role}{n}.{school.urn}@school.example",
+            )
+            lead._change_reason = "Demo data"
+            lead.save()
+            kind = rnd.random()
+            if kind < 0.72:  # current: trained within the last two years
+                done = today - dt.timedelta(days=rnd.randrange(20, 700))
+            elif kind < 0.9:  # lapsed
+                done = today - dt.timedelta(days=rnd.randrange(760, 1400))
+            else:
+                continue  # never trained
+            record = TrainingRecord(
+                lead=lead,
+                course="Designated safeguarding lead training (demo)",
+                provider=rnd.choice(["Exampleshire Council (demo)", "Safeguarding Partnership (demo)"]),
+                completed_on=done,
+            )
+            record._change_reason = "Demo data"
+            record.save()
+
+
+def _acknowledge(rnd, share: float) -> int:
+    count = 0
+    for message in list(mail.outbox):
+        link = LINK.search(message.body)
+        if link and rnd.random() < share:
+            try:
+                services.acknowledgement_confirm(
+                    urn=link["urn"], token=link["token"], name=f"{message.to[0].split('@')[0]} (demo)"
+                )
+                count += 1
+            except services.LinkRefused:
+                pass
+    mail.outbox.clear()
+    return count
+
+
+def _send_pending(version) -> None:
+    for ack in version.acknowledgements.filter(sent_at__isnull=True):
+        services.acknowledgement_send(acknowledgement_id=ack.pk)
+
+
+def seed_model_guidance(*, users, first_names, surnames) -> bool:
+    """Load the demo's model guidance unless some exists. Returns whether it loaded."""
+    if ModelGuidanceVersion.objects.exists():
+        return False
+    rnd = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
+    officer = users["officer"]
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        mail.outbox = []
+        with transaction.atomic():
+            _leads(rnd, first_names, surnames)
+            decision = _cabinet_decision(officer)
+            first = _version(
+                officer,
+                title="Model guidance for handling peer on peer abuse in schools (demo)",
+                summary="First version, approved by cabinet on 26 November 2020.",
+                sections=SECTIONS_V1,
+                decision=decision,
+                publish=True,
+            )
+            _send_pending(first)
+            _acknowledge(rnd, 0.8)
+            second = _version(
+                officer,
+                title="Model guidance for handling peer on peer abuse in schools (demo)",
+                summary='Says "victim" rather than "alleged victim" throughout, as cabinet asked; adds a '
+                "section on DSL training.",
+                sections=_v2_sections(),
+                decision=decision,
+                publish=True,
+            )
+            _send_pending(second)
+            _acknowledge(rnd, 0.65)
+            _version(
+                officer,
+                title="Model guidance for handling child on child abuse in schools (demo draft)",
+                summary='Draft: follows KCSIE 2022 in saying "child on child" rather than "peer on peer".',
+                sections=[
+                    (h.replace("peer on peer", "child on child"), b.replace("peer on peer", "child on child"))
+                    for h, b in _v2_sections()
+                ],
+            )
+    return True

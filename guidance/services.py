@@ -1,0 +1,434 @@
+"""Writes for the model guidance: versions and their lifecycle, acknowledgements, e-mails.
+
+Every transition happens here, inside a transaction, records who and when, and leaves a
+history row with a reason. An illegal transition is refused with a ``ValidationError`` that
+reads well on a page. The database constraints on ``ModelGuidanceVersion`` back the one
+rule that must never break: nothing unapproved is ever published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
+from referrals.models import School
+
+logger = logging.getLogger(__name__)
+
+Status = ModelGuidanceVersion.Status
+EQIA_MAX_BYTES = 10 * 1024 * 1024
+
+
+class GuidanceConflict(Exception):
+    """The version changed after the user loaded it; their change was not applied."""
+
+    def __init__(self, guidance_version: ModelGuidanceVersion, expected_version: int):
+        self.guidance_version = guidance_version
+        self.expected_version = expected_version
+        super().__init__(f"Version {guidance_version.number} was edited by someone else")
+
+
+@dataclass(frozen=True)
+class SectionInput:
+    heading: str
+    body: str
+
+
+def _save(obj, *, user, reason: str) -> None:
+    obj._history_user = user
+    obj._change_reason = reason
+    obj.save()
+
+
+def _locked(version_id: int) -> ModelGuidanceVersion:
+    return ModelGuidanceVersion.objects.select_for_update().get(pk=version_id)
+
+
+def _refuse(message: str, code: str = "illegal_transition"):
+    raise ValidationError(message, code=code)
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def guidance_version_create(
+    *, user, title: str = "", copy_from_id: int | None = None
+) -> ModelGuidanceVersion:
+    """A new draft, starting from a copy of ``copy_from_id`` (or the newest version) if any."""
+    source = (
+        ModelGuidanceVersion.objects.filter(pk=copy_from_id).first()
+        if copy_from_id
+        else ModelGuidanceVersion.objects.order_by("-number").first()
+    )
+    number = (ModelGuidanceVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = ModelGuidanceVersion(
+        number=number,
+        title=title
+        or (source.title if source else "Model guidance for handling peer on peer abuse in schools"),
+        created_by=user,
+    )
+    _save(version, user=user, reason=f"Draft started{f' from version {source.number}' if source else ''}")
+    if source:
+        for section in source.sections.all():
+            _save(
+                GuidanceSection(
+                    guidance_version=version, order=section.order, heading=section.heading, body=section.body
+                ),
+                user=user,
+                reason=f"Copied from version {source.number}",
+            )
+    return version
+
+
+@transaction.atomic
+def guidance_version_update(
+    *,
+    user,
+    version_id: int,
+    expected_version: int,
+    title: str,
+    change_summary: str,
+    sections: list[SectionInput],
+) -> ModelGuidanceVersion:
+    """Replace a draft's title, change summary and sections. Only a draft can change."""
+    version = _locked(version_id)
+    if version.version != expected_version:
+        raise GuidanceConflict(version, expected_version)
+    if version.status != Status.DRAFT:
+        _refuse("Only a draft can be edited. Start a new draft to change this version.")
+    if not sections:
+        _refuse("Add at least one section", code="no_sections")
+    version.title, version.change_summary = title, change_summary
+    version.version += 1
+    _save(version, user=user, reason="Draft edited")
+    existing = {s.order: s for s in version.sections.all()}
+    for order, data in enumerate(sections, start=1):
+        section = existing.pop(order, None) or GuidanceSection(guidance_version=version, order=order)
+        if section.pk is None or (section.heading, section.body) != (data.heading, data.body):
+            section.heading, section.body = data.heading, data.body
+            _save(section, user=user, reason="Draft edited")
+    for section in existing.values():
+        section._history_user = user
+        section._change_reason = "Removed from the draft"
+        section.delete()
+    return version
+
+
+@transaction.atomic
+def guidance_version_submit(*, user, version_id: int) -> ModelGuidanceVersion:
+    version = _locked(version_id)
+    if version.status != Status.DRAFT:
+        _refuse("Only a draft can be submitted for approval.")
+    if not version.sections.exists():
+        _refuse("Add at least one section before submitting", code="no_sections")
+    if not version.change_summary.strip():
+        _refuse("Enter a summary of the changes before submitting", code="no_change_summary")
+    version.status, version.submitted_at, version.submitted_by = Status.SUBMITTED, timezone.now(), user
+    version.version += 1
+    _save(version, user=user, reason="Submitted for approval")
+    return version
+
+
+@transaction.atomic
+def guidance_version_return_to_draft(*, user, version_id: int) -> ModelGuidanceVersion:
+    """Cabinet asked for amendments: a submitted version goes back to draft."""
+    version = _locked(version_id)
+    if version.status != Status.SUBMITTED:
+        _refuse("Only a submitted version can go back to draft.")
+    version.status, version.submitted_at, version.submitted_by = Status.DRAFT, None, None
+    version.version += 1
+    _save(version, user=user, reason="Returned to draft for amendment")
+    return version
+
+
+def _check_eqia_file(upload: UploadedFile) -> None:
+    if upload.size > EQIA_MAX_BYTES:
+        _refuse("The equality impact assessment must be smaller than 10 MB", code="eqia_too_big")
+    head = upload.read(5)
+    upload.seek(0)
+    if head != b"%PDF-":
+        _refuse("The equality impact assessment must be a PDF", code="eqia_not_pdf")
+
+
+@transaction.atomic
+def guidance_version_attach_eqia(
+    *, user, version_id: int, upload: UploadedFile, summary: str
+) -> ModelGuidanceVersion:
+    """Attach the equality impact assessment (a PDF) to a draft or submitted version."""
+    version = _locked(version_id)
+    if version.status not in (Status.DRAFT, Status.SUBMITTED):
+        _refuse("The equality impact assessment cannot change once the version is approved.")
+    _check_eqia_file(upload)
+    version.eqia_file.save(f"eqia-version-{version.number}.pdf", upload, save=False)
+    version.eqia_summary, version.eqia_attached_at, version.eqia_attached_by = summary, timezone.now(), user
+    version.version += 1
+    _save(version, user=user, reason="Equality impact assessment attached")
+    return version
+
+
+@transaction.atomic
+def guidance_version_approve(*, user, version_id: int, decision) -> ModelGuidanceVersion:
+    """Record the cabinet's approval of a submitted version, linked to its decision record."""
+    version = _locked(version_id)
+    if version.status != Status.SUBMITTED:
+        _refuse("Only a version submitted for approval can be approved.")
+    if not version.has_eqia:
+        _refuse("Attach the equality impact assessment before recording approval", code="no_eqia")
+    if decision is None:
+        _refuse("Select the cabinet decision that approved this version", code="no_decision")
+    version.status, version.approved_at, version.approved_by = Status.APPROVED, timezone.now(), user
+    version.decision = decision
+    version.version += 1
+    _save(version, user=user, reason=f"Approved: {decision}")
+    return version
+
+
+@transaction.atomic
+def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
+    """Publish an approved version; the one published before it is superseded.
+
+    Queues, once the transaction commits, an e-mail to each school's DSL asking them to
+    acknowledge it.
+    """
+    version = _locked(version_id)
+    if version.status != Status.APPROVED:
+        _refuse("Only an approved version can be published.")
+    now = timezone.now()
+    for previous in ModelGuidanceVersion.objects.select_for_update().filter(status=Status.PUBLISHED):
+        previous.status, previous.superseded_at = Status.SUPERSEDED, now
+        previous.version += 1
+        _save(previous, user=user, reason=f"Superseded by version {version.number}")
+    version.status, version.published_at, version.published_by = Status.PUBLISHED, now, user
+    version.version += 1
+    _save(version, user=user, reason="Published")
+    ack_ids = acknowledgements_request(user=user, version=version)
+    from guidance import tasks
+
+    tasks.render_published_pdf.delay_on_commit(version.pk)
+    for ack_id in ack_ids:
+        tasks.send_acknowledgement_request.delay_on_commit(ack_id)
+    return version
+
+
+# --- the published version's PDF --------------------------------------------------------------
+
+
+def published_pdf_name(version: ModelGuidanceVersion) -> str:
+    """Where a published version's PDF is kept: fixed by the version (it never changes once
+    published) and by its text, so a corrected reference text makes a new file."""
+    from guidance import packs
+
+    digest = packs.digest(guidance_version=version)[:16]
+    return f"guidance/published/model-guidance-v{version.number}-{digest}.pdf"
+
+
+def guidance_version_render_pdf(*, version_id: int) -> str | None:
+    """Render the published version's PDF once and keep it in storage; returns its name.
+
+    Safe to run twice (an existing file is kept). Refuses anything not published: the public
+    PDF can never be a draft's.
+    """
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.documents import render_pack
+    from guidance import packs
+
+    version = ModelGuidanceVersion.objects.get(pk=version_id)
+    if version.status != Status.PUBLISHED:
+        return None
+    name = published_pdf_name(version)
+    if default_storage.exists(name):
+        return name
+    pdf = render_pack(
+        parts=packs.parts(guidance_version=version),
+        classification=packs.classification(guidance_version=version),
+        exempt_pack=False,
+        title=packs.title(version),
+    )
+    return default_storage.save(name, ContentFile(pdf))
+
+
+# --- acknowledgements -------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def acknowledgements_request(*, user, version: ModelGuidanceVersion) -> list[int]:
+    """One acknowledgement per active school with an active DSL; returns the new rows' ids."""
+    leads = SafeguardingLead.objects.filter(
+        role=SafeguardingLead.Role.DSL, active=True, school__active=True
+    ).select_related("school")
+    ids = []
+    for lead in leads:
+        ack, created = Acknowledgement.objects.get_or_create(
+            guidance_version=version, school=lead.school, defaults={"lead": lead}
+        )
+        if created:
+            ids.append(ack.pk)
+    return ids
+
+
+def _link_days() -> int:
+    return getattr(settings, "GUIDANCE_ACKNOWLEDGEMENT_DAYS", 28)
+
+
+def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> None:
+    token = secrets.token_urlsafe(32)
+    ack.token_hash = token_hash(token)
+    ack.expires_at = now + dt.timedelta(days=_link_days())
+    path = reverse("guidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
+    context = {
+        "ack": ack,
+        "school": ack.school,
+        "lead": ack.lead,
+        "guidance_version": ack.guidance_version,
+        "link": f"{settings.SITE_URL.rstrip('/')}{path}",
+        "public_link": f"{settings.SITE_URL.rstrip('/')}{reverse('guidance:published')}",
+        "expires_at": ack.expires_at,
+        "reminder": reminder,
+        "council_name": settings.COUNCIL_NAME,
+    }
+    send_mail(
+        subject=("Reminder: " if reminder else "")
+        + "Please acknowledge the model guidance for peer on peer abuse "
+        + f"(version {ack.guidance_version.number})",
+        message=render_to_string("guidance/email/acknowledgement_request.txt", context),
+        from_email=None,
+        recipient_list=[ack.lead.email],
+    )
+
+
+def acknowledgement_send(*, acknowledgement_id: int) -> bool:
+    """E-mail the DSL their link. Safe to run twice: a sent request is not sent again."""
+    with transaction.atomic():
+        ack = (
+            Acknowledgement.objects.select_for_update(of=("self",))
+            .select_related("school", "lead", "guidance_version")
+            .get(pk=acknowledgement_id)
+        )
+        if ack.sent_at is not None or ack.acknowledged_at is not None:
+            return False
+        if ack.guidance_version.status != Status.PUBLISHED:
+            return False
+        now = timezone.now()
+        _send_link(ack, reminder=False, now=now)
+        ack.sent_at = now
+        _save(ack, user=None, reason="Acknowledgement requested by e-mail")
+    return True
+
+
+@transaction.atomic
+def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
+    """Ask for a reminder to be sent (a new link; the old one stops working when it goes)."""
+    ack = (
+        Acknowledgement.objects.select_for_update(of=("self",))
+        .select_related("guidance_version")
+        .get(pk=acknowledgement_id)
+    )
+    if ack.acknowledged_at is not None:
+        _refuse("This school has already acknowledged this version.", code="acknowledged")
+    if ack.guidance_version.status != Status.PUBLISHED:
+        _refuse("Only the published version can be acknowledged.", code="not_published")
+    ack.remind_requested_at = timezone.now()
+    _save(ack, user=user, reason="Reminder requested")
+    from guidance import tasks
+
+    tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+    return ack
+
+
+def acknowledgements_remind_all(*, user, version_id: int) -> int:
+    ids = list(
+        Acknowledgement.objects.filter(
+            guidance_version_id=version_id,
+            acknowledged_at__isnull=True,
+            guidance_version__status=Status.PUBLISHED,
+        ).values_list("pk", flat=True)
+    )
+    for ack_id in ids:
+        acknowledgement_remind(user=user, acknowledgement_id=ack_id)
+    return len(ids)
+
+
+def acknowledgement_send_reminder(*, acknowledgement_id: int) -> bool:
+    """Send a requested reminder. Safe to run twice: one request sends one e-mail."""
+    with transaction.atomic():
+        ack = (
+            Acknowledgement.objects.select_for_update(of=("self",))
+            .select_related("school", "lead", "guidance_version")
+            .get(pk=acknowledgement_id)
+        )
+        if ack.acknowledged_at is not None or ack.remind_requested_at is None:
+            return False
+        if ack.reminded_at is not None and ack.reminded_at >= ack.remind_requested_at:
+            return False
+        if ack.guidance_version.status != Status.PUBLISHED:
+            return False
+        now = timezone.now()
+        _send_link(ack, reminder=True, now=now)
+        ack.reminded_at = now
+        ack.reminders += 1
+        if ack.sent_at is None:
+            ack.sent_at = ack.reminded_at
+        _save(ack, user=None, reason="Reminder sent by e-mail")
+    return True
+
+
+class LinkRefused(Exception):
+    """An acknowledgement link that cannot be used; ``reason`` says why, in plain words."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def acknowledgement_for_link(*, urn: str, token: str, lock: bool = False) -> Acknowledgement:
+    """The acknowledgement a link is for, or ``LinkRefused``. The school must match the link's."""
+    rows = Acknowledgement.objects.select_related("school", "guidance_version")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    ack = rows.filter(token_hash=token_hash(token)).first() if token else None
+    if ack is None or ack.school.urn != urn:
+        raise LinkRefused("not_found")
+    if ack.acknowledged_at is not None:
+        raise LinkRefused("used")
+    if ack.expires_at is None or ack.expires_at <= timezone.now():
+        raise LinkRefused("expired")
+    if ack.guidance_version.status != Status.PUBLISHED:
+        raise LinkRefused("superseded")
+    return ack
+
+
+@transaction.atomic
+def acknowledgement_confirm(*, urn: str, token: str, name: str) -> Acknowledgement:
+    """The DSL confirms, through their link, that the school has read and adopted the version."""
+    ack = acknowledgement_for_link(urn=urn, token=token, lock=True)
+    ack.acknowledged_at = timezone.now()
+    ack.acknowledged_name = name
+    _save(ack, user=None, reason=f"Acknowledged through the e-mailed link by {name}")
+    return ack
+
+
+# --- schools' DSLs ----------------------------------------------------------------------------
+
+
+def schools_for_guidance():
+    return School.objects.filter(active=True)
