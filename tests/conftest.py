@@ -100,3 +100,9 @@ def practitioner_client(client, practitioner):
 def verified_client(client):
     """verified_client(user) signs the shared test client in as that user, verified."""
     return lambda user: sign_in_verified(client, user)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, signed in with two-factor as every account must be."""
+    return sign_in_verified(client, admin_user)
