@@ -330,14 +330,15 @@ def _grant_defaults(referral: Referral, *, user, acting) -> None:
     from django.contrib.auth.models import Group
 
     reason = "Live referral: the referring practitioner and the MASH team"
-    for action in (VIEW_EXEMPT, CHANGE):
-        permissions.grant(
-            referral, action=action, user=user, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
-        )
-        for group in Group.objects.filter(name__in=[GROUP_NAMES[r] for r in MASH_ROLES]):
-            permissions.grant(
-                referral, action=action, group=group, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
-            )
+    permissions.grant_many(
+        referral,
+        actions=[VIEW_EXEMPT, CHANGE],
+        users=[user],
+        groups=list(Group.objects.filter(name__in=[GROUP_NAMES[r] for r in MASH_ROLES])),
+        kind=GrantKind.DEFAULT,
+        reason=reason,
+        granted_by=acting,
+    )
 
 
 @transaction.atomic
@@ -625,16 +626,15 @@ def referral_grant(
         if expires_on
         else None
     )
-    for action in actions:
-        permissions.grant(
-            referral,
-            action=action,
-            user=user,
-            kind=GrantKind.EXPLICIT,
-            reason=reason.strip(),
-            granted_by=granted_by,
-            expires_at=expires_at,
-        )
+    permissions.grant_many(
+        referral,
+        actions=actions,
+        users=[user],
+        kind=GrantKind.EXPLICIT,
+        reason=reason.strip(),
+        granted_by=granted_by,
+        expires_at=expires_at,
+    )
 
 
 @transaction.atomic

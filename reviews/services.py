@@ -384,7 +384,11 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     review = Review.objects.select_for_update().get(pk=review_id)
     _require_lead(user, review)
     _require_status(review, Review.Status.REVIEWING)
-    primaries = list(review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).order_by("referral_id"))
+    primaries = list(
+        review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY)
+        .select_related("referral")
+        .order_by("referral_id")
+    )
     if not primaries or any(a.status != CaseAssessment.Status.ACCEPTED for a in primaries):
         raise ValidationError("Every case must be assigned and its assessment accepted before moderation")
     size = math.ceil(len(primaries) * review.moderation_share / 100)

@@ -12,6 +12,7 @@ from referrals.models import AbuseForm, Referral
 from reviews import selectors, services
 from reviews.models import CaseAssessment, CriterionRating, Review, ScreeningDecision
 from tests.factories import ReferralFactory
+from tests.nplusone import set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def people(role_user):
 
 
 @pytest.fixture
+@set_up
 def historic():
     """Referrals across the two periods: in scope, not peer-on-peer, not in scope, outside."""
     sexual = AbuseForm.objects.get(code="sexual-assault")
@@ -119,8 +121,8 @@ def test_assignment_attaches_the_criteria_in_force_and_grants_exactly_those_case
         referral_id=historic["in_2018_after"].pk,
         reviewer=people["r1"],
     )
-    codes_before = {r.criterion.code for r in before.ratings.all()}
-    codes_after = {r.criterion.code for r in after.ratings.all()}
+    codes_before = {r.criterion.code for r in before.ratings.select_related("criterion")}
+    codes_after = {r.criterion.code for r in after.ratings.select_related("criterion")}
     assert "K16.1" in codes_before
     assert "K18.1" not in codes_before
     assert "K18.1" in codes_after
@@ -140,6 +142,7 @@ def test_assignment_attaches_the_criteria_in_force_and_grants_exactly_those_case
         )
 
 
+@set_up
 def rate_all(assessment, user, rating="met"):
     ratings = {
         r.criterion_id: services.RatingInput(rating, "Evidence in the MASH record")
