@@ -21,69 +21,13 @@ import json
 import os
 import random
 import secrets
-from html.parser import HTMLParser
 
+from forms import form_fields
 from locust import HttpUser, between, events, task
 
 SESSIONS = json.load(open(os.environ["LOADTEST_SESSIONS"]))  # noqa: SIM115
 HOST_HEADERS = {"X-Forwarded-Proto": "https"}
 _taken: dict[str, int] = {}
-
-
-class FormFields(HTMLParser):
-    """The fields a browser would post back from the page's main POST form, as they stand."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: list[tuple[str, str]] = []
-        self.in_form = False
-        self.select: str | None = None
-        self.select_value: str | None = None
-        self.selected = False
-        self.textarea: str | None = None
-        self.text = ""
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and (a.get("method") or "").lower() == "post" and not self.fields:
-            self.in_form = True
-        if not self.in_form:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "image", "file"):
-                return
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.fields.append((name, a.get("value") or ("on" if kind == "checkbox" else "")))
-        elif tag == "select" and name:
-            self.select, self.select_value, self.selected = name, None, False
-        elif tag == "option" and self.select is not None and not self.selected:
-            if "selected" in a or self.select_value is None:
-                self.select_value, self.selected = a.get("value", ""), "selected" in a
-        elif tag == "textarea" and name:
-            self.textarea, self.text = name, ""
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self.in_form:
-            self.in_form = False
-        elif tag == "select" and self.select is not None:
-            self.fields.append((self.select, self.select_value or ""))
-            self.select = None
-        elif tag == "textarea" and self.textarea is not None:
-            self.fields.append((self.textarea, self.text.removeprefix("\n")))
-            self.textarea = None
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.text += data
-
-
-def form_fields(html: str) -> list[tuple[str, str]]:
-    parser = FormFields()
-    parser.feed(html)
-    return parser.fields
 
 
 class SessionUser(HttpUser):
@@ -121,11 +65,13 @@ class SessionUser(HttpUser):
         ) as response:
             if response.status_code == 302:
                 response.success()
-            elif response.status_code == 409:
+            elif response.status_code == 409 or (
+                response.status_code == 400 and "Someone else saved" in response.text
+            ):
                 response.success()
                 events.request.fire(
                     request_type="NOTE",
-                    name=f"{name} (409 conflict, refused as designed)",
+                    name=f"{name}: concurrent save refused as designed",
                     response_time=0,
                     response_length=0,
                     exception=None,
