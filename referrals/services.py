@@ -24,6 +24,7 @@ from django.utils import timezone
 from core import permissions
 from core.access_log import record_access
 from core.models import AccessLogEntry
+from core.outbox import enqueue_on_commit
 from core.permissions import CHANGE, VIEW_EXEMPT, GrantKind
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.timescales import add_working_hours, age_on, decision_due_at
@@ -468,9 +469,7 @@ def referral_record_decision(
     _save(referral, user=user, reason="Decision recorded")
 
     if notify_referrer:
-        from referrals.tasks import send_decision_feedback
-
-        transaction.on_commit(lambda: send_decision_feedback.delay(record.pk))
+        enqueue_on_commit("referrals.tasks.send_decision_feedback", record.pk)
     return record
 
 
@@ -683,17 +682,11 @@ def referral_break_glass(*, request, user, referral_id: int, reason: str) -> Acc
         reason=reason.strip(),
         break_glass=True,
     )
-    transaction.on_commit(lambda: _notify_break_glass(entry_id=entry.pk))
+    enqueue_on_commit("referrals.tasks.notify_break_glass", entry.pk)
     logger.warning(
         "break-glass access: user %s on referral %s (access log %s)", user.pk, referral.pk, entry.pk
     )
     return entry
-
-
-def _notify_break_glass(*, entry_id: int) -> None:
-    from referrals.tasks import notify_break_glass
-
-    notify_break_glass.delay(entry_id)
 
 
 def break_glass_notify(*, entry_id: int) -> int:

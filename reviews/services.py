@@ -249,7 +249,7 @@ def _new_assessment(review: Review, referral: Referral, reviewer, kind: str, *, 
     assessment.save()
     received = timezone.localtime(referral.received_at).date()
     criteria = criteria_in_force(
-        on=received, forms_of_abuse=referral.forms_of_abuse.values_list("pk", flat=True)
+        on=received, forms_of_abuse=[form.pk for form in referral.forms_of_abuse.all()]
     )
     bulk_create_with_history(
         [CriterionRating(assessment=assessment, criterion=c) for c in criteria],
@@ -387,6 +387,7 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     primaries = list(
         review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY)
         .select_related("referral")
+        .prefetch_related("referral__forms_of_abuse")
         .order_by("referral_id")
     )
     if not primaries or any(a.status != CaseAssessment.Status.ACCEPTED for a in primaries):
