@@ -440,7 +440,7 @@ def review_advance(*, user, review_id: int, to: str) -> Review:
     review.status = to
     if to == Review.Status.CLOSED:
         review.closed_at = timezone.now()
-        for assessment in review.assessments.select_related("referral"):
+        for assessment in review.assessments.select_related("referral", "reviewer"):
             permissions.revoke_user_kind(
                 assessment.referral,
                 user=assessment.reviewer,

@@ -217,7 +217,7 @@ def test_moderation_agreement_findings_and_close(review, people, historic):
     assert len(second) == 2  # ceil(3 * 34%)
     assert all(s.reviewer != people["r1"] for s in second)
     for s in second:
-        rows = list(s.ratings.all())
+        rows = list(CriterionRating.objects.filter(assessment=s))
         ratings = {r.criterion_id: services.RatingInput("met") for r in rows}
         ratings[rows[0].criterion_id] = services.RatingInput("not_met")
         services.assessment_save(
@@ -238,7 +238,9 @@ def test_moderation_agreement_findings_and_close(review, people, historic):
     findings = selectors.review_findings(review=review)
     # The findings equal a direct count over the accepted assessments, with the resolution applied.
     direct: Counter = Counter()
-    for rating in CriterionRating.objects.filter(assessment__kind="primary", assessment__review=review):
+    for rating in CriterionRating.objects.filter(
+        assessment__kind="primary", assessment__review=review
+    ).select_related("criterion"):
         value = "not_met" if rating.pk == first.pk else rating.rating
         direct[(rating.criterion.code, value)] += 1
     found: Counter = Counter()
