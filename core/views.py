@@ -187,6 +187,13 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def bad_request(request, exception=None):
+    # A request refused outright (Django's SuspiciousOperation family). One case: the session
+    # could not be saved because the database went away after the view had run, so the
+    # page cannot promise that nothing was saved. Rendered without the request, like 500.
+    return HttpResponse(loader.get_template("400.html").render({}), status=400)
+
+
 def server_error(request):
     # Rendered without the request: nothing of the case (nor a database query) can reach it.
     return HttpResponse(loader.get_template("500.html").render({}), status=500)

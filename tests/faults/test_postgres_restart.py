@@ -5,7 +5,8 @@ running the production settings; the shared server on 5432 is never touched. Whi
 clients list the work tray and save a referral over and over, the cluster is restarted
 (``pg_ctl restart -m fast``, which ends every connection). Then:
 
-- every request that failed got the service's own error page (500, "Sorry, there is a problem
+- every request that failed got the service's own error page (500, or 400 when the view ran
+  but the session could not be saved afterwards; both "Sorry, there is a problem
   with the service"), never a traceback;
 - the same gunicorn processes answer again without being restarted (CONN_HEALTH_CHECKS drops
   the dead persistent connections);
@@ -265,7 +266,9 @@ def test_postgres_restart_under_load(cluster, tmp_path):
         # Every failure is the service's own error page; nothing else went wrong.
         failures = [(what, status, body) for what, status, body in results if status not in (200, 302, 409)]
         for what, status, body in failures:
-            assert status == 500, (what, status, body[:300])
+            # 500: the view's query failed. 400: the view ran, then saving the session failed
+            # (Django's SessionInterrupted); the page then says to check the last change.
+            assert status in (400, 500), (what, status, body[:300])
             assert ERROR_PAGE in body, (what, body[:300])
             assert "Traceback" not in body, (what, body[:500])
             assert "psycopg" not in body.lower(), (what, body[:500])
