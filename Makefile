@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench clean code audit backup restore
+.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench loadtest clean code audit backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ backup: ## Back up PostgreSQL and the stored packs: make backup BACKUP_DIR=/back
 
 restore: ## Restore a backup into an empty database and media folder: make restore BACKUP=/backups/mash-... (see docs/operations.md)
 	bin/restore $(BACKUP)
+
+loadtest: setup ## Production-shaped load run: gunicorn, PostgreSQL (mash_load, seeded once with 100,000 referrals and ~1M grants, kept), Redis db 6, a Celery worker, locust for DURATION (default 90s)
+	loadtest/run.sh
 
 clean: ## Remove the virtualenv, node_modules, built assets and local data
 	rm -rf $(VENV) node_modules static/build staticfiles var

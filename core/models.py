@@ -193,3 +193,29 @@ class ExportJobEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The export trail is append-only")
+
+
+class OutboxMessage(models.Model):
+    """A background job to queue, written in the same transaction as the change it follows.
+
+    If the broker (Redis) is down when the transaction commits, the change still stands and
+    this row stays unsent; Celery beat's ``core.tasks.flush_outbox`` queues it once the broker
+    is back. Rows hold a task name and primary keys only, never case data.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="outbox_unsent_idx", condition=models.Q(sent_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -70,9 +70,20 @@ def _codename(model: type[models.Model], action: str) -> str:
     return f"{action}_{model._meta.model_name}"
 
 
-def _permission(model: type[models.Model], action: str) -> Permission:
+def _permissions(model: type[models.Model], actions: Iterable[str]) -> dict[str, Permission]:
+    """The permission rows for ``actions`` on ``model``, in one query."""
     content_type = ContentType.objects.get_for_model(model)
-    return Permission.objects.get(content_type=content_type, codename=_codename(model, action))
+    codenames = {_codename(model, action): action for action in actions}
+    found = {
+        codenames[permission.codename]: permission
+        for permission in Permission.objects.select_related("content_type").filter(
+            content_type=content_type, codename__in=codenames
+        )
+    }
+    if len(found) != len(codenames):
+        missing = sorted(set(codenames) - {_codename(model, action) for action in found})
+        raise Permission.DoesNotExist(f"No permission {', '.join(missing)}")
+    return found
 
 
 def _active(now: dt.datetime | None = None) -> Q:
@@ -244,26 +255,71 @@ def grant(
     """Give (or renew) a grant. Returns the grant row; its history records the change."""
     if (user is None) == (group is None):
         raise ValueError("grant needs exactly one of user or group")
-    model = type(obj)
-    table = get_user_obj_perms_model(model) if user is not None else get_group_obj_perms_model(model)
-    holder = {"user": user} if user is not None else {"group": group}
-    permission = _permission(model, action)
-    with transaction.atomic():
-        row = (
-            table.objects.select_for_update()
-            .filter(content_object=obj, permission=permission, **holder)
-            .first()
-        )
-        if row is None:
-            row = table(content_object=obj, permission=permission, **holder)
-            row._change_reason = reason
-        else:
-            row._change_reason = f"Renewed: {reason}"
-        row.kind, row.granted_by, row.reason = kind, granted_by, reason
-        row.expires_at, row.granted_at = expires_at, timezone.now()
-        row._history_user = granted_by
-        row.save()
+    [row] = grant_many(
+        obj,
+        actions=[action],
+        reason=reason,
+        users=[user] if user is not None else [],
+        groups=[group] if group is not None else [],
+        granted_by=granted_by,
+        kind=kind,
+        expires_at=expires_at,
+    )
     return row
+
+
+def grant_many(
+    obj: models.Model,
+    *,
+    actions: Iterable[str],
+    reason: str,
+    users: Iterable = (),
+    groups: Iterable[Group] = (),
+    granted_by=None,
+    kind: str = GrantKind.EXPLICIT,
+    expires_at: dt.datetime | None = None,
+) -> list:
+    """Give (or renew) every action to every holder on one record.
+
+    The same as ``grant`` for each action and holder in turn (each row saved, so its history
+    records the change), with the permissions and the existing rows read once rather than
+    once per grant.
+    """
+    model = type(obj)
+    actions, users, groups = list(actions), list(users), list(groups)
+    found = _permissions(model, actions)
+    tables = [
+        ("user", get_user_obj_perms_model(model), users),
+        ("group", get_group_obj_perms_model(model), groups),
+    ]
+    rows = []
+    with transaction.atomic():
+        existing = {}
+        for holder_kind, table, holders in tables:
+            if not holders:
+                continue
+            for row in table.objects.select_for_update().filter(
+                content_object=obj,
+                permission__in=list(found.values()),
+                **{f"{holder_kind}__in": holders},
+            ):
+                existing[holder_kind, getattr(row, f"{holder_kind}_id"), row.permission_id] = row
+        for action in actions:
+            permission = found[action]
+            for holder_kind, table, holders in tables:
+                for holder in holders:
+                    row = existing.get((holder_kind, holder.pk, permission.pk))
+                    if row is None:
+                        row = table(content_object=obj, permission=permission, **{holder_kind: holder})
+                        row._change_reason = reason
+                    else:
+                        row._change_reason = f"Renewed: {reason}"
+                    row.kind, row.granted_by, row.reason = kind, granted_by, reason
+                    row.expires_at, row.granted_at = expires_at, timezone.now()
+                    row._history_user = granted_by
+                    row.save()
+                    rows.append(row)
+    return rows
 
 
 def revoke(obj: models.Model, *, grant_id: int, holder_kind: str, revoked_by, reason: str) -> None:

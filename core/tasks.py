@@ -110,3 +110,13 @@ def clean_up_export_packs() -> int:
     from core.documents.services import export_packs_clean_up
 
     return export_packs_clean_up()
+
+
+@shared_task(name="core.tasks.flush_outbox")
+def flush_outbox() -> int:
+    """Celery beat: queue jobs whose publish failed while the broker was down."""
+    from core.outbox import outbox_discard_sent, outbox_flush
+
+    sent = outbox_flush()
+    outbox_discard_sent()
+    return sent

@@ -209,10 +209,6 @@ def healthz(request):
 # the request may be what is wrong (a bad Host header), and nothing of the case should load.
 
 
-def bad_request(request, exception=None):
-    return HttpResponse(loader.get_template("400.html").render({}), status=400)
-
-
 def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
 
@@ -223,6 +219,13 @@ def csrf_failure(request, reason=""):
 
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+def bad_request(request, exception=None):
+    # A request refused outright (Django's SuspiciousOperation family). One case: the session
+    # could not be saved because the database went away after the view had run, so the
+    # page cannot promise that nothing was saved. Rendered without the request, like 500.
+    return HttpResponse(loader.get_template("400.html").render({}), status=400)
 
 
 def server_error(request):

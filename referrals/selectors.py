@@ -469,13 +469,19 @@ def _who(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def referral_history(*, user, pk: int) -> tuple[Referral, list[HistoryEntry], bool]:
+def referral_history(
+    *, user, pk: int, referral: Referral | None = None
+) -> tuple[Referral, list[HistoryEntry], bool]:
     """Everything that happened to a referral and the records hanging off it, newest first.
+
+    ``referral``: the same referral already loaded through ``referral_get`` for this user (a
+    view's), so it is not read twice.
 
     Changes to exempt fields show as "[exempt]" unless the user may see identities; the
     third value says whether they may (and so whether the view must log the read).
     """
-    referral = referral_get(user=user, pk=pk)
+    if referral is None or referral.pk != pk:
+        referral = referral_get(user=user, pk=pk)
     visible = permissions.can_see_exempt(user, referral)
     history_models = [
         (Referral.history.filter(id=referral.pk).select_related("history_user"), lambda r: "Referral"),

@@ -24,6 +24,7 @@ from django.utils import timezone
 from core import permissions
 from core.access_log import record_access
 from core.models import AccessLogEntry
+from core.outbox import enqueue_on_commit
 from core.permissions import CHANGE, VIEW_EXEMPT, GrantKind
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.timescales import add_working_hours, age_on, decision_due_at
@@ -330,14 +331,15 @@ def _grant_defaults(referral: Referral, *, user, acting) -> None:
     from django.contrib.auth.models import Group
 
     reason = "Live referral: the referring practitioner and the MASH team"
-    for action in (VIEW_EXEMPT, CHANGE):
-        permissions.grant(
-            referral, action=action, user=user, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
-        )
-        for group in Group.objects.filter(name__in=[GROUP_NAMES[r] for r in MASH_ROLES]):
-            permissions.grant(
-                referral, action=action, group=group, kind=GrantKind.DEFAULT, reason=reason, granted_by=acting
-            )
+    permissions.grant_many(
+        referral,
+        actions=[VIEW_EXEMPT, CHANGE],
+        users=[user],
+        groups=list(Group.objects.filter(name__in=[GROUP_NAMES[r] for r in MASH_ROLES])),
+        kind=GrantKind.DEFAULT,
+        reason=reason,
+        granted_by=acting,
+    )
 
 
 @transaction.atomic
@@ -467,9 +469,7 @@ def referral_record_decision(
     _save(referral, user=user, reason="Decision recorded")
 
     if notify_referrer:
-        from referrals.tasks import send_decision_feedback
-
-        transaction.on_commit(lambda: send_decision_feedback.delay(record.pk))
+        enqueue_on_commit("referrals.tasks.send_decision_feedback", record.pk)
     return record
 
 
@@ -625,16 +625,15 @@ def referral_grant(
         if expires_on
         else None
     )
-    for action in actions:
-        permissions.grant(
-            referral,
-            action=action,
-            user=user,
-            kind=GrantKind.EXPLICIT,
-            reason=reason.strip(),
-            granted_by=granted_by,
-            expires_at=expires_at,
-        )
+    permissions.grant_many(
+        referral,
+        actions=actions,
+        users=[user],
+        kind=GrantKind.EXPLICIT,
+        reason=reason.strip(),
+        granted_by=granted_by,
+        expires_at=expires_at,
+    )
 
 
 @transaction.atomic
@@ -683,17 +682,11 @@ def referral_break_glass(*, request, user, referral_id: int, reason: str) -> Acc
         reason=reason.strip(),
         break_glass=True,
     )
-    transaction.on_commit(lambda: _notify_break_glass(entry_id=entry.pk))
+    enqueue_on_commit("referrals.tasks.notify_break_glass", entry.pk)
     logger.warning(
         "break-glass access: user %s on referral %s (access log %s)", user.pk, referral.pk, entry.pk
     )
     return entry
-
-
-def _notify_break_glass(*, entry_id: int) -> None:
-    from referrals.tasks import notify_break_glass
-
-    notify_break_glass.delay(entry_id)
 
 
 def break_glass_notify(*, entry_id: int) -> int:

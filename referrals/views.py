@@ -361,7 +361,9 @@ class ReferralHistoryView(ReferralMixin, TemplateView):
     template_name = "referrals/referral_history.html"
 
     def get_context_data(self, **kwargs):
-        referral, entries, visible = selectors.referral_history(user=self.request.user, pk=self.referral.pk)
+        referral, entries, visible = selectors.referral_history(
+            user=self.request.user, pk=self.referral.pk, referral=self.referral
+        )
         if visible:
             self.log_exempt_read(AccessLogEntry.Channel.HISTORY)
         return {

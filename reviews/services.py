@@ -249,7 +249,7 @@ def _new_assessment(review: Review, referral: Referral, reviewer, kind: str, *, 
     assessment.save()
     received = timezone.localtime(referral.received_at).date()
     criteria = criteria_in_force(
-        on=received, forms_of_abuse=referral.forms_of_abuse.values_list("pk", flat=True)
+        on=received, forms_of_abuse=[form.pk for form in referral.forms_of_abuse.all()]
     )
     bulk_create_with_history(
         [CriterionRating(assessment=assessment, criterion=c) for c in criteria],
@@ -384,7 +384,12 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     review = Review.objects.select_for_update().get(pk=review_id)
     _require_lead(user, review)
     _require_status(review, Review.Status.REVIEWING)
-    primaries = list(review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).order_by("referral_id"))
+    primaries = list(
+        review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY)
+        .select_related("referral")
+        .prefetch_related("referral__forms_of_abuse")
+        .order_by("referral_id")
+    )
     if not primaries or any(a.status != CaseAssessment.Status.ACCEPTED for a in primaries):
         raise ValidationError("Every case must be assigned and its assessment accepted before moderation")
     size = math.ceil(len(primaries) * review.moderation_share / 100)
@@ -435,7 +440,7 @@ def review_advance(*, user, review_id: int, to: str) -> Review:
     review.status = to
     if to == Review.Status.CLOSED:
         review.closed_at = timezone.now()
-        for assessment in review.assessments.select_related("referral"):
+        for assessment in review.assessments.select_related("referral", "reviewer"):
             permissions.revoke_user_kind(
                 assessment.referral,
                 user=assessment.reviewer,

@@ -15,6 +15,9 @@ from django.contrib.auth.models import Group
 from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
+from tests.nplusone import unit_of_work, wrap_unit_modules
+
+wrap_unit_modules()
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -54,10 +57,21 @@ def _service_markers(request):
         require_service(ok, reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_n_plus_one():
+    """Every test runs with django-zeal on: an N+1 query pattern anywhere raises NPlusOneError
+    (see tests/nplusone.py for what counts as one unit of work)."""
+    from zeal import zeal_context
+
+    with zeal_context():
+        yield
+
+
 @pytest.fixture
 def role_user(db):
     """Make a user holding one role: role_user(Role.MASH_PRACTITIONER)."""
 
+    @unit_of_work
     def make(role: Role, **kwargs):
         user = UserFactory(**kwargs)
         user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
@@ -76,6 +90,7 @@ def manager(role_user):
     return role_user(Role.MASH_MANAGER, username="manager")
 
 
+@unit_of_work
 def sign_in_verified(client, user):
     """Sign a test client in with a confirmed authenticator and a verified session."""
     from django_otp import DEVICE_ID_SESSION_KEY

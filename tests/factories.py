@@ -7,6 +7,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from zeal import zeal_context
 
 from core.timescales import decision_due_at
 from referrals.models import (
@@ -56,7 +57,20 @@ class ChildFactory(factory.django.DjangoModelFactory):
     year_group = "9"
 
 
-class ReferralFactory(factory.django.DjangoModelFactory):
+class UnitFactory(factory.django.DjangoModelFactory):
+    """Each factory call is its own unit for the N+1 detector (tests/nplusone.py): making ten
+    referrals in a test is ten separate set-ups, not a page loading rows one by one."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        with zeal_context():
+            return super()._generate(strategy, params)
+
+
+class ReferralFactory(UnitFactory):
     """A referral row with its detail and a victim and alleged perpetrator (no services)."""
 
     class Meta:

@@ -22,6 +22,7 @@ from kombu import pools as kombu_pools
 from config.celery import app as celery_app
 from referrals import services
 from referrals.models import Outcome, RagLevel, ReferralDecision
+from tests.nplusone import set_up
 from tests.referrals.helpers import referral_input, two_children
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,7 @@ def _decide(user) -> ReferralDecision:
     )
 
 
+@set_up
 def _wait_for_feedback(decision_id: int, seconds: float = 60) -> ReferralDecision:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -306,7 +306,7 @@ def test_a_grant_holder_sees_the_canary_and_each_read_is_logged_once(
         assert response.status_code == 200, url
         assert CANARY in response.content.decode().lower(), url
         assert AccessLogEntry.objects.count() == before + 1, url
-        entry = AccessLogEntry.objects.latest("id")
+        entry = AccessLogEntry.objects.select_related("user").order_by("id").last()
         assert entry.user == reader
         assert entry.record_label == canary_referral.reference
         assert entry.ip_address == "127.0.0.1"

@@ -251,6 +251,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": 6 * 60 * 60,
     },
+    "flush-outbox": {
+        "task": "core.tasks.flush_outbox",
+        "schedule": 60,
+    },
     "delete-expired-grants": {
         "task": "referrals.tasks.delete_expired_grants",
         "schedule": 60 * 60,

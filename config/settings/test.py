@@ -21,3 +21,24 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # test can read what the test wrote.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+# django-zeal: any N+1 query pattern raises in tests (tests/conftest.py turns it on for every
+# test; the middleware gives each request its own count, as production requests would have).
+INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
+MIDDLEWARE = [*MIDDLEWARE, "zeal.middleware.zeal_middleware"]
+ZEAL_RAISE = env.bool("ZEAL_RAISE", default=True)
+ZEAL_SHOW_ALL_CALLERS = False
+ZEAL_ALLOWLIST = [
+    # Django's own session handling loads the session row again to delete it on sign-out.
+    {"model": "sessions.Session", "field": "get()"},
+    # Each child on the referral form has a school drop-down; Django's ModelChoiceField looks
+    # the chosen school up once per child form. Bounded by the children typed into one form
+    # (not by the data), and changing it would mean replacing Django's field.
+    {"model": "referrals.School", "field": "get()"},
+    # Saving and submitting an assessment in one request are two services, each locking the
+    # row in its own transaction: twice per request, never per row.
+    {"model": "reviews.CaseAssessment", "field": "get()"},
+    # An import takes reference numbers one locked sequence row per year in the file (in year
+    # order, so two imports cannot deadlock) and again for numbers that clash: per year.
+    {"model": "referrals.ReferenceSequence", "field": "get()"},
+]

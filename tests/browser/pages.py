@@ -10,6 +10,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Locator, Page
 
+from tests.nplusone import unit_of_work
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-test-password"  # UserFactory's
 AXE = Axe()
@@ -24,6 +26,7 @@ def current_code(device: TOTPDevice) -> str:
     return f"{code:0{device.digits}d}"
 
 
+@unit_of_work
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     """Sign in through the real pages: password, then the authenticator's code if the user has one."""
     page.goto("/sign-in/")

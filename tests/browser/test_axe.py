@@ -23,6 +23,7 @@ from tests.browser.pages import (
     sign_in,
 )
 from tests.factories import SchoolFactory
+from tests.nplusone import unit_of_work
 from tests.referrals.helpers import child_input, referral_input, two_children
 
 
@@ -64,6 +65,7 @@ def audit(page):
     return Audit(page)
 
 
+@unit_of_work
 def _referral(user, status: str, **changes) -> Referral:
     referral = services.referral_create(user=user, data=referral_input(**changes), children=two_children())
     if status == Referral.Status.RECEIVED:

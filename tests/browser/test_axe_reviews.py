@@ -18,6 +18,7 @@ from reviews import services
 from tests.browser.pages import add_authenticator, sign_in
 from tests.browser.test_axe import Audit
 from tests.factories import ReferralFactory
+from tests.nplusone import set_up
 
 RATINGS = [
     "met",
@@ -38,6 +39,7 @@ def audit(page):
     return Audit(page)
 
 
+@set_up
 def _review(role_user):
     lead = role_user(Role.LEAD_REVIEWER, username="lead", first_name="Lee", last_name="Lead")
     reviewer = role_user(Role.REVIEWER, username="reviewer", first_name="Rae", last_name="Viewer")

@@ -64,3 +64,13 @@ def test_500_shows_nothing_of_the_case(client, role_user, canary_referral, monke
     client.raise_request_exception = False
     response = client.get(reverse("referrals:detail", args=[canary_referral.pk]) + "?q=qzcnry")
     assert_plain_error(response, 500, "Sorry, there is a problem with the service")
+
+
+def test_a_bad_request_gets_the_service_error_page(client):
+    """Also what a request gets when the database goes away after its view ran (tests/faults)."""
+    response = client.get("/", HTTP_HOST="not-this-service.example")  # DisallowedHost: a 400
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Sorry, there is a problem with the request" in body
+    assert "check whether it was saved" in body
+    assert "Bad Request (400)" not in body

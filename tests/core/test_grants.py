@@ -17,6 +17,7 @@ from referrals.models import Referral, ReferralUserGrant
 from referrals.selectors import referrals_visible_to
 from tests.conftest import sign_in_verified
 from tests.factories import ReferralFactory
+from tests.nplusone import set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -257,6 +258,7 @@ def test_permission_filtered_tray_uses_the_same_queries_at_10_and_many_rows(clie
             response = client.get(url, params)
         return len(queries.captured_queries), response
 
+    @set_up
     def named(count):
         # Referrals the reviewer may identify, each with a child called Smith.
         for _ in range(count):

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from referrals import services
 from referrals.models import AbuseForm, ReferralSource
+from tests.nplusone import unit_of_work
 
 
+@unit_of_work
 def referral_input(**changes) -> services.ReferralInput:
     received = timezone.now() - dt.timedelta(hours=2)
     base = services.ReferralInput(

@@ -1,11 +1,16 @@
 import datetime as dt
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
+from django.core.management import call_command as _call_command
 from django.utils import timezone
 
 from referrals.models import Child, Referral, ReferralChild, School
 from referrals.selectors import referral_view
+from tests.nplusone import set_up
+
+# The demo seed builds its data referral by referral through the services, on purpose.
+call_command = set_up(_call_command)
 
 pytestmark = pytest.mark.django_db
 

@@ -139,7 +139,7 @@ def test_workflow_received_screening_decided_closed_reopened(practitioner, manag
         referral_id=referral.pk,
         expected_version=referral.version,
         decision=services.DecisionInput(
-            outcomes=[Outcome.objects.get(code="police"), Outcome.objects.get(code="strategy-s47")],
+            outcomes=list(Outcome.objects.filter(code__in=["police", "strategy-s47"]).order_by("code")),
             rationale="Starting point for sexual assault is a police report.",
             advice={"dsl_informed": True, "police_informed": True},
         ),

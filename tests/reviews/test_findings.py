@@ -27,6 +27,7 @@ from reviews.models import ReviewRecommendation, ReviewTheme
 from reviews.statistics import suppress
 from tests.conftest import sign_in_verified
 from tests.factories import ReferralFactory, SchoolFactory
+from tests.nplusone import set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +135,7 @@ def people(role_user):
 
 
 @pytest.fixture
+@set_up
 def cases(people):
     """Ten closed referrals (nobody holds a default grant), a canary in every identity."""
     school = SchoolFactory(name="Leakcheck Academy", urn="LEAK0001")
@@ -173,6 +175,7 @@ def not_met_last_three(index: int, code: str) -> str:
     return "not_met" if code == "K16.1" and index >= 7 else "met"
 
 
+@set_up
 def build_review(people, cases, rating_for=not_met_last_three):
     lead, reviewer = people["lead"], people["reviewer"]
     review = services.review_create(

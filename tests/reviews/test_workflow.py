@@ -12,6 +12,7 @@ from referrals.models import AbuseForm, Referral
 from reviews import selectors, services
 from reviews.models import CaseAssessment, CriterionRating, Review, ScreeningDecision
 from tests.factories import ReferralFactory
+from tests.nplusone import set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def people(role_user):
 
 
 @pytest.fixture
+@set_up
 def historic():
     """Referrals across the two periods: in scope, not peer-on-peer, not in scope, outside."""
     sexual = AbuseForm.objects.get(code="sexual-assault")
@@ -119,8 +121,8 @@ def test_assignment_attaches_the_criteria_in_force_and_grants_exactly_those_case
         referral_id=historic["in_2018_after"].pk,
         reviewer=people["r1"],
     )
-    codes_before = {r.criterion.code for r in before.ratings.all()}
-    codes_after = {r.criterion.code for r in after.ratings.all()}
+    codes_before = {r.criterion.code for r in before.ratings.select_related("criterion")}
+    codes_after = {r.criterion.code for r in after.ratings.select_related("criterion")}
     assert "K16.1" in codes_before
     assert "K18.1" not in codes_before
     assert "K18.1" in codes_after
@@ -140,6 +142,7 @@ def test_assignment_attaches_the_criteria_in_force_and_grants_exactly_those_case
         )
 
 
+@set_up
 def rate_all(assessment, user, rating="met"):
     ratings = {
         r.criterion_id: services.RatingInput(rating, "Evidence in the MASH record")
@@ -214,7 +217,7 @@ def test_moderation_agreement_findings_and_close(review, people, historic):
     assert len(second) == 2  # ceil(3 * 34%)
     assert all(s.reviewer != people["r1"] for s in second)
     for s in second:
-        rows = list(s.ratings.all())
+        rows = list(CriterionRating.objects.filter(assessment=s))
         ratings = {r.criterion_id: services.RatingInput("met") for r in rows}
         ratings[rows[0].criterion_id] = services.RatingInput("not_met")
         services.assessment_save(
@@ -235,7 +238,9 @@ def test_moderation_agreement_findings_and_close(review, people, historic):
     findings = selectors.review_findings(review=review)
     # The findings equal a direct count over the accepted assessments, with the resolution applied.
     direct: Counter = Counter()
-    for rating in CriterionRating.objects.filter(assessment__kind="primary", assessment__review=review):
+    for rating in CriterionRating.objects.filter(
+        assessment__kind="primary", assessment__review=review
+    ).select_related("criterion"):
         value = "not_met" if rating.pk == first.pk else rating.rating
         direct[(rating.criterion.code, value)] += 1
     found: Counter = Counter()

@@ -173,27 +173,33 @@ class Command(BaseCommand):
 
     def ensure_users(self) -> dict[str, object]:
         User = get_user_model()
+        usernames = [username for username, *_ in DEMO_USERS]
+        existing = User.objects.in_bulk(usernames, field_name="username")
+        groups = {group.name: group for group in Group.objects.filter(name__in=GROUP_NAMES.values())}
+        with_device = set(
+            TOTPDevice.objects.filter(user__username__in=usernames, name="Demo authenticator").values_list(
+                "user__username", flat=True
+            )
+        )
         users = {}
         for username, first, last, role in DEMO_USERS:
-            user, created = User.objects.get_or_create(
-                username=username,
-                defaults={
-                    "first_name": first,
-                    "last_name": last,
-                    "email": f"{username}@council.example",
-                    "is_staff": role == Role.ADMINISTRATOR,
-                    "is_superuser": role == Role.ADMINISTRATOR,
-                },
-            )
-            if created:
+            user = existing.get(username)
+            if user is None:
+                user = User(
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@council.example",
+                    is_staff=role == Role.ADMINISTRATOR,
+                    is_superuser=role == Role.ADMINISTRATOR,
+                )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-                user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
-            TOTPDevice.objects.get_or_create(
-                user=user,
-                name="Demo authenticator",
-                defaults={"key": demo_totp_key(username), "confirmed": True},
-            )
+                user.groups.add(groups[GROUP_NAMES[role]])
+            if username not in with_device:
+                TOTPDevice.objects.create(
+                    user=user, name="Demo authenticator", key=demo_totp_key(username), confirmed=True
+                )
             users[username] = user
         return users
 

@@ -1,0 +1,160 @@
+"""Prepare the database a ``make loadtest`` run serves: seeded once, kept, re-used.
+
+- Seeds (only when the database does not hold them yet) 100,000 referrals with the issue-2
+  bench's ``Seeder`` and about a million grant rows with ``bench_grants``' ``GrantSeeder``
+  (both imported, not copied), then the demo data (``seed_demo``: the demo accounts and the
+  cabinet report's case review, which gives the reviewers something to rate).
+- Writes a JSON file for the load generator: for each load user group, signed-in sessions
+  that are already verified with two-factor sign-in, made here the way the tests make them
+  (a confirmed authenticator and the session key django-otp sets when a code is accepted).
+  Authentication itself is not weakened: the server runs production settings and every
+  request still goes through the session, two-factor and grant checks. The file also lists
+  the referrals the practitioners work on (live ones, which the MASH groups hold grants on)
+  and the assessments the reviewers rate.
+
+The sessions file holds live session keys: it is written with mode 0600 under ``VAR_DIR``
+and the sessions expire like any other (30 minutes idle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from referrals.management.commands import bench as issue2
+from referrals.management.commands import bench_grants
+from referrals.models import Referral
+from reviews.models import CaseAssessment, Review
+
+SEED = 20261129
+#: The load user groups and the demo accounts that play them.
+GROUPS = {
+    "practitioner": ["practitioner", "practitioner2"],
+    "reviewer": ["reviewer"],
+    "officer": ["officer"],
+}
+MARKER_USER = bench_grants.USERNAMES[bench_grants.MANY]
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed (once) the load-test database DATABASE_URL names with 100,000 referrals and about a "
+        "million grant rows plus the demo data, and write verified sessions for the load users. "
+        "PostgreSQL only; the database name must start with mash_load."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--referrals", type=int, default=bench_grants.REFERRALS)
+        parser.add_argument("--grant-rows", type=int, default=bench_grants.GRANT_ROWS)
+        parser.add_argument("--visible", type=int, default=bench_grants.VISIBLE)
+        parser.add_argument("--batch-size", type=int, default=5_000)
+        parser.add_argument("--sessions", type=int, default=10, help="Sessions per load user group.")
+        parser.add_argument("--work", type=int, default=2_000, help="Referrals the practitioners work on.")
+        parser.add_argument(
+            "--out", default=str(Path(settings.VAR_DIR) / "loadtest" / "sessions.json"), help="Sessions file."
+        )
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("The load test needs PostgreSQL: set DATABASE_URL=postgres://…/mash_load")
+        name = connection.settings_dict["NAME"]
+        if not name.startswith("mash_load"):
+            raise CommandError(
+                f"Refusing to seed {name!r}: the load-test database's name starts with mash_load"
+            )
+        call_command("migrate", verbosity=0, interactive=False)
+        User = get_user_model()
+        if User.objects.filter(username=MARKER_USER).exists():
+            self.stdout.write(f"{name} is already seeded: {Referral.objects.count():,} referrals")
+        else:
+            self.seed(options)
+        call_command("seed_demo", allow_non_debug=True, stdout=self.stdout)
+        self.write_sessions(options)
+
+    def seed(self, options) -> None:
+        started = time.perf_counter()
+        rnd = random.Random(SEED)
+        helper = issue2.Command(stdout=self.stdout, stderr=self.stderr)
+        from django.utils import timezone
+
+        seeder = issue2.Seeder(
+            rnd=rnd,
+            now=timezone.now(),
+            batch_size=options["batch_size"],
+            users=helper.make_users(),
+            schools=helper.make_schools(rnd),
+        )
+        seeder.seed(options["referrals"])
+        self.stdout.write(
+            f"Seeded {options['referrals']:,} referrals in {time.perf_counter() - started:.0f} s"
+        )
+        grants = bench_grants.GrantSeeder(rnd=random.Random(SEED + 1), options=options)
+        grants.seed()
+        helper.vacuum_analyze()
+        self.stdout.write(
+            f"Seeded {grants.written:,} grant rows; {bench_grants.grant_counts()}; "
+            f"{time.perf_counter() - started:.0f} s in all"
+        )
+
+    def write_sessions(self, options) -> None:
+        User = get_user_model()
+        rnd = random.Random(SEED + 2)
+        out: dict = {"groups": {}}
+        for group, usernames in GROUPS.items():
+            sessions = []
+            for number in range(options["sessions"]):
+                user = User.objects.get(username=usernames[number % len(usernames)])
+                sessions.append(self.verified_session(user))
+            out["groups"][group] = sessions
+        live = list(
+            Referral.objects.exclude(status=Referral.Status.CLOSED)
+            .filter(reference__startswith="MASH-")
+            .order_by("-received_at")
+            .values_list("pk", flat=True)[: options["work"] * 5]
+        )
+        out["referrals"] = sorted(rnd.sample(live, min(options["work"], len(live))))
+        out["assessments"] = list(
+            CaseAssessment.objects.filter(
+                reviewer__username="reviewer",
+                status__in=[CaseAssessment.Status.ASSIGNED, CaseAssessment.Status.RETURNED],
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+        out["reviews"] = list(Review.objects.order_by("pk").values_list("pk", flat=True))
+        path = Path(options["out"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(out, handle, indent=1)
+        self.stdout.write(
+            f"Wrote {sum(len(s) for s in out['groups'].values())} verified sessions, "
+            f"{len(out['referrals'])} referrals and {len(out['assessments'])} assessments to {path}"
+        )
+
+    @staticmethod
+    def verified_session(user) -> str:
+        """A signed-in session verified with the user's authenticator, as a code would leave it."""
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="Demo authenticator", defaults={"confirmed": True}
+        )
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.create()
+        return session.session_key
