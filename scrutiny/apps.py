@@ -6,10 +6,7 @@ class ScrutinyConfig(AppConfig):
     verbose_name = "Scrutiny"
 
     def ready(self):
-        try:
-            from core import documents
-        except ImportError:  # the PDF pipeline (core.documents) is not on this branch yet
-            return
+        from core import documents
         from scrutiny import packs
         from scrutiny.models import CabinetReport
 

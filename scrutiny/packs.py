@@ -6,6 +6,9 @@ its sources when the pack is made, so it is always current. The digest is the sh
 everything that goes into the pack: the report's fields, each appendix's settings, the HTML
 of each generated or text appendix as rendered from its current sources (a changed rating,
 theme, response or child's name changes it), and each uploaded file's checksum.
+
+core.documents (the PDF pipeline) is imported only where parts are made, so the pages that
+share this module's contexts work without it.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from referrals.exports import _cell
 from referrals.views import _apply_errors
 from scrutiny import forms, packs, selectors, services
 from scrutiny.filters import TrackerFilter
-from scrutiny.models import Action, Appendix, CabinetReport, Recommendation
+from scrutiny.models import Action, Appendix, CabinetReport, DecisionRecord, Recommendation
 from scrutiny.permissions import ManagersMixin, ReadersMixin, can_manage, can_see_exempt_appendices
 
 FORM_TEMPLATE = "scrutiny/form.html"
@@ -73,6 +74,7 @@ class TrackerView(ReadersMixin, View):
                 "rag_labels": selectors.Rag.LABELS,
                 "can_manage": can_manage(request.user),
                 "query": query.urlencode(),
+                "amber_days": settings.SCRUTINY_AMBER_DAYS,
             },
         )
 
@@ -525,7 +527,7 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
             "scrutiny/report_detail.html",
             context
             | {
-                "decision": getattr(report, "decision", None) if hasattr(report, "decision") else None,
+                "decision": DecisionRecord.objects.filter(report=report).first(),
                 "can_manage": can_manage(request.user),
                 "may_see_exempt": can_see_exempt_appendices(request.user, report),
             },
@@ -584,12 +586,8 @@ class ReportGrantsView(ReportMixin, ManagersMixin, View):
                     grant_id=grant_id,
                     reason="Removed by an officer",
                 )
-            except (ValueError, LookupError) as bad:
+            except (ValueError, ObjectDoesNotExist) as bad:
                 raise Http404("Page not found") from bad
-            except Exception as missing:  # the grant's own DoesNotExist
-                if missing.__class__.__name__ == "DoesNotExist":
-                    raise Http404("Page not found") from missing
-                raise
             messages.success(request, "Grant removed")
             return redirect("scrutiny:report_grants", self.report.pk)
         form = forms.GrantForm(request.POST)
@@ -613,7 +611,7 @@ class DecisionView(ReportMixin, VersionedFormView):
         return self.report_url
 
     def initial(self):
-        record = getattr(self.report, "decision", None) if hasattr(self.report, "decision") else None
+        record = DecisionRecord.objects.filter(report=self.report).first()
         if record is None:
             return {
                 "key_decision": self.report.decision_type == CabinetReport.DecisionType.KEY,

@@ -80,7 +80,8 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert [_normal(h) for h in re.findall(tags, body)] == [_normal(h) for h in HEADINGS_2020]
     # Four lettered recommendations, paragraphs 1 to 19 numbered on from alternative options.
     assert re.findall(r"\(([a-d])\)</span> The executive", body) == ["a", "b", "c", "d"]
-    numbers = [int(n) for n in re.findall(r'app-numbered-paragraph"><span class="app-number">(\d+)\.', body)]
+    paragraph = r'class="app-numbered-paragraph"><span class="app-number">(\d+)\.'
+    numbers = [int(n) for n in re.findall(paragraph, body)]
     assert numbers == list(range(1, 20))
     for number, title in appendix_list_2020():
         assert f"appendix {number} - {title}" in _normal(body)
@@ -108,6 +109,13 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     pdf = client.get(reverse("scrutiny:appendix_file", args=[demo.appendices.get(number=4).pk]))
     assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
 
+    # The pack's digest renders every generated appendix from its sources (no request needed).
+    from scrutiny import packs
+
+    digest = packs.cabinet_report_digest(report=demo)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert packs.cabinet_report_digest(report=demo) == digest
+
     # Idempotent; and a database loaded before scrutiny existed gets the report on the next run.
     counts = (CabinetReport.objects.count(), Recommendation.objects.count())
     call_command("seed_demo")
@@ -117,3 +125,34 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     Recommendation.objects.all().delete()
     call_command("seed_demo")
     assert CabinetReport.objects.count() == 1
+
+
+def test_the_demo_report_as_packs(settings, tmp_path):
+    """The 2020 report through the real pipeline: the public pack carries no child's name from
+    the exempt Appendix 2 (a notice stands in its place) and the exempt pack does; the
+    uploaded Appendix 4 is merged into both."""
+    from core.documents import render_pack
+    from referrals.models import Child
+    from scrutiny import packs, selectors
+    from tests.core.pdf_helpers import need_poppler, page_png, pdf_text
+
+    need_poppler()
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    demo = CabinetReport.objects.get(meeting__date="2020-11-26")
+    cases = selectors.exempt_case_list(demo.appendices.get(number=2).review)
+    names = {name for case in cases for _, name, _ in case.children}
+    assert names
+    assert len(names) <= Child.objects.count()
+    parts = packs.cabinet_report_parts(report=demo)
+    kind = {"classification": packs.cabinet_report_classification(report=demo), "title": demo.title}
+    public = _normal(pdf_text(render_pack(parts=parts, exempt_pack=False, **kind)))
+    exempt_pdf = render_pack(parts=parts, exempt_pack=True, **kind)
+    exempt = _normal(pdf_text(exempt_pdf))
+    assert not [name for name in names if _normal(name) in public]
+    assert all(_normal(name) in exempt for name in names)
+    assert "exempt by virtue of paragraph 2 of part 1 of schedule 12a" in public
+    assert "redacted cso report april 2017" in public
+    assert "demo: a stand-in for the redacted report" in public  # the uploaded PDF, merged
+    page_png(exempt_pdf, 1, Path(__file__).resolve().parents[2] / "test-artifacts" / "demo-exempt-pack")

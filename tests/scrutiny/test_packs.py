@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from core import documents
 from core.roles import Role
 from scrutiny import packs, services
 from tests.conftest import sign_in_verified
 from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_upload
 
 pytestmark = pytest.mark.django_db
-documents = pytest.importorskip(
-    "core.documents", reason="core.documents comes with the PDF pipeline (wip-packs)"
-)
 
 
 @pytest.fixture
