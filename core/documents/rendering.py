@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
 from weasyprint import HTML
 
 from core.documents.fetcher import BASE_URL, StaticOnlyFetcher
@@ -168,8 +170,11 @@ class _ProgressHandler(logging.Handler):
     def __init__(self, progress: Progress):
         super().__init__(logging.INFO)
         self.progress = progress
+        self.thread = threading.get_ident()  # a threaded worker renders several packs at once
 
     def emit(self, record):
+        if record.thread != self.thread:
+            return
         message = record.getMessage()
         step = message[:6]
         if step == "Step 5" and "Page" in message:
@@ -194,6 +199,50 @@ def _content_box(page) -> tuple[float, float, float, float]:
     return x, page_height - top - height, width, height
 
 
+def _draw_as_form(writer: PdfWriter, target, source, name: str, matrix: tuple[float, ...]) -> None:
+    """Draw ``source`` (an uploaded page) on ``target`` as a Form XObject.
+
+    The uploaded page's content is wrapped as it is (not parsed and rewritten, as
+    ``merge_transformed_page`` would) and its resources are cloned into the pack once, so a
+    font shared by twenty uploaded pages is stored once.
+    """
+    box = source.mediabox
+    form = DecodedStreamObject()
+    form.set_data(source.get_contents().get_data() if source.get_contents() is not None else b"")
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(
+                FloatObject(v) for v in (box.left, box.bottom, box.right, box.top)
+            ),
+            NameObject("/Resources"): source.get("/Resources", DictionaryObject()).clone(writer),
+        }
+    )
+    form_ref = writer._add_object(form.flate_encode())
+    resources = target.setdefault(NameObject("/Resources"), DictionaryObject())
+    resources = resources.get_object()
+    xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
+    xobjects[NameObject(name)] = form_ref
+    draw = DecodedStreamObject()
+    a, b, c, d, e, f = matrix
+    draw.set_data(f"q {a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.4f} {f:.4f} cm {name} Do Q".encode())
+    draw_ref = writer._add_object(draw)
+    # The page's own content may leave its graphics state changed (WeasyPrint flips the y axis
+    # once for the whole page): wrap it in q ... Q so the form is drawn in page space.
+    save, restore = DecodedStreamObject(), DecodedStreamObject()
+    save.set_data(b"q\n")
+    restore.set_data(b"\nQ\n")
+    contents = target.raw_get("/Contents") if "/Contents" in target else None
+    existing = []
+    if contents is not None:
+        resolved = contents.get_object()
+        existing = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
+    target[NameObject("/Contents")] = ArrayObject(
+        [writer._add_object(save), *existing, writer._add_object(restore), draw_ref]
+    )
+
+
 def _merge_uploaded(pdf: bytes, document, sections: list[_Section]) -> bytes:
     slots = {}
     for index, page in enumerate(document.pages):
@@ -216,8 +265,12 @@ def _merge_uploaded(pdf: bytes, document, sections: list[_Section]) -> bytes:
             scale = min(width / float(box.width), height / float(box.height))
             dx = x + (width - float(box.width) * scale) / 2 - float(box.left) * scale
             dy = y + (height - float(box.height) * scale) / 2 - float(box.bottom) * scale
-            writer.pages[target_index].merge_transformed_page(
-                source, Transformation().scale(scale, scale).translate(dx, dy)
+            _draw_as_form(
+                writer,
+                writer.pages[target_index],
+                source,
+                f"/PackUpload{section_index}p{number}",
+                (scale, 0, 0, scale, dx, dy),
             )
     output = io.BytesIO()
     writer.write(output)

@@ -190,7 +190,11 @@ class Command(BaseCommand):
             f"{max(r['peak_mib'] for r in runs['alone']):.0f} MiB\n"
             f"    product (render_pack_document + sha256 + storage): {product:.2f} s median, peak RSS "
             f"{max(r['peak_mib'] for r in runs['product']):.0f} MiB\n"
-            f"    ratio {product / alone:.2f}x"
+            f"    ratio {product / alone:.2f}x (runs, s: alone "
+            + ", ".join(f"{r['seconds']:.1f}" for r in runs["alone"])
+            + "; product "
+            + ", ".join(f"{r['seconds']:.1f}" for r in runs["product"])
+            + ")"
         )
         return {"ratio": product / alone, "pages": pages}
 
