@@ -25,7 +25,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # django-zeal: any N+1 query pattern raises in tests (tests/conftest.py turns it on for every
 # test; the middleware gives each request its own count, as production requests would have).
 INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
-MIDDLEWARE = [*MIDDLEWARE, "zeal.middleware.zeal_middleware"]
+# First, so every middleware (sessions, sign-in limits, two-factor) counts per request too.
+MIDDLEWARE = ["zeal.middleware.zeal_middleware", *MIDDLEWARE]
 ZEAL_RAISE = env.bool("ZEAL_RAISE", default=True)
 ZEAL_SHOW_ALL_CALLERS = False
 ZEAL_ALLOWLIST = [
