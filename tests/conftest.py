@@ -121,3 +121,28 @@ def verified_client(client):
 def admin_client(client, admin_user):
     """pytest-django's admin_client, signed in with two-factor as every account must be."""
     return sign_in_verified(client, admin_user)
+
+
+def _task_contexts():
+    """A Celery task run eagerly inside a request is, in production, its own process: give it
+    its own zeal context, as the middleware gives each request one."""
+    from celery.signals import task_postrun, task_prerun
+    from zeal import zeal_context
+
+    open_contexts = {}
+
+    def started(task_id=None, **kwargs):
+        context = zeal_context()
+        context.__enter__()
+        open_contexts[task_id] = context
+
+    def finished(task_id=None, **kwargs):
+        context = open_contexts.pop(task_id, None)
+        if context is not None:
+            context.__exit__(None, None, None)
+
+    task_prerun.connect(started, weak=False, dispatch_uid="tests.zeal_task_start")
+    task_postrun.connect(finished, weak=False, dispatch_uid="tests.zeal_task_end")
+
+
+_task_contexts()

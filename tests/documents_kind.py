@@ -15,11 +15,13 @@ import time
 from core.documents import HtmlPart, register
 from core.permissions import can_see_exempt
 from referrals.models import Referral
+from tests.nplusone import set_up
 
 KIND = "test_referral_pack"
 PUBLIC_MARK = "Publicly known summary"
 
 
+@set_up  # a test document rendered several times in one test: each render is its own job in use
 def parts(*, referral: Referral):
     delay = float(os.environ.get("TEST_PACK_SLEEP", "0") or 0)
     if delay:

@@ -26,6 +26,9 @@ TESTS_DIR = str(Path(__file__).resolve().parent)
 #: Modules whose public functions are units of work (services write, selectors read).
 UNIT_MODULES = [
     "core.selectors",
+    "core.documents.selectors",
+    "core.documents.services",
+    "guidance.services",
     "guidance.selectors",
     "referrals.selectors",
     "referrals.services",
@@ -33,6 +36,10 @@ UNIT_MODULES = [
     "referrals.imports.services",
     "reviews.selectors",
     "reviews.services",
+    "scrutiny.selectors",
+    "scrutiny.services",
+    "scrutiny.packs",
+    "guidance.packs",
 ]
 
 

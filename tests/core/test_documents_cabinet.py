@@ -15,6 +15,7 @@ from core.roles import Role
 from scrutiny import services as scrutiny_services
 from tests.conftest import sign_in_verified
 from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, reader, reddish_share
+from tests.nplusone import set_up
 from tests.scrutiny.helpers import add_appendix, make_report
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,7 @@ def holder(role_user, report):
     return user
 
 
+@set_up
 def _export(client, report, variant, capture) -> ExportJob:
     with capture(execute=True):
         response = client.post(

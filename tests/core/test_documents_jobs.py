@@ -272,7 +272,7 @@ def test_progress_is_written_while_rendering(officer, referral):
     def spy(**kwargs):
         def progress(percent):
             kwargs["progress"].__class__.__call__(kwargs["progress"], percent)
-            seen.append(ExportJob.objects.get(pk=job.pk).progress)
+            seen.append(ExportJob.objects.filter(pk=job.pk).values_list("progress", flat=True)[0])
 
         return render_pack_document(**{**kwargs, "progress": progress})
 

@@ -35,6 +35,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "mash.council.example",
     "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
     "REDIS_URL": "redis://redis.invalid:6379/0",
+    "SITE_URL": "https://mash.council.example",
 }
 
 

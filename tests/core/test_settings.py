@@ -51,6 +51,7 @@ def test_the_deploy_check_bites_when_a_production_guard_is_turned_off():
             "ALLOWED_HOSTS": "mash.council.example",
             "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
             "REDIS_URL": "redis://redis.invalid:6379/0",
+            "SITE_URL": "https://mash.council.example",
             "SECURE_SSL_REDIRECT": "false",
         }
     )

@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command as _call_command
 from django.urls import reverse
 
 from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommendation, Response
 from tests.conftest import sign_in_verified
+from tests.nplusone import set_up
+
+call_command = set_up(_call_command)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +97,10 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert Response.objects.filter(recommendation__in=scrutiny).count() == 5
     assert set(Response.objects.values_list("decision", flat=True)) == set(Response.Decision.values)
     # The agenda item is followed across meetings: scrutiny in September, cabinet in November.
-    dates = [e.meeting.date.isoformat() for e in AgendaEntry.objects.filter(item=demo.agenda_item)]
+    dates = [
+        e.meeting.date.isoformat()
+        for e in AgendaEntry.objects.filter(item=demo.agenda_item).select_related("meeting")
+    ]
     assert dates == ["2020-09-15", "2020-11-26"]
     assert demo.decision.status == "effective"
 
@@ -120,6 +126,12 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     counts = (CabinetReport.objects.count(), Recommendation.objects.count())
     call_command("seed_demo")
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
+    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead
+
+    # A database from before scrutiny and the model guidance (which links the cabinet decision).
+    Acknowledgement.objects.all().delete()
+    ModelGuidanceVersion.objects.all().delete()
+    SafeguardingLead.objects.all().delete()
     DecisionRecord.objects.all().delete()
     CabinetReport.objects.all().delete()
     Recommendation.objects.all().delete()
