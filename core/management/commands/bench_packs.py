@@ -142,6 +142,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--cases", type=int, default=300)
         parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument(
+            "--only", choices=["html", "uploaded"], help="measure one pack only (default: both)"
+        )
         parser.add_argument("--child", choices=["product", "alone"], help=Command.help and "internal")
         parser.add_argument("--uploaded", default="", help="internal: a PDF to merge as an appendix")
 
@@ -153,11 +156,14 @@ class Command(BaseCommand):
             return
         cases, rounds = options["cases"], options["rounds"]
         self.stdout.write(f"PDF pack with a {cases}-case appendix, {rounds} rounds, each run a fresh process")
-        results = {"HTML parts only": self._compare(cases, rounds, uploaded=None)}
-        with tempfile.TemporaryDirectory() as folder:
-            upload = Path(folder, "uploaded.pdf")
-            upload.write_bytes(_uploaded_pdf(20))
-            results["with a 20-page uploaded PDF"] = self._compare(cases, rounds, uploaded=str(upload))
+        results = {}
+        if options["only"] != "uploaded":
+            results["HTML parts only"] = self._compare(cases, rounds, uploaded=None)
+        if options["only"] != "html":
+            with tempfile.TemporaryDirectory() as folder:
+                upload = Path(folder, "uploaded.pdf")
+                upload.write_bytes(_uploaded_pdf(20))
+                results["with a 20-page uploaded PDF"] = self._compare(cases, rounds, uploaded=str(upload))
         failed = []
         for label, result in results.items():
             ratio = result["ratio"]
