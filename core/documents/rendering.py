@@ -11,13 +11,16 @@ rendered (nor its uploaded file opened).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import pydyf
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -25,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, StreamObject
 from weasyprint import HTML
 
 from core.documents.fetcher import BASE_URL, StaticOnlyFetcher
@@ -199,58 +202,139 @@ def _content_box(page) -> tuple[float, float, float, float]:
     return x, page_height - top - height, width, height
 
 
-def _draw_as_form(writer: PdfWriter, target, source, name: str, matrix: tuple[float, ...]) -> None:
-    """Draw ``source`` (an uploaded page) on ``target`` as a Form XObject.
+class _RawObject(pydyf.Object):
+    """An object copied from an uploaded PDF, already in PDF syntax (references renumbered)."""
 
-    The uploaded page's content is wrapped as it is (not parsed and rewritten, as
-    ``merge_transformed_page`` would) and its resources are cloned into the pack once, so a
-    font shared by twenty uploaded pages is stored once.
+    def __init__(self):
+        super().__init__()
+        self.raw = b"null"
+        self.is_stream = False
+
+    @property
+    def data(self):
+        return self.raw
+
+    @property
+    def compressible(self):
+        # Dictionaries and arrays go into WeasyPrint's compressed object stream; streams cannot.
+        return not self.is_stream
+
+
+class _Importer:
+    """Copies objects of one uploaded PDF into WeasyPrint's ``pydyf.PDF``, each object once.
+
+    The copy is byte for byte: streams keep their own encoding (fonts and images are neither
+    decoded nor compressed again), only object numbers change. Keys that tie an object to the
+    uploaded document's page tree or structure tree are left behind.
     """
-    box = source.mediabox
-    form = DecodedStreamObject()
-    form.set_data(source.get_contents().get_data() if source.get_contents() is not None else b"")
-    form.update(
+
+    SKIPPED_KEYS = frozenset({"/Parent", "/StructParent", "/StructParents", "/P"})
+
+    def __init__(self, pdf: pydyf.PDF):
+        self.pdf = pdf
+        self.copied: dict[tuple[int, int, int], _RawObject] = {}
+        self.pending: list[tuple[_RawObject, IndirectObject]] = []
+
+    def add_stream(self, dictionary: DictionaryObject, data: bytes) -> _RawObject:
+        """A new stream object in the pack, then everything its dictionary references."""
+        target = _RawObject()
+        self.pdf.add_object(target)
+        self._fill(target, dictionary, data)
+        while self.pending:  # a work list, not recursion: reference chains can be long
+            copy, indirect = self.pending.pop()
+            value = indirect.get_object()
+            if isinstance(value, StreamObject):
+                self._fill(copy, value, value._data)  # as stored, still encoded (pypdf 7, pinned)
+            elif value is not None:
+                copy.raw = self._serialise(value)
+        return target
+
+    def _fill(self, target: _RawObject, dictionary: DictionaryObject, data: bytes) -> None:
+        target.raw = self._serialise(dictionary, length=len(data)) + b"\nstream\n" + data + b"\nendstream"
+        target.is_stream = True
+
+    def _reference(self, indirect: IndirectObject) -> bytes:
+        key = (id(indirect.pdf), indirect.idnum, indirect.generation)
+        if key not in self.copied:
+            copy = _RawObject()
+            self.pdf.add_object(copy)
+            self.copied[key] = copy
+            self.pending.append((copy, indirect))
+        return self.copied[key].reference
+
+    def _serialise(self, value, *, length: int | None = None) -> bytes:
+        """``value`` in PDF syntax; with ``length``, a stream's dictionary (its /Length replaced)."""
+        if isinstance(value, IndirectObject):
+            return self._reference(value)
+        if isinstance(value, dict):
+            entries = [
+                self._serialise(NameObject(key)) + b" " + self._serialise(item)
+                for key, item in dict.items(value)  # unresolved: references stay references
+                if key not in self.SKIPPED_KEYS and (length is None or key != "/Length")
+            ]
+            if length is not None:
+                entries.append(b"/Length " + str(length).encode())
+            return b"<<" + b"".join(entries) + b">>"
+        if isinstance(value, list):
+            return b"[" + b" ".join(self._serialise(item) for item in value) + b"]"
+        out = io.BytesIO()
+        value.write_to_stream(out)
+        return out.getvalue()
+
+
+def _page_form(importer: _Importer, source) -> _RawObject:
+    """The uploaded page as a Form XObject: its content as it is, its resources copied once."""
+    box = source.cropbox  # what a viewer shows of the page
+    contents = source.get_contents()
+    form = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/XObject"),
             NameObject("/Subtype"): NameObject("/Form"),
             NameObject("/BBox"): ArrayObject(
                 FloatObject(v) for v in (box.left, box.bottom, box.right, box.top)
             ),
-            NameObject("/Resources"): source.get("/Resources", DictionaryObject()).clone(writer),
+            NameObject("/Resources"): source.raw_get("/Resources")
+            if "/Resources" in source
+            else DictionaryObject(),
+            NameObject("/Filter"): NameObject("/FlateDecode"),
         }
     )
-    form_ref = writer._add_object(form.flate_encode())
-    resources = target.setdefault(NameObject("/Resources"), DictionaryObject())
-    resources = resources.get_object()
-    xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
-    xobjects[NameObject(name)] = form_ref
-    draw = DecodedStreamObject()
-    a, b, c, d, e, f = matrix
-    draw.set_data(f"q {a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.4f} {f:.4f} cm {name} Do Q".encode())
-    draw_ref = writer._add_object(draw)
-    # The page's own content may leave its graphics state changed (WeasyPrint flips the y axis
-    # once for the whole page): wrap it in q ... Q so the form is drawn in page space.
-    save, restore = DecodedStreamObject(), DecodedStreamObject()
-    save.set_data(b"q\n")
-    restore.set_data(b"\nQ\n")
-    contents = target.raw_get("/Contents") if "/Contents" in target else None
-    existing = []
-    if contents is not None:
-        resolved = contents.get_object()
-        existing = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
-    target[NameObject("/Contents")] = ArrayObject(
-        [writer._add_object(save), *existing, writer._add_object(restore), draw_ref]
-    )
+    if "/Group" in source:  # a page that is a transparency group stays one
+        form[NameObject("/Group")] = source.raw_get("/Group")
+    return importer.add_stream(form, zlib.compress(contents.get_data() if contents is not None else b""))
 
 
-def _merge_uploaded(pdf: bytes, document, sections: list[_Section]) -> bytes:
+def _own_resources(pdf: pydyf.PDF, page: pydyf.Dictionary, forms: dict[str, bytes]) -> bytes:
+    """A resources dictionary for one page: WeasyPrint's shared one, plus ``forms``.
+
+    Every WeasyPrint page refers to one resources dictionary; the uploaded page's form is
+    named only on the page that draws it. The shared dictionary's own parts (graphics
+    states, patterns, shadings) become objects of their own, so they are not repeated.
+    """
+    shared = pdf.objects[int(page["Resources"].split()[0])]
+    for key in ("ExtGState", "Pattern", "Shading"):
+        value = shared.get(key)
+        if isinstance(value, pydyf.Dictionary) and value.number is None:
+            pdf.add_object(value)
+            shared[key] = value.reference
+    own = pydyf.Dictionary({**shared, "XObject": pydyf.Dictionary({**shared.get("XObject", {}), **forms})})
+    pdf.add_object(own)
+    return own.reference
+
+
+def _add_uploaded_pages(document, pdf: pydyf.PDF, sections: list[_Section]) -> None:
+    """WeasyPrint's ``finisher``: draw each uploaded page onto its empty page, before the PDF is written.
+
+    The pack is written once, by WeasyPrint, with its compressed object streams; the
+    uploaded pages' fonts and images are copied into it as they are stored.
+    """
     slots = {}
     for index, page in enumerate(document.pages):
         for anchor in page.anchors:
             if anchor.startswith("pack-slot-"):
                 _, _, section_index, page_number = anchor.rsplit("-", 3)
                 slots[(int(section_index), int(page_number))] = (index, _content_box(page))
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    page_numbers = pdf.pages["Kids"][::3]
     for section_index, section in enumerate(sections):
         if section.kind != "pdf":
             continue
@@ -259,22 +343,23 @@ def _merge_uploaded(pdf: bytes, document, sections: list[_Section]) -> bytes:
             uploaded = PdfWriter(clone_from=uploaded)  # pages must belong to a writer to be turned
             for page in uploaded.pages:
                 page.transfer_rotation_to_content()
+        importer = _Importer(pdf)  # one per upload: a font its pages share is copied once
         for number, source in enumerate(uploaded.pages):
             target_index, (x, y, width, height) = slots[(section_index, number)]
-            box = source.mediabox
+            box = source.cropbox
             scale = min(width / float(box.width), height / float(box.height))
             dx = x + (width - float(box.width) * scale) / 2 - float(box.left) * scale
             dy = y + (height - float(box.height) * scale) / 2 - float(box.bottom) * scale
-            _draw_as_form(
-                writer,
-                writer.pages[target_index],
-                source,
-                f"/PackUpload{section_index}p{number}",
-                (scale, 0, 0, scale, dx, dy),
-            )
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+            form = _page_form(importer, source)
+            name = f"PackUpload{section_index}p{number}"
+            page = pdf.objects[page_numbers[target_index]]
+            page["Resources"] = _own_resources(pdf, page, {name: form.reference})
+            stream = pdf.objects[int(page["Contents"].split()[0])]
+            # WeasyPrint's page content flips the y axis and leaves it so: wrap it in q ... Q
+            # so the form is drawn in page space, after (over) the page's header and footer.
+            stream.stream.insert(0, b"q")
+            stream.stream.append(b"Q")
+            stream.stream.append(f"q {scale:.6f} 0 0 {scale:.6f} {dx:.4f} {dy:.4f} cm /{name} Do Q".encode())
 
 
 def render_pack_document(
@@ -302,15 +387,15 @@ def render_pack_document(
     progress_logger.propagate = False  # one line per page would flood the worker's log
     try:
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(**PDF_OPTIONS)
-        pdf = document.write_pdf(**PDF_OPTIONS)
+        finisher = None
+        if any(section.kind == "pdf" for section in sections):
+            finisher = functools.partial(_add_uploaded_pages, sections=sections)
+        pdf = document.write_pdf(finisher=finisher, **PDF_OPTIONS)
     finally:
         progress_logger.removeHandler(handler)
         progress_logger.setLevel(saved[0])
         progress_logger.propagate = saved[1]
     pages = len(document.pages)
-    if any(section.kind == "pdf" for section in sections):
-        report(90)
-        pdf = _merge_uploaded(pdf, document, sections)
     report(95)
     logger.info("Rendered a pack of %d pages in %.1f s", pages, time.monotonic() - started)
     return RenderedPack(pdf=pdf, pages=pages, refused_urls=fetcher.refused)

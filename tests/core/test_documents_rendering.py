@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from pypdf import PdfWriter
 from weasyprint import HTML
 
 from core.documents import HtmlPart, PackError, PdfPart, get_kind, render_pack, render_pack_document
 from core.documents.fetcher import BASE_URL, FetchRefused, StaticOnlyFetcher, static_path
+from core.documents.rendering import PDF_OPTIONS, pack_html
 from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, pdf_text, reader, reddish_share
 from tests.documents_kind import KIND, PUBLIC_MARK
 from tests.factories import ReferralFactory
+from tests.nplusone import unit_of_work
 
 CANARY = "Qzcnrychild"
 NOTICE = "exempt by virtue of paragraph 2 of Part 1 of Schedule 12A to the Local Government Act 1972"
@@ -90,6 +94,7 @@ def referral(db):
     return referral
 
 
+@unit_of_work  # each pack is its own export job in production
 def _pack(referral, *, exempt: bool, progress=None):
     entry = get_kind(KIND)
     return render_pack_document(
@@ -187,6 +192,61 @@ def test_an_uploaded_pdf_is_merged_with_the_header_bookmark_and_page_numbers(db,
     ]
     assert pdf.get_destination_page_number(pdf.outline[1]) == 1
     assert "/StructTreeRoot" in pdf.trailer["/Root"]  # the rendered parts stay tagged
+
+
+def _slot_forms(pdf: bytes) -> list:
+    """The uploaded pages drawn into the pack: (page index, Form XObject) pairs."""
+    forms = []
+    for index, page in enumerate(reader(pdf).pages):
+        xobjects = page["/Resources"].get("/XObject", {})
+        forms += [(index, xobjects[name]) for name in xobjects if name.startswith("/PackUpload")]
+    return forms
+
+
+def test_an_uploaded_pdf_is_added_in_weasyprints_own_writer(db, media):
+    """The pack is written once, by WeasyPrint: its compressed object streams stay, the file
+    grows by about the upload's size (pypdf rewriting it made it 4x larger), and the uploaded
+    pages' font is stored once."""
+    upload = _uploaded_pdf(3, "Uploadedtext")
+    name = default_storage.save("appendices/upload.pdf", ContentFile(upload))
+    parts = [
+        HtmlPart("Report", "core/pdf/parts/text.html", {"paragraphs": ["Open " * 50]}),
+        PdfPart("Appendix 4 - The school's report", name),
+    ]
+    rendered = render_pack_document(parts=parts, classification="Open", exempt_pack=True, title="Merged")
+    html, _ = pack_html(parts=parts, classification="Open", exempt_pack=True, title="Merged")
+    alone = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf(**PDF_OPTIONS)
+
+    assert b"/Type /ObjStm" in rendered.pdf  # pypdf rewriting the pack wrote every object plain
+    assert len(rendered.pdf) <= len(alone) + 1.5 * len(upload)
+    pdf = reader(rendered.pdf)
+    assert pdf.metadata.producer == "WeasyPrint 70.0"
+    forms = _slot_forms(rendered.pdf)
+    assert [index for index, _ in forms] == [1, 2, 3]
+    font_objects = [
+        {name: ref.idnum for name, ref in dict.items(form["/Resources"]["/Font"])} for _, form in forms
+    ]
+    assert font_objects[0]
+    assert font_objects == [font_objects[0]] * 3  # the same font objects for each page: stored once
+    text = pdf_pages_text(rendered.pdf)
+    for number in (1, 2, 3):
+        assert f"Uploadedtext page {number}" in text[number]
+        assert f"Page {number + 1} of 4" in text[number]
+
+
+def test_a_turned_uploaded_page_is_drawn_turned(db, media):
+    source = PdfWriter(clone_from=reader(_uploaded_pdf(1, "Turnedtext")))
+    source.pages[0].rotate(90)
+    out = io.BytesIO()
+    source.write(out)
+    name = default_storage.save("appendices/turned.pdf", ContentFile(out.getvalue()))
+    rendered = render_pack_document(
+        parts=[PdfPart("Appendix 4 - Turned", name)], classification="Open", exempt_pack=False, title="T"
+    )
+    [(_, form)] = _slot_forms(rendered.pdf)
+    left, bottom, right, top = (float(v) for v in form["/BBox"])
+    assert right - left > top - bottom  # portrait turned a quarter: drawn landscape
+    assert "Turnedtext" in pdf_pages_text(rendered.pdf)[0]
 
 
 def test_an_uploaded_file_that_is_not_a_pdf_fails_with_a_message(db, media):
