@@ -39,7 +39,7 @@ def _fetched(fetcher, url):
     """What the fetcher hands WeasyPrint for ``url``, or None if it refuses (raises)."""
     try:
         return fetcher(url)
-    except Exception:  # noqa: BLE001 - WeasyPrint treats any exception as "not fetched"
+    except Exception:  # WeasyPrint treats any exception as "not fetched"
         return None
 
 
