@@ -79,6 +79,33 @@ def test_every_upload_form_refuses_files_that_are_not_what_they_say(client, role
                 refuses_upload(client, form.action, field, lying, data)
 
 
+# --- PDF appendices (issue 5) ------------------------------------------------------------------
+
+#: The PDF upload forms to hold to account, added by whoever merges them: (actor, a function of
+#: the walk's world giving the form's URL, the file field, the other fields a valid upload
+#: needs). With everything else valid, only the file can be why the answer is a refusal.
+#: For example, once wip-scrutiny is merged:
+#:   ("report_officer", lambda world: reverse("scrutiny:appendix_upload", args=[...]), "file",
+#:    {"title": "Appendix 5", "exempt": "false"})
+PDF_UPLOAD_FORMS: list[tuple] = []
+
+NOT_PDFS = [f for f in LYING_FILES if f[0].endswith(".pdf")] + [
+    ("appendix.pdf", b"%PDF-1.4\n" + b"0" * 2_000, "application/pdf"),  # a header, then no PDF
+    ("appendix.PDF", "source_id\n1\n".encode("utf-16"), "application/pdf"),
+]
+
+
+@pytest.mark.parametrize("upload_form", PDF_UPLOAD_FORMS or [None])
+@pytest.mark.parametrize("lie", NOT_PDFS, ids=lambda f: f"{f[0]}:{f[1][:8]!r}")
+def test_pdf_appendix_uploads_are_parsed_not_believed(client, role_user, upload_form, lie):
+    if upload_form is None:
+        pytest.skip("no PDF upload form registered in PDF_UPLOAD_FORMS yet (issue 5, wip-scrutiny)")
+    actor, url_of, field, data = upload_form
+    world = build_world(role_user)
+    world.sign_in(client, actor)
+    refuses_upload(client, url_of(world), field, lie, data)
+
+
 # --- The CSV import -------------------------------------------------------------------------
 
 
@@ -239,3 +266,21 @@ def test_any_csv_is_checked_row_by_row_never_an_error(rows, header_noise):
             for value in row.values():
                 if len(value.strip()) >= 12:
                     assert value.strip() not in problem.message, (value, problem.message)
+
+
+def test_every_upload_form_class_is_held_to_account():
+    """A form class with a file field other than the CSV import's must be in PDF_UPLOAD_FORMS,
+    so merging the appendix upload without pointing these tests at it fails here."""
+    from django import forms
+
+    from referrals.forms import ImportUploadForm
+    from tests.hostile.test_form_classes import form_classes
+
+    uploads = [
+        cls
+        for cls in form_classes()
+        if cls is not ImportUploadForm
+        and any(isinstance(f, forms.FileField) for f in cls.base_fields.values())
+    ]
+    if uploads:
+        assert PDF_UPLOAD_FORMS, f"add {[c.__name__ for c in uploads]} to PDF_UPLOAD_FORMS"
