@@ -175,6 +175,6 @@ def test_the_walk_finds_the_forms_it_should(client, role_user):
         "core:verify",
     } <= found
     world.sign_in(client, "review_lead")
-    assert {"reviews:create", "reviews:findings", "reviews:advance"} <= {
+    assert {"reviews:create", "reviews:findings", "reviews:advance", "reviews:assignment"} <= {
         form.action_name for form in discover_forms(client, world)
     }

@@ -237,7 +237,8 @@ class World:
 
 def build_world(role_user, tag: str = "walk") -> World:
     """A live referral (MASH roles hold the team's grants), a review in progress with one
-    assessment, one user per role, and an import batch of the MASH manager's own."""
+    assessment and one case still to assign, one user per role, and an import batch of the
+    MASH manager's own."""
     from referrals.models import ImportBatch
     from reviews import services as review_services
     from tests.factories import ReferralFactory
@@ -245,6 +246,8 @@ def build_world(role_user, tag: str = "walk") -> World:
     lead = role_user(Role.LEAD_REVIEWER, username=f"{tag}-lead")
     reviewer = role_user(Role.REVIEWER, username=f"{tag}-reviewer")
     old = ReferralFactory(status="closed", received_at=timezone.now() - dt.timedelta(days=400))
+    # A second case in the period, included but not assigned: the assignment form shows.
+    ReferralFactory(status="closed", received_at=old.received_at + dt.timedelta(minutes=1))
     day = timezone.localtime(old.received_at).date()
     review = review_services.review_create(
         user=lead,
