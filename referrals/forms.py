@@ -53,7 +53,8 @@ class GovDateField(DateInputField):
     def compress(self, data_list):
         try:
             return super().compress(data_list)
-        except ValidationError as error:
+        # A year of twenty digits overflows the C long that datetime.date takes.
+        except (ValidationError, OverflowError) as error:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from error
 
     def clean(self, value):
