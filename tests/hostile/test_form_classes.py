@@ -102,3 +102,13 @@ def test_a_form_bound_to_anything_validates_without_raising(world, cls):
                 assert message.strip(), (cls.__name__, field)
 
     run()
+
+
+@pytest.mark.parametrize("parts", [["1", "1", "9" * 40], ["9" * 20, "1", "2000"], ["1", str(2**64), "2000"]])
+def test_a_date_part_too_big_for_any_calendar_is_not_a_real_date(parts):
+    from django.core.exceptions import ValidationError
+
+    from referrals.forms import GovDateField
+
+    with pytest.raises(ValidationError, match="must be a real date"):
+        GovDateField(noun="the date of the incident").clean(parts)
