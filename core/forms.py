@@ -1,6 +1,7 @@
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Size
 from django import forms
+from django.core.exceptions import ValidationError
 
 from core.models import AccessLogEntry
 
@@ -11,6 +12,31 @@ def _helper() -> FormHelper:
     helper.disable_csrf = True
     helper.label_size = Size.SMALL
     return helper
+
+
+BIGINT_RANGE = range(-(2**63), 2**63)
+
+
+class IdsInRangeMixin:
+    """For a ``ModelMultipleChoiceField``: an id that no database row can have is refused as a
+    choice not offered, before it reaches the database (SQLite raises OverflowError on an
+    ``IN`` list holding a number wider than 64 bits; PostgreSQL copes)."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple | set | frozenset) else ():
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # the field's own check refuses it with its own message
+            if number not in BIGINT_RANGE:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
+class ModelMultipleChoiceField(IdsInRangeMixin, forms.ModelMultipleChoiceField):
+    pass
 
 
 class CodeForm(forms.Form):

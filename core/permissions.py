@@ -24,6 +24,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
+from core.history import change_reason
 from core.roles import MASH_ROLES, Role, user_roles
 
 VIEW_EXEMPT = "view_exempt"
@@ -311,9 +312,9 @@ def grant_many(
                     row = existing.get((holder_kind, holder.pk, permission.pk))
                     if row is None:
                         row = table(content_object=obj, permission=permission, **{holder_kind: holder})
-                        row._change_reason = reason
+                        row._change_reason = change_reason(reason)
                     else:
-                        row._change_reason = f"Renewed: {reason}"
+                        row._change_reason = change_reason(f"Renewed: {reason}")
                     row.kind, row.granted_by, row.reason = kind, granted_by, reason
                     row.expires_at, row.granted_at = expires_at, timezone.now()
                     row._history_user = granted_by
@@ -328,7 +329,7 @@ def revoke(obj: models.Model, *, grant_id: int, holder_kind: str, revoked_by, re
     table = get_user_obj_perms_model(model) if holder_kind == "user" else get_group_obj_perms_model(model)
     row = table.objects.get(pk=grant_id, content_object=obj)
     row._history_user = revoked_by
-    row._change_reason = f"Revoked: {reason}"
+    row._change_reason = change_reason(f"Revoked: {reason}")
     row.delete()
 
 
@@ -339,7 +340,7 @@ def revoke_kind(obj: models.Model, *, kind: str, revoked_by, reason: str) -> int
     for table in (get_user_obj_perms_model(model), get_group_obj_perms_model(model)):
         for row in table.objects.filter(content_object=obj, kind=kind):
             row._history_user = revoked_by
-            row._change_reason = f"Revoked: {reason}"
+            row._change_reason = change_reason(f"Revoked: {reason}")
             row.delete()
             count += 1
     return count
@@ -350,7 +351,7 @@ def revoke_user_kind(obj: models.Model, *, user, kind: str, revoked_by, reason: 
     count = 0
     for row in get_user_obj_perms_model(type(obj)).objects.filter(content_object=obj, user=user, kind=kind):
         row._history_user = revoked_by
-        row._change_reason = f"Revoked: {reason}"
+        row._change_reason = change_reason(f"Revoked: {reason}")
         row.delete()
         count += 1
     return count

@@ -21,6 +21,7 @@ from core.forms import AccessLogSearchForm, CodeForm
 from core.permissions import RoleRequiredMixin, can_open_referrals
 from core.roles import Role, has_role
 from core.selectors import access_log_search
+from core.spreadsheets import safe_row
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -172,19 +173,23 @@ class AccessLogView(RoleRequiredMixin, View):
             ]
         )
         for entry in entries[:50_000]:
+            # The reason, the user agent and the path came from people and browsers: a cell
+            # that a spreadsheet would run as a formula is written as text.
             writer.writerow(
-                [
-                    entry.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                    entry.user.get_username(),
-                    entry.record_label,
-                    entry.get_channel_display(),
-                    "; ".join(entry.fields),
-                    "Yes" if entry.break_glass else "No",
-                    entry.reason,
-                    entry.ip_address or "",
-                    entry.user_agent,
-                    entry.path,
-                ]
+                safe_row(
+                    [
+                        entry.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                        entry.user.get_username(),
+                        entry.record_label,
+                        entry.get_channel_display(),
+                        "; ".join(entry.fields),
+                        "Yes" if entry.break_glass else "No",
+                        entry.reason,
+                        entry.ip_address or "",
+                        entry.user_agent,
+                        entry.path,
+                    ]
+                )
             )
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="access-log.csv"'

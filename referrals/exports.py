@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.access_log import record_access_many
 from core.models import AccessLogEntry
 from core.permissions import exempt_ids
+from core.spreadsheets import safe_row
 from core.timescales import age_on
 from referrals.exempt import MASK, exempt_field_names
 from referrals.models import Referral, ReferralChild, ReferralDecision
@@ -35,14 +36,6 @@ PSEUDONYMOUS_COLUMNS = [
     "Children (label, role, age at incident, school phase)",
 ]
 EXEMPT_COLUMNS = ["Children's names, dates of birth and schools", "Referrer", "What was reported"]
-
-
-def _cell(value) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a leading = + - @ becomes text."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 def tray_csv_response(*, request, user, queryset: QuerySet[Referral]) -> HttpResponse:
@@ -102,7 +95,7 @@ def tray_csv_response(*, request, user, queryset: QuerySet[Referral]) -> HttpRes
             ]
         else:
             exempt = [MASK] * len(EXEMPT_COLUMNS)
-        writer.writerow([_cell(v) for v in pseudonymous + exempt])
+        writer.writerow(safe_row(pseudonymous + exempt))
     record_access_many(
         request=request,
         user=user,

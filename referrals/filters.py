@@ -7,8 +7,10 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django_filters.fields import ModelMultipleChoiceField as FilterModelMultipleChoiceField
 
 from core import permissions
+from core.forms import IdsInRangeMixin
 from core.timescales import local_zone
 from referrals.models import AbuseForm, RagLevel, Referral, ReferralChild, ReferralSource, School
 from referrals.selectors import referral_search_filter
@@ -25,6 +27,14 @@ class TrayFilterForm(forms.Form):
         return data
 
 
+class _IdsField(IdsInRangeMixin, FilterModelMultipleChoiceField):
+    pass
+
+
+class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = _IdsField
+
+
 class ReferralFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search by reference or child's name", method="search", max_length=100
@@ -32,7 +42,7 @@ class ReferralFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         label="Status", choices=Referral.Status.choices, widget=forms.CheckboxSelectMultiple
     )
-    rag = django_filters.ModelMultipleChoiceFilter(
+    rag = ModelMultipleChoiceFilter(
         label="RAG rating", queryset=RagLevel.objects.all(), widget=forms.CheckboxSelectMultiple
     )
     form_of_abuse = django_filters.ModelChoiceFilter(

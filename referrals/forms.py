@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.forms import ModelMultipleChoiceField
 from core.timescales import local_zone
 from referrals import services
 from referrals.models import (
@@ -52,7 +53,8 @@ class GovDateField(DateInputField):
     def compress(self, data_list):
         try:
             return super().compress(data_list)
-        except ValidationError as error:
+        # A year of twenty digits overflows the C long that datetime.date takes.
+        except (ValidationError, OverflowError) as error:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from error
 
     def clean(self, value):
@@ -100,7 +102,7 @@ class ReferralForm(forms.Form):
         empty_label=None,
         error_messages={"required": "Select who made the referral"},
     )
-    forms_of_abuse = forms.ModelMultipleChoiceField(
+    forms_of_abuse = ModelMultipleChoiceField(
         label="Forms of abuse",
         help_text="Select all that apply",
         queryset=AbuseForm.objects.filter(active=True),
@@ -356,7 +358,7 @@ class ScreeningForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    outcomes = forms.ModelMultipleChoiceField(
+    outcomes = ModelMultipleChoiceField(
         label="Outcome",
         help_text="Select all that apply",
         queryset=Outcome.objects.filter(active=True),

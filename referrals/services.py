@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core import permissions
 from core.access_log import record_access
+from core.history import change_reason
 from core.models import AccessLogEntry
 from core.outbox import enqueue_on_commit
 from core.permissions import CHANGE, VIEW_EXEMPT, GrantKind
@@ -193,7 +194,7 @@ def _save_with_history(instance, *, user, reason: str, m2m: dict[str, Iterable] 
     """
     created = instance._state.adding
     instance._history_user = user
-    instance._change_reason = reason
+    instance._change_reason = change_reason(reason)
     if not m2m:
         instance.save()
         return

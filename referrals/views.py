@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -58,6 +58,15 @@ def _apply_errors(form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def _posted_int(request, name: str, default: int) -> int:
+    """A number the page itself posts (a hidden version, a count of children): anything that is
+    not a number counts as ``default``, so a tampered field is refused like a stale one."""
+    try:
+        return int(request.POST.get(name) or default)
+    except ValueError:
+        return default
 
 
 class ReferralMixin(LoginRequiredMixin):
@@ -222,11 +231,11 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
         return formset
 
     def _with_extra_child(self, request):
-        current = int(request.POST.get("child-TOTAL_FORMS", "1") or 1)
+        current = _posted_int(request, "child-TOTAL_FORMS", 1)
         return self._resized(request, min(current + 1, ChildFormSet.max_num))
 
     def _without_last_child(self, request):
-        current = int(request.POST.get("child-TOTAL_FORMS", "1") or 1)
+        current = _posted_int(request, "child-TOTAL_FORMS", 1)
         return self._resized(request, max(current - 1, 1))
 
     def render(self, form, children, hide_errors=False, matches_offered=False):
@@ -312,7 +321,7 @@ class ChildAddView(ReferralMixin, View):
             link = services.referral_add_child(
                 user=request.user,
                 referral_id=self.referral.pk,
-                expected_version=int(request.POST.get("version", "0") or 0),
+                expected_version=_posted_int(request, "version", 0),
                 child=form.to_input(),
             )
         except services.ReferralConflict as conflict:
@@ -582,7 +591,8 @@ class GrantsView(ManagerOnlyMixin, ReferralMixin, View):
         except ValidationError as error:
             _apply_errors(form, error)
             return self.render(GrantForm(), form, status=400)
-        except (KeyError, LookupError, ValueError) as missing:
+        except (KeyError, LookupError, ValueError, ObjectDoesNotExist) as missing:
+            # No such grant on this referral (another record's grant id, or none): not found.
             raise Http404("Grant not found") from missing
         messages.success(request, "Grant removed")
         return HttpResponseRedirect(reverse("referrals:grants", args=[self.referral.pk]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import ModelMultipleChoiceField
 from core.roles import GROUP_NAMES, Role
 from referrals.forms import GovDateField, _helper
 from referrals.models import AbuseForm
@@ -23,13 +24,13 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Enter the terms of reference"},
     )
-    reviewers = forms.ModelMultipleChoiceField(
+    reviewers = ModelMultipleChoiceField(
         label="Reviewers",
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Select at least one reviewer"},
     )
-    include_forms = forms.ModelMultipleChoiceField(
+    include_forms = ModelMultipleChoiceField(
         label="Forms of abuse in scope",
         help_text="Leave all unticked to include every form",
         queryset=AbuseForm.objects.all(),

@@ -15,6 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core import permissions
+from core.history import change_reason
 from core.permissions import VIEW_EXEMPT, GrantKind
 from core.roles import Role, has_role
 from guidance.selectors import criteria_in_force
@@ -52,7 +53,7 @@ def _require_lead(user, review: Review) -> None:
 
 def _touch(instance, *, user, reason: str) -> None:
     instance._history_user = user
-    instance._change_reason = reason
+    instance._change_reason = change_reason(reason)
 
 
 # --- Set-up --------------------------------------------------------------------------------------

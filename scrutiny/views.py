@@ -22,7 +22,7 @@ from django.views import View
 from core import permissions as core_permissions
 from core.access_log import record_access
 from core.models import AccessLogEntry
-from referrals.exports import _cell
+from core.spreadsheets import safe_cell as _cell
 from referrals.views import _apply_errors
 from scrutiny import forms, packs, selectors, services
 from scrutiny.filters import TrackerFilter

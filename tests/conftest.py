@@ -11,6 +11,8 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
 
 from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
@@ -20,6 +22,22 @@ from tests.nplusone import unit_of_work, wrap_unit_modules
 wrap_unit_modules()
 
 IN_CI = bool(os.environ.get("CI"))
+
+# Hypothesis: modest example counts so the suite stays fast; no deadline (a request against
+# PostgreSQL on a shared machine is slow at times, and slowness is not what these tests are
+# about). CI is derandomised so a red build reproduces; HYPOTHESIS_PROFILE=thorough explores.
+_HYPOTHESIS_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+}
+# Shrinking a failure through HTTP requests takes minutes: the quick profiles report the first
+# failing example as found (print_blob reproduces it); "thorough" shrinks.
+_QUICK = {"max_examples": 8, "phases": [Phase.explicit, Phase.reuse, Phase.generate]}
+hypothesis_settings.register_profile("ci", derandomize=True, **_QUICK, **_HYPOTHESIS_COMMON)
+hypothesis_settings.register_profile("dev", **_QUICK, **_HYPOTHESIS_COMMON)
+hypothesis_settings.register_profile("thorough", max_examples=200, **_HYPOTHESIS_COMMON)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 
 def require_service(available: bool, reason: str) -> None:

@@ -3,6 +3,7 @@
 from core.documents import HtmlPart, PdfPart, register, render_pack
 """
 
+from core.documents.fetcher import StaticOnlyFetcher
 from core.documents.parts import HtmlPart, Part, PdfPart, exemption_text
 from core.documents.registry import DocumentKind, UnknownKind, get_kind, kinds, object_for, register
 from core.documents.rendering import PackError, RenderedPack, render_pack, render_pack_document
@@ -14,6 +15,7 @@ __all__ = [
     "Part",
     "PdfPart",
     "RenderedPack",
+    "StaticOnlyFetcher",
     "UnknownKind",
     "exemption_text",
     "get_kind",
@@ -22,4 +24,10 @@ __all__ = [
     "register",
     "render_pack",
     "render_pack_document",
+    "url_fetcher",
 ]
+
+
+def url_fetcher(url: str):
+    """Fetch one URL the way a pack's rendering does: the project's static files, nothing else."""
+    return StaticOnlyFetcher().fetch(url)

@@ -10,6 +10,9 @@ from django.utils import timezone
 register = template.Library()
 
 _FORMSET_INDEX = re.compile(r"-(\d+)$")
+HIDDEN_FIELD_ERROR = (
+    "This form could not be saved as it was sent. Reload the page and enter your answers again"
+)
 
 
 @register.inclusion_tag("includes/error_summary.html")
@@ -26,7 +29,10 @@ def error_summary(forms=(), extra_errors=(), non_field_target="", numbered=""):
             continue
         index = _FORMSET_INDEX.search(form.prefix or "")
         label = f"{numbered} {int(index.group(1)) + 1}: " if numbered and index else ""
-        entries.append({"form": form, "label": label})
+        # A hidden field (the version a change was made on, an id) is wrong only if the page
+        # was tampered with or is very old: nothing the user can correct in the form itself.
+        hidden = any(field.errors for field in form.hidden_fields())
+        entries.append({"form": form, "label": label, "hidden_error": hidden and HIDDEN_FIELD_ERROR})
     return {
         "entries": entries,
         "extra_errors": list(extra_errors or []),
@@ -47,6 +53,8 @@ def _input_id(field) -> str:
 
 @register.filter
 def input_id(field) -> str:
+    if not hasattr(field, "field"):  # a form with no visible field: the page's main content
+        return "main-content"
     return _input_id(field)
 
 

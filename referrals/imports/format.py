@@ -201,10 +201,23 @@ class ParsedFile:
 # --- Reading the file ------------------------------------------------------------------------
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """Text in UTF-16: nearly every other byte is NUL and the bytes between are not."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 4:
+        return False
+    for nuls, text in ((odd, even), (even, odd)):
+        if nuls.count(0) >= 0.9 * len(nuls) and text.count(0) <= 0.1 * len(text):
+            return True
+    return False
+
+
 def decode(data: bytes) -> str:
     if not data.strip():
         raise ImportRefused("The selected file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Excel's "Unicode text" saves
+        raise ImportRefused(NOT_UTF8)
+    if _looks_utf16(data[:1000]):  # UTF-16 without its byte-order mark
         raise ImportRefused(NOT_UTF8)
     try:
         text = data.decode("utf-8-sig")

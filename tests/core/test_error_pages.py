@@ -40,7 +40,7 @@ def test_csrf_failure_repeats_nothing_of_the_form(role_user, canary_referral):
         reverse("referrals:add_note", args=[canary_referral.pk]),
         {"text": "Qzcnry note typed in", "occurred_on-day": "1"},
     )
-    assert_plain_error(response, 403, "Your form could not be sent")
+    assert_plain_error(response, 403, "Sorry, the form could not be sent")
     assert "CSRF" not in response.content.decode()
 
 
