@@ -60,7 +60,10 @@ class EditorMixin(RoleRequiredMixin):
     roles = permissions.EDITORS
 
     def get_version(self) -> ModelGuidanceVersion:
-        return get_object_or_404(ModelGuidanceVersion, pk=self.kwargs["pk"])
+        """Read once per request (the handlers ask for it more than once)."""
+        if getattr(self, "_version", None) is None:
+            self._version = get_object_or_404(ModelGuidanceVersion, pk=self.kwargs["pk"])
+        return self._version
 
     def back(self, version):
         return HttpResponseRedirect(reverse("guidance:version_detail", args=[version.pk]))

@@ -23,7 +23,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from core.access_log import record_access
-from core.documents.registry import DocumentKind, UnknownKind, object_for
+from core.documents.registry import DocumentKind, UnknownKind, get_kind, object_for
 from core.documents.rendering import PackError, render_pack_document
 from core.models import AccessLogEntry, ExportJob, ExportJobEvent
 
@@ -88,16 +88,20 @@ def _enqueue(job_id: int) -> None:
     )
 
 
-def export_job_request(*, user, kind: str, object_id: int, variant: str) -> tuple[ExportJob, bool]:
+def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=None) -> tuple[ExportJob, bool]:
     """A pack for the document as it is now: a finished one if the inputs are unchanged, the
     job already waiting if there is one, otherwise a new job queued when this commits.
 
     Returns ``(job, created)``. Raises ``PermissionDenied``, ``UnknownKind``, the model's
-    ``DoesNotExist``, or ``ExportsUnavailable`` (then nothing was created).
+    ``DoesNotExist``, or ``ExportsUnavailable`` (then nothing was created). ``obj`` is the
+    document when the caller has just read it (the export page has), so it is not read twice.
     """
     if variant not in ExportJob.Variant.values:
         raise ValueError(f"unknown variant {variant!r}")
-    entry, obj = object_for(kind, object_id)
+    if obj is None or obj.pk != object_id:
+        entry, obj = object_for(kind, object_id)
+    else:
+        entry = get_kind(kind)
     if not _may_export(entry, obj, user=user, variant=variant):
         raise PermissionDenied
     digest = entry.digest(obj)

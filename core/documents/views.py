@@ -48,7 +48,7 @@ class ExportsView(LoginRequiredMixin, View):
             raise Http404("Page not found")
         try:
             job, _ = services.export_job_request(
-                user=request.user, kind=kind, object_id=object_id, variant=variant
+                user=request.user, kind=kind, object_id=object_id, variant=variant, obj=target.obj
             )
         except PermissionDenied:
             raise Http404("Page not found") from None
