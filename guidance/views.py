@@ -20,7 +20,7 @@ from guidance.forms import (
     SectionFormSet,
     VersionForm,
 )
-from guidance.models import ModelGuidanceVersion
+from guidance.models import GuidanceSection, ModelGuidanceVersion
 from guidance.rendering import side_by_side
 from referrals.models import School
 
@@ -307,7 +307,12 @@ class VersionCompareView(EditorMixin, TemplateView):
         rows = []
         if chosen:
             old, new = sorted([chosen, version], key=lambda v: v.number)
-            rows = side_by_side(list(old.sections.all()), list(new.sections.all()))
+            sections = {old.pk: [], new.pk: []}
+            for section in GuidanceSection.objects.filter(guidance_version__in=[old, new]).order_by(
+                "order", "pk"
+            ):
+                sections[section.guidance_version_id].append(section)  # both versions' in one query
+            rows = side_by_side(sections[old.pk], sections[new.pk])
         else:
             old = new = None
         return {

@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command as _call_command
 from django.urls import reverse
 
 from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommendation, Response
 from tests.conftest import sign_in_verified
+from tests.nplusone import set_up
+
+call_command = set_up(_call_command)  # the seed builds its rows one by one on purpose
 
 pytestmark = pytest.mark.django_db
 
