@@ -275,3 +275,87 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
         if sizes[SMALL][name] != sizes[LARGE][name]
     }
     assert not grown, f"query counts that grow with the data (3 records, 30 records): {grown}"
+
+
+# --- Case reviews -----------------------------------------------------------------------------
+
+
+@set_up
+def build_review(*, size: int, year: int, lead, reviewer):
+    """A case review of ``size`` closed referrals received in ``year``, every case assessed,
+    submitted and accepted."""
+    import datetime as dt
+
+    from referrals.models import Referral
+    from reviews import services as review_services
+
+    london = timezone.get_current_timezone()
+    for index in range(size):
+        day = dt.date(year, 1, 8) + dt.timedelta(days=7 * index)
+        ReferralFactory(
+            received_at=dt.datetime.combine(day, dt.time(10), tzinfo=london), status=Referral.Status.CLOSED
+        )
+    review = review_services.review_create(
+        user=lead,
+        title=f"Review of {year}",
+        terms_of_reference="Assess the advice MASH gave against the DfE guidance in force at the time.",
+        lead_reviewer=lead,
+        reviewers=[reviewer],
+        periods=[review_services.PeriodInput(f"{year}", dt.date(year, 1, 1), dt.date(year, 12, 31))],
+        grants_end_on=timezone.localdate() + dt.timedelta(days=60),
+    )
+    review_services.review_start_screening(user=lead, review_id=review.pk)
+    for decision in review.screening.filter(candidate=True):
+        review_services.screening_decide(user=lead, decision_id=decision.pk, include=True)
+    review_services.review_start_reviewing(user=lead, review_id=review.pk)
+    assessment = None
+    for referral in Referral.objects.filter(received_at__year=year):
+        assessment = review_services.assessment_assign(
+            user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
+        )
+        ratings = {
+            r.criterion_id: review_services.RatingInput("met", "Evidence")
+            for r in assessment.ratings.select_related("criterion")
+        }
+        assessment = review_services.assessment_save(
+            user=reviewer,
+            assessment_id=assessment.pk,
+            expected_version=assessment.version,
+            ratings=ratings,
+            advice_matched="partly",
+            overall_judgement="good",
+            good_practice="Good practice",
+            areas_for_improvement="Improvement",
+        )
+        assessment = review_services.assessment_submit(
+            user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
+        )
+        review_services.assessment_decide(
+            user=lead, assessment_id=assessment.pk, accept=True, comments="Fine"
+        )
+    review.refresh_from_db()
+    assert review.assessments.count() == size
+    return review, assessment
+
+
+def test_case_review_pages_use_the_same_queries_at_3_and_30_cases(role_user):
+    lead = role_user(Role.LEAD_REVIEWER, username="lead")
+    reviewer = role_user(Role.REVIEWER, username="reviewer")
+    client = sign_in_verified(Client(), lead)
+    sizes = {}
+    for size, year in ((SMALL, 2018), (LARGE, 2019)):
+        review, assessment = build_review(size=size, year=year, lead=lead, reviewer=reviewer)
+        pages = {
+            "review": reverse("reviews:detail", args=[review.pk]),
+            "findings": reverse("reviews:findings", args=[review.pk]),
+            "report": reverse("reviews:report", args=[review.pk]),
+            "case details": reverse("reviews:case_details", args=[review.pk]),
+            "assessment": reverse("reviews:assessment", args=[assessment.pk]),
+        }
+        sizes[size] = {name: count(client, url, {}) for name, url in pages.items()}
+    grown = {
+        name: (sizes[SMALL][name], sizes[LARGE][name])
+        for name in sizes[SMALL]
+        if sizes[SMALL][name] != sizes[LARGE][name]
+    }
+    assert not grown, f"query counts that grow with the data (3 cases, 30 cases): {grown}"

@@ -100,7 +100,10 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert Response.objects.filter(recommendation__in=scrutiny).count() == 5
     assert set(Response.objects.values_list("decision", flat=True)) == set(Response.Decision.values)
     # The agenda item is followed across meetings: scrutiny in September, cabinet in November.
-    dates = [e.meeting.date.isoformat() for e in AgendaEntry.objects.filter(item=demo.agenda_item)]
+    dates = [
+        e.meeting.date.isoformat()
+        for e in AgendaEntry.objects.filter(item=demo.agenda_item).select_related("meeting")
+    ]
     assert dates == ["2020-09-15", "2020-11-26"]
     assert demo.decision.status == "effective"
 
