@@ -15,6 +15,7 @@ from core.documents.fetcher import BASE_URL, FetchRefused, StaticOnlyFetcher, st
 from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, pdf_text, reader, reddish_share
 from tests.documents_kind import KIND, PUBLIC_MARK
 from tests.factories import ReferralFactory
+from tests.nplusone import unit_of_work
 
 CANARY = "Qzcnrychild"
 NOTICE = "exempt by virtue of paragraph 2 of Part 1 of Schedule 12A to the Local Government Act 1972"
@@ -90,6 +91,7 @@ def referral(db):
     return referral
 
 
+@unit_of_work  # each pack is its own job in production
 def _pack(referral, *, exempt: bool, progress=None):
     entry = get_kind(KIND)
     return render_pack_document(
