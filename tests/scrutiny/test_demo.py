@@ -136,6 +136,13 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     counts = (CabinetReport.objects.count(), Recommendation.objects.count())
     call_command("seed_demo")
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
+    # (Such a database predates the model guidance too: its versions cite the cabinet decision.)
+    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
+
+    Acknowledgement.objects.all().delete()
+    ModelGuidanceVersion.objects.all().delete()
+    TrainingRecord.objects.all().delete()
+    SafeguardingLead.objects.all().delete()
     DecisionRecord.objects.all().delete()
     CabinetReport.objects.all().delete()
     Recommendation.objects.all().delete()
