@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
@@ -275,15 +276,18 @@ def acknowledgements_request(*, user, version: ModelGuidanceVersion) -> list[int
     """One acknowledgement per active school with an active DSL; returns the new rows' ids."""
     leads = SafeguardingLead.objects.filter(
         role=SafeguardingLead.Role.DSL, active=True, school__active=True
-    ).select_related("school")
-    ids = []
+    ).order_by("school_id", "pk")
+    asked = set(Acknowledgement.objects.filter(guidance_version=version).values_list("school_id", flat=True))
+    new = []
     for lead in leads:
-        ack, created = Acknowledgement.objects.get_or_create(
-            guidance_version=version, school=lead.school, defaults={"lead": lead}
-        )
-        if created:
-            ids.append(ack.pk)
-    return ids
+        if lead.school_id not in asked:  # one per school: its first active DSL
+            asked.add(lead.school_id)
+            new.append(Acknowledgement(guidance_version=version, school_id=lead.school_id, lead=lead))
+    # Written with their history rows (as one row at a time would be), in one statement each.
+    created = bulk_create_with_history(
+        new, Acknowledgement, default_user=user, default_change_reason="Requested"
+    )
+    return [ack.pk for ack in created]
 
 
 def _link_days() -> int:
@@ -355,17 +359,27 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
     return ack
 
 
+@transaction.atomic
 def acknowledgements_remind_all(*, user, version_id: int) -> int:
-    ids = list(
-        Acknowledgement.objects.filter(
+    """Ask for a reminder to every school yet to acknowledge the published version: the rows
+    locked and read in one query, each saved with its history, one e-mail task each."""
+    from guidance import tasks
+
+    acks = list(
+        Acknowledgement.objects.select_for_update(of=("self",))
+        .filter(
             guidance_version_id=version_id,
             acknowledged_at__isnull=True,
             guidance_version__status=Status.PUBLISHED,
-        ).values_list("pk", flat=True)
+        )
+        .order_by("pk")
     )
-    for ack_id in ids:
-        acknowledgement_remind(user=user, acknowledgement_id=ack_id)
-    return len(ids)
+    now = timezone.now()
+    for ack in acks:
+        ack.remind_requested_at = now
+        _save(ack, user=user, reason="Reminder requested")
+        tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+    return len(acks)
 
 
 def acknowledgement_send_reminder(*, acknowledgement_id: int) -> bool:

@@ -20,7 +20,7 @@ from guidance.forms import (
     SectionFormSet,
     VersionForm,
 )
-from guidance.models import ModelGuidanceVersion
+from guidance.models import GuidanceSection, ModelGuidanceVersion
 from guidance.rendering import side_by_side
 from referrals.models import School
 
@@ -60,7 +60,10 @@ class EditorMixin(RoleRequiredMixin):
     roles = permissions.EDITORS
 
     def get_version(self) -> ModelGuidanceVersion:
-        return get_object_or_404(ModelGuidanceVersion, pk=self.kwargs["pk"])
+        """Read once per request (the handlers ask for it more than once)."""
+        if getattr(self, "_version", None) is None:
+            self._version = get_object_or_404(ModelGuidanceVersion, pk=self.kwargs["pk"])
+        return self._version
 
     def back(self, version):
         return HttpResponseRedirect(reverse("guidance:version_detail", args=[version.pk]))
@@ -304,7 +307,12 @@ class VersionCompareView(EditorMixin, TemplateView):
         rows = []
         if chosen:
             old, new = sorted([chosen, version], key=lambda v: v.number)
-            rows = side_by_side(list(old.sections.all()), list(new.sections.all()))
+            sections = {old.pk: [], new.pk: []}
+            for section in GuidanceSection.objects.filter(guidance_version__in=[old, new]).order_by(
+                "order", "pk"
+            ):
+                sections[section.guidance_version_id].append(section)  # both versions' in one query
+            rows = side_by_side(sections[old.pk], sections[new.pk])
         else:
             old = new = None
         return {

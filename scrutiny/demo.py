@@ -6,7 +6,8 @@ The same headings in the same order and the same appendix list as
 meeting and the cabinet meeting; the scrutiny committee's recommendations with the
 executive's responses; the review's own recommendations ("paragraph 3 of appendix 1"), the
 NSPCC audit's and the April 2017 report's (Appendix 4), all in the tracker with actions,
-progress and evidence. Recommendation and response wording is synthetic (marked DEMO); the
+progress and evidence. Appendices 6 and 7 are generated from the guidance app (the published
+model guidance and the forms of abuse). Recommendation and response wording is synthetic (marked DEMO); the
 report's own text is the published report's. Idempotent: run twice, changes nothing.
 """
 
@@ -180,23 +181,14 @@ APPENDICES = [
     ("case_details", "Details of cases under the review period", {}),
     ("uploaded_pdf", "Redacted CSO report April 2017 and Recommendations", {}),
     ("response_table", "Executive response to scrutiny recommendations", {}),
-    ("text", "Draft model guidance for handling peer on peer abuse cases in Herefordshire.", {}),
-    ("text", "What is Peer on Peer Abuse", {}),
+    # Appendices 6 and 7 are drawn from the guidance app: the published model guidance and the
+    # forms-of-abuse taxonomy (the 2020 titles are kept so the list matches the report's).
+    ("model_guidance", "Draft model guidance for handling peer on peer abuse cases in Herefordshire.", {}),
+    ("definitions", "What is Peer on Peer Abuse", {}),
     ("text", "Legal basis for recommendations", {}),
 ]
 
 TEXTS = {
-    "Draft model guidance for handling peer on peer abuse cases in Herefordshire.": (
-        "DEMO: the model guidance for schools will be linked from the guidance library once approved.\n\n"
-        "1. Every school names a designated safeguarding lead and a deputy.\n\n"
-        "2. A report of peer-on-peer abuse is recorded the same day, with a risk and needs assessment for "
-        "the victim and the alleged perpetrator."
-    ),
-    "What is Peer on Peer Abuse": (
-        "DEMO: Peer-on-peer (child-on-child) abuse is abuse of a child by another child: bullying, physical "
-        "abuse, sexual violence and sexual harassment, consensual and non-consensual sharing of nude and "
-        "semi-nude images, upskirting and initiation or hazing-type violence."
-    ),
     "Legal basis for recommendations": (
         "DEMO: The recommendations rest on the council's duties under sections 10, 11, 17 and 47 of the "
         "Children Acts 1989 and 2004 and on the statutory guidance Keeping Children Safe in Education."

@@ -364,10 +364,19 @@ class Appendix(models.Model):
         CASE_DETAILS = "case_details", "Details of cases (generated)"
         EXEMPT_CASE_LIST = "exempt_case_list", "Case list (generated, exempt)"
         RESPONSE_TABLE = "response_table", "Executive response table (generated)"
+        MODEL_GUIDANCE = "model_guidance", "Model guidance, the published version (generated)"
+        DEFINITIONS = "definitions", "What is peer on peer abuse, from the forms of abuse (generated)"
         UPLOADED_PDF = "uploaded_pdf", "Uploaded PDF"
         TEXT = "text", "Text"
 
-    GENERATED = (Kind.REVIEW_REPORT, Kind.CASE_DETAILS, Kind.EXEMPT_CASE_LIST, Kind.RESPONSE_TABLE)
+    GENERATED = (
+        Kind.REVIEW_REPORT,
+        Kind.CASE_DETAILS,
+        Kind.EXEMPT_CASE_LIST,
+        Kind.RESPONSE_TABLE,
+        Kind.MODEL_GUIDANCE,
+        Kind.DEFINITIONS,
+    )
     FROM_REVIEW = (Kind.REVIEW_REPORT, Kind.CASE_DETAILS, Kind.EXEMPT_CASE_LIST)
 
     report = models.ForeignKey(CabinetReport, on_delete=models.CASCADE, related_name="appendices")

@@ -5,7 +5,8 @@ The report comes first, then its appendices in order. A generated appendix is re
 its sources when the pack is made, so it is always current. The digest is the sha256 of
 everything that goes into the pack: the report's fields, each appendix's settings, the HTML
 of each generated or text appendix as rendered from its current sources (a changed rating,
-theme, response or child's name changes it), and each uploaded file's checksum.
+theme, response or child's name changes it; so does publishing a new version of the model
+guidance, or a change to the forms of abuse), and each uploaded file's checksum.
 
 core.documents (the PDF pipeline) is imported only where parts are made, so the pages that
 share this module's contexts work without it.
@@ -35,6 +36,11 @@ TEMPLATES = {
         "scrutiny/pdf/appendix.html",
         "scrutiny/includes/response_table_body.html",
     ),
+    Appendix.Kind.MODEL_GUIDANCE: (
+        "scrutiny/pdf/appendix.html",
+        "scrutiny/includes/model_guidance_body.html",
+    ),
+    Appendix.Kind.DEFINITIONS: ("scrutiny/pdf/appendix.html", "scrutiny/includes/definitions_body.html"),
     Appendix.Kind.TEXT: ("scrutiny/pdf/appendix.html", "scrutiny/includes/text_appendix_body.html"),
 }
 
@@ -66,7 +72,33 @@ def appendix_context(appendix: Appendix) -> dict:
         context |= {"review": appendix.review, "cases": selectors.exempt_case_list(appendix.review)}
     elif appendix.kind == Kind.RESPONSE_TABLE:
         context |= {"recommendations": selectors.response_table(appendix.report)}
+    elif appendix.kind == Kind.MODEL_GUIDANCE:
+        context |= guidance_context()
+    elif appendix.kind == Kind.DEFINITIONS:
+        context |= definitions_context()
     return context
+
+
+def guidance_context() -> dict:
+    """The published model guidance (Appendix 6), never a draft: guidance's own selector serves
+    only the one published version (None before any is published), and guidance.packs says
+    how a version is printed."""
+    from guidance.packs import parts
+    from guidance.selectors import published_version
+
+    version = published_version()
+    if version is None:
+        return {"guidance_version": None}
+    part = parts(guidance_version=version)[0]
+    return {"guidance_template": part.template, **part.context}
+
+
+def definitions_context() -> dict:
+    """ "What is peer on peer abuse" (Appendix 7), from the forms-of-abuse taxonomy as it is now."""
+    from guidance.packs import definitions_part
+
+    part = definitions_part()
+    return {"guidance_template": part.template, **part.context}
 
 
 def _appendix_part(appendix: Appendix):

@@ -13,6 +13,7 @@ service is still caught.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import inspect
@@ -28,18 +29,18 @@ UNIT_MODULES = [
     "core.selectors",
     "core.documents.selectors",
     "core.documents.services",
-    "guidance.services",
+    "guidance.packs",
     "guidance.selectors",
+    "guidance.services",
     "referrals.selectors",
     "referrals.services",
     "referrals.imports.selectors",
     "referrals.imports.services",
     "reviews.selectors",
     "reviews.services",
+    "scrutiny.packs",
     "scrutiny.selectors",
     "scrutiny.services",
-    "scrutiny.packs",
-    "guidance.packs",
 ]
 
 
@@ -68,6 +69,30 @@ def wrap_unit_modules() -> None:
                 and not getattr(value, "__zeal_unit__", False)
             ):
                 setattr(module, attribute, unit_of_work(value))
+
+
+_task_contexts: dict[str, contextlib.ExitStack] = {}
+
+
+def _task_started(task_id=None, **kwargs) -> None:
+    stack = contextlib.ExitStack()
+    stack.enter_context(zeal_context())
+    _task_contexts[task_id] = stack
+
+
+def _task_finished(task_id=None, **kwargs) -> None:
+    stack = _task_contexts.pop(task_id, None)
+    if stack is not None:
+        stack.close()
+
+
+def tasks_are_units() -> None:
+    """A Celery task run in a test (eagerly, or on commit) counts in a fresh context, as it
+    would on a worker: the DSL e-mails queued by one publication are one task each."""
+    from celery.signals import task_postrun, task_prerun
+
+    task_prerun.connect(_task_started, weak=False, dispatch_uid="tests.nplusone.started")
+    task_postrun.connect(_task_finished, weak=False, dispatch_uid="tests.nplusone.finished")
 
 
 def set_up(function):

@@ -24,8 +24,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # django-zeal: any N+1 query pattern raises in tests (tests/conftest.py turns it on for every
 # test; the middleware gives each request its own count, as production requests would have).
+# It goes first, so the user and session the other middleware load count to the request too.
 INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
-# First, so every middleware (sessions, sign-in limits, two-factor) counts per request too.
 MIDDLEWARE = ["zeal.middleware.zeal_middleware", *MIDDLEWARE]
 ZEAL_RAISE = env.bool("ZEAL_RAISE", default=True)
 ZEAL_SHOW_ALL_CALLERS = False
@@ -42,8 +42,7 @@ ZEAL_ALLOWLIST = [
     # An import takes reference numbers one locked sequence row per year in the file (in year
     # order, so two imports cannot deadlock) and again for numbers that clash: per year.
     {"model": "referrals.ReferenceSequence", "field": "get()"},
-    # A cabinet report's pack digest reads the report afresh each time it is taken, so a pack
-    # rendered from an out-of-date copy can never be stored as current: once before and once
-    # after rendering (scrutiny/packs.py).
+    # A pack job reads the cabinet report afresh for its digest before and after rendering (a
+    # stale instance must never match): twice per job, never per row.
     {"model": "scrutiny.CabinetReport", "field": "get()"},
 ]

@@ -94,7 +94,7 @@ def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=Non
 
     Returns ``(job, created)``. Raises ``PermissionDenied``, ``UnknownKind``, the model's
     ``DoesNotExist``, or ``ExportsUnavailable`` (then nothing was created). ``obj`` is the
-    document when the caller has already loaded it (the page has), so it is not read twice.
+    document when the caller has just read it (the export page has), so it is not read twice.
     """
     if variant not in ExportJob.Variant.values:
         raise ValueError(f"unknown variant {variant!r}")

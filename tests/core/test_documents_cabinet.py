@@ -15,7 +15,7 @@ from core.roles import Role
 from scrutiny import services as scrutiny_services
 from tests.conftest import sign_in_verified
 from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, reader, reddish_share
-from tests.nplusone import set_up
+from tests.nplusone import unit_of_work
 from tests.scrutiny.helpers import add_appendix, make_report
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def holder(role_user, report):
     return user
 
 
-@set_up
+@unit_of_work  # the request and the task it queues; in production each is its own unit
 def _export(client, report, variant, capture) -> ExportJob:
     with capture(execute=True):
         response = client.post(
@@ -148,3 +148,50 @@ def test_a_changed_report_makes_a_new_pack(client, report, holder, django_captur
     newer = ExportJob.objects.exclude(pk=first.pk).get()
     assert newer.source_digest != first.source_digest
     assert newer.status == ExportJob.Status.DONE
+
+
+def test_the_public_pack_carries_the_published_guidance_and_the_definitions(
+    client, report, holder, django_capture_on_commit_callbacks
+):
+    """Appendices 6 and 7 from the guidance app: the published version's text is in the public
+    pack (a draft's never is) and so are the forms of abuse; publishing the next version makes
+    a new pack rather than reusing the old one."""
+    from guidance import services as guidance_services
+    from referrals.models import AbuseForm
+    from tests.guidance.helpers import approved, draft, published
+
+    published(holder, sections=[guidance_services.SectionInput("Purpose", "Publishedguidancetext one.")])
+    draft(holder, sections=[guidance_services.SectionInput("Purpose", "Draftguidancetext never.")])
+    add_appendix(holder, report, kind="model_guidance", title="Model guidance for schools")
+    add_appendix(holder, report, kind="definitions", title="What is Peer on Peer Abuse")
+    sign_in_verified(client, holder)
+    first = _export(client, report, "public", django_capture_on_commit_callbacks)
+    text = " ".join(" ".join(pdf_pages_text(_download(client, first))).split())
+    assert "Appendix 5 - Model guidance for schools" in text
+    assert "Publishedguidancetext one." in text
+    assert "Draftguidancetext" not in text
+    assert "What is Peer on Peer Abuse" in text
+    for form in AbuseForm.objects.filter(active=True):
+        assert form.name in text
+    assert CANARY not in text
+
+    second = approved(holder, sections=[guidance_services.SectionInput("Purpose", "Nextguidancetext two.")])
+    guidance_services.guidance_version_publish(user=holder, version_id=second.pk)
+    again = _export_again(client, report, django_capture_on_commit_callbacks)
+    assert again.pk != first.pk
+    assert again.source_digest != first.source_digest
+    text = " ".join(" ".join(pdf_pages_text(_download(client, again))).split())
+    assert "Nextguidancetext two." in text
+    assert "Publishedguidancetext" not in text
+
+
+@unit_of_work
+def _export_again(client, report, capture) -> ExportJob:
+    with capture(execute=True):
+        response = client.post(
+            reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"}
+        )
+    assert response.status_code == 302
+    job = ExportJob.objects.filter(variant="public").latest("pk")
+    assert job.status == ExportJob.Status.DONE, job.message
+    return job

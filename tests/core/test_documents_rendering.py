@@ -94,7 +94,7 @@ def referral(db):
     return referral
 
 
-@unit_of_work  # each pack is its own export job in production
+@unit_of_work  # each pack is its own job in production
 def _pack(referral, *, exempt: bool, progress=None):
     entry = get_kind(KIND)
     return render_pack_document(

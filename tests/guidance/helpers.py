@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guidance import services
 from guidance.models import SafeguardingLead, TrainingRecord
 from tests.factories import SchoolFactory
+from tests.nplusone import unit_of_work
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -17,6 +18,7 @@ def eqia_upload(content: bytes = PDF, name: str = "eqia.pdf") -> SimpleUploadedF
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
+@unit_of_work
 def cabinet_decision(user, *, status: str = "published"):
     """A cabinet meeting's decision record, as the scrutiny app records it."""
     from scrutiny.models import AgendaItem, CabinetReport, Committee, DecisionRecord, Meeting
@@ -49,6 +51,7 @@ SECTIONS = [
 ]
 
 
+@unit_of_work
 def draft(user, *, title: str = "Model guidance", sections=None, summary: str = "First version"):
     version = services.guidance_version_create(user=user, title=title)
     return services.guidance_version_update(
@@ -61,6 +64,7 @@ def draft(user, *, title: str = "Model guidance", sections=None, summary: str = 
     )
 
 
+@unit_of_work
 def approved(user, **kwargs):
     version = draft(user, **kwargs)
     services.guidance_version_submit(user=user, version_id=version.pk)
@@ -72,11 +76,13 @@ def approved(user, **kwargs):
     )
 
 
+@unit_of_work
 def published(user, **kwargs):
     version = approved(user, **kwargs)
     return services.guidance_version_publish(user=user, version_id=version.pk)
 
 
+@unit_of_work
 def school_with_dsl(*, trained_on: dt.date | None = None, email: str | None = None, **school):
     s = SchoolFactory(**school)
     lead = SafeguardingLead.objects.create(

@@ -19,10 +19,12 @@ from core.roles import Role
 from referrals.models import Referral, ReferralChild
 from referrals.selectors import _identifiable_referrals_named, referral_search_filter
 from tests.factories import ChildFactory, ReferralFactory
+from tests.nplusone import set_up
 
 pytestmark = pytest.mark.django_db
 
 
+@set_up
 def name(referral: Referral, label: str, first: str, last: str):
     child = referral.children.get(label=label).child
     child.first_name, child.last_name = first, last

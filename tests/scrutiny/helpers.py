@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from scrutiny import services
 from scrutiny.models import AgendaItem, Committee, Meeting
-from tests.nplusone import set_up
+from tests.nplusone import unit_of_work
 
 
 def pdf_bytes(pages: int = 1, text: str = "") -> bytes:
@@ -30,7 +30,7 @@ def pdf_upload(name: str = "appendix.pdf", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, pdf_bytes(**kwargs), content_type="application/pdf")
 
 
-@set_up
+@unit_of_work
 def meetings():
     scrutiny_committee, _ = Committee.objects.get_or_create(
         name="Children and young people scrutiny committee", defaults={"kind": Committee.Kind.SCRUTINY}
@@ -59,7 +59,7 @@ REPORT_VALUES = {
 }
 
 
-@set_up
+@unit_of_work
 def make_report(user, **values):
     _, cabinet_meeting, item = meetings()
     return services.cabinet_report_create(
@@ -67,7 +67,7 @@ def make_report(user, **values):
     )
 
 
-@set_up
+@unit_of_work
 def add_appendix(user, report, **kwargs):
     report.refresh_from_db()
     data = services.AppendixInput(

@@ -14,7 +14,7 @@ from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommen
 from tests.conftest import sign_in_verified
 from tests.nplusone import set_up
 
-call_command = set_up(_call_command)
+call_command = set_up(_call_command)  # the seed builds its rows one by one on purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,9 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert [(a.number, _normal(a.title)) for a in demo.appendices.all()] == appendix_list_2020()
     assert [a.number for a in demo.appendices.filter(exempt=True)] == [2]
     assert demo.appendices.get(number=4).kind == "uploaded_pdf"
+    # Appendices 6 and 7 come from the guidance app: the published model guidance, the taxonomy.
+    assert demo.appendices.get(number=6).kind == "model_guidance"
+    assert demo.appendices.get(number=7).kind == "definitions"
 
     # The 2020 headings in the 2020 order, as the composer shows the report.
     officer = django_user_model.objects.get(username="officer")
@@ -112,6 +115,13 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
         response = client.get(reverse("scrutiny:appendix", args=[appendix.pk]))
         assert response.status_code == 200, appendix
         assert appendix.title in response.content.decode()
+    from guidance.models import ModelGuidanceVersion
+
+    current = ModelGuidanceVersion.objects.get(status="published")
+    draft = ModelGuidanceVersion.objects.get(status="draft")
+    appendix_6 = client.get(reverse("scrutiny:appendix", args=[demo.appendices.get(number=6).pk]))
+    assert f"Version {current.number}, published" in appendix_6.content.decode()
+    assert draft.title not in appendix_6.content.decode()
     pdf = client.get(reverse("scrutiny:appendix_file", args=[demo.appendices.get(number=4).pk]))
     assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
 
@@ -126,11 +136,12 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     counts = (CabinetReport.objects.count(), Recommendation.objects.count())
     call_command("seed_demo")
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
-    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead
+    # (Such a database predates the model guidance too: its versions cite the cabinet decision.)
+    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
 
-    # A database from before scrutiny and the model guidance (which links the cabinet decision).
     Acknowledgement.objects.all().delete()
     ModelGuidanceVersion.objects.all().delete()
+    TrainingRecord.objects.all().delete()
     SafeguardingLead.objects.all().delete()
     DecisionRecord.objects.all().delete()
     CabinetReport.objects.all().delete()
@@ -167,4 +178,9 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     assert "exempt by virtue of paragraph 2 of part 1 of schedule 12a" in public
     assert "redacted cso report april 2017" in public
     assert "demo: a stand-in for the redacted report" in public  # the uploaded PDF, merged
+    from guidance.models import ModelGuidanceVersion
+
+    current = ModelGuidanceVersion.objects.get(status="published")
+    assert _normal(current.sections.order_by("order").first().heading) in public  # Appendix 6
+    assert "first named in" in public  # Appendix 7
     page_png(exempt_pdf, 1, Path(__file__).resolve().parents[2] / "test-artifacts" / "demo-exempt-pack")

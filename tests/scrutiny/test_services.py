@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from core.roles import Role
 from scrutiny import selectors, services
 from scrutiny.models import Action, Appendix, Recommendation, Response
-from tests.nplusone import set_up
+from tests.nplusone import unit_of_work
 from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,7 @@ def _action(user, rec, due, percent=None):
     return action
 
 
-@set_up
+@unit_of_work
 def _rag(rec):
     return selectors.recommendations_with_rag(Recommendation.objects.filter(pk=rec.pk), today=TODAY).get().rag
 
