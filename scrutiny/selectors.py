@@ -346,6 +346,7 @@ def _display(record, name: str) -> str:
 def _entries(records, label, *, masked=lambda record, field: False) -> list[HistoryEntry]:
     entries = []
     previous = {}
+    records = records.select_related("history_user")  # who made each change, in the same query
     for record in sorted(records, key=attrgetter("history_date", "history_id")):
         key = record.id
         old = previous.get(key)
