@@ -41,4 +41,8 @@ ZEAL_ALLOWLIST = [
     # An import takes reference numbers one locked sequence row per year in the file (in year
     # order, so two imports cannot deadlock) and again for numbers that clash: per year.
     {"model": "referrals.ReferenceSequence", "field": "get()"},
+    # Asking for a cabinet report's pack reads the report in the view (may this user see its
+    # packs page?) and again in export_job_request (the service checks for itself): twice per
+    # request, never per row (seen by the keyboard journey in tests/browser/test_keyboard.py).
+    {"model": "scrutiny.CabinetReport", "field": "get()"},
 ]
