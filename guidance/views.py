@@ -304,7 +304,11 @@ class VersionCompareView(EditorMixin, TemplateView):
         rows = []
         if chosen:
             old, new = sorted([chosen, version], key=lambda v: v.number)
-            rows = side_by_side(list(old.sections.all()), list(new.sections.all()))
+            # Both versions' sections in one query (two relation loads were an N+1 to zeal).
+            sections = {old.pk: [], new.pk: []}
+            for section in old.sections.model.objects.filter(guidance_version__in=[old.pk, new.pk]):
+                sections[section.guidance_version_id].append(section)
+            rows = side_by_side(sections[old.pk], sections[new.pk])
         else:
             old = new = None
         return {
