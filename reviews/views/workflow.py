@@ -113,14 +113,17 @@ class ReviewDetailView(ReviewMixin, TemplateView):
                 "referral__received_at", "kind"
             )
         )
+        reviewers = list(review.reviewers.all())
         return {
             **super().get_context_data(**kwargs),
             "review": review,
             "is_lead": self.is_lead,
+            # The screening page is the lead's and the review's reviewers' (ScreeningView).
+            "can_see_screening": self.is_lead or self.request.user in reviewers,
             **funnel_for(user=self.request.user, review=review),
             "periods": list(review.periods.all()),
             "assessments": assessments,
-            "reviewers": list(review.reviewers.all()),
+            "reviewers": reviewers,
             "next_step": _NEXT_STEP.get(review.status),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
@@ -97,3 +98,120 @@ def axe_violations(page: Page, name: str) -> str:
     if not results.violations_count:
         return ""
     return f"--- {name}: {page.url}\n{results.generate_report()}"
+
+
+# --- The keyboard alone -------------------------------------------------------------------
+# Journeys that promise "keyboard only" move with these: Tab and Shift+Tab to a control, then
+# Enter, Space, arrows or typing. Locators are used to *check* where focus is, never to act.
+
+#: GOV.UK Frontend's focus colour ($govuk-focus-colour, #ffdd00) as computed styles give it.
+FOCUS_COLOUR = "rgb(255, 221, 0)"
+
+_FOCUS_STYLE = """([colour]) => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return {ok: false, what: "nothing has focus"};
+  const styles = [getComputedStyle(element)];
+  if (element.matches(".govuk-radios__input, .govuk-checkboxes__input") && element.labels.length) {
+    styles.push(getComputedStyle(element.labels[0], "::before"));  // the drawn box or circle
+  }
+  const ok = styles.some(style =>
+    (style.outlineStyle !== "none" && style.outlineColor === colour && parseFloat(style.outlineWidth) >= 2)
+    || style.boxShadow.includes(colour)
+    || style.backgroundColor === colour
+  );
+  const what = `${element.tagName.toLowerCase()}#${element.id || ""}.${element.className || ""} `
+    + `"${(element.innerText || element.value || element.getAttribute("aria-label") || "").slice(0, 40)}"`;
+  return {ok, what};
+}"""
+
+
+def assert_focus_visible(page: Page) -> None:
+    """The focused element shows GOV.UK's focus style: the yellow outline, box or highlight."""
+    found = page.evaluate(_FOCUS_STYLE, [FOCUS_COLOUR])
+    assert found["ok"], f"no visible GOV.UK focus style on {found['what']}"
+
+
+def has_focus(target: Locator) -> bool:
+    return target.evaluate("element => element === document.activeElement")
+
+
+def key_to(page: Page, target: Locator, limit: int = 120) -> None:
+    """Tab forwards (then, if it is behind, Shift+Tab back) until ``target`` has focus, and
+    check the focus can be seen there."""
+    target.wait_for(state="attached")
+    for key in ("Tab", "Shift+Tab"):
+        for _ in range(limit):
+            page.keyboard.press(key)
+            if has_focus(target):
+                assert_focus_visible(page)
+                return
+    raise AssertionError(f"neither Tab nor Shift+Tab reached {target}")
+
+
+def key_type(page: Page, target: Locator, text: str) -> None:
+    key_to(page, target)
+    page.keyboard.type(text)
+
+
+def key_date(page: Page, scope: Page | Locator, legend: str, day: dt.date) -> None:
+    """A GOV.UK date input by keyboard: Day, Month and Year, one Tab apart."""
+    group = scope.get_by_role("group", name=legend)
+    key_type(page, group.get_by_label("Day"), str(day.day))
+    for part, value in (("Month", day.month), ("Year", day.year)):
+        page.keyboard.press("Tab")
+        assert has_focus(group.get_by_label(part)), f"Tab from the day did not reach the {part.lower()}"
+        page.keyboard.type(str(value))
+
+
+def key_choose(page: Page, scope: Page | Locator, question: str, answer: str | re.Pattern) -> None:
+    """Pick a radio by keyboard: Tab into the group (its first radio), arrow down to the answer,
+    Space to be sure it is chosen."""
+    group = scope.get_by_role("group", name=question, exact=True)
+    radios = group.get_by_role("radio")
+    wanted = group.get_by_role("radio", name=answer, exact=True if isinstance(answer, str) else None)
+    key_to(page, radios.first)
+    for _ in range(radios.count()):
+        if has_focus(wanted):
+            break
+        page.keyboard.press("ArrowDown")
+    assert has_focus(wanted), f"the arrows never reached {answer!r} in {question!r}"
+    page.keyboard.press("Space")
+    assert wanted.is_checked()
+    assert_focus_visible(page)
+
+
+def key_tick(page: Page, box: Locator) -> None:
+    """Tick a checkbox by keyboard: Tab to it, Space."""
+    key_to(page, box)
+    page.keyboard.press("Space")
+    assert box.is_checked()
+
+
+def key_select(page: Page, select: Locator, label: str) -> None:
+    """A closed <select> by keyboard: Tab to it and type the start of the option's text."""
+    key_to(page, select)
+    page.keyboard.type(label)
+    chosen = select.evaluate("s => s.options[s.selectedIndex].text")
+    assert chosen == label, f"typing {label!r} chose {chosen!r}"
+
+
+def key_press_on(page: Page, target: Locator, key: str = "Enter") -> None:
+    """Tab to a link or button and press Enter (or Space) on it."""
+    key_to(page, target)
+    page.keyboard.press(key)
+
+
+def sign_in_by_keyboard(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign in with the keyboard alone: username, Tab, password, Enter; the code, Enter."""
+    page.goto("/sign-in/")
+    key_type(page, page.get_by_label("Username"), username)
+    page.keyboard.press("Tab")
+    assert_focus_visible(page)
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    code = page.get_by_label("Code from your authenticator app")
+    code.wait_for()
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    key_type(page, code, current_code(device))
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/sign-in/" not in url)

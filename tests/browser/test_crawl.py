@@ -1,0 +1,235 @@
+"""axe-core on every page template each role reaches by following links (issue 7).
+
+The demo data (``seed_demo``) is loaded into the live server's database; then each demo
+account signs in through the real pages (password and authenticator code), starts at the
+home page and follows every same-origin link breadth-first. Pages are de-duplicated by URL
+pattern (``resolve()``): each pattern is visited at most ``PER_PATTERN`` times per role, so the
+crawl stays bounded however much data there is. Sign-out, downloads (CSV, PDF, uploaded
+files, the JSON job status) and the admin's deep pages are not followed; the admin index and
+one change list are.
+
+Every page reached must answer 200 and be axe-core clean; and the crawl must reach every
+page the role may open (``tests/test_access.py`` EXPECTED), apart from the few listed in
+``NOT_BY_LINK`` with the reason no link leads there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter, deque
+from urllib.parse import urldefrag, urlsplit
+
+from django.core.management import call_command
+from django.urls import Resolver404, resolve
+
+from core.roles import Role
+from referrals.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from tests.browser.pages import axe_violations, screenshot, sign_in
+from tests.nplusone import set_up
+from tests.test_access import EXPECTED
+
+#: How many pages of one URL pattern a role visits (different records, filters, pages), and
+#: how many new links to one pattern each page adds: a list of 25 referrals adds three, so
+#: each view of the work tray (awaiting, overdue, mine, all) offers referrals in other states.
+PER_PATTERN = 3
+PER_PAGE = 3
+#: Patterns whose pages differ in what they link to: a referral links to closing only when
+#: decided and to reopening or emergency access only when closed; a recommendation links
+#: to its actions only when it has some (the tracker's first ones have none).
+PER_PATTERN_FOR = {"referrals:tray": 6, "referrals:detail": 12, "scrutiny:recommendation": 8}
+PER_PAGE_FOR = {"scrutiny:recommendation": 8}
+#: A bound on the pages one role visits, so a link explosion cannot run away.
+MAX_PAGES = 120
+
+#: Not pages: files and data the browser downloads, and signing out.
+NOT_PAGES = {
+    "logout",
+    "referrals:export",  # CSV
+    "referrals:import_sample",  # CSV
+    "scrutiny:export",  # CSV
+    "scrutiny:appendix_file",  # the uploaded PDF
+    "guidance:published_pdf",  # PDF
+    "guidance:version_eqia_file",  # PDF
+    "documents:download",  # PDF
+    "documents:job_status",  # JSON for the progress bar's script
+    "healthz",  # JSON
+}
+
+#: A query that asks a page for a download (the access log's "Download these entries as CSV").
+DOWNLOAD_QUERY = re.compile(r"(^|&)format=csv(&|$)")
+
+#: The admin's index and one change list are crawled; its forms and other lists are Django's own.
+ADMIN_LISTS = 1
+
+#: Pages in EXPECTED that no link leads to, and why (each is checked by another test).
+NOT_BY_LINK = {
+    # Signing in passes through it before the crawl starts (tests/browser/test_axe.py audits it).
+    "core:verify": "part of signing in, before the session is verified",
+    # Schools' DSLs open it from the e-mail (tests/browser/test_guidance.py).
+    "guidance:acknowledge": "the link is in the acknowledgement e-mail only",
+    # Reached by submitting the upload form (tests/browser/test_import.py).
+    "referrals:import_preview": "reached by POSTing a CSV file",
+    # Reached by pressing "Export the ... pack" (tests/browser/test_packs.py and the keyboard
+    # journey in tests/browser/test_keyboard.py).
+    "documents:job": "reached by POSTing an export; the demo data has no export jobs",
+}
+
+#: The navigation offers case reviews to the roles that work on them; the list is open to
+#: every role (and empty for these), but nothing links to it.
+_REVIEWS_NOT_IN_NAVIGATION = {"reviews:list": "not in this role's navigation (can_see_reviews)"}
+
+#: Pages the role reaches only in a state the demo data does not hold, or not by a link.
+NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
+    Role.MASH_PRACTITIONER: {
+        **_REVIEWS_NOT_IN_NAVIGATION,
+        # Closing removes the practitioner's grants, and the Reopen button needs a grant to
+        # change the referral (or the manager role): only managers are offered it.
+        "referrals:reopen": "a closed referral holds no grant of the practitioner's",
+    },
+    Role.MASH_MANAGER: _REVIEWS_NOT_IN_NAVIGATION,
+    Role.ADMINISTRATOR: _REVIEWS_NOT_IN_NAVIGATION,
+    Role.REPORT_OFFICER: {
+        # The demo's version 3 is a draft without its equality impact assessment, so the
+        # version page offers neither (tests/browser/test_guidance.py walks both with axe).
+        "guidance:version_approve": "only for a submitted version with its EqIA attached",
+        "guidance:version_publish": "only for an approved version",
+    },
+}
+
+
+def expected_names(role: Role) -> set[str]:
+    names = {name for name, roles in EXPECTED.items() if role in roles}
+    return names - NOT_PAGES - set(NOT_BY_LINK) - set(NOT_IN_DEMO_STATE.get(role, {}))
+
+
+@set_up
+def _seed_demo() -> None:
+    call_command("seed_demo", "--allow-non-debug", verbosity=0)
+
+
+class Crawl:
+    """One role's breadth-first walk over the links it is shown."""
+
+    def __init__(self, page, origin: str, label: str):
+        self.page = page
+        self.origin = origin
+        self.label = label
+        self.seen_urls: set[str] = set()
+        self.visits: Counter[str] = Counter()
+        self.admin_lists: set[str] = set()
+        self.reports: list[str] = []
+        self.failures: list[str] = []
+        self.pages = 0
+
+    def name_of(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+            return None
+        try:
+            return resolve(parts.path).view_name
+        except Resolver404:
+            self.failures.append(f"{self.label}: a link to {url} resolves to no page")
+            return None
+
+    def wanted(self, url: str, name: str) -> bool:
+        if url in self.seen_urls or name in NOT_PAGES:
+            return False
+        if self.visits[name] >= PER_PATTERN_FOR.get(name, PER_PATTERN):
+            return False
+        if name.startswith("admin:") and name != "admin:index":
+            if not name.endswith("_changelist"):
+                return False
+            if name not in self.admin_lists and len(self.admin_lists) >= ADMIN_LISTS:
+                return False
+        return True
+
+    def run(self, start: str = "/") -> None:
+        queue = deque([self.origin + start])
+        while queue and self.pages < MAX_PAGES:
+            url = queue.popleft()
+            name = self.name_of(url)
+            if name is None or not self.wanted(url, name):
+                continue
+            self.seen_urls.add(url)
+            self.visits[name] += 1
+            if name.startswith("admin:") and name != "admin:index":
+                self.admin_lists.add(name)
+            self.pages += 1
+            response = self.page.goto(url)
+            self.page.wait_for_load_state()
+            if response is None or response.status != 200:
+                status = response.status if response else "no response"
+                self.failures.append(f"{self.label}: {url} ({name}) answered {status}")
+                continue
+            if self.page.url.split("#")[0] != url:  # redirected: count where it went
+                landed = self.name_of(self.page.url)
+                if landed:
+                    self.seen_urls.add(self.page.url)
+                    self.visits[landed] += 1
+            self.reports.append(axe_violations(self.page, f"{self.label} {name}"))
+            if self.visits[name] == 1 and os.environ.get("CRAWL_SCREENSHOTS"):
+                screenshot(self.page, f"crawl-{self.label}-{name.replace(':', '-')}")
+            added: Counter[str] = Counter()
+            for link in self.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+                link = urldefrag(link).url
+                if DOWNLOAD_QUERY.search(urlsplit(link).query) or link in self.seen_urls:
+                    continue
+                target = self.name_of(link)
+                if (
+                    target is None
+                    or added[target] >= PER_PAGE_FOR.get(target, PER_PAGE)
+                    or not self.wanted(link, target)
+                ):
+                    continue
+                added[target] += 1
+                queue.append(link)
+
+    @property
+    def names(self) -> set[str]:
+        return {name for name, count in self.visits.items() if count}
+
+
+def test_every_page_each_role_reaches_is_axe_clean(browser, live_server):
+    assert set(Role) <= {role for *_, role in DEMO_USERS}, "every role needs a demo account to crawl with"
+    started = time.monotonic()
+    _seed_demo()
+    seeded = time.monotonic() - started
+    reports, failures, summary = [], [], []
+    for username, _first, _last, role in DEMO_USERS:
+        if username == "practitioner2" or username not in os.environ.get("CRAWL_USERS", username):
+            continue  # the same role as practitioner
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport={"width": 1280, "height": 900},
+            locale="en-GB",
+            timezone_id="Europe/London",
+        )
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(f"JavaScript error: {error}"))
+        page.on(
+            "console",
+            lambda message, errors=errors: (
+                errors.append(f"CSP: {message.text}") if "Content Security Policy" in message.text else None
+            ),
+        )
+        began = time.monotonic()
+        sign_in(page, username, DEMO_PASSWORD)
+        crawl = Crawl(page, live_server.url, username)
+        crawl.run()
+        context.close()
+        reports += crawl.reports
+        failures += crawl.failures + [f"{username}: {error}" for error in errors]
+        missing = expected_names(role) - crawl.names
+        if missing:
+            failures.append(f"{username} ({role.label}) never reached: {sorted(missing)}")
+        took = time.monotonic() - began
+        summary.append(f"{username}: {crawl.pages} pages, {len(crawl.names)} patterns in {took:.0f} s")
+    print(f"seed_demo {seeded:.0f} s;", "; ".join(summary))  # the figures, for pytest -s
+    found = [report for report in reports if report]
+    if found:
+        failures.append(f"axe found violations on {len(found)} page(s):\n" + "\n".join(found))
+    assert not failures, "\n".join(failures)
