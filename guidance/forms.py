@@ -107,7 +107,12 @@ class ApproveForm(forms.Form):
 
     def __init__(self, *args, decisions=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].queryset = decisions
+        if decisions is not None:
+            self.fields["decision"].queryset = decisions
+        else:  # no decisions offered: nothing can be chosen
+            from scrutiny.models import DecisionRecord
+
+            self.fields["decision"].queryset = DecisionRecord.objects.none()
         self.helper = _helper()
 
 
