@@ -175,6 +175,7 @@ def test_postgres_restart_under_load(cluster, tmp_path):
         "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing here queues a task
         "SECRET_KEY": "fault-test-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://127.0.0.1",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "VAR_DIR": str(tmp_path / "var"),
         "LOG_LEVEL": "CRITICAL",

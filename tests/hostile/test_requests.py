@@ -90,7 +90,9 @@ def test_reading_a_page_changes_nothing(client, role_user, actor):
             before = db_state(exclude=READS_LOGGED)
             response = getattr(client, method)(url)
             after = db_state(exclude=READS_LOGGED)
-            assert response.status_code < 500, (actor, name, method)
+            # The health check answers 503 by design while no worker has sent a heartbeat.
+            healthy_or_said_so = name == "healthz" and response.status_code == 503
+            assert response.status_code < 500 or healthy_or_said_so, (actor, name, method)
             assert not changed_tables(before, after), (actor, name, method, changed_tables(before, after))
         if name == "logout":
             world.sign_in(client, actor)
