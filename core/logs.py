@@ -97,12 +97,18 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # django.request logs after the middleware has finished, with the request attached.
         request = getattr(record, "request", None)
-        user = getattr(request, "user", None)
         if not hasattr(record, "request_id"):
             record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         if not hasattr(record, "user_id"):
-            signed_in = getattr(user, "is_authenticated", False)
-            record.user_id = str(user.pk) if signed_in else user_id_var.get()
+            record.user_id = user_id_var.get()
+            try:
+                # request.user is lazy: reading it may need the database, which may be what
+                # failed. A log line must never raise, so then the id is the one already known.
+                user = getattr(request, "user", None)
+                if getattr(user, "is_authenticated", False):
+                    record.user_id = str(user.pk)
+            except Exception:  # noqa: S110 - logging must not fail the response
+                pass
         return True
 
 

@@ -204,7 +204,8 @@ def test_postgres_restart_under_load(cluster, tmp_path):
     csrf = "c" * 32
     headers = {
         "X-Forwarded-Proto": "https",
-        "Cookie": f"sessionid={seeded['session']}; csrftoken={csrf}",
+        # Production's cookie names (config/settings/production.py).
+        "Cookie": f"__Host-sessionid={seeded['session']}; __Host-csrftoken={csrf}",
         "Origin": f"https://127.0.0.1:{port}",
         "Referer": f"https://127.0.0.1:{port}/",
     }
