@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core.roles import Role
 from tests.conftest import sign_in_verified
+from tests.nplusone import set_up
 from tests.test_access import PUBLIC, app_urls, named_patterns
 
 #: Tables a request may change without having changed anything of the case.
@@ -235,6 +236,7 @@ class World:
         return sign_in_verified(client, self.users[actor])
 
 
+@set_up  # test data built row by row on purpose; the requests made against it are checked
 def build_world(role_user, tag: str = "walk") -> World:
     """A live referral (MASH roles hold the team's grants), a review in progress with one
     assessment and one case still to assign, one user per role, and an import batch of the
