@@ -1,8 +1,7 @@
 """WeasyPrint asked to fetch what it must not: files outside the static files, the network.
 
-The PDF pipeline (core/documents.py) comes with branch wip-packs. Until it is merged these
-tests skip with that reason; the integrator sets ``PDF_PIPELINE_MERGED = True`` in
-tests/hostile/test_xss.py, after which a missing pipeline fails them.
+The fetcher is core.documents' StaticOnlyFetcher (``core.documents.url_fetcher`` fetches one URL
+with it), the one every pack is rendered with.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ def test_the_url_fetcher_serves_the_projects_own_stylesheet():
     fetcher = _fetcher()
     stylesheets = list((settings.BASE_DIR / "static").rglob("*.css"))
     if not stylesheets:
-        pytest.skip("no stylesheet under static/ to fetch")
+        pytest.fail("no stylesheet under static/ to fetch: run `make setup` (npm run build)")
     relative = stylesheets[0].relative_to(settings.BASE_DIR / "static")
     from core.documents.fetcher import BASE_URL
 

@@ -117,7 +117,7 @@ NOT_PDFS = [f for f in LYING_FILES if f[0].endswith(".pdf")] + [
 @pytest.mark.parametrize("lie", NOT_PDFS, ids=lambda f: f"{f[0]}:{f[1][:8]!r}")
 def test_pdf_appendix_uploads_are_parsed_not_believed(client, role_user, upload_form, lie):
     if upload_form is None:
-        pytest.skip("no PDF upload form registered in PDF_UPLOAD_FORMS yet (issue 5, wip-scrutiny)")
+        pytest.fail("PDF_UPLOAD_FORMS is empty: the scrutiny appendix upload form must be listed")
     actor, url_of, field, data = upload_form
     world = build_world(role_user)
     world.sign_in(client, actor)

@@ -24,16 +24,11 @@ from django.test import RequestFactory
 from core import permissions
 from core.roles import Role
 from referrals import services
-from tests.conftest import IN_CI
 from tests.hostile.walk import ACTORS, body_of, build_world
 from tests.test_access import app_urls
 from tests.test_exempt_leak import canary_referral, canary_review, published  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
-
-#: Set to True by whoever merges wip-packs (core/documents.py): from then on a missing
-#: pipeline fails this test instead of skipping it.
-PDF_PIPELINE_MERGED = True
 
 LONG = 'javascript:alert(1)//"><script>alert(2)</script><img src=x onerror=alert(3)>{{ 7|add:9000 }}'
 MEDIUM = '"><svg onload=alert(4)>{{ 7|add:9000 }}'
@@ -236,16 +231,8 @@ def test_emails_carry_no_markup_that_runs(filled_world, canary_referral):  # noq
 
 
 def _documents():
-    """core.documents (the PDF pipeline, branch wip-packs) if it is merged, else None."""
-    try:
-        return importlib.import_module("core.documents")
-    except ModuleNotFoundError:
-        if PDF_PIPELINE_MERGED or (IN_CI and PDF_PIPELINE_MERGED):
-            pytest.fail("core/documents.py is missing but PDF_PIPELINE_MERGED says it was merged")
-        pytest.skip(
-            "core/documents.py (the PDF pipeline, wip-packs) is not merged yet; the integrator sets "
-            "PDF_PIPELINE_MERGED = True in tests/hostile/test_xss.py when it is"
-        )
+    """core.documents, the PDF pipeline (merged: its absence is a failure, never a skip)."""
+    return importlib.import_module("core.documents")
 
 
 def _registry(documents) -> dict:
@@ -282,7 +269,7 @@ def test_pdf_parts_html_is_escaped(filled_world):
                 assert not script_problems(html), (kind, part.title, script_problems(html))
                 checked += 1
     if not checked:
-        pytest.skip("no object of a registered document kind exists in the walk's data yet")
+        pytest.fail("no object of a registered document kind exists in the walk's data")
 
 
 @pytest.mark.parametrize(
