@@ -99,7 +99,11 @@ def fill_every_free_text_field() -> int:
             # payload would break a unique constraint (a child's label "A") keeps its value.
             for f in fields:
                 payload = payload_for(f)
-                for value in (payload, f"{payload[: (f.max_length or 10_000) - 8]}{pk}"):
+                limit, suffix = f.max_length or 10_000, str(pk)
+                # The second try makes the value unique with the row's id, within the field's
+                # length (a three-character label holds no payload and a four-digit id).
+                unique = f"{payload[: max(limit - len(suffix), 0)]}{suffix}"
+                for value in (payload, unique) if len(unique) <= limit else (payload,):
                     try:
                         with transaction.atomic():
                             model._base_manager.filter(pk=pk).update(**{f.attname: value})
