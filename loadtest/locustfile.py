@@ -10,7 +10,11 @@ CSRF origin checks apply unchanged.
 - practitioners: list the work tray, open a referral, open its edit page and save it
   (a 409 "someone else saved it" is the concurrency check working, counted apart);
 - reviewers: open an assigned assessment and save their ratings;
-- officers: read the case review's findings and report pages;
+- officers: read the case review's findings and report pages, revise the cabinet report (a
+  real change to one section, so the next export has new inputs) and export its public and
+  exempt packs: ask for the pack, follow the job's status until the Celery worker has rendered
+  it (or a finished pack of the same inputs is reused), then download it. The whole wait is
+  reported as its own line ("officer: pack, request to download"), as an officer experiences it;
 - everyone: the accessibility statement, the trivial page whose throughput the others are
   compared with.
 """
@@ -21,11 +25,13 @@ import json
 import os
 import random
 import secrets
+import time
 
 from forms import form_fields
 from locust import HttpUser, between, events, task
 
 SESSIONS = json.load(open(os.environ["LOADTEST_SESSIONS"]))  # noqa: SIM115
+COOKIES = SESSIONS["cookies"]
 HOST_HEADERS = {"X-Forwarded-Proto": "https"}
 _taken: dict[str, int] = {}
 
@@ -45,7 +51,7 @@ class SessionUser(HttpUser):
         self.client.headers.update(
             {
                 **HOST_HEADERS,
-                "Cookie": f"sessionid={session}; csrftoken={self.csrf}",
+                "Cookie": f"{COOKIES['session']}={session}; {COOKIES['csrf']}={self.csrf}",
                 "Origin": "https://" + self.base.split("://", 1)[1],
                 "Referer": "https://" + self.base.split("://", 1)[1] + "/",
             }
@@ -58,8 +64,11 @@ class SessionUser(HttpUser):
             return response
 
     def post_form(self, url: str, page_html: str, name: str, extra=()):
-        fields = [(k, v) for k, v in form_fields(page_html) if k != "csrfmiddlewaretoken"]
-        fields += [("csrfmiddlewaretoken", self.csrf), *extra]
+        self.post_fields(url, [*form_fields(page_html), *extra], name)
+
+    def post_fields(self, url: str, fields: list[tuple[str, str]], name: str):
+        fields = [(k, v) for k, v in fields if k != "csrfmiddlewaretoken"]
+        fields += [("csrfmiddlewaretoken", self.csrf)]
         with self.client.post(
             url, data=fields, name=name, allow_redirects=False, catch_response=True
         ) as response:
@@ -120,9 +129,70 @@ class Reviewer(SessionUser):
             self.post_form(f"/reviews/assessments/{pk}/", page.text, "reviewer: save ratings")
 
 
+#: How long an officer waits for a pack before the export counts as failed (seconds).
+PACK_PATIENCE = float(os.environ.get("LOADTEST_PACK_PATIENCE", "180"))
+
+
 class Officer(SessionUser):
     group = "officer"
     weight = 1
+
+    @task(1)
+    def revise_report(self):
+        pk = SESSIONS["report"]
+        page = self.get(f"/scrutiny/reports/{pk}/edit/", "officer: report edit page")
+        if page.status_code != 200:
+            return
+        stamp = f"Consulted again during load run {secrets.token_hex(4)}."
+        fields = [(k, v) for k, v in form_fields(page.text) if k != "consultees"]
+        self.post_fields(
+            f"/scrutiny/reports/{pk}/edit/", [*fields, ("consultees", stamp)], "officer: save report"
+        )
+
+    @task(1)
+    def export_pack(self):
+        pk = SESSIONS["report"]
+        variant = random.choice(SESSIONS["variants"])  # noqa: S311
+        started = time.perf_counter()
+        exports = self.get(f"/documents/cabinet_report/{pk}/", "officer: exports page")
+        if exports.status_code != 200:
+            return
+        fields = [("csrfmiddlewaretoken", self.csrf), ("variant", variant)]
+        with self.client.post(
+            f"/documents/cabinet_report/{pk}/",
+            data=fields,
+            name="officer: ask for a pack",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 302:
+                response.failure(f"{response.status_code} asking for a {variant} pack")
+                return
+            job_url = response.headers["Location"]
+        deadline = started + PACK_PATIENCE
+        while True:
+            status = self.get(f"{job_url}status/", "officer: pack status (JSON)")
+            if status.status_code != 200:
+                return
+            state = status.json()
+            if state["finished"] or time.perf_counter() > deadline:
+                break
+            time.sleep(1)
+        outcome = "done" if state["status"] == "done" else f"{state['status']}: {state['message']}"
+        if outcome == "done":
+            download = self.get(f"{job_url}download/", "officer: download pack")
+            if download.status_code == 200 and not download.content.startswith(b"%PDF"):
+                outcome = "the download is not a PDF"
+        elif not state["finished"]:
+            outcome = f"not finished after {PACK_PATIENCE:.0f} s"
+        events.request.fire(
+            request_type="PACK",
+            name=f"officer: {variant} pack, request to download",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None if outcome == "done" else Exception(outcome),
+            context={},
+        )
 
     @task(2)
     def findings(self):

@@ -9,8 +9,9 @@
   (a confirmed authenticator and the session key django-otp sets when a code is accepted).
   Authentication itself is not weakened: the server runs production settings and every
   request still goes through the session, two-factor and grant checks. The file also lists
-  the referrals the practitioners work on (live ones, which the MASH groups hold grants on)
-  and the assessments the reviewers rate.
+  the referrals the practitioners work on (live ones, which the MASH groups hold grants on),
+  the assessments the reviewers rate, and the cabinet report the officers revise and export
+  (public and exempt packs: the officer is given a grant on the report for the exempt one).
 
 The sessions file holds live session keys: it is written with mode 0600 under ``VAR_DIR``
 and the sessions expire like any other (30 minutes idle).
@@ -18,6 +19,7 @@ and the sessions expire like any other (30 minutes idle).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -30,13 +32,19 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core import permissions
+from core.documents.registry import object_for
+from core.models import ExportJob
 from referrals.management.commands import bench as issue2
 from referrals.management.commands import bench_grants
 from referrals.models import Referral
 from reviews.models import CaseAssessment, Review
+from scrutiny import services as scrutiny_services
+from scrutiny.models import CabinetReport
 
 SEED = 20261129
 #: The load user groups and the demo accounts that play them.
@@ -87,8 +95,6 @@ class Command(BaseCommand):
         started = time.perf_counter()
         rnd = random.Random(SEED)
         helper = issue2.Command(stdout=self.stdout, stderr=self.stderr)
-        from django.utils import timezone
-
         seeder = issue2.Seeder(
             rnd=rnd,
             now=timezone.now(),
@@ -111,7 +117,11 @@ class Command(BaseCommand):
     def write_sessions(self, options) -> None:
         User = get_user_model()
         rnd = random.Random(SEED + 2)
-        out: dict = {"groups": {}}
+        # The cookies the server reads them from (production's are __Host- names).
+        out: dict = {
+            "groups": {},
+            "cookies": {"session": settings.SESSION_COOKIE_NAME, "csrf": settings.CSRF_COOKIE_NAME},
+        }
         for group, usernames in GROUPS.items():
             sessions = []
             for number in range(options["sessions"]):
@@ -135,6 +145,28 @@ class Command(BaseCommand):
         )
 
         out["reviews"] = list(Review.objects.order_by("pk").values_list("pk", flat=True))
+        # The officers' pack exports: the demo cabinet report, in the variants they may take.
+        report = CabinetReport.objects.order_by("pk").first()
+        if report is None:
+            raise CommandError("The demo data has no cabinet report: the officers have nothing to export")
+        officer = User.objects.get(username=GROUPS["officer"][0])
+        entry, report = object_for("cabinet_report", report.pk)
+        if not permissions.has_grant(officer, report, permissions.VIEW_EXEMPT):
+            # Officers exporting the exempt pack hold a grant, given as information governance
+            # gives one: through the service, with a reason and an expiry.
+            scrutiny_services.report_grant(
+                granted_by=User.objects.get(username="infogov"),
+                report_id=report.pk,
+                user=officer,
+                reason="Load test: the report officer exports the exempt pack",
+                expires_at=timezone.now() + dt.timedelta(days=7),
+            )
+        out["report"] = report.pk
+        # The sessions are verified with two-factor sign-in, so the grant is all the exempt
+        # pack asks for (this command's own user object is not a verified session).
+        if not entry.may_view(officer, report):
+            raise CommandError(f"{officer} may not read cabinet report {report.pk}: no exports to load")
+        out["variants"] = [ExportJob.Variant.PUBLIC.value, ExportJob.Variant.EXEMPT.value]
         path = Path(options["out"])
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -142,7 +174,8 @@ class Command(BaseCommand):
             json.dump(out, handle, indent=1)
         self.stdout.write(
             f"Wrote {sum(len(s) for s in out['groups'].values())} verified sessions, "
-            f"{len(out['referrals'])} referrals and {len(out['assessments'])} assessments to {path}"
+            f"{len(out['referrals'])} referrals, {len(out['assessments'])} assessments and cabinet report "
+            f"{out['report']} ({', '.join(out['variants'])} packs) to {path}"
         )
 
     @staticmethod
