@@ -13,7 +13,7 @@ from core import permissions
 from core.forms import IdsInRangeMixin
 from core.timescales import local_zone
 from referrals.models import AbuseForm, RagLevel, Referral, ReferralChild, ReferralSource, School
-from referrals.selectors import referral_search_filter
+from referrals.selectors import name_search_capped, referral_search_filter
 
 
 class TrayFilterForm(forms.Form):
@@ -78,12 +78,15 @@ class ReferralFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.name_search_capped = False
         if not permissions.is_verified(user):
             # Names and schools are exempt: without a verified session neither is searchable.
             self.filters["q"].label = "Search by reference"
             del self.filters["school"]
 
     def search(self, queryset, name, value):
+        # A name that begins too many children's names is searched in part: the page says so.
+        self.name_search_capped = name_search_capped(user=self.user, term=value)
         return queryset.filter(referral_search_filter(user=self.user, term=value))
 
     def filter_school(self, queryset, name, value):

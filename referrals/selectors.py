@@ -87,28 +87,64 @@ def referral_search_filter(*, user, term: str) -> Q:
     term = " ".join(term.split())
     if not term:
         return Q()
+    words = name_search_words(user=user, term=term)
+    if words:
+        return Q(pk__in=_identifiable_referrals_named(user=user, words=words))
     upper = term.upper()
+    if "MASH-".startswith(upper):
+        return Q()  # "M", "MA" ... "MASH-" begin every reference: everything matches
     by_reference = Q(reference__startswith=upper)
     if not upper.startswith("MASH-"):
         by_reference |= Q(reference__startswith=f"MASH-{upper}")
-    if not permissions.is_verified(user):
-        return by_reference
-    if "MASH-".startswith(upper):
-        return Q()  # "M", "MA" ... "MASH-" begin every reference: everything matches
     if _REFERENCE_SHAPE.fullmatch(upper):
         # Only a reference can match. As an IN over a query PostgreSQL finds the few matches
         # by the reference index and sorts just those, instead of walking the whole tray.
         return Q(pk__in=Referral.objects.filter(by_reference).order_by().values("pk"))
-    words = [w.lower() for w in term.split() if len(w) >= NAME_WORD_MIN][:4]
-    if not words:
-        return by_reference
-    return Q(pk__in=_identifiable_referrals_named(user=user, words=words))
+    return by_reference
 
 
 #: A name word must have this many letters; shorter ones would match most children.
 NAME_WORD_MIN = 2
 #: At most this many children are matched by a name search (the words are prefixes).
 NAME_MATCH_CAP = 20_000
+
+
+def name_search_words(*, user, term: str) -> list[str]:
+    """The words a search term looks for in children's names; none when it is not a name search.
+
+    Names are exempt, so only a verified session searches them; and a term only a reference
+    can match (``MASH-2019-00``, ``2019``) is not a name.
+    """
+    term = " ".join(term.split())
+    upper = term.upper()
+    if not term or not permissions.is_verified(user) or "MASH-".startswith(upper):
+        return []
+    if _REFERENCE_SHAPE.fullmatch(upper):
+        return []
+    return [w.lower() for w in term.split() if len(w) >= NAME_WORD_MIN][:4]
+
+
+def name_search_capped(*, user, term: str) -> bool:
+    """Whether more children match the term's name words than a search looks at
+    (``NAME_MATCH_CAP``): then the results may be missing referrals, and the user is told."""
+    words = name_search_words(user=user, term=term)
+    if not words:
+        return False
+    return bool(list(_children_named(words)[NAME_MATCH_CAP : NAME_MATCH_CAP + 1]))
+
+
+def _children_named(words: list[str]):
+    """Children whose first or last name starts with each word, as ids (a child whose first and
+    last names both start with the first word comes twice)."""
+    first, *others = words
+    other_words = Q()
+    for word in others:
+        other_words &= Q(first_name_key__startswith=word) | Q(last_name_key__startswith=word)
+    named = Child.objects.filter(other_words).order_by().values("pk")
+    # UNION ALL spares sorting the matches to find the pairs; the caller's IN absorbs them.
+    return named.filter(last_name_key__startswith=first).union(
+        named.filter(first_name_key__startswith=first), all=True
+    )
 
 
 def _identifiable_referrals_named(*, user, words: list[str]) -> list[int]:
@@ -123,16 +159,7 @@ def _identifiable_referrals_named(*, user, words: list[str]) -> list[int]:
     grant table hashed once. Without the CTE the planner pushes the grant check down into
     the link scan, charges the grant subqueries once per child and reads the whole link
     table instead (see docs/performance.md)."""
-    first, *others = words
-    other_words = Q()
-    for word in others:
-        other_words &= Q(first_name_key__startswith=word) | Q(last_name_key__startswith=word)
-    named = Child.objects.filter(other_words).order_by().values("pk")
-    # A child whose first and last names both start with the first word comes twice, which
-    # the IN below absorbs; UNION ALL spares sorting the matches to find the pairs.
-    children = named.filter(last_name_key__startswith=first).union(
-        named.filter(first_name_key__startswith=first), all=True
-    )[:NAME_MATCH_CAP]
+    children = _children_named(words)[:NAME_MATCH_CAP]
     links = CTE(
         ReferralChild.objects.filter(child_id__in=children).order_by().values("referral_id"),
         name="named_links",

@@ -156,6 +156,7 @@ class TrayListView(LoginRequiredMixin, TemplateView):
             "filter_query": query.urlencode(),
             "filters_applied": bool(query),
             "can_import": imports.can_import(user),
+            "name_match_cap": selectors.NAME_MATCH_CAP,
         }
 
 

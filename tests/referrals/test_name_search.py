@@ -148,3 +148,34 @@ def test_postgresql_finds_the_children_and_their_referrals_from_the_indexes_alon
     # The grant check reads the materialised links, not the link table again per child.
     assert "MATERIALIZED" in sql
     assert "CTE Scan on named_links" in plan, plan
+
+
+def test_a_search_that_begins_too_many_names_says_the_list_may_be_incomplete(
+    practitioner, client, monkeypatch
+):
+    from referrals import selectors
+    from tests.conftest import sign_in_verified
+
+    monkeypatch.setattr(selectors, "NAME_MATCH_CAP", 3)
+    for number in range(5):
+        name(ReferralFactory(), "A", f"Ashley{number}", "Brookfield")
+    name(ReferralFactory(), "A", "Ashton", "Zephyrine")
+    sign_in_verified(client, practitioner)
+    warning = "may be missing referrals"
+
+    broad = client.get("/referrals/", {"view": "all", "q": "ash"})
+    narrow = client.get("/referrals/", {"view": "all", "q": "ash zeph"})
+    reference = client.get("/referrals/", {"view": "all", "q": "MASH-20"})
+
+    assert warning in broad.content.decode()
+    assert "More than 3 children" in broad.content.decode()
+    assert warning not in narrow.content.decode()
+    assert [r.pk for r in narrow.context["page"].rows] == [
+        Referral.objects.get(children__child__first_name="Ashton").pk
+    ]
+    assert warning not in reference.content.decode()
+    assert selectors.name_search_capped(user=verified(practitioner), term="ash") is True
+    assert selectors.name_search_capped(user=verified(practitioner), term="ashton") is False
+    # Without a verified session names are not searched at all, so nothing is left out.
+    practitioner.is_verified = lambda: False
+    assert selectors.name_search_capped(user=practitioner, term="ash") is False
