@@ -111,3 +111,13 @@ def test_the_referral_form_shows_the_guidance_for_the_chosen_form(practitioner_c
         {"forms_of_abuse": [form.pk], "add_child": "1", "child-TOTAL_FORMS": "2", "child-INITIAL_FORMS": "0"},
     ).content.decode()
     assert f'data-abuse-form="{form.pk}" open>' in redrawn
+
+
+def test_public_pages_carry_no_protective_marking_and_signed_in_pages_do(client, officer):
+    published(officer, title="Published guidance", sections=[services.SectionInput("Purpose", "Why")])
+    marking = "OFFICIAL-SENSITIVE"
+    for name in ("guidance:published", "guidance:definitions", "core:accessibility", "login"):
+        assert marking not in client.get(reverse(name)).content.decode(), name
+    sign_in_verified(client, officer)
+    assert marking in client.get(reverse("guidance:published")).content.decode()
+    assert marking in client.get(reverse("referrals:tray")).content.decode()
