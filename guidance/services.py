@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.concurrency import Conflict, lock_for_change
 from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
 
@@ -34,13 +35,16 @@ Status = ModelGuidanceVersion.Status
 EQIA_MAX_BYTES = 10 * 1024 * 1024
 
 
-class GuidanceConflict(Exception):
+class GuidanceConflict(Conflict):
     """The version changed after the user loaded it; their change was not applied."""
 
     def __init__(self, guidance_version: ModelGuidanceVersion, expected_version: int):
         self.guidance_version = guidance_version
-        self.expected_version = expected_version
-        super().__init__(f"Version {guidance_version.number} was edited by someone else")
+        super().__init__(
+            guidance_version,
+            expected_version,
+            f"Version {guidance_version.number} was edited by someone else",
+        )
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,8 @@ def _save(obj, *, user, reason: str) -> None:
     obj.save()
 
 
-def _locked(version_id: int) -> ModelGuidanceVersion:
-    return ModelGuidanceVersion.objects.select_for_update().get(pk=version_id)
+def _locked(version_id: int, expected_version: int | None = None) -> ModelGuidanceVersion:
+    return lock_for_change(ModelGuidanceVersion, version_id, expected_version, conflict=GuidanceConflict)
 
 
 def _refuse(message: str, code: str = "illegal_transition"):
@@ -107,9 +111,7 @@ def guidance_version_update(
     sections: list[SectionInput],
 ) -> ModelGuidanceVersion:
     """Replace a draft's title, change summary and sections. Only a draft can change."""
-    version = _locked(version_id)
-    if version.version != expected_version:
-        raise GuidanceConflict(version, expected_version)
+    version = _locked(version_id, expected_version)
     if version.status != Status.DRAFT:
         _refuse("Only a draft can be edited. Start a new draft to change this version.")
     if not sections:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core import permissions
 from core.access_log import record_access
+from core.concurrency import Conflict, lock_for_change
 from core.history import change_reason
 from core.models import AccessLogEntry
 from core.outbox import enqueue_on_commit
@@ -50,14 +51,15 @@ MAX_CHILD_AGE = 18
 MAX_CHILD_AGE_SEND = 25
 
 
-class ReferralConflict(Exception):
+class ReferralConflict(Conflict):
     """The referral changed after the user loaded it; their change was not applied."""
 
     def __init__(self, referral: Referral, expected_version: int):
         self.referral = referral
-        self.expected_version = expected_version
         super().__init__(
-            f"Referral {referral.reference} is at version {referral.version}, not {expected_version}"
+            referral,
+            expected_version,
+            f"Referral {referral.reference} is at version {referral.version}, not {expected_version}",
         )
 
 
@@ -175,10 +177,7 @@ def _next_reference(year: int) -> str:
 
 
 def _lock(referral_id: int, expected_version: int | None) -> Referral:
-    referral = Referral.objects.select_for_update().get(pk=referral_id)
-    if expected_version is not None and referral.version != expected_version:
-        raise ReferralConflict(referral, expected_version)
-    return referral
+    return lock_for_change(Referral, referral_id, expected_version, conflict=ReferralConflict)
 
 
 def _save(referral: Referral, *, user, reason: str, m2m: dict[str, Iterable] | None = None) -> None:

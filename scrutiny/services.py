@@ -20,6 +20,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 
 from core import permissions
+from core.concurrency import Conflict as Conflict  # the views catch services.Conflict
+from core.concurrency import lock_for_change
 from core.permissions import VIEW_EXEMPT, GrantKind
 from scrutiny.models import (
     Action,
@@ -36,20 +38,8 @@ from scrutiny.models import (
 )
 
 
-class Conflict(Exception):
-    """The record changed after the user loaded it; their change was not applied."""
-
-    def __init__(self, record: models.Model, expected_version: int):
-        self.record = record
-        self.expected_version = expected_version
-        super().__init__(f"{record} is at version {record.version}, not {expected_version}")
-
-
 def _lock(model: type[models.Model], pk: int, expected_version: int | None):
-    record = model.objects.select_for_update().get(pk=pk)
-    if expected_version is not None and record.version != expected_version:
-        raise Conflict(record, expected_version)
-    return record
+    return lock_for_change(model, pk, expected_version)
 
 
 def _save(instance: models.Model, *, user, reason: str, bump: bool = True) -> None:

@@ -50,6 +50,7 @@ def pdf_text(pdf: bytes) -> str:
 def page_png(pdf: bytes, page: int, out: Path, dpi: int = 60) -> Path:
     """Page ``page`` (1-based) as a PNG, to look at."""
     need_poppler()
+    out.parent.mkdir(parents=True, exist_ok=True)
     source = out.with_suffix(".pdf")
     source.write_bytes(pdf)
     _run(
