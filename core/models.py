@@ -165,6 +165,7 @@ class ExportJobEvent(models.Model):
         STARTED = "started", "Started"
         RESTARTED = "restarted", "Started again after a worker stopped"
         RETRYING = "retrying", "Will try again"
+        REPUBLISHED = "republished", "Queued again: no worker had finished it"
         DONE = "done", "Finished"
         FAILED = "failed", "Failed"
         DOWNLOADED = "downloaded", "Downloaded"

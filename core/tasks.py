@@ -112,6 +112,14 @@ def clean_up_export_packs() -> int:
     return export_packs_clean_up()
 
 
+@shared_task(name="core.tasks.requeue_export_jobs")
+def requeue_export_jobs() -> int:
+    """Celery beat: publish again the export jobs whose message the queue lost."""
+    from core.documents.services import export_jobs_requeue
+
+    return len(export_jobs_requeue())
+
+
 @shared_task(name="core.tasks.flush_outbox")
 def flush_outbox() -> int:
     """Celery beat: queue jobs whose publish failed while the broker was down."""

@@ -336,6 +336,13 @@ CELERY_BEAT_SCHEDULE["discard-stale-imports"] = {
 # PDF packs (core.documents): finished packs are kept this many days, then their files are
 # removed by the clean-up task (Celery beat); the job and its trail stay.
 EXPORT_PACKS_KEEP_DAYS = env.int("EXPORT_PACKS_KEEP_DAYS", default=30)
+# An export job no worker has taken this long after it was published (seconds) is published
+# again by Celery beat: its message may have been lost with the broker's data.
+EXPORT_REQUEUE_AFTER = env.int("EXPORT_REQUEUE_AFTER", default=10 * 60)
+CELERY_BEAT_SCHEDULE["requeue-export-jobs"] = {
+    "task": "core.tasks.requeue_export_jobs",
+    "schedule": 60,
+}
 CELERY_BEAT_SCHEDULE["clean-up-export-packs"] = {
     "task": "core.tasks.clean_up_export_packs",
     "schedule": 60 * 60,

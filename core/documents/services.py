@@ -2,9 +2,15 @@
 
 Status changes happen only here, each with an event in the job's append-only trail. The
 worker's entry point ``export_job_run`` is idempotent: a finished job is not rendered again,
-and a job whose worker died is rendered again from the start and finished exactly once (the
-file's name comes from the job and its digest; "done" is written in one transaction under a
-row lock).
+and a job whose worker died is rendered again from the start and finished exactly once. Each
+start is a numbered attempt; the file's name carries the job, its digest and the attempt, and
+"done" is written in one transaction under a row lock only by the latest attempt, so two
+deliveries of the same job running at once cannot both finish it or remove each other's file.
+
+A job whose message the queue lost (Redis restarted without its data, say) is published again
+by ``export_jobs_requeue`` (Celery beat): a queued job no worker has taken for
+``EXPORT_REQUEUE_AFTER`` seconds, or a running one past the hard time limit that nothing
+redelivered. A job still unfinished long after that is failed with a message by the clean-up.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -145,9 +153,9 @@ def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=Non
 # --- The worker's side ------------------------------------------------------------------------
 
 
-def pack_file_name(job: ExportJob, digest: str) -> str:
-    """Derived from the job and its inputs, so a second delivery writes the same file."""
-    return f"packs/{job.kind}/{job.object_id}/export-{job.pk}-{job.variant}-{digest[:16]}.pdf"
+def pack_file_name(job: ExportJob, digest: str, attempt: int) -> str:
+    """Derived from the job, its inputs and the attempt: each attempt writes a file of its own."""
+    return f"packs/{job.kind}/{job.object_id}/export-{job.pk}-{job.variant}-{digest[:16]}-a{attempt}.pdf"
 
 
 class _ProgressWriter:
@@ -194,6 +202,7 @@ def export_job_run(*, job_id: int) -> ExportJob:
         job.attempts += 1
         job.save(update_fields=["status", "started_at", "progress", "attempts"])
         _event(job, event, detail=f"attempt {job.attempts}")
+        attempt = job.attempts
     try:
         entry, obj = object_for(job.kind, job.object_id)
     except (UnknownKind, ObjectDoesNotExist):
@@ -212,16 +221,18 @@ def export_job_run(*, job_id: int) -> ExportJob:
         return export_job_fail(job_id=job.pk, message=error.message)
     if entry.digest(obj) != job.source_digest:  # changed while it was being rendered
         return export_job_fail(job_id=job.pk, message=_changed_message(job))
-    name = pack_file_name(job, job.source_digest)
-    if default_storage.exists(name):  # left by a worker that died before marking the job done
-        default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(rendered.pdf))
+    saved = default_storage.save(pack_file_name(job, job.source_digest, attempt), ContentFile(rendered.pdf))
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != Status.RUNNING:
+        if job.status != Status.RUNNING or job.attempts != attempt:
+            # Finished, failed, or started again by another delivery since: that one counts.
             if job.file.name != saved:
                 default_storage.delete(saved)
             return job
+        for earlier in range(1, attempt):  # left by workers that died before finishing
+            leftover = pack_file_name(job, job.source_digest, earlier)
+            if default_storage.exists(leftover):
+                default_storage.delete(leftover)
         job.file.name = saved
         job.checksum = hashlib.sha256(rendered.pdf).hexdigest()
         job.size, job.pages = len(rendered.pdf), rendered.pages
@@ -262,6 +273,54 @@ def export_job_download(*, request, user, job: ExportJob, obj) -> None:
             reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
         )
     _event(job, Event.DOWNLOADED, user=user)
+
+
+def export_jobs_requeue(*, now: dt.datetime | None = None) -> list[int]:
+    """Publish again the jobs whose message the queue seems to have lost; returns their ids.
+
+    A queued job no worker has taken within ``EXPORT_REQUEUE_AFTER`` seconds of its last
+    publication, and a running job started longer ago than the hard time limit plus that wait
+    (no worker can still be on it: the limit would have stopped it, and nothing redelivered
+    it). Publishing twice is safe (``export_job_run`` finishes a job once). With the broker
+    down nothing is published and nothing changes: the next sweep tries again.
+    """
+    now = now or timezone.now()
+    wait = dt.timedelta(seconds=settings.EXPORT_REQUEUE_AFTER)
+    last_published = Greatest(
+        "requested_at",
+        Coalesce(Max("events__at", filter=Q(events__event=Event.REPUBLISHED)), "requested_at"),
+    )
+    candidates = list(
+        ExportJob.objects.annotate(last_published=last_published)
+        .filter(
+            Q(status=Status.QUEUED, last_published__lt=now - wait)
+            | Q(
+                status=Status.RUNNING,
+                started_at__lt=now - wait - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+                last_published__lt=now - wait,
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    if not candidates:
+        return []
+    try:
+        _broker_ready()
+    except ExportsUnavailable:
+        return []
+    with transaction.atomic():
+        jobs = list(
+            ExportJob.objects.select_for_update()
+            .filter(pk__in=candidates, status__in=ExportJob.ACTIVE)
+            .order_by("pk")
+        )
+        for job in jobs:
+            _event(job, Event.REPUBLISHED, detail=f"not finished after {settings.EXPORT_REQUEUE_AFTER} s")
+            transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id))
+    requeued = [job.pk for job in jobs]
+    if requeued:
+        logger.warning("Published %s export job(s) again: %s", len(requeued), requeued)
+    return requeued
 
 
 def export_packs_clean_up(*, now: dt.datetime | None = None) -> int:

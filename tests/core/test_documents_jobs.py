@@ -93,7 +93,8 @@ def test_an_export_runs_on_commit_and_stores_a_checksummed_pack(
     assert job.checksum == hashlib.sha256(data).hexdigest()
     assert job.size == len(data)
     assert job.pages >= 2
-    assert job.file.name == f"packs/{KIND}/{referral.pk}/export-{job.pk}-public-{job.source_digest[:16]}.pdf"
+    digest = job.source_digest[:16]
+    assert job.file.name == f"packs/{KIND}/{referral.pk}/export-{job.pk}-public-{digest}-a1.pdf"
     assert _events(job) == ["requested", "started", "done"]
     assert CANARY.lower() not in pdf_text(data).lower()
 
@@ -199,18 +200,113 @@ def test_a_job_whose_worker_died_is_finished_exactly_once(officer, referral, med
     job = _queued(officer, referral)
     # The first worker marked it running and wrote the file, then died before marking it done.
     ExportJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=1, progress=60)
-    name = services.pack_file_name(job, job.source_digest)
-    (media / name).parent.mkdir(parents=True, exist_ok=True)
-    (media / name).write_bytes(b"half written")
+    half = media / services.pack_file_name(job, job.source_digest, 1)
+    half.parent.mkdir(parents=True, exist_ok=True)
+    half.write_bytes(b"half written")
     services.export_job_run(job_id=job.pk)
     services.export_job_run(job_id=job.pk)  # and a duplicate delivery changes nothing
     job.refresh_from_db()
+    name = services.pack_file_name(job, job.source_digest, 2)
     assert job.status == Status.DONE
     assert job.attempts == 2
     assert job.file.name == name
     assert (media / name).read_bytes().startswith(b"%PDF")
-    assert list((media / name).parent.iterdir()) == [media / name]
+    assert list(half.parent.iterdir()) == [media / name]  # the dead worker's file is gone
     assert _events(job) == ["requested", "restarted", "done"]
+
+
+def test_two_deliveries_running_at_once_finish_the_job_once_with_one_file(officer, referral, media):
+    job = _queued(officer, referral)
+    real_render = render_pack_document
+    calls = []
+
+    def render_while_another_delivery_runs(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            # A second delivery of the same job starts and finishes while the first renders.
+            services.export_job_run(job_id=job.pk)
+        return real_render(**kwargs)
+
+    with (
+        mock.patch(
+            "core.documents.services.render_pack_document", side_effect=render_while_another_delivery_runs
+        ),
+        zeal_ignore(),  # two workers' reads of one job, simulated in one thread
+    ):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert len(calls) == 2
+    assert job.status == Status.DONE
+    assert job.file.name == services.pack_file_name(job, job.source_digest, 2)
+    assert _events(job) == ["requested", "started", "restarted", "done"]
+    folder = (media / job.file.name).parent
+    assert list(folder.iterdir()) == [media / job.file.name]  # the first delivery removed its own
+
+
+def _age(job, *, requested=None, started=None, status=None):
+    now = timezone.now()
+    changes = {}
+    if requested is not None:
+        changes["requested_at"] = now - dt.timedelta(seconds=requested)
+    if started is not None:
+        changes["started_at"] = now - dt.timedelta(seconds=started)
+    if status is not None:
+        changes["status"] = status
+    ExportJob.objects.filter(pk=job.pk).update(**changes)
+
+
+def test_a_job_the_queue_lost_is_published_again_and_finished_once(
+    officer, referral, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_REQUEUE_AFTER = 600
+    lost = _queued(officer, referral)
+    _age(lost, requested=601)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.export_jobs_requeue() == [lost.pk]  # published again; the eager worker runs it
+    lost.refresh_from_db()
+    assert lost.status == Status.DONE
+    assert _events(lost) == ["requested", "republished", "started", "done"]
+    assert services.export_jobs_requeue() == []  # finished: left alone
+
+
+def test_only_jobs_no_worker_can_still_be_on_are_published_again(
+    officer, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_REQUEUE_AFTER = 600
+    settings.CELERY_TASK_TIME_LIMIT = 900
+    jobs = {}
+    for label in ("fresh", "waiting", "running", "overrun", "republished"):
+        referral = ReferralFactory()
+        jobs[label] = _queued(officer, referral)
+    _age(jobs["fresh"], requested=60)
+    _age(jobs["waiting"], requested=601)
+    _age(jobs["running"], requested=2000, started=900, status=Status.RUNNING)  # inside the limit
+    _age(jobs["overrun"], requested=3000, started=1501, status=Status.RUNNING)  # limit + wait passed
+    _age(jobs["republished"], requested=5000)
+    ExportJobEvent.objects.create(
+        job=jobs["republished"],
+        event=ExportJobEvent.Event.REPUBLISHED,
+        at=timezone.now() - dt.timedelta(seconds=60),
+    )
+    with (
+        mock.patch("core.documents.services._enqueue") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        requeued = services.export_jobs_requeue()
+    assert sorted(requeued) == sorted([jobs["waiting"].pk, jobs["overrun"].pk])
+    assert sorted(call.args[0] for call in enqueue.call_args_list) == sorted(requeued)
+
+
+def test_with_the_broker_down_nothing_is_published_again_or_changed(officer, referral, monkeypatch):
+    lost = _queued(officer, referral)
+    _age(lost, requested=10_000)
+
+    def down():
+        raise services.ExportsUnavailable
+
+    monkeypatch.setattr(services, "_broker_ready", down)
+    assert services.export_jobs_requeue() == []
+    assert _events(lost) == ["requested"]
 
 
 def test_bad_inputs_fail_with_a_message_a_person_understands(officer, referral):
