@@ -5,6 +5,8 @@
   (reject_on_worker_lost) and the job completes exactly once;
 - the whole worker is killed with SIGKILL mid-render: once a worker is back, Redis hands the
   unacknowledged task out again (visibility timeout) and the job completes exactly once;
+- a job whose message Redis lost (its data flushed) is published again by the sweep and
+  completes once;
 - with Redis down (a private redis-server this test starts and stops) asking for an export
   gets a clear message, no server error, and nothing half-made.
 
@@ -294,3 +296,36 @@ def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_is_taken_b
     with pytest.raises(services.ExportsUnavailable):
         services.export_job_request(user=officer, kind=KIND, object_id=ReferralFactory().pk, variant="public")
     assert not ExportJob.objects.exists()
+
+
+@transactional
+def test_a_job_whose_message_redis_lost_is_published_again_and_completes_once(
+    pack_worker,
+    publish_to,  # noqa: F811
+    private_redis,
+    role_user,
+    media,
+    settings,
+):
+    import datetime as dt
+
+    import redis
+    from django.utils import timezone
+
+    _, url = private_redis
+    publish_to(url, redis_transport_options(3600))
+    officer = role_user(Role.REPORT_OFFICER)
+    job = _ask(officer, ReferralFactory())  # published to Redis; no worker has taken it yet
+    client = redis.Redis.from_url(url)
+    assert client.dbsize() > 0
+    client.flushall()  # Redis loses its data (a crash between appends, a replaced instance)
+    worker = pack_worker({"REDIS_URL": url})
+    time.sleep(4)
+    assert ExportJob.objects.get(pk=job.pk).status == Status.QUEUED  # nothing left to deliver it
+    later = timezone.now() + dt.timedelta(seconds=settings.EXPORT_REQUEUE_AFTER + 1)
+    assert services.export_jobs_requeue(now=later) == [job.pk]  # what Celery beat does each minute
+    job = _wait_for(job.pk, {Status.DONE, Status.FAILED}, worker=worker)
+    assert job.status == Status.DONE, job.message
+    assert _events(job) == ["requested", "republished", "started", "done"]
+    _one_file(media, job)
+    assert services.export_jobs_requeue(now=later) == []
