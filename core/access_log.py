@@ -47,7 +47,13 @@ def record_access(
 
 
 def record_access_many(
-    *, request, user, records: Iterable[tuple[models.Model, str]], fields: Sequence[str], channel: str
+    *,
+    request,
+    user,
+    records: Iterable[tuple[models.Model, str]],
+    fields: Sequence[str],
+    channel: str,
+    reason: str = "",
 ) -> int:
     """One row per record (an export of 40 referrals with identities writes 40 rows)."""
     address, agent = _client(request)
@@ -62,6 +68,7 @@ def record_access_many(
             path=(request.path[:300] if request is not None else ""),
             ip_address=address,
             user_agent=agent,
+            reason=reason,
         )
         for record, label in records
     ]

@@ -19,4 +19,5 @@ class ScrutinyConfig(AppConfig):
             may_download_exempt=packs.user_may_download_exempt,
             may_view=packs.user_may_view,
             title=packs.cabinet_report_title,
+            exempt_records=packs.cabinet_report_exempt_records,
         )

@@ -193,3 +193,8 @@ def user_may_view(*, user, report: CabinetReport) -> bool:
 
 def cabinet_report_title(*, report: CabinetReport) -> str:
     return f"{report.meeting.committee.name}, {report.meeting.date:%-d %B %Y}: {report.title}"
+
+
+def cabinet_report_exempt_records(*, report: CabinetReport) -> list:
+    """The referrals whose cases the report's exempt appendices show (logged on download)."""
+    return selectors.referrals_in_exempt_appendices(report.appendices.filter(exempt=True))

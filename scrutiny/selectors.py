@@ -269,40 +269,45 @@ class ExemptCase:
 
 def exempt_case_list(review) -> list[ExemptCase]:
     """Appendix 2 of the 2020 report: the historic cases by name. Exempt (Schedule 12A para 2):
-    only for holders of a grant on the report, and every read is logged by the caller."""
-    from django.db.models import Prefetch
+    only for holders of a grant on the report, and every read is logged by the caller.
+
+    Two queries, however many cases: the included referrals, then all their children. Plain
+    queries, not the review's related managers or a prefetch: a pack's digest and its render
+    each read the list in one task, and a relation loaded again from one line reads, to the
+    N+1 detector, like a row-by-row load."""
+    from collections import defaultdict
 
     from referrals.models import ReferralChild
     from reviews.models import ScreeningDecision
 
-    included = (
-        review.screening.filter(decision=ScreeningDecision.Decision.INCLUDE)
+    included = list(
+        ScreeningDecision.objects.filter(review_id=review.pk, decision=ScreeningDecision.Decision.INCLUDE)
         .select_related("referral", "period")
-        .prefetch_related(
-            Prefetch("referral__children", queryset=ReferralChild.objects.select_related("child__school"))
-        )
         .order_by("referral__received_at", "referral_id")
     )
-    rows = []
-    for number, screening in enumerate(included, start=1):
-        referral = screening.referral
-        rows.append(
-            ExemptCase(
-                number=number,
-                reference=referral.reference,
-                received=timezone.localtime(referral.received_at).date(),
-                period=screening.period.name,
-                children=[
-                    (
-                        link.get_role_display(),
-                        f"{link.child.first_name} {link.child.last_name}",
-                        link.child.school.name if link.child.school else "Not known",
-                    )
-                    for link in referral.children.all()
-                ],
+    children = defaultdict(list)
+    for link in (
+        ReferralChild.objects.filter(referral_id__in=[screening.referral_id for screening in included])
+        .select_related("child__school")
+        .order_by("label")
+    ):
+        children[link.referral_id].append(
+            (
+                link.get_role_display(),
+                f"{link.child.first_name} {link.child.last_name}",
+                link.child.school.name if link.child.school else "Not known",
             )
         )
-    return rows
+    return [
+        ExemptCase(
+            number=number,
+            reference=screening.referral.reference,
+            received=timezone.localtime(screening.referral.received_at).date(),
+            period=screening.period.name,
+            children=children[screening.referral_id],
+        )
+        for number, screening in enumerate(included, start=1)
+    ]
 
 
 # --- History ------------------------------------------------------------------------------------
@@ -412,3 +417,32 @@ def report_history(report: CabinetReport, *, may_see_exempt: bool) -> list[Histo
     entries += _entries(AgendaEntry.history.filter(item_id=report.agenda_item_id), lambda r: "Agenda entry")
     entries.sort(key=attrgetter("when"), reverse=True)
     return entries
+
+
+#: Appendix kinds that show a review's cases one by one (the others show figures or text).
+CASE_APPENDIX_KINDS = (Appendix.Kind.EXEMPT_CASE_LIST, Appendix.Kind.CASE_DETAILS)
+
+
+def referrals_in_exempt_appendices(appendices) -> list[tuple[object, str]]:
+    """The referrals whose cases the given exempt appendices show, as (referral, label): a read
+    of those appendices is logged against each referral, so a child's record shows who read
+    it in a cabinet paper too. One query."""
+    from referrals.models import Referral
+    from reviews.models import ScreeningDecision
+
+    review_ids = {
+        appendix.review_id
+        for appendix in appendices
+        if appendix.exempt and appendix.review_id and appendix.kind in CASE_APPENDIX_KINDS
+    }
+    if not review_ids:
+        return []
+    rows = (
+        ScreeningDecision.objects.filter(
+            review_id__in=review_ids, decision=ScreeningDecision.Decision.INCLUDE
+        )
+        .order_by("referral_id")
+        .values_list("referral_id", "referral__reference")
+        .distinct()
+    )
+    return [(Referral(pk=pk), reference) for pk, reference in rows]

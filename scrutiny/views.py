@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from django.views import View
 
 from core import permissions as core_permissions
-from core.access_log import record_access
+from core.access_log import record_access, record_access_many
 from core.models import AccessLogEntry
 from core.spreadsheets import safe_cell as _cell
 from referrals.views import _apply_errors
@@ -697,6 +697,14 @@ class AppendixMixin:
                 record=self.appendix.report,
                 label=f"Cabinet report {self.appendix.report_id}",
                 fields=[f"appendix {self.appendix.number}"],
+                channel=channel,
+            )
+            # And against each referral whose case the appendix shows.
+            record_access_many(
+                request=self.request,
+                user=self.request.user,
+                records=selectors.referrals_in_exempt_appendices([self.appendix]),
+                fields=[f"cabinet report {self.appendix.report_id} appendix {self.appendix.number}"],
                 channel=channel,
             )
 

@@ -17,10 +17,11 @@ from hypothesis import settings as hypothesis_settings
 from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
-from tests.nplusone import tasks_are_units, unit_of_work, wrap_unit_modules
+from tests.nplusone import digests_are_fresh_reads, tasks_are_units, unit_of_work, wrap_unit_modules
 
 wrap_unit_modules()
 tasks_are_units()
+digests_are_fresh_reads()
 
 IN_CI = bool(os.environ.get("CI"))
 

@@ -71,6 +71,27 @@ def wrap_unit_modules() -> None:
                 setattr(module, attribute, unit_of_work(value))
 
 
+def digests_are_fresh_reads() -> None:
+    """A pack's digest reads every source afresh, on purpose: a job compares it before and
+    after rendering, so a change made meanwhile is never stored as a finished pack. Those
+    re-reads repeat the render's queries from the same lines by design (a fixed number per
+    job, never per row), so each digest counts in a context of its own; the render itself,
+    and everything else in the task, is still checked."""
+    from core.documents.registry import DocumentKind
+
+    digest = DocumentKind.digest
+    if getattr(digest, "__zeal_unit__", False):
+        return
+
+    @functools.wraps(digest)
+    def fresh(self, obj):
+        with zeal_context():
+            return digest(self, obj)
+
+    fresh.__zeal_unit__ = True
+    DocumentKind.digest = fresh
+
+
 _task_contexts: dict[str, contextlib.ExitStack] = {}
 
 

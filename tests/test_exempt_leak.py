@@ -26,6 +26,7 @@ from core.roles import Role
 from referrals import services
 from referrals.models import Outcome, RagLevel, Referral, School
 from tests.conftest import sign_in_verified
+from tests.nplusone import unit_of_work
 from tests.referrals.helpers import child_input, referral_input
 from tests.test_access import app_urls
 
@@ -431,3 +432,57 @@ def test_a_report_grant_holder_sees_the_exempt_appendices_and_each_read_is_logge
     for url in (reverse("scrutiny:report", args=[report.pk]), reverse("scrutiny:export")):
         assert not leaks(client.get(url).content.decode()), url
     assert not leaks(caplog.text)
+
+
+def test_reading_a_cabinet_papers_case_list_is_logged_against_each_referral_in_it(
+    client, role_user, canary_review, canary_referral, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    """Appendix 2 names the children of every case in the review: a read of it, on the page or
+    in the exempt pack, shows in each of those referrals' access logs, not only the report's."""
+    from core.models import ExportJob
+    from scrutiny import services as scrutiny_services
+    from scrutiny.models import Appendix
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    ids = canary_review  # the review's ids, with a cabinet report whose Appendix lists its cases
+    case_list = Appendix.objects.get(report_id=ids["report_pk"], kind=Appendix.Kind.EXEMPT_CASE_LIST)
+    clerk = role_user(Role.REPORT_OFFICER, username="clerk")
+    scrutiny_services.report_grant(granted_by=None, report_id=ids["report_pk"], user=clerk, reason="Clerk")
+    sign_in_verified(client, clerk)
+
+    def logged_against_the_referral(channel):
+        return list(
+            AccessLogEntry.objects.filter(
+                record_type="referrals.referral", record_id=canary_referral.pk, channel=channel, user=clerk
+            ).values_list("record_label", "fields")
+        )
+
+    response = client.get(reverse("scrutiny:appendix", args=[case_list.pk]))
+    assert response.status_code == 200
+    assert "qzcnryfirsta" in response.content.decode().lower()
+    assert logged_against_the_referral("page") == [
+        (canary_referral.reference, [f"cabinet report {ids['report_pk']} appendix {case_list.number}"])
+    ]
+
+    exports = reverse("documents:exports", args=["cabinet_report", ids["report_pk"]])
+
+    @unit_of_work  # the request and the task it queues; in production each is its own unit
+    def export(variant):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(exports, {"variant": variant}).status_code == 302
+
+    export("exempt")
+    job = ExportJob.objects.get(variant="exempt")
+    assert job.status == ExportJob.Status.DONE, job.message
+    download = client.get(reverse("documents:download", args=[job.pk]))
+    assert download.status_code == 200
+    b"".join(download.streaming_content)
+    [(label, fields)] = logged_against_the_referral("pdf")
+    assert label == canary_referral.reference
+    assert fields[0].startswith("Exempt pack (PDF)")
+    # The public pack holds no case: its download logs nothing.
+    before = AccessLogEntry.objects.count()
+    export("public")
+    public = ExportJob.objects.get(variant="public")
+    b"".join(client.get(reverse("documents:download", args=[public.pk])).streaming_content)
+    assert AccessLogEntry.objects.count() == before

@@ -9,7 +9,7 @@ when the core app is ready): for example scrutiny registers ``cabinet_report`` a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ class DocumentKind:
     may_download_exempt_function: Callable[..., bool]
     title_source: str | Callable[..., str]
     may_view_function: Callable[..., bool]
+    exempt_records_function: Callable[..., Iterable[tuple[models.Model, str]]] | None = None
 
     def get(self, object_id: int):
         return self.model._default_manager.get(pk=object_id)
@@ -69,6 +70,13 @@ class DocumentKind:
             return False
         return bool(_call(self.may_view_function, obj, user=user))
 
+    def exempt_records(self, obj) -> list[tuple[models.Model, str]]:
+        """The records (with labels) whose exempt data the exempt pack holds: a download is
+        logged against each of them as well as the document."""
+        if self.exempt_records_function is None:
+            return []
+        return list(_call(self.exempt_records_function, obj))
+
     def may_download_exempt(self, user, obj) -> bool:
         """May export and download the exempt pack: the registry's grant check, never a role alone."""
         return self.may_view(user, obj) and bool(_call(self.may_download_exempt_function, obj, user=user))
@@ -87,6 +95,7 @@ def register(
     may_download_exempt: Callable[..., bool],
     title: str | Callable[..., str],
     may_view: Callable[..., bool] | None = None,
+    exempt_records: Callable[..., Iterable[tuple[models.Model, str]]] | None = None,
 ) -> DocumentKind:
     """Register a kind of document pack. Registering the same kind again replaces it."""
     entry = DocumentKind(
@@ -98,6 +107,7 @@ def register(
         may_download_exempt_function=may_download_exempt,
         title_source=title,
         may_view_function=may_view or _default_may_view,
+        exempt_records_function=exempt_records,
     )
     _KINDS[kind] = entry
     return entry

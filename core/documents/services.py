@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from core.access_log import record_access
+from core.access_log import record_access, record_access_many
 from core.documents.registry import DocumentKind, UnknownKind, get_kind, object_for
 from core.documents.rendering import PackError, render_pack_document
 from core.models import AccessLogEntry, ExportJob, ExportJobEvent
@@ -269,6 +269,15 @@ def export_job_download(*, request, user, job: ExportJob, obj) -> None:
             record=obj,
             label=job.title[:60],
             fields=["Exempt pack (PDF)"],
+            channel=AccessLogEntry.Channel.PDF,
+            reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
+        )
+        # And against each record whose exempt data is inside (the children of a case list).
+        record_access_many(
+            request=request,
+            user=user,
+            records=get_kind(job.kind).exempt_records(obj),
+            fields=[f"Exempt pack (PDF): {job.title[:60]}"],
             channel=AccessLogEntry.Channel.PDF,
             reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
         )
