@@ -53,7 +53,10 @@ def _flat(text: str) -> str:
         "https://mash-pack.invalid/static/css/no-such-file.css",
     ],
 )
-def test_the_fetcher_refuses_everything_but_the_projects_static_files(url):
+def test_the_fetcher_refuses_everything_but_the_projects_static_files(url, settings, tmp_path):
+    # As on a checkout without collectstatic: after it, STATIC_ROOT holds the apps' files too,
+    # and those (inside the allowed root) may be fetched.
+    settings.STATIC_ROOT = str(tmp_path / "staticfiles")
     with pytest.raises(FetchRefused):
         StaticOnlyFetcher().fetch(url)
 
