@@ -119,6 +119,14 @@ class ExportJob(models.Model):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     pages = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    exempt_records = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "For an exempt pack: the records whose exempt data it holds, as rendered "
+            "([type, id, label], labels never exempt). Each download is logged against them."
+        ),
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -57,7 +57,9 @@ class ExportTask(Task):
 
         if args:
             try:
-                export_job_fail(job_id=int(args[0]), message=GAVE_UP)
+                export_job_fail(
+                    job_id=int(args[0]), message=GAVE_UP, attempt=getattr(exc, "export_attempt", None)
+                )
             except Exception:  # the database may be the thing that is down; the sweeper catches it
                 logger.warning("Could not mark export %s failed", args[0])
 
@@ -74,17 +76,20 @@ class ExportTask(Task):
     retry_jitter=True,
     max_retries=6,
 )
-def render_export_job(self, job_id: int) -> None:
-    """Render one export job's pack (see core.documents.services.export_job_run)."""
+def render_export_job(self, job_id: int, republished: bool = False) -> None:
+    """Render one export job's pack (see core.documents.services.export_job_run). Only ids
+    and a flag travel in the message."""
     from core.documents import services
 
     try:
-        services.export_job_run(job_id=job_id)
+        services.export_job_run(job_id=job_id, republished=republished)
     except TRANSIENT_ERRORS as error:
         services_note_retry(job_id, error)
         raise
-    except SoftTimeLimitExceeded:
-        services.export_job_fail(job_id=job_id, message=services.TOO_LONG)
+    except SoftTimeLimitExceeded as error:
+        services.export_job_fail(
+            job_id=job_id, message=services.TOO_LONG, attempt=getattr(error, "export_attempt", None)
+        )
     except Exception as error:
         # A bug, not the inputs: log where (never the message, which could quote case data).
         logger.error(
@@ -93,7 +98,9 @@ def render_export_job(self, job_id: int) -> None:
             type(error).__name__,
             "".join(traceback.format_tb(error.__traceback__)),
         )
-        services.export_job_fail(job_id=job_id, message=services.UNEXPECTED)
+        services.export_job_fail(
+            job_id=job_id, message=services.UNEXPECTED, attempt=getattr(error, "export_attempt", None)
+        )
 
 
 def services_note_retry(job_id: int, error: BaseException) -> None:

@@ -181,7 +181,9 @@ class Officer(SessionUser):
         outcome = "done" if state["status"] == "done" else f"{state['status']}: {state['message']}"
         if outcome == "done":
             download = self.get(f"{job_url}download/", "officer: download pack")
-            if download.status_code == 200 and not download.content.startswith(b"%PDF"):
+            if download.status_code != 200:
+                outcome = f"the download answered {download.status_code}"
+            elif not download.content.startswith(b"%PDF"):
                 outcome = "the download is not a PDF"
         elif not state["finished"]:
             outcome = f"not finished after {PACK_PATIENCE:.0f} s"

@@ -477,6 +477,14 @@ def test_reading_a_cabinet_papers_case_list_is_logged_against_each_referral_in_i
     export("exempt")
     job = ExportJob.objects.get(variant="exempt")
     assert job.status == ExportJob.Status.DONE, job.message
+    assert job.exempt_records == [["referrals.referral", canary_referral.pk, canary_referral.reference]]
+    # The review drops the case after the pack was made: the pack still names its children, so
+    # its download is still logged against the referral (as rendered, not as it is now).
+    from reviews.models import ScreeningDecision
+
+    ScreeningDecision.objects.filter(referral=canary_referral).update(
+        decision=ScreeningDecision.Decision.EXCLUDE
+    )
     download = client.get(reverse("documents:download", args=[job.pk]))
     assert download.status_code == 200
     b"".join(download.streaming_content)

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import time
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.files.base import ContentFile
@@ -88,11 +89,14 @@ def _broker_ready() -> None:
         raise ExportsUnavailable from error
 
 
-def _enqueue(job_id: int) -> None:
+def _enqueue(job_id: int, *, republished: bool = False) -> None:
     from core.tasks import render_export_job
 
     render_export_job.apply_async(
-        args=[job_id], retry=True, retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY
+        args=[job_id],
+        kwargs={"republished": True} if republished else {},
+        retry=True,
+        retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
     )
 
 
@@ -175,15 +179,28 @@ class _ProgressWriter:
         ExportJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(progress=percent)
 
 
-def export_job_fail(*, job_id: int, message: str) -> ExportJob:
-    """Mark a job failed with a message a person understands (unless it already finished)."""
+def _delete_attempt_files(job: ExportJob, attempts) -> None:
+    for attempt in attempts:
+        name = pack_file_name(job, job.source_digest, attempt)
+        if default_storage.exists(name):
+            default_storage.delete(name)
+
+
+def export_job_fail(*, job_id: int, message: str, attempt: int | None = None) -> ExportJob:
+    """Mark a job failed with a message a person understands (unless it already finished).
+
+    ``attempt``: the attempt that failed; if the job has been started again since, the newer
+    attempt owns it and this changes nothing. Files any attempt left are deleted."""
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job_id)
         if job.status in (Status.DONE, Status.REMOVED, Status.FAILED):
             return job
+        if attempt is not None and job.attempts != attempt:
+            return job
         job.status, job.message, job.finished_at = Status.FAILED, message, timezone.now()
         job.save(update_fields=["status", "message", "finished_at"])
         _event(job, Event.FAILED, detail=message)
+        _delete_attempt_files(job, range(1, job.attempts + 1))
     return job
 
 
@@ -191,12 +208,21 @@ def export_job_note_retry(*, job_id: int, reason: str) -> None:
     ExportJobEvent.objects.create(job_id=job_id, event=Event.RETRYING, detail=reason[:200])
 
 
-def export_job_run(*, job_id: int) -> ExportJob:
-    """Render the job's pack and store it. Safe to run twice; see the module's docstring."""
+def export_job_run(*, job_id: int, republished: bool = False) -> ExportJob:
+    """Render the job's pack and store it. Safe to run twice; see the module's docstring.
+
+    ``republished``: this delivery is the sweep's (``export_jobs_requeue``), not the original
+    message or its redelivery; it leaves alone a job a worker started within the hard time
+    limit, which that worker may still be rendering. An exception raised after the job is
+    claimed carries the attempt (``export_attempt``), so the task fails only that attempt."""
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job_id)
         if job.status not in ExportJob.ACTIVE:
             return job  # finished, failed or removed: nothing to do
+        if republished and job.status == Status.RUNNING and job.started_at is not None:
+            limit = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+            if job.started_at > timezone.now() - limit:
+                return job  # possibly still being made: the sweep looks again later
         event = Event.RESTARTED if job.status == Status.RUNNING else Event.STARTED
         job.status, job.started_at, job.progress = Status.RUNNING, timezone.now(), 1
         job.attempts += 1
@@ -204,23 +230,41 @@ def export_job_run(*, job_id: int) -> ExportJob:
         _event(job, event, detail=f"attempt {job.attempts}")
         attempt = job.attempts
     try:
+        return _render_and_store(job, attempt)
+    except BaseException as error:
+        error.export_attempt = attempt
+        raise
+
+
+def _render_and_store(job: ExportJob, attempt: int) -> ExportJob:
+    job_id = job.pk
+    try:
         entry, obj = object_for(job.kind, job.object_id)
     except (UnknownKind, ObjectDoesNotExist):
-        return export_job_fail(job_id=job.pk, message="The document this pack was for no longer exists.")
+        return export_job_fail(
+            job_id=job_id, message="The document this pack was for no longer exists.", attempt=attempt
+        )
     if entry.digest(obj) != job.source_digest:
-        return export_job_fail(job_id=job.pk, message=_changed_message(job))
+        return export_job_fail(job_id=job_id, message=_changed_message(job), attempt=attempt)
+    # What the exempt pack holds, read with the sources it is rendered from (the digest below
+    # proves they did not change meanwhile): its downloads are logged against these.
+    records = (
+        [[record._meta.label_lower, record.pk, label] for record, label in entry.exempt_records(obj)]
+        if job.is_exempt
+        else []
+    )
     try:
         rendered = render_pack_document(
             parts=entry.parts(obj),
             classification=entry.classification(obj),
             exempt_pack=job.is_exempt,
             title=job.title,
-            progress=_ProgressWriter(job.pk),
+            progress=_ProgressWriter(job_id),
         )
     except PackError as error:
-        return export_job_fail(job_id=job.pk, message=error.message)
+        return export_job_fail(job_id=job_id, message=error.message, attempt=attempt)
     if entry.digest(obj) != job.source_digest:  # changed while it was being rendered
-        return export_job_fail(job_id=job.pk, message=_changed_message(job))
+        return export_job_fail(job_id=job_id, message=_changed_message(job), attempt=attempt)
     saved = default_storage.save(pack_file_name(job, job.source_digest, attempt), ContentFile(rendered.pdf))
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job_id)
@@ -229,11 +273,9 @@ def export_job_run(*, job_id: int) -> ExportJob:
             if job.file.name != saved:
                 default_storage.delete(saved)
             return job
-        for earlier in range(1, attempt):  # left by workers that died before finishing
-            leftover = pack_file_name(job, job.source_digest, earlier)
-            if default_storage.exists(leftover):
-                default_storage.delete(leftover)
+        _delete_attempt_files(job, range(1, attempt))  # left by workers that died before finishing
         job.file.name = saved
+        job.exempt_records = records
         job.checksum = hashlib.sha256(rendered.pdf).hexdigest()
         job.size, job.pages = len(rendered.pdf), rendered.pages
         job.status, job.progress, job.finished_at, job.message = Status.DONE, 100, timezone.now(), ""
@@ -247,6 +289,7 @@ def export_job_run(*, job_id: int) -> ExportJob:
                 "progress",
                 "finished_at",
                 "message",
+                "exempt_records",
             ]
         )
         _event(job, Event.DONE, detail=f"{job.pages} pages, {job.size} bytes, sha256 {job.checksum}")
@@ -272,16 +315,24 @@ def export_job_download(*, request, user, job: ExportJob, obj) -> None:
             channel=AccessLogEntry.Channel.PDF,
             reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
         )
-        # And against each record whose exempt data is inside (the children of a case list).
+        # And against each record whose exempt data is inside (the cases of a case list), as
+        # the pack was rendered: not as its sources are now.
         record_access_many(
             request=request,
             user=user,
-            records=get_kind(job.kind).exempt_records(obj),
+            records=[
+                (apps.get_model(record_type)(pk=record_id), label)
+                for record_type, record_id, label in job.exempt_records
+            ],
             fields=[f"Exempt pack (PDF): {job.title[:60]}"],
             channel=AccessLogEntry.Channel.PDF,
             reason=f"Downloaded export {job.pk}, sha256 {job.checksum}",
         )
     _event(job, Event.DOWNLOADED, user=user)
+
+
+#: A job that has used this many attempts and is still not finished is not tried again.
+MAX_ATTEMPTS = 3
 
 
 def export_jobs_requeue(*, now: dt.datetime | None = None) -> list[int]:
@@ -290,24 +341,25 @@ def export_jobs_requeue(*, now: dt.datetime | None = None) -> list[int]:
     A queued job no worker has taken within ``EXPORT_REQUEUE_AFTER`` seconds of its last
     publication, and a running job started longer ago than the hard time limit plus that wait
     (no worker can still be on it: the limit would have stopped it, and nothing redelivered
-    it). Publishing twice is safe (``export_job_run`` finishes a job once). With the broker
-    down nothing is published and nothing changes: the next sweep tries again.
+    it). The new message is marked, so a worker that gets it while another has just started
+    the job leaves it alone. A running job that has already used ``MAX_ATTEMPTS`` is failed
+    instead (a pack that outlives the limit every time). With the broker down nothing is
+    published and nothing changes: the next sweep tries again.
     """
     now = now or timezone.now()
     wait = dt.timedelta(seconds=settings.EXPORT_REQUEUE_AFTER)
+    queued_before = now - wait
+    started_before = now - wait - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     last_published = Greatest(
         "requested_at",
         Coalesce(Max("events__at", filter=Q(events__event=Event.REPUBLISHED)), "requested_at"),
     )
     candidates = list(
-        ExportJob.objects.annotate(last_published=last_published)
+        ExportJob.objects.filter(status__in=ExportJob.ACTIVE)
+        .annotate(last_published=last_published)
         .filter(
-            Q(status=Status.QUEUED, last_published__lt=now - wait)
-            | Q(
-                status=Status.RUNNING,
-                started_at__lt=now - wait - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
-                last_published__lt=now - wait,
-            )
+            Q(status=Status.QUEUED, last_published__lt=queued_before)
+            | Q(status=Status.RUNNING, started_at__lt=started_before, last_published__lt=queued_before)
         )
         .values_list("pk", flat=True)
     )
@@ -317,16 +369,33 @@ def export_jobs_requeue(*, now: dt.datetime | None = None) -> list[int]:
         _broker_ready()
     except ExportsUnavailable:
         return []
+    requeued, exhausted = [], []
     with transaction.atomic():
-        jobs = list(
-            ExportJob.objects.select_for_update()
-            .filter(pk__in=candidates, status__in=ExportJob.ACTIVE)
-            .order_by("pk")
+        jobs = list(ExportJob.objects.select_for_update().filter(pk__in=candidates).order_by("pk"))
+        # Under the lock, the conditions again: a worker may have taken a job meanwhile.
+        republished_at = dict(
+            ExportJobEvent.objects.filter(job__in=jobs, event=Event.REPUBLISHED)
+            .values("job_id")
+            .annotate(at=Max("at"))
+            .values_list("job_id", "at")
         )
         for job in jobs:
+            published = max(job.requested_at, republished_at.get(job.pk, job.requested_at))
+            if job.status == Status.QUEUED and published < queued_before:
+                pass
+            elif job.status == Status.RUNNING and job.started_at and job.started_at < started_before:
+                if job.attempts >= MAX_ATTEMPTS:
+                    exhausted.append(job.pk)
+                    continue
+                if published >= queued_before:
+                    continue
+            else:
+                continue
             _event(job, Event.REPUBLISHED, detail=f"not finished after {settings.EXPORT_REQUEUE_AFTER} s")
-            transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id))
-    requeued = [job.pk for job in jobs]
+            transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id, republished=True), robust=True)
+            requeued.append(job.pk)
+    for job_id in exhausted:
+        export_job_fail(job_id=job_id, message=TOO_LONG)
     if requeued:
         logger.warning("Published %s export job(s) again: %s", len(requeued), requeued)
     return requeued

@@ -295,6 +295,7 @@ def test_only_jobs_no_worker_can_still_be_on_are_published_again(
         requeued = services.export_jobs_requeue()
     assert sorted(requeued) == sorted([jobs["waiting"].pk, jobs["overrun"].pk])
     assert sorted(call.args[0] for call in enqueue.call_args_list) == sorted(requeued)
+    assert all(call.kwargs == {"republished": True} for call in enqueue.call_args_list)
 
 
 def test_with_the_broker_down_nothing_is_published_again_or_changed(officer, referral, monkeypatch):
@@ -573,3 +574,52 @@ def test_with_the_broker_down_the_page_says_so_and_nothing_is_made(client, offic
     assert "There is a problem" in body
     assert "Exports are unavailable at the moment" in body
     assert not ExportJob.objects.exists()
+
+
+def test_an_attempt_that_was_overtaken_cannot_fail_the_job(officer, referral):
+    job = _queued(officer, referral)
+    ExportJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=2)
+    services.export_job_fail(job_id=job.pk, message=services.TOO_LONG, attempt=1)  # the older one
+    assert ExportJob.objects.get(pk=job.pk).status == Status.RUNNING
+    services.export_job_fail(job_id=job.pk, message=services.TOO_LONG, attempt=2)
+    assert ExportJob.objects.get(pk=job.pk).status == Status.FAILED
+
+
+def test_a_failed_job_leaves_no_file_behind(officer, referral, media):
+    job = _queued(officer, referral)
+    ExportJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, attempts=2)
+    left = [media / services.pack_file_name(job, job.source_digest, n) for n in (1, 2)]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF- an exempt pack half made")
+    services.export_job_fail(job_id=job.pk, message=services.STALLED)
+    assert not any(path.exists() for path in left)
+
+
+def test_the_sweeps_message_leaves_alone_a_job_a_worker_may_still_be_making(officer, referral, settings):
+    settings.CELERY_TASK_TIME_LIMIT = 900
+    job = _queued(officer, referral)
+    _age(job, started=60, status=Status.RUNNING)
+    ExportJob.objects.filter(pk=job.pk).update(attempts=1)
+    with mock.patch("core.documents.services.render_pack_document") as render:
+        services.export_job_run(job_id=job.pk, republished=True)
+    render.assert_not_called()
+    assert ExportJob.objects.get(pk=job.pk).attempts == 1
+    # Past the hard limit no worker can be on it: the sweep's message makes it.
+    _age(job, started=901)
+    services.export_job_run(job_id=job.pk, republished=True)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.DONE, 2)
+
+
+def test_a_job_that_outlives_the_limit_every_time_is_failed_not_tried_for_ever(officer, referral, settings):
+    settings.EXPORT_REQUEUE_AFTER = 600
+    settings.CELERY_TASK_TIME_LIMIT = 900
+    job = _queued(officer, referral)
+    _age(job, requested=10_000, started=2000, status=Status.RUNNING)
+    ExportJob.objects.filter(pk=job.pk).update(attempts=services.MAX_ATTEMPTS)
+    with mock.patch("core.documents.services._enqueue") as enqueue:
+        assert services.export_jobs_requeue() == []
+    enqueue.assert_not_called()
+    job.refresh_from_db()
+    assert (job.status, job.message) == (Status.FAILED, services.TOO_LONG)
