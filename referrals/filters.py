@@ -7,6 +7,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 from django_filters.fields import ModelMultipleChoiceField as FilterModelMultipleChoiceField
 
 from core import permissions
@@ -78,16 +79,21 @@ class ReferralFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.name_search_capped = False
+        self.search_term = ""
         if not permissions.is_verified(user):
             # Names and schools are exempt: without a verified session neither is searchable.
             self.filters["q"].label = "Search by reference"
             del self.filters["school"]
 
     def search(self, queryset, name, value):
-        # A name that begins too many children's names is searched in part: the page says so.
-        self.name_search_capped = name_search_capped(user=self.user, term=value)
+        self.search_term = value
         return queryset.filter(referral_search_filter(user=self.user, term=value))
+
+    @cached_property
+    def name_search_capped(self) -> bool:
+        """A name that begins too many children's names is searched in part: the page says so
+        (asked only by the page that shows it, not by the CSV export)."""
+        return bool(self.search_term) and name_search_capped(user=self.user, term=self.search_term)
 
     def filter_school(self, queryset, name, value):
         return queryset.filter(pk__in=ReferralChild.objects.filter(child__school=value).values("referral_id"))
