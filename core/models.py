@@ -228,3 +228,62 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class SecurityEvent(models.Model):
+    """A change to how someone signs in or what they may do, append-only, searchable by IG.
+
+    Enrolling, replacing or resetting a second factor, using a recovery code, repeated wrong
+    codes, a role change, a grant: each writes one row here (``core.security_events``) and
+    e-mails the account holder and, where the kind says so, information governance. Nothing in
+    a row identifies a case: ``detail`` is written by the service, never typed by a user.
+    """
+
+    class Kind(models.TextChoices):
+        TWO_FACTOR_ENROLLED = "2fa_enrolled", "Second factor set up"
+        TWO_FACTOR_REPLACED = "2fa_replaced", "Second factor replaced"
+        TWO_FACTOR_RESET = "2fa_reset", "Second factor reset by an administrator"
+        SECURITY_KEY_ADDED = "key_added", "Security key added"
+        SECURITY_KEY_REMOVED = "key_removed", "Security key removed"
+        RECOVERY_CODE_USED = "recovery_used", "Recovery code used"
+        TWO_FACTOR_FAILURES = "2fa_failures", "Repeated wrong second-factor codes"
+        ROLE_CHANGED = "role_changed", "Roles changed"
+        ACCOUNT_CHANGED = "account_changed", "Account changed by an administrator"
+        GRANT_GIVEN = "grant_given", "Access granted"
+        RESTRICTED = "restricted", "Record restricted"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The account the event is about.",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who did it (the account holder, or the second person who did it to them).",
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-at", "-id")
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Security events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Security events are append-only")

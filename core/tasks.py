@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
+from smtplib import SMTPException
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -135,3 +136,16 @@ def flush_outbox() -> int:
     sent = outbox_flush()
     outbox_discard_sent()
     return sent
+
+
+@shared_task(
+    name="core.tasks.send_security_event_mail",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_security_event_mail(event_id: int, tell_user: int = 1) -> int:
+    """E-mail the account holder (and IG, for some kinds) about a security event."""
+    from core.security_events import security_event_notify
+
+    return security_event_notify(event_id=event_id, tell_user=bool(tell_user))
