@@ -27,17 +27,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_itemcollected(item):
+    """Mark this folder's tests ``browser`` as they are collected, so ``-m "not browser"``
+    (``make test-fast``) deselects them: a mark added after collection would come too late."""
+    if Path(__file__).parent in item.path.parents:
+        item.add_marker(pytest.mark.browser)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-django's own reordering
 def pytest_collection_modifyitems(items):
-    """Mark this folder's tests ``browser`` and run them last.
+    """Run this folder's tests last.
 
     While Playwright runs, its event loop counts as running on this thread, and Django then
     keeps this thread's database connections apart from the ones other tests set up.
     """
     here = Path(__file__).parent
     ours = {item for item in items if here in item.path.parents}
-    for item in ours:
-        item.add_marker(pytest.mark.browser)
     items[:] = [item for item in items if item not in ours] + [item for item in items if item in ours]
 
 
