@@ -39,6 +39,9 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from core import checks  # noqa: F401 - registers the system checks
+        from core.two_factor import throttle_cap
+
+        throttle_cap()  # wrong second-factor codes delay the next try by 15 minutes at most
 
         # Each app's packs.py registers the documents it can export (core.documents.registry).
         autodiscover_modules("packs")

@@ -13,6 +13,7 @@ def service(request):
         "can_open_referrals": can_open_referrals(request.user),
         "can_create_referrals": bool(roles & MASH_ROLES),
         "is_information_governance": Role.INFORMATION_GOVERNANCE in roles,
+        "is_administrator": Role.ADMINISTRATOR in roles,
         "can_see_reviews": bool(
             roles & {Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
         ),

@@ -1,9 +1,10 @@
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Size
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from core.models import AccessLogEntry
+from core.models import AccessLogEntry, SecurityEvent
 
 
 def _helper() -> FormHelper:
@@ -84,3 +85,113 @@ class AccessLogSearchForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+
+
+class StepUpForm(forms.Form):
+    """Before a second factor changes: the password again, and a current or recovery code."""
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=256,
+        strip=False,
+        error_messages={"required": "Enter your password"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    current_code = forms.CharField(
+        label="Code from your current authenticator app, or a recovery code",
+        max_length=32,
+        error_messages={"required": "Enter the code from your authenticator app, or a recovery code"},
+        widget=forms.TextInput(
+            attrs={
+                "class": "govuk-input govuk-input--width-10",
+                "autocomplete": "one-time-code",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_current_code(self) -> str:
+        return "".join(self.cleaned_data["current_code"].split())
+
+
+class NewCodeForm(CodeForm):
+    """The code of the authenticator being set up (not a recovery code)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = "Code from your new authenticator app"
+        self.fields["code"].error_messages["required"] = "Enter the code from your new authenticator app"
+
+
+class TwoFactorResetForm(forms.Form):
+    """An administrator resets someone else's second factor, having checked it is them."""
+
+    HOW_CONFIRMED = [
+        ("in person", "In person, with their staff ID card"),
+        ("video call", "On a video call, with their staff ID card on camera"),
+        ("line manager", "Their line manager confirmed who is asking"),
+    ]
+
+    username = forms.CharField(
+        label="Username of the person whose two-factor sign-in to reset",
+        max_length=150,
+        error_messages={"required": "Enter the username of the person whose two-factor sign-in to reset"},
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+    how_confirmed = forms.ChoiceField(
+        label="How did you check that the request came from them?",
+        choices=HOW_CONFIRMED,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select how you checked that the request came from them",
+            "invalid_choice": "Select how you checked that the request came from them",
+        },
+    )
+
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.helper = _helper()
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise ValidationError("Enter the username of an active account")
+        if self.actor is not None and user.pk == self.actor.pk:
+            raise ValidationError("You cannot reset your own two-factor sign-in: ask another administrator")
+        return user
+
+
+class SecurityEventSearchForm(forms.Form):
+    username = forms.CharField(label="Username starts with", required=False, max_length=150)
+    kind = forms.ChoiceField(label="Event", required=False, choices=())
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
+        error_messages={"invalid": "Enter a real date for 'from'"},
+    )
+    end = forms.DateField(
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
+        error_messages={"invalid": "Enter a real date for 'to'"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Any"), *SecurityEvent.Kind.choices]
+        self.fields["kind"].error_messages["invalid_choice"] = "Select an event from the list"
+        self.helper = _helper()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "'To' must be the same as or after 'from'")
+        return cleaned

@@ -8,6 +8,7 @@ names a case, a child or a record's exempt data: only the kind, the time and who
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -92,10 +93,17 @@ def security_event_notify(*, event_id: int, tell_user: bool = True) -> int:
     return sent
 
 
-def security_events_search(*, username: str = "", kind: str = ""):
+def security_events_search(
+    *, username: str = "", kind: str = "", start: dt.date | None = None, end: dt.date | None = None
+):
+    """Security events, newest first, for information governance (core:security_events)."""
     events = SecurityEvent.objects.select_related("user", "actor").order_by("-at", "-id")
     if username:
         events = events.filter(user__username__istartswith=username.strip())
     if kind:
         events = events.filter(kind=kind)
+    if start:
+        events = events.filter(at__date__gte=start)
+    if end:
+        events = events.filter(at__date__lte=end)
     return events

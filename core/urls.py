@@ -9,5 +9,8 @@ urlpatterns = [
     path("accessibility/", views.AccessibilityView.as_view(), name="accessibility"),
     path("sign-in/code/", views.VerifyView.as_view(), name="verify"),
     path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("account/two-factor/replace/", views.TwoFactorReplaceView.as_view(), name="two_factor_replace"),
+    path("two-factor-reset/", views.TwoFactorResetView.as_view(), name="two_factor_reset"),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
+    path("security-events/", views.SecurityEventsView.as_view(), name="security_events"),
 ]

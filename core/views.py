@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import math
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,15 +12,26 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from core import health, two_factor
-from core.forms import AccessLogSearchForm, CodeForm
-from core.permissions import RoleRequiredMixin, can_open_referrals
+from core.forms import (
+    AccessLogSearchForm,
+    CodeForm,
+    NewCodeForm,
+    SecurityEventSearchForm,
+    StepUpForm,
+    TwoFactorResetForm,
+)
+from core.permissions import RoleRequiredMixin, can_open_referrals, is_verified
 from core.roles import Role, has_role
+from core.security_events import security_events_search
 from core.selectors import access_log_search
 from core.spreadsheets import safe_row
 
@@ -65,6 +77,20 @@ class SignInView(auth_views.LoginView):
         return HttpResponseRedirect(next_url)
 
 
+def _wrong_code(form, check, field: str, message: str) -> None:
+    """A refused code: not right, or not even tried while the wrong ones before are waited out."""
+    if check.throttled_until is None:
+        form.add_error(field, message)
+        return
+    seconds = (check.throttled_until - timezone.now()).total_seconds()
+    minutes = max(1, math.ceil(seconds / 60))
+    form.add_error(
+        field,
+        f"You have entered too many wrong codes. Wait {minutes} minute{'s' if minutes > 1 else ''}, "
+        "then try again.",
+    )
+
+
 class VerifyView(LoginRequiredMixin, View):
     template_name = "core/two_factor_verify.html"
 
@@ -74,12 +100,18 @@ class VerifyView(LoginRequiredMixin, View):
         return self.render(CodeForm())
 
     def post(self, request):
+        if not two_factor.has_second_factor(request.user):
+            return redirect("core:two_factor_setup")
         form = CodeForm(request.POST)
-        if form.is_valid() and two_factor.verify(request, form.cleaned_data["code"]):
-            return HttpResponseRedirect(_safe_next(request, reverse("core:home")))
         if form.is_valid():
-            form.add_error(
-                "code", "The code is not right, or has been used. Enter the code your app shows now."
+            check = two_factor.verify(request, form.cleaned_data["code"])
+            if check:
+                return HttpResponseRedirect(_safe_next(request, reverse("core:home")))
+            _wrong_code(
+                form,
+                check,
+                "code",
+                "The code is not right, or has been used. Enter the code your app shows now.",
             )
         return self.render(form, status=400)
 
@@ -92,8 +124,35 @@ class VerifyView(LoginRequiredMixin, View):
         )
 
 
+def _recovery_codes_page(request, codes: list[str], *, heading: str):
+    """Shown once, straight after the code that confirmed the authenticator; never stored."""
+    response = render(
+        request,
+        "core/two_factor_recovery_codes.html",
+        {"codes": codes, "heading": heading, "next": _safe_next(request, reverse("core:home"))},
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
 class TwoFactorSetupView(LoginRequiredMixin, View):
+    """Setting up a first authenticator: only for an account that has no second factor at all.
+
+    An account that has one is sent to enter its code (before verification) or to the page
+    that replaces it (after): this page never makes or shows a key for it, and changes nothing.
+    """
+
     template_name = "core/two_factor_setup.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not two_factor.can_enrol_first_factor(request.user):
+            if is_verified(request.user):
+                return redirect("core:two_factor_replace")
+            return HttpResponseRedirect(
+                f"{reverse('core:verify')}?{urlencode({'next': _safe_next(request, reverse('core:home'))})}"
+            )
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
         return self.render(CodeForm())
@@ -102,13 +161,12 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         form = CodeForm(request.POST)
         device = two_factor.pending_device(request.user)
         if form.is_valid():
-            codes = two_factor.confirm_device(request, device, form.cleaned_data["code"])
+            try:
+                codes = two_factor.enrol_first_factor(request, device, form.cleaned_data["code"])
+            except two_factor.TwoFactorRefused:
+                return redirect("core:verify")
             if codes is not None:
-                return render(
-                    request,
-                    "core/two_factor_recovery_codes.html",
-                    {"codes": codes, "next": _safe_next(request, reverse("core:home"))},
-                )
+                return _recovery_codes_page(request, codes, heading="Two-factor sign-in is set up")
             form.add_error("code", "The code is not right. Enter the code your app shows now.")
         return self.render(form, status=400)
 
@@ -122,9 +180,141 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
                 "error_forms": [form],
                 "qr_svg": two_factor.qr_svg(device),
                 "secret": two_factor.secret_for_manual_entry(device),
-                "replacing": two_factor.has_second_factor(self.request.user),
             },
             status=status,
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class TwoFactorReplaceView(LoginRequiredMixin, View):
+    """Replacing an authenticator: first the password and a current or recovery code, then the
+    new key and a code from it. Only a verified session gets here (and, if not, is sent to
+    enter a code); the new key is shown only after the first step."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            if not two_factor.has_second_factor(request.user):
+                return redirect("core:two_factor_setup")
+            if not is_verified(request.user):
+                return redirect("core:verify")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        if two_factor.replacement_allowed(request):
+            return self.render_new(NewCodeForm())
+        return self.render_step_up(StepUpForm())
+
+    def post(self, request):
+        if two_factor.replacement_allowed(request) and "code" in request.POST:
+            return self.post_new(request)
+        form = StepUpForm(request.POST)
+        if form.is_valid():
+            password_right, check = two_factor.step_up(
+                request, password=form.cleaned_data["password"], code=form.cleaned_data["current_code"]
+            )
+            if check:
+                return redirect("core:two_factor_replace")
+            if not password_right:
+                form.add_error("password", "The password is not right. Enter your password.")
+            else:
+                _wrong_code(
+                    form,
+                    check,
+                    "current_code",
+                    "The code is not right, or has been used. Enter the code your app shows now, "
+                    "or a recovery code.",
+                )
+        return self.render_step_up(form, status=400)
+
+    def post_new(self, request):
+        form = NewCodeForm(request.POST)
+        device = two_factor.replacement_device(request)
+        if form.is_valid():
+            codes = two_factor.replace_second_factor(request, device, form.cleaned_data["code"])
+            if codes is not None:
+                return _recovery_codes_page(request, codes, heading="Your authenticator app is replaced")
+            form.add_error("code", "The code is not right. Enter the code your new app shows now.")
+        return self.render_new(form, status=400)
+
+    def render_step_up(self, form, status=200):
+        return render(
+            self.request,
+            "core/two_factor_replace_confirm.html",
+            {"form": form, "error_forms": [form]},
+            status=status,
+        )
+
+    def render_new(self, form, status=200):
+        device = two_factor.replacement_device(self.request)
+        return render(
+            self.request,
+            "core/two_factor_replace_new.html",
+            {
+                "form": form,
+                "error_forms": [form],
+                "qr_svg": two_factor.qr_svg(device),
+                "secret": two_factor.secret_for_manual_entry(device),
+            },
+            status=status,
+        )
+
+
+class TwoFactorResetView(RoleRequiredMixin, View):
+    """Administrators: remove someone else's second factors so they set one up afresh."""
+
+    roles = frozenset({Role.ADMINISTRATOR})
+    template_name = "core/two_factor_reset.html"
+
+    def get(self, request):
+        return self.render(TwoFactorResetForm(actor=request.user))
+
+    def post(self, request):
+        form = TwoFactorResetForm(request.POST, actor=request.user)
+        if form.is_valid():
+            holder = form.cleaned_data["username"]
+            how = dict(TwoFactorResetForm.HOW_CONFIRMED)[form.cleaned_data["how_confirmed"]]
+            try:
+                two_factor.reset_second_factor(
+                    actor=request.user, user=holder, how_confirmed=how.lower(), request=request
+                )
+            except two_factor.TwoFactorRefused as refused:
+                form.add_error("username", str(refused))
+            else:
+                messages.success(
+                    request,
+                    f"Two-factor sign-in is reset for {holder.get_username()}. They will set it up "
+                    "again when they next sign in; they and information governance have been told.",
+                )
+                return redirect("core:two_factor_reset")
+        return self.render(form, status=400)
+
+    def render(self, form, status=200):
+        return render(self.request, self.template_name, {"form": form, "error_forms": [form]}, status=status)
+
+
+class SecurityEventsView(RoleRequiredMixin, View):
+    """Information governance: search security events (second factors, roles, grants)."""
+
+    roles = frozenset({Role.INFORMATION_GOVERNANCE})
+    template_name = "core/security_events.html"
+
+    def get(self, request):
+        form = SecurityEventSearchForm(request.GET or None)
+        criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        events = security_events_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
+        page = Paginator(events, 50).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "error_forms": [form] if form.is_bound else [],
+                "page": page,
+                "query": query.urlencode(),
+            },
+            status=400 if form.is_bound and form.errors else 200,
         )
 
 

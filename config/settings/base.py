@@ -115,6 +115,13 @@ SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 
 # Two-factor sign-in (django-otp, TOTP). Exempt data needs a verified session.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="MASH referrals")
+# Wrong codes: 1, 2, 4, 8 ... seconds between tries, never more than 15 minutes (django-otp's own
+# cap is 100 years: a lock-out for good; core.two_factor.throttle_cap applies this one).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_THROTTLE_MAX_SECONDS = 15 * 60
+# The admin never shows an authenticator's key or a recovery code (core/admin.py).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 #: How long a break-glass grant lasts.
 BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=4)
 
