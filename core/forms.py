@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from core.models import AccessLogEntry
+from core.reasons import ReasonValidator
 
 
 def _helper() -> FormHelper:
@@ -79,6 +80,28 @@ class AccessLogSearchForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
         error_messages={"invalid": "Enter a real date for 'to'"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class BreakGlassReviewForm(forms.Form):
+    justified = forms.TypedChoiceField(
+        label="Was the emergency access justified?",
+        choices=[("yes", "Yes, it was justified"), ("no", "No, it was not justified")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether the emergency access was justified"},
+    )
+    note = forms.CharField(
+        label="Note",
+        help_text="Why it was or was not justified, in at least 20 characters and 3 words",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        error_messages={"required": "Enter a note on why it was or was not justified"},
+        validators=[ReasonValidator("a note on why it was or was not justified")],
     )
 
     def __init__(self, *args, **kwargs):

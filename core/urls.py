@@ -10,4 +10,6 @@ urlpatterns = [
     path("sign-in/code/", views.VerifyView.as_view(), name="verify"),
     path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
+    path("emergency-access/", views.BreakGlassReviewsView.as_view(), name="break_glass_reviews"),
+    path("emergency-access/<int:entry_pk>/", views.BreakGlassReviewView.as_view(), name="break_glass_review"),
 ]

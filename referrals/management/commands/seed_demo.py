@@ -166,7 +166,17 @@ class Command(BaseCommand):
         review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()
         if review is None or CabinetReport.objects.filter(title=REPORT_TITLE).exists():
             return False
-        seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        report = seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        # The presenting officer's access to exempt Appendix 2 is given by information
+        # governance (nobody grants to themselves), for a reason and for 30 days.
+        from scrutiny.services import report_grant
+
+        report_grant(
+            granted_by=users["infogov"],
+            report_id=report.pk,
+            user=users["officer"],
+            reason="Presenting officer: checks exempt Appendix 2 before the cabinet meeting",
+        )
         return True
 
     # --- accounts ---------------------------------------------------------------------
@@ -190,8 +200,9 @@ class Command(BaseCommand):
                     first_name=first,
                     last_name=last,
                     email=f"{username}@council.example",
+                    # The Administrator works in the admin with the group's permissions only:
+                    # no demo account is a superuser (docs/operations.md, "Break-fix superuser").
                     is_staff=role == Role.ADMINISTRATOR,
-                    is_superuser=role == Role.ADMINISTRATOR,
                 )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
