@@ -148,6 +148,7 @@ class Command(BaseCommand):
                 self.load(users)
                 self.review(users)
                 self.cabinet_report(users)
+                self.emergency_access(users)
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
         from guidance.demo import seed_model_guidance
 
@@ -350,6 +351,16 @@ class Command(BaseCommand):
             )
             if index % 6 != 4:
                 reviews.assessment_decide(user=lead, assessment_id=assessment.pk, accept=True)
+
+    def emergency_access(self, users) -> None:
+        """One emergency (break-glass) access by the manager, for information governance to review."""
+        referral = Referral.objects.filter(status=Referral.Status.CLOSED).order_by("-received_at").first()
+        services.referral_break_glass(
+            request=None,
+            user=users["manager"],
+            referral_id=referral.pk,
+            reason="DEMO: police asked tonight whether the alleged perpetrator has been referred before",
+        )
 
     def schools(self, rnd) -> list[School]:
         phases = (
