@@ -1,7 +1,14 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core import services
 from core.models import AccessLogEntry, SecurityEvent
 
 
@@ -78,5 +85,91 @@ class SecondFactorAdmin(admin.ModelAdmin):
         return False
 
 
+# --- User accounts and roles ------------------------------------------------------------------
+
+
+User = get_user_model()
+
+
+class UserAdmin(BaseUserAdmin):
+    """Accounts and their roles, with the rules the product's own pages follow.
+
+    Nobody changes their own roles, staff status, active status or permissions here; only a
+    superuser (the break-fix account, docs/operations.md) sees superuser status or per-user
+    permissions, or touches a superuser's account. A role change writes a ROLE_CHANGED
+    security event and any other change to status, privileges or the password an
+    ACCOUNT_CHANGED one (core.services), both e-mailed to information governance.
+    """
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += services.PRIVILEGE_FIELDS
+        if obj is not None and obj.pk == request.user.pk:
+            fields += services.OWN_ACCOUNT_LOCKED
+        return tuple(dict.fromkeys(fields))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.pk == request.user.pk:
+            return False
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            watched = {"username", "email", "is_active", "is_staff", "is_superuser"}
+            services.user_account_changed(
+                actor=request.user, user=obj, fields=set(form.changed_data) & watched, request=request
+            )
+
+    def save_related(self, request, form, formsets, change):
+        # Roles go through the service (refuses one's own, records the event), not save_m2m.
+        groups = form.cleaned_data.pop("groups", None)
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        if "user_permissions" in form.changed_data:
+            services.user_account_changed(
+                actor=request.user, user=obj, fields=["user_permissions"], request=request
+            )
+        if groups is not None:
+            try:
+                services.user_roles_change(actor=request.user, user=obj, groups=groups, request=request)
+            except ValidationError as error:
+                # The field is read-only on one's own account, so only a forged form gets here.
+                raise PermissionDenied(error.messages[0]) from error
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if isinstance(form, AdminPasswordChangeForm):
+            # The admin's "set password" view: the account holder and IG are told.
+            services.user_account_changed(
+                actor=request.user, user=form.user, fields=["password"], request=request
+            )
+        return super().construct_change_message(request, form, formsets, add)
+
+
+class GroupAdmin(BaseGroupAdmin):
+    """Roles are fixed in code (core.roles.ROLE_PERMISSIONS): seen here, changed by nobody."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 admin.site.register(TOTPDevice, SecondFactorAdmin)
 admin.site.register(StaticDevice, SecondFactorAdmin)
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)

@@ -19,6 +19,13 @@ class CoreConfig(AppConfig):
 
         user_logged_in.connect(remember_sign_in, dispatch_uid="core.remember_sign_in", weak=False)
 
+        from django.db.models.signals import post_migrate
+
+        from core.roles import role_permissions_sync
+
+        # Each role's group holds exactly its permissions in core.roles.ROLE_PERMISSIONS.
+        post_migrate.connect(role_permissions_sync, dispatch_uid="core.role_permissions_sync", weak=False)
+
         from celery.signals import task_postrun, task_prerun
 
         from core import logs

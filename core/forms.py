@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from core.models import AccessLogEntry, SecurityEvent
+from core.reasons import ReasonValidator
 
 
 def _helper() -> FormHelper:
@@ -195,3 +196,25 @@ class SecurityEventSearchForm(forms.Form):
         if start and end and start > end:
             self.add_error("end", "'To' must be the same as or after 'from'")
         return cleaned
+
+
+class BreakGlassReviewForm(forms.Form):
+    justified = forms.TypedChoiceField(
+        label="Was the emergency access justified?",
+        choices=[("yes", "Yes, it was justified"), ("no", "No, it was not justified")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether the emergency access was justified"},
+    )
+    note = forms.CharField(
+        label="Note",
+        help_text="Why it was or was not justified, in at least 20 characters and 3 words",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        error_messages={"required": "Enter a note on why it was or was not justified"},
+        validators=[ReasonValidator("a note on why it was or was not justified")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

@@ -287,3 +287,42 @@ class SecurityEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Security events are append-only")
+
+
+class BreakGlassReview(models.Model):
+    """Information governance's judgement of one emergency (break-glass) access, append-only.
+
+    Every break-glass access-log row waits for one of these. The reviewer is never the
+    person who broke the glass (checked by the service and by the database, which is why that
+    person is copied here from the access-log row).
+    """
+
+    entry = models.OneToOneField(AccessLogEntry, on_delete=models.PROTECT, related_name="glass_review")
+    broke_glass_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    justified = models.BooleanField()
+    note = models.TextField()
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-reviewed_at", "-id")
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reviewed_by=models.F("broke_glass_by")),
+                name="break_glass_review_not_own",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of break-glass access {self.entry_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Break-glass reviews are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Break-glass reviews are append-only")

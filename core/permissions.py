@@ -57,9 +57,31 @@ class GrantFields(models.Model):
         return self.expires_at is None or self.expires_at > timezone.now()
 
 
+#: Kinds of grant a user may hold by their own act: emergency access (reviewed afterwards by
+#: information governance) and a case review's assignment (bound to the review and its end
+#: date). Both carry an end date. Every other grant names a second person (docs/adr).
+SELF_GIVEN_KINDS = (GrantKind.BREAK_GLASS, GrantKind.REVIEW)
+
+
+def not_self_granted() -> models.CheckConstraint:
+    """Nobody grants to themselves: ``granted_by`` is never the holder, except for the kinds
+    above and only with an end date. The database refuses it whatever code writes the row."""
+    return models.CheckConstraint(
+        condition=Q(granted_by__isnull=True)
+        | ~Q(granted_by=models.F("user"))
+        | Q(kind__in=[str(k) for k in SELF_GIVEN_KINDS], expires_at__isnull=False),
+        name="%(app_label)s_%(class)s_not_self_granted",
+    )
+
+
+class SelfGrantError(ValueError):
+    """Raised by ``grant_many`` for a grant given to the person giving it."""
+
+
 class UserGrantBase(GrantFields, UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         abstract = True
+        constraints = [not_self_granted()]
 
 
 class GroupGrantBase(GrantFields, GroupObjectPermissionBase):
@@ -252,6 +274,7 @@ def grant(
     granted_by=None,
     kind: str = GrantKind.EXPLICIT,
     expires_at: dt.datetime | None = None,
+    acting=None,
 ):
     """Give (or renew) a grant. Returns the grant row; its history records the change."""
     if (user is None) == (group is None):
@@ -265,6 +288,7 @@ def grant(
         granted_by=granted_by,
         kind=kind,
         expires_at=expires_at,
+        acting=acting,
     )
     return row
 
@@ -279,15 +303,25 @@ def grant_many(
     granted_by=None,
     kind: str = GrantKind.EXPLICIT,
     expires_at: dt.datetime | None = None,
+    acting=None,
 ) -> list:
     """Give (or renew) every action to every holder on one record.
 
     The same as ``grant`` for each action and holder in turn (each row saved, so its history
     records the change), with the permissions and the existing rows read once rather than
     once per grant.
+
+    ``granted_by`` is the person who authorised the grant, never one of ``users`` (except for
+    the ``SELF_GIVEN_KINDS``, with an end date); a grant given by rule (a live referral's
+    defaults) has none, and ``acting`` names who set it off, for the grant's history.
     """
     model = type(obj)
     actions, users, groups = list(actions), list(users), list(groups)
+    if granted_by is not None and kind not in SELF_GIVEN_KINDS:
+        if any(holder.pk == granted_by.pk for holder in users):
+            raise SelfGrantError("Nobody can give themselves a grant")
+    elif granted_by is not None and expires_at is None and any(u.pk == granted_by.pk for u in users):
+        raise SelfGrantError("Emergency and case review access given to oneself must end")
     found = _permissions(model, actions)
     tables = [
         ("user", get_user_obj_perms_model(model), users),
@@ -317,7 +351,7 @@ def grant_many(
                         row._change_reason = change_reason(f"Renewed: {reason}")
                     row.kind, row.granted_by, row.reason = kind, granted_by, reason
                     row.expires_at, row.granted_at = expires_at, timezone.now()
-                    row._history_user = granted_by
+                    row._history_user = acting or granted_by
                     row.save()
                     rows.append(row)
     return rows

@@ -35,3 +35,71 @@ def user_roles(user) -> frozenset[Role]:
 
 def has_role(user, *roles: Role) -> bool:
     return bool(user_roles(user) & set(roles))
+
+
+def _crud(label: str, *actions: str) -> frozenset[str]:
+    app_label, model = label.split(".")
+    return frozenset(f"{app_label}.{action}_{model}" for action in actions)
+
+
+_KEEP = ("add", "change", "view")
+
+#: The Django model permissions each role's group holds, and nothing else: the Administrator's
+#: job is reference data, user accounts and their roles, and reading the access log. No role
+#: holds a permission on case data, grants, groups (their permissions are fixed here, so no
+#: administrator can widen a role by editing it) or authenticators. ``role_permissions_sync``
+#: sets the groups to exactly this after every migrate.
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMINISTRATOR: frozenset().union(
+        # Reference data.
+        *(
+            _crud(label, *_KEEP)
+            for label in (
+                "referrals.school",
+                "referrals.referralsource",
+                "referrals.outcome",
+                "referrals.abuseform",
+                "referrals.raglevel",
+                "scrutiny.committee",
+                "scrutiny.meeting",
+                "scrutiny.agendaitem",
+                "scrutiny.agendaentry",
+                "guidance.guidancedocument",
+                "guidance.criterion",
+                "guidance.safeguardinglead",
+                "guidance.trainingrecord",
+            )
+        ),
+        _crud("guidance.modelguidanceversion", "view"),
+        _crud("guidance.acknowledgement", "view"),
+        # User accounts and their roles (a role is a group: seen, never changed).
+        _crud("auth.user", *_KEEP),
+        _crud("auth.group", "view"),
+        # The read-only access log, and sign-in lock-outs (read only).
+        _crud("core.accesslogentry", "view"),
+        _crud("axes.accessattempt", "view"),
+    ),
+}
+
+
+def role_permissions_sync(**kwargs) -> None:
+    """Set every role's group to exactly its ``ROLE_PERMISSIONS`` (a post_migrate handler).
+
+    Permissions not created yet (another app's post_migrate has not run) are skipped this
+    time and added on that app's run: the handler runs once per migrated app."""
+    from django.contrib.auth.models import Group, Permission
+
+    groups = {group.name: group for group in Group.objects.filter(name__in=GROUP_NAMES.values())}
+    wanted_all = set().union(*ROLE_PERMISSIONS.values())
+    found = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in={name.split(".")[1] for name in wanted_all}
+        )
+    }
+    for role, label in GROUP_NAMES.items():
+        group = groups.get(label)
+        if group is None:
+            continue
+        wanted = [found[name] for name in ROLE_PERMISSIONS.get(role, ()) if name in found]
+        group.permissions.set(wanted)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from core.models import AccessLogEntry
+from core.models import AccessLogEntry, BreakGlassReview
 
 
 def access_log_for(*, record) -> list[AccessLogEntry]:
@@ -40,3 +41,33 @@ def access_log_search(
     if end:
         entries = entries.filter(at__date__lte=end)
     return entries
+
+
+@dataclass(frozen=True)
+class BreakGlassQueue:
+    awaiting: list[AccessLogEntry]
+    reviewed: list[BreakGlassReview]
+    awaiting_count: int
+    reviewed_count: int
+    unjustified_count: int
+
+
+def break_glass_queue(*, recent: int = 50) -> BreakGlassQueue:
+    """Emergency accesses awaiting information governance's review (oldest first), the most
+    recent reviews, and how many were judged unjustified."""
+    pending = AccessLogEntry.objects.filter(break_glass=True, glass_review__isnull=True)
+    reviews = BreakGlassReview.objects.all()
+    counts = reviews.aggregate(total=Count("id"), unjustified=Count("id", filter=Q(justified=False)))
+    return BreakGlassQueue(
+        awaiting=list(pending.select_related("user").order_by("at", "id")[:200]),
+        reviewed=list(reviews.select_related("entry", "broke_glass_by", "reviewed_by")[:recent]),
+        awaiting_count=pending.count(),
+        reviewed_count=counts["total"],
+        unjustified_count=counts["unjustified"],
+    )
+
+
+def break_glass_entry_for_review(*, entry_id: int) -> AccessLogEntry:
+    return AccessLogEntry.objects.select_related("user", "glass_review__reviewed_by").get(
+        pk=entry_id, break_glass=True
+    )

@@ -13,4 +13,6 @@ urlpatterns = [
     path("two-factor-reset/", views.TwoFactorResetView.as_view(), name="two_factor_reset"),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("security-events/", views.SecurityEventsView.as_view(), name="security_events"),
+    path("emergency-access/", views.BreakGlassReviewsView.as_view(), name="break_glass_reviews"),
+    path("emergency-access/<int:entry_pk>/", views.BreakGlassReviewView.as_view(), name="break_glass_review"),
 ]

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -21,18 +22,21 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from core import health, two_factor
+from core import services as core_services
 from core.forms import (
     AccessLogSearchForm,
+    BreakGlassReviewForm,
     CodeForm,
     NewCodeForm,
     SecurityEventSearchForm,
     StepUpForm,
     TwoFactorResetForm,
 )
+from core.models import AccessLogEntry
 from core.permissions import RoleRequiredMixin, can_open_referrals, is_verified
 from core.roles import Role, has_role
 from core.security_events import security_events_search
-from core.selectors import access_log_search
+from core.selectors import access_log_search, break_glass_entry_for_review, break_glass_queue
 from core.spreadsheets import safe_row
 
 
@@ -385,6 +389,64 @@ class AccessLogView(RoleRequiredMixin, View):
         response["Content-Disposition"] = 'attachment; filename="access-log.csv"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+class BreakGlassReviewsView(RoleRequiredMixin, View):
+    """Information governance: emergency accesses awaiting review, and what was found."""
+
+    roles = frozenset({Role.INFORMATION_GOVERNANCE})
+
+    def get(self, request):
+        return render(request, "core/break_glass_reviews.html", {"queue": break_glass_queue()})
+
+
+class BreakGlassReviewView(RoleRequiredMixin, View):
+    """Information governance records whether one emergency access was justified."""
+
+    roles = frozenset({Role.INFORMATION_GOVERNANCE})
+
+    def entry(self):
+        try:
+            return break_glass_entry_for_review(entry_id=self.kwargs["entry_pk"])
+        except AccessLogEntry.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+
+    def get(self, request, entry_pk):
+        return self.render(self.entry(), BreakGlassReviewForm())
+
+    def post(self, request, entry_pk):
+        entry = self.entry()
+        form = BreakGlassReviewForm(request.POST)
+        if form.is_valid():
+            try:
+                core_services.break_glass_review_record(
+                    reviewer=request.user,
+                    entry_id=entry.pk,
+                    justified=form.cleaned_data["justified"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                for field, messages_ in getattr(error, "message_dict", {None: error.messages}).items():
+                    for message in messages_:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                messages.success(request, f"Review of the emergency access to {entry.record_label} recorded")
+                return redirect("core:break_glass_reviews")
+        return self.render(entry, form, status=400)
+
+    def render(self, entry, form, status=200):
+        return render(
+            self.request,
+            "core/break_glass_review.html",
+            {
+                "entry": entry,
+                "review": getattr(entry, "glass_review", None),
+                "own": entry.user_id == self.request.user.pk,
+                "form": form,
+                "error_forms": [form],
+            },
+            status=status,
+        )
 
 
 @never_cache

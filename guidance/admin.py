@@ -18,6 +18,10 @@ class CriterionInline(admin.TabularInline):
     fields = ("order", "code", "text", "mandatory", "forms_of_abuse")
     filter_horizontal = ("forms_of_abuse",)
 
+    def get_queryset(self, request):
+        # Each criterion's forms of abuse read at once, not one query per inline row.
+        return super().get_queryset(request).prefetch_related("forms_of_abuse")
+
 
 @admin.register(GuidanceDocument)
 class GuidanceDocumentAdmin(SimpleHistoryAdmin):

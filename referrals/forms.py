@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.forms import ModelMultipleChoiceField
+from core.reasons import ReasonValidator
 from core.timescales import local_zone
 from referrals import services
 from referrals.models import (
@@ -458,8 +459,10 @@ class GrantForm(forms.Form):
     )
     reason = forms.CharField(
         label="Why do they need it?",
+        help_text="At least 20 characters and 3 words. Information governance reads this.",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Enter why this person needs to see the referral"},
+        validators=[ReasonValidator("why this person needs to see the referral")],
     )
     expires_on = GovDateField(
         noun="the date the grant ends",
@@ -497,13 +500,13 @@ class RevokeForm(forms.Form):
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         label="Why do you need to see the identities now?",
-        help_text="Information governance will review this. Say what the emergency is.",
+        help_text=(
+            "Information governance will review this. Say what the emergency is, "
+            "in at least 20 characters and 3 words."
+        ),
         widget=forms.Textarea(attrs={"rows": 4}),
-        min_length=10,
-        error_messages={
-            "required": "Enter the reason for emergency access",
-            "min_length": "Enter the reason for emergency access (at least 10 characters)",
-        },
+        error_messages={"required": "Enter the reason for emergency access"},
+        validators=[ReasonValidator("the reason for emergency access")],
     )
 
     def __init__(self, *args, **kwargs):

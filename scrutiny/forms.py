@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.reasons import ReasonValidator
 from guidance.models import GuidanceDocument
 from referrals.forms import GovDateField, _helper
 from reviews.models import Review, ReviewRecommendation
@@ -246,8 +247,15 @@ class GrantForm(GovForm):
     )
     reason = forms.CharField(
         label="Why they need the exempt appendices",
+        help_text="At least 20 characters and 3 words",
         widget=forms.Textarea(attrs=TEXTAREA),
         error_messages={"required": "Enter why this person needs the exempt appendices"},
+        validators=[ReasonValidator("why this person needs the exempt appendices")],
+    )
+    expires_on = GovDateField(
+        label="Access ends on",
+        noun="the date access ends",
+        help_text="At most 90 days from today. For example, 27 3 2027",
     )
 
     def __init__(self, *args, **kwargs):

@@ -1,7 +1,8 @@
 """Who may do what in scrutiny (docs/adr/0009-scrutiny-roles.md).
 
 Report officers compose reports and keep the tracker. Lead reviewers and information
-governance read both. Exempt appendices need a per-record grant on the report and a
+governance read both. Information governance gives access to exempt appendices, always
+with a reason and an end date. Exempt appendices need a per-record grant on the report and a
 session verified with two-factor sign-in, whatever the role (core.permissions).
 """
 
@@ -12,6 +13,9 @@ from core.roles import Role, user_roles
 
 MANAGERS = frozenset({Role.REPORT_OFFICER})
 READERS = MANAGERS | frozenset({Role.LEAD_REVIEWER, Role.INFORMATION_GOVERNANCE})
+#: Who gives access to a report's exempt appendices: information governance, never the
+#: officers who compose the report and would read them (nobody authorises themselves).
+GRANTORS = frozenset({Role.INFORMATION_GOVERNANCE})
 
 
 def can_read(user) -> bool:
@@ -20,6 +24,10 @@ def can_read(user) -> bool:
 
 def can_manage(user) -> bool:
     return bool(user_roles(user) & MANAGERS)
+
+
+def can_grant(user) -> bool:
+    return bool(user_roles(user) & GRANTORS)
 
 
 def can_see_exempt_appendices(user, report) -> bool:
@@ -33,3 +41,7 @@ class ReadersMixin(permissions.RoleRequiredMixin):
 
 class ManagersMixin(permissions.RoleRequiredMixin):
     roles = MANAGERS
+
+
+class GrantorsMixin(permissions.RoleRequiredMixin):
+    roles = GRANTORS

@@ -18,11 +18,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from core import permissions
 from core.concurrency import Conflict as Conflict  # the views catch services.Conflict
 from core.concurrency import lock_for_change
+from core.models import SecurityEvent
 from core.permissions import VIEW_EXEMPT, GrantKind
+from core.reasons import reason_error
+from core.roles import GROUP_NAMES
+from core.security_events import security_event_record
 from scrutiny.models import (
     Action,
     AgendaEntry,
@@ -36,6 +41,7 @@ from scrutiny.models import (
     Recommendation,
     Response,
 )
+from scrutiny.permissions import READERS, can_grant
 
 
 def _lock(model: type[models.Model], pk: int, expected_version: int | None):
@@ -476,25 +482,63 @@ def appendix_update(*, user, appendix_id: int, expected_version: int, data: Appe
 # --- Grants and the decision ----------------------------------------------------------------------
 
 
+#: Access to a report's exempt appendices always ends: 30 days unless the grantor says, at most 90.
+REPORT_GRANT_DEFAULT_DAYS = 30
+REPORT_GRANT_MAX_DAYS = 90
+
+
+def report_grant_default_end() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=REPORT_GRANT_DEFAULT_DAYS)
+
+
 @transaction.atomic
-def report_grant(*, granted_by, report_id: int, user, reason: str, expires_at: dt.datetime | None = None):
-    """Give a user the right to see the report's exempt appendices and download its exempt pack."""
+def report_grant(*, granted_by, report_id: int, user, reason: str, expires_on: dt.date | None = None):
+    """Information governance gives a reader the right to see the report's exempt appendices
+    and download its exempt pack, for a reason and until a date (docs/adr on grants).
+
+    Never to themselves; the end date defaults to 30 days and may be at most 90 days away.
+    The grantee is told through a security event."""
+    if not can_grant(granted_by):
+        raise ValidationError("Only information governance can give access to exempt appendices")
     report = CabinetReport.objects.get(pk=report_id)
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter why this person needs the exempt appendices"})
-    return permissions.grant(
+    errors = {}
+    if user.pk == granted_by.pk:
+        errors["user"] = "You cannot give yourself access. Ask another information governance officer"
+    elif not user.groups.filter(name__in=[GROUP_NAMES[role] for role in READERS]).exists():
+        errors["user"] = "Select a report officer, lead reviewer or information governance officer"
+    error = reason_error(reason, what="why this person needs the exempt appendices")
+    if error:
+        errors["reason"] = error
+    today = timezone.localdate()
+    expires_on = expires_on or report_grant_default_end()
+    if expires_on <= today:
+        errors["expires_on"] = "The date access ends must be in the future"
+    elif expires_on > today + dt.timedelta(days=REPORT_GRANT_MAX_DAYS):
+        errors["expires_on"] = f"The date access ends must be within {REPORT_GRANT_MAX_DAYS} days of today"
+    _raise_if(errors)
+    row = permissions.grant(
         report,
         action=VIEW_EXEMPT,
         reason=reason.strip(),
         user=user,
         granted_by=granted_by,
         kind=GrantKind.EXPLICIT,
-        expires_at=expires_at,
+        # Access ends as the end date begins (as a referral grant's does): never over 90 days.
+        expires_at=dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone()),
     )
+    security_event_record(
+        kind=SecurityEvent.Kind.GRANT_GIVEN,
+        user=user,
+        actor=granted_by,
+        detail=f"Access to a cabinet report's exempt appendices, until {expires_on:%-d %B %Y}",
+    )
+    return row
 
 
 @transaction.atomic
 def report_revoke(*, revoked_by, report_id: int, grant_id: int, reason: str) -> None:
+    if not can_grant(revoked_by):
+        raise ValidationError("Only information governance can remove access to exempt appendices")
     report = CabinetReport.objects.get(pk=report_id)
     permissions.revoke(
         report, grant_id=grant_id, holder_kind="user", revoked_by=revoked_by, reason=reason or "Removed"

@@ -27,7 +27,14 @@ from referrals.views import _apply_errors
 from scrutiny import forms, packs, selectors, services
 from scrutiny.filters import TrackerFilter
 from scrutiny.models import Action, Appendix, CabinetReport, DecisionRecord, Recommendation
-from scrutiny.permissions import ManagersMixin, ReadersMixin, can_manage, can_see_exempt_appendices
+from scrutiny.permissions import (
+    GrantorsMixin,
+    ManagersMixin,
+    ReadersMixin,
+    can_grant,
+    can_manage,
+    can_see_exempt_appendices,
+)
 
 FORM_TEMPLATE = "scrutiny/form.html"
 
@@ -529,6 +536,7 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
             | {
                 "decision": DecisionRecord.objects.filter(report=report).first(),
                 "can_manage": can_manage(request.user),
+                "can_grant": can_grant(request.user),
                 "may_see_exempt": can_see_exempt_appendices(request.user, report),
             },
         )
@@ -558,7 +566,9 @@ class ReportHistoryView(ReportMixin, ReadersMixin, View):
         )
 
 
-class ReportGrantsView(ReportMixin, ManagersMixin, View):
+class ReportGrantsView(ReportMixin, GrantorsMixin, View):
+    """Information governance gives and removes access to the exempt appendices."""
+
     def page(self, form, status=200):
         return render(
             self.request,
@@ -574,7 +584,7 @@ class ReportGrantsView(ReportMixin, ManagersMixin, View):
         )
 
     def get(self, request, report_pk):
-        return self.page(forms.GrantForm())
+        return self.page(forms.GrantForm(initial={"expires_on": services.report_grant_default_end()}))
 
     def post(self, request, report_pk):
         if "revoke" in request.POST:
@@ -584,7 +594,7 @@ class ReportGrantsView(ReportMixin, ManagersMixin, View):
                     revoked_by=request.user,
                     report_id=self.report.pk,
                     grant_id=grant_id,
-                    reason="Removed by an officer",
+                    reason="Removed by information governance",
                 )
             except (ValueError, ObjectDoesNotExist) as bad:
                 raise Http404("Page not found") from bad
@@ -593,12 +603,17 @@ class ReportGrantsView(ReportMixin, ManagersMixin, View):
         form = forms.GrantForm(request.POST)
         if not form.is_valid():
             return self.page(form, 400)
-        services.report_grant(
-            granted_by=request.user,
-            report_id=self.report.pk,
-            user=form.cleaned_data["user"],
-            reason=form.cleaned_data["reason"],
-        )
+        try:
+            services.report_grant(
+                granted_by=request.user,
+                report_id=self.report.pk,
+                user=form.cleaned_data["user"],
+                reason=form.cleaned_data["reason"],
+                expires_on=form.cleaned_data["expires_on"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.page(form, 400)
         messages.success(request, "Grant given")
         return redirect("scrutiny:report_grants", self.report.pk)
 

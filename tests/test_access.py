@@ -47,6 +47,9 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "core:two_factor_reset": frozenset({R.ADMINISTRATOR}),
     "core:access_log": frozenset({R.INFORMATION_GOVERNANCE}),
     "core:security_events": frozenset({R.INFORMATION_GOVERNANCE}),
+    # Information governance reviews emergency access (the walked one is another user's).
+    "core:break_glass_reviews": frozenset({R.INFORMATION_GOVERNANCE}),
+    "core:break_glass_review": frozenset({R.INFORMATION_GOVERNANCE}),
     "guidance:timeline": ALL,
     # The walked version is a draft with its equality impact assessment attached; approving
     # and publishing answer with their confirmation pages (the POST is what the service refuses).
@@ -120,7 +123,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:report": SCRUTINY_READERS,
     "scrutiny:report_edit": OFFICERS,
     "scrutiny:report_history": SCRUTINY_READERS,
-    "scrutiny:report_grants": OFFICERS,
+    # Information governance gives access to exempt appendices (nobody grants to themselves).
+    "scrutiny:report_grants": frozenset({R.INFORMATION_GOVERNANCE}),
     "scrutiny:decision": OFFICERS,
     "scrutiny:appendix_add": OFFICERS,
     "scrutiny:appendix": SCRUTINY_READERS,
@@ -258,8 +262,26 @@ def document_ids(role_user, review_ids):
 
 
 @pytest.fixture
-def walk_ids(review_ids, document_ids, guidance_ids):
-    return {**review_ids, **document_ids, **guidance_ids}
+def break_glass_ids(role_user):
+    """An emergency access by a MASH manager, awaiting information governance's review."""
+    from core.models import AccessLogEntry
+
+    referral = ReferralFactory()
+    entry = AccessLogEntry.objects.create(
+        user=role_user(R.MASH_MANAGER, username="the-glass-breaker"),
+        record_type="referrals.referral",
+        record_id=referral.pk,
+        record_label=referral.reference,
+        channel=AccessLogEntry.Channel.BREAK_GLASS,
+        reason="Police called about a missing child tonight",
+        break_glass=True,
+    )
+    return {"entry_pk": entry.pk}
+
+
+@pytest.fixture
+def walk_ids(review_ids, document_ids, guidance_ids, break_glass_ids):
+    return {**review_ids, **document_ids, **guidance_ids, **break_glass_ids}
 
 
 def test_every_pattern_is_fillable_and_has_an_expectation(walk_ids):

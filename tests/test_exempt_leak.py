@@ -292,7 +292,7 @@ def test_a_grant_holder_sees_the_canary_and_each_read_is_logged_once(
         referral_id=canary_referral.pk,
         user=reader,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Allocated to reader",
+        reason="Allocated to the reader for follow-up",
     )
     sign_in_verified(client, reader)
     caplog.set_level(logging.DEBUG)
@@ -325,7 +325,7 @@ def test_without_two_factor_a_grant_holder_sees_nothing_exempt(client, role_user
         referral_id=canary_referral.pk,
         user=reader,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Allocated",
+        reason="Allocated to the reader for follow-up",
     )
     client.force_login(reader)  # password only: not verified, and no authenticator yet
     detail = reverse("referrals:detail", args=[canary_referral.pk])
@@ -401,7 +401,10 @@ def test_a_report_grant_holder_sees_the_exempt_appendices_and_each_read_is_logge
     assert AccessLogEntry.objects.count() == before
 
     scrutiny_services.report_grant(
-        granted_by=report.created_by, report_id=report.pk, user=officer, reason="Presenting officer"
+        granted_by=role_user(Role.INFORMATION_GOVERNANCE, username="ig-grantor"),
+        report_id=report.pk,
+        user=officer,
+        reason="Presenting officer for the cabinet meeting",
     )
     # With a grant but a password-only session: still nothing.
     client.logout()
@@ -450,7 +453,12 @@ def test_reading_a_cabinet_papers_case_list_is_logged_against_each_referral_in_i
     ids = canary_review  # the review's ids, with a cabinet report whose Appendix lists its cases
     case_list = Appendix.objects.get(report_id=ids["report_pk"], kind=Appendix.Kind.EXEMPT_CASE_LIST)
     clerk = role_user(Role.REPORT_OFFICER, username="clerk")
-    scrutiny_services.report_grant(granted_by=None, report_id=ids["report_pk"], user=clerk, reason="Clerk")
+    scrutiny_services.report_grant(
+        granted_by=role_user(Role.INFORMATION_GOVERNANCE, username="ig-grantor"),
+        report_id=ids["report_pk"],
+        user=clerk,
+        reason="Clerk to the cabinet meeting",
+    )
     sign_in_verified(client, clerk)
 
     def logged_against_the_referral(channel):

@@ -219,7 +219,10 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
     settings.MEDIA_ROOT = str(tmp_path / "media")
     officer = role_user(Role.REPORT_OFFICER, username="officer")
     scrutiny_services.report_grant(
-        granted_by=None, report_id=make_report(officer).pk, user=officer, reason="x"
+        granted_by=role_user(Role.INFORMATION_GOVERNANCE, username="ig-grantor"),
+        report_id=make_report(officer).pk,
+        user=officer,
+        reason="Presents the report to cabinet",
     )
     from scrutiny.models import CabinetReport
 

@@ -15,7 +15,9 @@ from referrals import selectors, services
 from referrals.models import Outcome, RagLevel, Referral
 from tests.browser.pages import (
     PASSWORD,
+    add_authenticator,
     axe_violations,
+    choose,
     current_code,
     fill_child,
     fill_referral,
@@ -244,6 +246,32 @@ def test_manager_pages(page, audit, manager, practitioner):
     audit.visit("emergency-access", f"/referrals/{live.pk}/emergency-access/")
     audit.submit("emergency-access-errors", "Open identities now")
     audit.visit("record-access-log", f"/referrals/{live.pk}/access-log/")
+    audit.assert_clean()
+
+
+def test_information_governance_reviews_emergency_access(page, audit, role_user, manager, practitioner):
+    """The queue of break-glass accesses, the review form with its errors, and the counts."""
+    from django.test import RequestFactory
+
+    closed = _referral(practitioner, Referral.Status.CLOSED)
+    entry = services.referral_break_glass(
+        request=RequestFactory().get("/"),
+        user=manager,
+        referral_id=closed.pk,
+        reason="Police called: child missing tonight",
+    )
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    add_authenticator(ig)
+    sign_in(page, "ig")
+    audit.visit("emergency-access-queue", "/emergency-access/")
+    page.get_by_role("link", name=f"Review the emergency access to {closed.reference}").click()
+    audit("emergency-access-review")
+    audit.submit("emergency-access-review-errors", "Record the review")
+    choose(page, "Was the emergency access justified?", "No, it was not justified")
+    page.get_by_label("Note").fill("The child was already safe at home with a parent")
+    page.get_by_role("button", name="Record the review").click()
+    page.get_by_text(f"Review of the emergency access to {entry.record_label} recorded").wait_for()
+    audit("emergency-access-reviewed")
     audit.assert_clean()
 
 

@@ -21,7 +21,9 @@ def audit(page):
     return Audit(page)
 
 
-def test_officer_tracks_recommendations_and_composes_a_report(page, audit, role_user, settings, tmp_path):
+def test_officer_tracks_recommendations_and_composes_a_report(
+    page, audit, role_user, settings, tmp_path, live_server
+):
     settings.MEDIA_ROOT = tmp_path
     officer = role_user(Role.REPORT_OFFICER, username="officer", first_name="Olu", last_name="Officer")
     add_authenticator(officer)
@@ -106,12 +108,30 @@ def test_officer_tracks_recommendations_and_composes_a_report(page, audit, role_
     audit.visit("appendix-notice", f"/scrutiny/appendices/{appendix.pk}/")
     assert "Exempt names would be here." not in page.content()
 
-    audit.visit("grants", f"/scrutiny/reports/{report.pk}/grants/")
-    page.get_by_label("Person").select_option(str(officer.pk))
-    page.get_by_label("Why they need the exempt appendices").fill("Presenting officer")
-    page.get_by_role("button", name="Give access").click()
-    page.get_by_text("Grant given").wait_for()
-    audit("grants-given")
+    # Access to the exempt appendix is information governance's to give, never the officer's
+    # own: in a second browser, IG gives it (first with a reason that says nothing).
+    audit.visit("grants-not-the-officers", f"/scrutiny/reports/{report.pk}/grants/", status=404)
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig", first_name="Ira", last_name="Governance")
+    add_authenticator(ig)
+    ig_context = page.context.browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    ig_page = ig_context.new_page()
+    ig_audit = Audit(ig_page)
+    sign_in(ig_page, "ig")
+    ig_audit.visit("grants", f"/scrutiny/reports/{report.pk}/grants/")
+    ig_page.get_by_label("Person").select_option(str(officer.pk))
+    ig_page.get_by_label("Why they need the exempt appendices").fill("Presenting")
+    ig_audit.submit("grants-errors", "Give access")
+    assert "in at least 20 characters and 3 words" in ig_page.content()
+    ig_page.get_by_label("Why they need the exempt appendices").fill(
+        "Presenting officer at the cabinet meeting"
+    )
+    ig_page.get_by_role("button", name="Give access").click()
+    ig_page.get_by_text("Grant given").wait_for()
+    ig_audit("grants-given")
+    ig_context.close()
+    ig_audit.assert_clean()
     audit.visit("appendix-content", f"/scrutiny/appendices/{appendix.pk}/", shot=True)
     assert "Exempt names would be here." in page.content()
     audit.visit("appendix-edit", f"/scrutiny/appendices/{appendix.pk}/edit/")

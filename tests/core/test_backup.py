@@ -102,7 +102,7 @@ def seed(role_user) -> Referral:
         referral_id=referral.pk,
         user=reader,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Allocated",
+        reason="Allocated to the reader for follow-up",
         expires_on=timezone.localdate() + dt.timedelta(days=7),
     )
     record_access(

@@ -59,7 +59,12 @@ def report(role_user, settings, tmp_path):
 @pytest.fixture
 def holder(role_user, report):
     user = role_user(Role.REPORT_OFFICER, username="holder")
-    scrutiny_services.report_grant(granted_by=None, report_id=report.pk, user=user, reason="Clerk to cabinet")
+    scrutiny_services.report_grant(
+        granted_by=role_user(Role.INFORMATION_GOVERNANCE, username="ig-grantor"),
+        report_id=report.pk,
+        user=user,
+        reason="Clerk to the cabinet meeting",
+    )
     return user
 
 

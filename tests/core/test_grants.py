@@ -72,11 +72,11 @@ def test_explicit_grant_records_who_why_when_and_expires_at_once(closed_referral
         referral_id=closed_referral.pk,
         user=reviewer,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Reviewing the case",
+        reason="Reviewing the case for the panel",
         expires_on=expires_on,
     )
     row = ReferralUserGrant.objects.get(user=reviewer)
-    assert (row.granted_by, row.reason, row.kind) == (manager, "Reviewing the case", "explicit")
+    assert (row.granted_by, row.reason, row.kind) == (manager, "Reviewing the case for the panel", "explicit")
     assert row.history.count() == 1
     assert permissions.has_grant(reviewer, closed_referral)
     assert list(referrals_visible_to(user=reviewer)) == [closed_referral]
@@ -92,7 +92,7 @@ def test_revoked_grant_stops_at_once_and_keeps_history(client, closed_referral, 
         referral_id=closed_referral.pk,
         user=reviewer,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Review",
+        reason="Reviews the case for the panel",
     )
     sign_in_verified(client, reviewer)
     url = reverse("referrals:detail", args=[closed_referral.pk])
@@ -135,6 +135,27 @@ def test_only_managers_grant_and_a_reason_is_required(closed_referral, practitio
     assert "reason" in caught.value.message_dict
 
 
+def test_a_manager_cannot_grant_to_themselves_and_uses_emergency_access(client, closed_referral, manager):
+    """Once a manager could give themselves a grant with no end and a one-letter reason."""
+    with pytest.raises(ValidationError) as caught:
+        services.referral_grant(
+            granted_by=manager,
+            referral_id=closed_referral.pk,
+            user=manager,
+            actions=[permissions.VIEW_EXEMPT],
+            reason="I need to see this case for my work",
+        )
+    assert "You cannot give yourself a grant" in caught.value.message_dict["user"][0]
+    sign_in_verified(client, manager)
+    url = reverse("referrals:grants", args=[closed_referral.pk])
+    response = client.post(
+        url, {"user": manager.pk, "actions": ["view_exempt"], "reason": "I need to see this case now"}
+    )
+    assert response.status_code == 400
+    assert "You cannot give yourself a grant" in response.content.decode()
+    assert not ReferralUserGrant.objects.filter(user=manager).exists()
+
+
 def test_grant_pages_give_and_remove(client, closed_referral, manager, role_user):
     reviewer = role_user(Role.REVIEWER, username="rev")
     sign_in_verified(client, manager)
@@ -142,11 +163,16 @@ def test_grant_pages_give_and_remove(client, closed_referral, manager, role_user
     response = client.post(url, {"user": reviewer.pk, "actions": ["view_exempt"], "reason": ""})
     assert response.status_code == 400
     assert "Enter why this person needs to see the referral" in response.content.decode()
-    response = client.post(url, {"user": reviewer.pk, "actions": ["view_exempt"], "reason": "Case review"})
+    response = client.post(url, {"user": reviewer.pk, "actions": ["view_exempt"], "reason": "aaaaaaaaaa"})
+    assert response.status_code == 400
+    assert "in at least 20 characters and 3 words" in response.content.decode()
+    response = client.post(
+        url, {"user": reviewer.pk, "actions": ["view_exempt"], "reason": "Case review for the panel"}
+    )
     assert response.status_code == 302
     row = ReferralUserGrant.objects.get(user=reviewer)
     page = client.get(url).content.decode()
-    assert "Case review" in page
+    assert "Case review for the panel" in page
     assert reviewer.username in page
     response = client.post(url, {"revoke": "1", "grant_id": row.pk, "holder_kind": "user", "reason": "Done"})
     assert response.status_code == 302
@@ -166,6 +192,7 @@ def test_break_glass_works_at_once_is_logged_loudly_and_tells_information_govern
     assert "Test narrative" not in client.get(detail).content.decode()
     url = reverse("referrals:break_glass", args=[closed_referral.pk])
     assert client.post(url, {"reason": "short"}).status_code == 400
+    assert client.post(url, {"reason": "aaaaaaaaaaaaaaaaaaaaaaaa"}).status_code == 400
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"reason": "Police called: child missing tonight"})
     assert response.status_code == 302
@@ -290,7 +317,7 @@ def test_housekeeping_removes_expired_grants_with_history(closed_referral, manag
         referral_id=closed_referral.pk,
         user=reviewer,
         actions=[permissions.VIEW_EXEMPT],
-        reason="Review",
+        reason="Reviews the case for the panel",
         expires_on=timezone.localdate() + dt.timedelta(days=1),
     )
     assert delete_expired_grants() == 0

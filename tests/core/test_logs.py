@@ -151,7 +151,7 @@ def test_a_grant_holder_reading_every_exempt_page_writes_no_exempt_value_to_any_
         referral_id=canary_referral.pk,
         user=reader,
         actions=["view_exempt", "change"],
-        reason="Allocated to reader",
+        reason="Allocated to the reader for follow-up",
     )
     sign_in_verified(client, reader)
     shown = 0
@@ -190,7 +190,7 @@ def test_an_error_while_showing_a_case_logs_no_exempt_value(
         referral_id=canary_referral.pk,
         user=reader,
         actions=["view_exempt"],
-        reason="Allocated",
+        reason="Allocated to the reader for follow-up",
     )
     sign_in_verified(client, reader)
     client.raise_request_exception = False

@@ -191,7 +191,7 @@ def test_formula_cells_are_imported_as_text_and_exported_neutralised(manager_cli
             referral_id=referral.pk,
             user=manager,
             actions=[permissions.VIEW_EXEMPT],
-            reason="Export check",
+            reason="Checks the export for the walk",
         )
     response = client.get(f"{reverse('referrals:export')}?view=all")
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]

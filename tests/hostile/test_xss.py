@@ -173,7 +173,7 @@ def filled_world(role_user, canary_referral, canary_review, django_capture_on_co
         referral_id=canary_referral.pk,
         user=manager,
         actions=[permissions.VIEW_EXEMPT, permissions.CHANGE],
-        reason="XSS walk",
+        reason="Reads the case for the XSS walk",
     )
     assert fill_every_free_text_field() > 50
     return world

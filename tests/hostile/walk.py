@@ -280,9 +280,21 @@ def build_world(role_user, tag: str = "walk") -> World:
         size=0,
         status=ImportBatch.Status.INVALID,
     )
+    # An emergency access by the MASH manager, waiting for information governance's review.
+    from core.models import AccessLogEntry
+
+    glass = AccessLogEntry.objects.create(
+        user=users[Role.MASH_MANAGER.value],
+        record_type="referrals.referral",
+        record_id=old.pk,
+        record_label=old.reference,
+        channel=AccessLogEntry.Channel.BREAK_GLASS,
+        reason="Police called about a missing child tonight",
+        break_glass=True,
+    )
     return World(
         referral_pk=referral.pk,
-        ids={"reviews": review.pk, "assessment_pk": assessment.pk},
+        ids={"reviews": review.pk, "assessment_pk": assessment.pk, "entry_pk": glass.pk},
         users=users,
         other_ids=sorted({old.pk, referral.pk, review.pk, assessment.pk, lead.pk, reviewer.pk}),
     )

@@ -56,6 +56,18 @@ def test_demo_data_shape_and_idempotence(settings, django_user_model):
     assert acks.count() == 57
     assert 0 < acks.filter(acknowledged_at__isnull=False).count() < 57
 
+    # No demo account is a superuser; the administrator works with its role's permissions.
+    assert not django_user_model.objects.filter(is_superuser=True).exists()
+    assert list(django_user_model.objects.filter(is_staff=True).values_list("username", flat=True)) == [
+        "admin"
+    ]
+    # One emergency access by the manager waits for information governance's review.
+    from core.selectors import break_glass_queue
+
+    queue = break_glass_queue()
+    assert queue.awaiting_count == 1
+    assert queue.awaiting[0].user.username == "manager"
+
     counts = (
         Referral.objects.count(),
         Child.objects.count(),

@@ -108,9 +108,15 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert demo.decision.status == "effective"
 
     # Every appendix page renders for a grant holder; the PDF comes through its checked view.
-    from scrutiny import services
+    # The officer's grant was given by information governance, for 30 days, not by themselves.
+    from core import permissions
 
-    services.report_grant(granted_by=officer, report_id=demo.pk, user=officer, reason="Presenting officer")
+    [grant] = permissions.grants_on(demo)
+    assert (grant.holder_kind, grant.granted_by, grant.kind) == ("user", "infogov", "Granted by a manager")
+    assert grant.holder.startswith("Olu")
+    assert grant.expires_at is not None
+    assert 29 <= (grant.expires_at - grant.granted_at).days <= 30
+    assert len(grant.reason.split()) >= 3
     for appendix in demo.appendices.all():
         response = client.get(reverse("scrutiny:appendix", args=[appendix.pk]))
         assert response.status_code == 200, appendix
@@ -158,12 +164,12 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     from django.contrib.auth import get_user_model
     from django.core.files.storage import default_storage
 
+    from core import permissions as core_permissions
     from core.documents import services as documents
     from core.models import ExportJob
     from core.tasks import render_export_job
     from referrals.models import Child
     from scrutiny import selectors
-    from scrutiny import services as scrutiny_services
     from tests.core.pdf_helpers import need_poppler, page_png, pdf_text
 
     need_poppler()
@@ -176,7 +182,8 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     assert names
     assert len(names) <= Child.objects.count()
     officer = get_user_model().objects.get(username="officer")
-    scrutiny_services.report_grant(granted_by=None, report_id=demo.pk, user=officer, reason="Clerk")
+    # The demo's grant, given by information governance (test_the_demo_cabinet_report).
+    assert core_permissions.has_grant(officer, demo)
     officer.is_verified = lambda: True  # as in a two-factor session
 
     def pack(variant: str) -> bytes:

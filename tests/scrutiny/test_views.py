@@ -186,20 +186,47 @@ def test_composing_a_report_and_its_appendices(officer_client, officer, settings
     assert Appendix.objects.count() == 2
 
 
-def test_grants_page_gives_and_removes_access(officer_client, officer, role_user):
+def test_grants_page_gives_and_removes_access(client, officer_client, officer, role_user):
+    """Information governance gives access, for a reason and until a date (at most 90 days);
+    the report officers who compose the report no longer give it (they gave it to themselves)."""
+    from django.utils import timezone
+
+    from core import permissions
+
     report = make_report(officer)
     lead = role_user(Role.LEAD_REVIEWER, username="lead")
     url = reverse("scrutiny:report_grants", args=[report.pk])
-    response = officer_client.post(url, {"user": lead.pk, "reason": ""})
-    assert "Enter why this person needs the exempt appendices" in response.content.decode()
-    officer_client.post(url, {"user": lead.pk, "reason": "Presents the report"})
-    from core import permissions
+    assert officer_client.get(url).status_code == 404
+    ends = timezone.localdate() + dt.timedelta(days=30)
+    assert officer_client.post(url, {"user": officer.pk, "reason": "Presents the report"}).status_code == 404
+    assert not permissions.has_grant(officer, report)
 
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    ig_client = sign_in_verified(client, ig)
+    page = ig_client.get(url).content.decode()
+    assert f'value="{ends.day}"' in page  # the end date offered is 30 days away
+    response = ig_client.post(url, {"user": lead.pk, "reason": ""} | _date("expires_on", ends))
+    assert "Enter why this person needs the exempt appendices" in response.content.decode()
+    response = ig_client.post(url, {"user": lead.pk, "reason": "aaaaaaaaaa"} | _date("expires_on", ends))
+    assert "in at least 20 characters and 3 words" in response.content.decode()
+    too_late = timezone.localdate() + dt.timedelta(days=91)
+    response = ig_client.post(
+        url, {"user": lead.pk, "reason": "Presents the report to cabinet"} | _date("expires_on", too_late)
+    )
+    assert "must be within 90 days of today" in response.content.decode()
+    response = ig_client.post(url, {"user": lead.pk, "reason": "Presents the report to cabinet"})
+    assert "Enter the date access ends" in response.content.decode()
+    assert not permissions.has_grant(lead, report)
+    ig_client.post(
+        url, {"user": lead.pk, "reason": "Presents the report to cabinet"} | _date("expires_on", ends)
+    )
     assert permissions.has_grant(lead, report)
     grant = permissions.grants_on(report)[0]
-    officer_client.post(url, {"revoke": grant.id})
+    assert grant.granted_by == "ig"
+    assert timezone.localtime(grant.expires_at).date() == ends
+    ig_client.post(url, {"revoke": grant.id})
     assert not permissions.has_grant(lead, report)
-    assert "Removed" in officer_client.get(url).content.decode()
+    assert "Removed" in ig_client.get(url).content.decode()
 
 
 def test_the_decision_record(officer_client, officer):

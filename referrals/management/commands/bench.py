@@ -403,7 +403,7 @@ class DefaultGrants:
                     for who in holders:
                         extra = {
                             "kind": self.kind,
-                            "granted_by": referral.created_by,
+                            "granted_by": None,  # given by rule (core.permissions)
                             "reason": "Live referral: the referring practitioner and the MASH team",
                             "granted_at": referral.received_at,
                         }

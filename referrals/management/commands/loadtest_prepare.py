@@ -159,7 +159,7 @@ class Command(BaseCommand):
                 report_id=report.pk,
                 user=officer,
                 reason="Load test: the report officer exports the exempt pack",
-                expires_at=timezone.now() + dt.timedelta(days=7),
+                expires_on=timezone.localdate() + dt.timedelta(days=7),
             )
         out["report"] = report.pk
         # The sessions are verified with two-factor sign-in, so the grant is all the exempt

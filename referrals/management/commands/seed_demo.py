@@ -148,6 +148,7 @@ class Command(BaseCommand):
                 self.load(users)
                 self.review(users)
                 self.cabinet_report(users)
+                self.emergency_access(users)
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
         from guidance.demo import seed_model_guidance
 
@@ -166,7 +167,17 @@ class Command(BaseCommand):
         review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()
         if review is None or CabinetReport.objects.filter(title=REPORT_TITLE).exists():
             return False
-        seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        report = seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        # The presenting officer's access to exempt Appendix 2 is given by information
+        # governance (nobody grants to themselves), for a reason and for 30 days.
+        from scrutiny.services import report_grant
+
+        report_grant(
+            granted_by=users["infogov"],
+            report_id=report.pk,
+            user=users["officer"],
+            reason="Presenting officer: checks exempt Appendix 2 before the cabinet meeting",
+        )
         return True
 
     # --- accounts ---------------------------------------------------------------------
@@ -190,8 +201,9 @@ class Command(BaseCommand):
                     first_name=first,
                     last_name=last,
                     email=f"{username}@council.example",
+                    # The Administrator works in the admin with the group's permissions only:
+                    # no demo account is a superuser (docs/operations.md, "Break-fix superuser").
                     is_staff=role == Role.ADMINISTRATOR,
-                    is_superuser=role == Role.ADMINISTRATOR,
                 )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
@@ -339,6 +351,16 @@ class Command(BaseCommand):
             )
             if index % 6 != 4:
                 reviews.assessment_decide(user=lead, assessment_id=assessment.pk, accept=True)
+
+    def emergency_access(self, users) -> None:
+        """One emergency (break-glass) access by the manager, for information governance to review."""
+        referral = Referral.objects.filter(status=Referral.Status.CLOSED).order_by("-received_at").first()
+        services.referral_break_glass(
+            request=None,
+            user=users["manager"],
+            referral_id=referral.pk,
+            reason="DEMO: police asked tonight whether the alleged perpetrator has been referred before",
+        )
 
     def schools(self, rnd) -> list[School]:
         phases = (

@@ -1,0 +1,332 @@
+"""Issue 11 (3): nobody authorises their own access to identities.
+
+A MASH manager once gave themselves a grant on any referral (no end, a one-letter reason, no
+alert), and a report officer gave themselves the exempt appendices the same way. Now: nobody
+grants to themselves (the services and a CHECK constraint on every user grant table), access
+to exempt appendices is information governance's to give with an end date, every reason says
+something, every grant tells its holder, and every emergency access waits for IG's review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from core import permissions
+from core.models import AccessLogEntry, BreakGlassReview, SecurityEvent
+from core.reasons import ReasonValidator, reason_error
+from core.roles import Role
+from referrals import services as referral_services
+from referrals.models import Referral, ReferralUserGrant
+from scrutiny import services as scrutiny_services
+from tests.conftest import sign_in_verified
+from tests.factories import ReferralFactory
+from tests.scrutiny.helpers import make_report
+
+pytestmark = pytest.mark.django_db
+
+GOOD_REASON = "Allocated to the case review panel"
+
+
+# --- Reasons ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "",
+        "x",
+        ".",
+        "aaaaaaaaaa",
+        "a" * 40,
+        "aaa aaa aaa aaa aaa aaa",
+        "Review",
+        "Case review",
+        "ok ok ok ok ok ok ok",
+    ],
+)
+def test_a_reason_that_says_nothing_is_refused_with_a_clear_message(reason):
+    assert reason_error(reason, what="the reason") == (
+        "Enter the reason, in at least 20 characters and 3 words"
+    )
+    with pytest.raises(ValidationError):
+        ReasonValidator("the reason")(reason)
+
+
+@pytest.mark.parametrize(
+    "reason", [GOOD_REASON, "Police called: child missing tonight", "Presenting officer at cabinet"]
+)
+def test_a_reason_that_says_something_is_accepted(reason):
+    assert reason_error(reason) is None
+
+
+def test_every_grant_and_emergency_access_service_refuses_an_empty_reason(role_user):
+    manager = role_user(Role.MASH_MANAGER, username="grantor")
+    reader = role_user(Role.MASH_PRACTITIONER, username="reader")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    officer = role_user(Role.REPORT_OFFICER, username="officer")
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    report = make_report(officer)
+    calls = [
+        lambda reason: referral_services.referral_grant(
+            granted_by=manager, referral_id=referral.pk, user=reader, actions=["view_exempt"], reason=reason
+        ),
+        lambda reason: referral_services.referral_break_glass(
+            request=RequestFactory().get("/"), user=manager, referral_id=referral.pk, reason=reason
+        ),
+        lambda reason: scrutiny_services.report_grant(
+            granted_by=ig, report_id=report.pk, user=officer, reason=reason
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError) as caught:
+            call("aaaaaaaaaa")
+        assert "at least 20 characters and 3 words" in caught.value.message_dict["reason"][0]
+    assert not ReferralUserGrant.objects.exists()
+    assert not AccessLogEntry.objects.filter(break_glass=True).exists()
+    assert not permissions.grants_on(report)
+
+
+# --- Nobody grants to themselves ----------------------------------------------------------------
+
+
+def _user_grant_tables():
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, permissions.UserGrantBase) and not model.__name__.startswith("Historical")
+    ]
+
+
+def test_the_database_refuses_a_grant_given_to_oneself_on_every_user_grant_table(role_user):
+    """Whatever code writes the row: the CHECK constraint on each direct-foreign-key table."""
+    person = role_user(Role.MASH_MANAGER, username="self-granter")
+    other = role_user(Role.MASH_MANAGER, username="other-manager")
+    records = {
+        "referrals.Referral": lambda: ReferralFactory(status=Referral.Status.CLOSED),
+        "scrutiny.CabinetReport": lambda: make_report(role_user(Role.REPORT_OFFICER, username="author")),
+    }
+    tables = _user_grant_tables()
+    # A new guarded model's table is added here, so it cannot escape the check.
+    assert {t._meta.get_field("content_object").related_model._meta.label for t in tables} == set(records)
+    for table in tables:
+        record = records[table._meta.get_field("content_object").related_model._meta.label]()
+        [permission] = permissions._permissions(type(record), [permissions.VIEW_EXEMPT]).values()
+        row = {"content_object": record, "permission": permission, "user": person, "reason": GOOD_REASON}
+        with pytest.raises(IntegrityError), transaction.atomic():
+            table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.EXPLICIT)
+        # Emergency access with no end is refused too; with an end, and by another, it stands.
+        with pytest.raises(IntegrityError), transaction.atomic():
+            table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.BREAK_GLASS)
+        table.objects.create(
+            **row,
+            granted_by=person,
+            kind=permissions.GrantKind.BREAK_GLASS,
+            expires_at=timezone.now() + dt.timedelta(hours=4),
+        )
+        table.objects.filter(user=person).delete()
+        table.objects.create(**row, granted_by=other)
+
+
+def test_the_grant_wrapper_refuses_a_grant_given_to_oneself(manager):
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    with pytest.raises(permissions.SelfGrantError):
+        permissions.grant(
+            referral, action=permissions.VIEW_EXEMPT, user=manager, reason=GOOD_REASON, granted_by=manager
+        )
+    assert not ReferralUserGrant.objects.exists()
+
+
+def test_a_manager_cannot_grant_themselves_a_referral_and_breaks_glass_instead(client, manager):
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    with pytest.raises(ValidationError) as caught:
+        referral_services.referral_grant(
+            granted_by=manager,
+            referral_id=referral.pk,
+            user=manager,
+            actions=["view_exempt"],
+            reason=GOOD_REASON,
+        )
+    assert caught.value.message_dict["user"] == [
+        "You cannot give yourself a grant. Ask another MASH manager, or use emergency access"
+    ]
+    sign_in_verified(client, manager)
+    response = client.post(
+        reverse("referrals:break_glass", args=[referral.pk]),
+        {"reason": "Police called: child missing tonight"},
+    )
+    assert response.status_code == 302
+    grant = ReferralUserGrant.objects.get(user=manager)
+    assert grant.kind == permissions.GrantKind.BREAK_GLASS
+    assert grant.expires_at is not None
+
+
+def test_report_officers_no_longer_grant_and_information_governance_cannot_grant_to_itself(role_user):
+    officer = role_user(Role.REPORT_OFFICER, username="officer")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    report = make_report(officer)
+    with pytest.raises(ValidationError, match="Only information governance"):
+        scrutiny_services.report_grant(
+            granted_by=officer, report_id=report.pk, user=officer, reason=GOOD_REASON
+        )
+    with pytest.raises(ValidationError) as caught:
+        scrutiny_services.report_grant(granted_by=ig, report_id=report.pk, user=ig, reason=GOOD_REASON)
+    assert "You cannot give yourself access" in caught.value.message_dict["user"][0]
+    assert not permissions.grants_on(report)
+
+
+def test_access_to_exempt_appendices_always_ends_30_days_by_default_and_never_after_90(role_user):
+    officer = role_user(Role.REPORT_OFFICER, username="officer")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    report = make_report(officer)
+    today = timezone.localdate()
+    for too_far in (today + dt.timedelta(days=91), today + dt.timedelta(days=3650)):
+        with pytest.raises(ValidationError) as caught:
+            scrutiny_services.report_grant(
+                granted_by=ig, report_id=report.pk, user=officer, reason=GOOD_REASON, expires_on=too_far
+            )
+        assert caught.value.message_dict["expires_on"] == [
+            "The date access ends must be within 90 days of today"
+        ]
+    with pytest.raises(ValidationError):
+        scrutiny_services.report_grant(
+            granted_by=ig, report_id=report.pk, user=officer, reason=GOOD_REASON, expires_on=today
+        )
+    row = scrutiny_services.report_grant(granted_by=ig, report_id=report.pk, user=officer, reason=GOOD_REASON)
+    assert timezone.localtime(row.expires_at).date() == today + dt.timedelta(days=30)
+    row = scrutiny_services.report_grant(
+        granted_by=ig,
+        report_id=report.pk,
+        user=officer,
+        reason=GOOD_REASON,
+        expires_on=today + dt.timedelta(days=90),
+    )
+    assert timezone.localtime(row.expires_at).date() == today + dt.timedelta(days=90)
+
+
+# --- Grants tell their holder -------------------------------------------------------------------
+
+
+def test_every_grant_given_writes_a_security_event_for_the_grantee(
+    role_user, django_capture_on_commit_callbacks
+):
+    manager = role_user(Role.MASH_MANAGER, username="grantor")
+    reader = role_user(Role.MASH_PRACTITIONER, username="reader", email="reader@council.example")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    officer = role_user(Role.REPORT_OFFICER, username="officer", email="officer@council.example")
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    with django_capture_on_commit_callbacks(execute=True):
+        referral_services.referral_grant(
+            granted_by=manager,
+            referral_id=referral.pk,
+            user=reader,
+            actions=["view_exempt"],
+            reason=GOOD_REASON,
+        )
+        scrutiny_services.report_grant(
+            granted_by=ig, report_id=make_report(officer).pk, user=officer, reason=GOOD_REASON
+        )
+    events = list(
+        SecurityEvent.objects.filter(kind=SecurityEvent.Kind.GRANT_GIVEN).values_list(
+            "user__username", "actor__username"
+        )
+    )
+    assert sorted(events) == [("officer", "ig"), ("reader", "grantor")]
+    told = sorted(address for message in mail.outbox for address in message.to)
+    assert told == ["officer@council.example", "reader@council.example"]
+    assert all(referral.reference not in m.body for m in mail.outbox)
+
+
+# --- Emergency access is reviewed by information governance --------------------------------------
+
+
+@pytest.fixture
+def broken_glass(manager, django_capture_on_commit_callbacks):
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    return referral_services.referral_break_glass(
+        request=RequestFactory().get("/"),
+        user=manager,
+        referral_id=referral.pk,
+        reason="Police called: child missing tonight",
+    )
+
+
+def test_every_emergency_access_waits_for_review_and_ig_records_whether_it_was_justified(
+    client, role_user, broken_glass
+):
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    sign_in_verified(client, ig)
+    queue = reverse("core:break_glass_reviews")
+    page = client.get(queue).content.decode()
+    assert broken_glass.record_label in page
+    assert "Police called: child missing tonight" in page
+    url = reverse("core:break_glass_review", args=[broken_glass.pk])
+    response = client.post(url, {"justified": "no", "note": "aaaaaaaaaa"})
+    assert response.status_code == 400
+    assert "Enter a note on why it was or was not justified, in at least 20 characters and 3 words" in (
+        response.content.decode()
+    )
+    response = client.post(url, {"note": "The child was found before the access"})
+    assert "Select whether the emergency access was justified" in response.content.decode()
+    assert not BreakGlassReview.objects.exists()
+    response = client.post(url, {"justified": "no", "note": "The child was already safe at home"})
+    assert response.status_code == 302
+    review = BreakGlassReview.objects.get()
+    assert (review.entry, review.justified, review.reviewed_by) == (broken_glass, False, ig)
+    assert review.broke_glass_by == broken_glass.user
+    assert review.reviewed_at is not None
+    queue_page = client.get(queue)
+    assert queue_page.context["queue"].awaiting_count == 0
+    assert queue_page.context["queue"].unjustified_count == 1
+    assert "found not justified" in queue_page.content.decode()
+    # Once only; and the review cannot be changed.
+    assert client.post(url, {"justified": "yes", "note": "Second thoughts about this one"}).status_code == 400
+    assert BreakGlassReview.objects.count() == 1
+
+
+def test_nobody_reviews_their_own_emergency_access(client, role_user, manager, broken_glass):
+    from django.contrib.auth.models import Group
+
+    from core.roles import GROUP_NAMES
+    from core.services import break_glass_review_record
+
+    manager.groups.add(Group.objects.get(name=GROUP_NAMES[Role.INFORMATION_GOVERNANCE]))
+    manager._mash_roles = None  # a MASH manager who is also in information governance
+    with pytest.raises(ValidationError, match="cannot review your own"):
+        break_glass_review_record(
+            reviewer=manager, entry_id=broken_glass.pk, justified=True, note="It was an emergency, clearly"
+        )
+    sign_in_verified(client, manager)
+    url = reverse("core:break_glass_review", args=[broken_glass.pk])
+    assert "This is your own emergency access" in client.get(url).content.decode()
+    response = client.post(url, {"justified": "yes", "note": "It was an emergency, clearly"})
+    assert response.status_code == 400
+    assert not BreakGlassReview.objects.exists()
+    # The database refuses it too.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BreakGlassReview.objects.create(
+            entry=broken_glass, broke_glass_by=manager, reviewed_by=manager, justified=True, note="x"
+        )
+
+
+def test_only_information_governance_reviews_emergency_access(role_user, broken_glass):
+    from django.core.exceptions import PermissionDenied
+
+    from core.services import break_glass_review_record
+
+    other_manager = role_user(Role.MASH_MANAGER, username="other-manager")
+    with pytest.raises(PermissionDenied):
+        break_glass_review_record(
+            reviewer=other_manager,
+            entry_id=broken_glass.pk,
+            justified=True,
+            note="Looks fine to me, honestly",
+        )
