@@ -159,6 +159,11 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# The client's address (core.client_address.client_ip), for axes, the access log and security
+# events alike: behind N proxies that each append to X-Forwarded-For (a TLS proxy in front of
+# gunicorn is 1), set TRUSTED_PROXY_COUNT=N. 0 ignores the header: the connection only.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
