@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import pikepdf
+import pikepdf.settings
 
 
 class PdfRefused(Exception):
@@ -177,8 +178,33 @@ def _is_dangerous_action(value) -> bool:
 
 def check_pdf(content: bytes, *, max_pages: int, max_objects: int, max_expanded_bytes: int) -> CheckedPdf:
     """The checked, sanitised document, or ``PdfRefused`` with the error to show."""
+    # qpdf itself decodes some streams while opening (object and cross-reference streams):
+    # cap what any one decode may take, so those cannot be bombs either (process-wide; this
+    # process uses pikepdf for nothing else).
+    pikepdf.settings.set_qpdf_limits(
+        flate_max_memory=max_expanded_bytes,
+        run_length_max_memory=max_expanded_bytes,
+        png_max_memory=max_expanded_bytes,
+        tiff_max_memory=max_expanded_bytes,
+    )
+    try:
+        return _check(content, max_pages, max_objects, max_expanded_bytes)
+    except pikepdf.DataDecodingError as error:  # a stream qpdf decoded went past the cap
+        raise PdfRefused(_too_expanded(max_expanded_bytes)) from error
+
+
+def _too_expanded(limit: int) -> str:
+    return (
+        f"The selected PDF must be smaller than {_mb(limit)} when opened: "
+        "it is compressed far more than a normal document"
+    )
+
+
+def _check(content: bytes, max_pages: int, max_objects: int, max_expanded_bytes: int) -> CheckedPdf:
     try:
         pdf = pikepdf.open(io.BytesIO(content))
+    except pikepdf.DataDecodingError:
+        raise
     except pikepdf.PasswordError as error:
         raise PdfRefused("The selected PDF is protected with a password: upload it without one") from error
     except (pikepdf.PdfError, ValueError, OSError) as error:
@@ -204,10 +230,7 @@ def check_pdf(content: bytes, *, max_pages: int, max_objects: int, max_expanded_
             if isinstance(obj, pikepdf.Stream):
                 expanded += _expanded_size(obj, max_expanded_bytes - expanded)
                 if expanded > max_expanded_bytes:
-                    raise PdfRefused(
-                        f"The selected PDF must be smaller than {_mb(max_expanded_bytes)} when "
-                        "opened: it is compressed far more than a normal document"
-                    )
+                    raise PdfRefused(_too_expanded(max_expanded_bytes))
         removed = _sanitise(pdf)
         out = io.BytesIO()
         try:

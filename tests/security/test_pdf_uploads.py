@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import pikepdf
+import pikepdf.settings
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -286,3 +287,20 @@ def test_a_good_pdf_is_still_accepted_with_its_pages_and_text(officer):
     assert len(reopened.pages) == 3
     assert str(reopened.docinfo["/Title"]) == "Cabinet appendix"
     assert active_content(kept) == set()
+
+
+def test_a_bomb_inside_an_object_stream_is_refused(officer, settings):
+    """qpdf decodes object streams itself while opening: its decode cap (set from the same
+    limit) or the count of expanded bytes refuses them, whichever meets the bomb first."""
+    settings.SCRUTINY_APPENDIX_MAX_EXPANDED_BYTES = 8 * MB
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.Root.Big = pdf.make_indirect(pikepdf.String(bytes(16 * MB)))  # packed and compressed
+    out = io.BytesIO()
+    previous = pikepdf.settings.set_qpdf_limits(flate_max_memory=0)
+    try:
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    finally:
+        pikepdf.settings.set_qpdf_limits(**previous)
+    assert len(out.getvalue()) < MB
+    assert refused(officer, out.getvalue())
