@@ -22,4 +22,6 @@ RUN SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/bu
 RUN useradd --system --uid 1000 mash && mkdir -p /app/var && chown mash /app/var
 USER mash
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Bind address, workers, no access log and a scrubbed error log: config/gunicorn.py (a name
+# search is a query string, and nothing gunicorn writes may carry one).
+CMD ["gunicorn", "config.wsgi", "--config", "python:config.gunicorn"]

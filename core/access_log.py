@@ -6,15 +6,15 @@ from collections.abc import Iterable, Sequence
 
 from django.db import models
 
+from core.client_address import client_ip
 from core.models import AccessLogEntry
 
 
 def _client(request) -> tuple[str | None, str]:
     if request is None:
         return None, ""
-    # The address the request came from; behind a proxy, SECURE_PROXY_SSL_HEADER's proxy
-    # sets REMOTE_ADDR via its own configuration (we do not trust X-Forwarded-For blindly).
-    address = request.META.get("REMOTE_ADDR") or None
+    # The same rule as sign-in throttling and security events (TRUSTED_PROXY_COUNT).
+    address = client_ip(request)
     agent = request.META.get("HTTP_USER_AGENT", "")[:300]
     return address, agent
 

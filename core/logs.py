@@ -38,8 +38,9 @@ _exempt_values: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar
 # Everything a LogRecord carries by itself; anything else on a record is an "extra".
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _ADDED = frozenset({"request_id", "user_id"})
-# "?a=b" after a path or URL-ish word, up to whitespace or a quote.
-_QUERY = re.compile(r"\?[^\s'\"<>]*=[^\s'\"<>]*")
+# "?a=b" after a path or URL-ish word, up to whitespace or a quote; or "?anything" straight
+# after a path ("/referrals/?Jane"), which is a query string without a name.
+_QUERY = re.compile(r"\?[^\s'\"<>]*=[^\s'\"<>]*|(?<=[\w/])\?[^\s'\"<>]+")
 _MIN_LENGTH = 2  # one character is no identity, and masking it would blank the line
 
 

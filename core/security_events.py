@@ -17,11 +17,15 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from core.client_address import client_ip
 from core.models import SecurityEvent
 from core.outbox import enqueue_on_commit
 from core.roles import GROUP_NAMES, Role
 
 logger = logging.getLogger(__name__)
+
+#: The one client-address rule (TRUSTED_PROXY_COUNT), shared with axes and the access log.
+_client_ip = client_ip
 
 Kind = SecurityEvent.Kind
 
@@ -35,12 +39,6 @@ TELL_IG = frozenset(
         Kind.RESTRICTED,
     }
 )
-
-
-def _client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @transaction.atomic

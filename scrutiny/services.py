@@ -378,14 +378,18 @@ class AppendixInput:
 
 
 def validate_pdf(upload) -> tuple[bytes, str, int]:
-    """Read an uploaded PDF in full and parse it with pypdf: (content, sha256, pages).
+    """Read an uploaded PDF in full, check it and sanitise it: (content, sha256, pages).
 
-    The name and the browser's content type prove nothing; only a document pypdf can open,
-    with at least one page and no password, is accepted. The size limit is checked before
-    anything is parsed.
+    The name and the browser's content type prove nothing; only a document pikepdf and pypdf
+    can open, with at least one page and no password, is accepted. The size limit is checked
+    before anything is parsed; then pages, objects and how far its streams expand
+    (core.documents.pdf_check), and JavaScript, launch actions and embedded files are
+    stripped. The content returned (and stored) is the sanitised document, never the upload.
     """
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    from core.documents.pdf_check import PdfRefused, check_pdf
 
     limit = settings.SCRUTINY_APPENDIX_MAX_BYTES
     if upload.size > limit:
@@ -397,23 +401,25 @@ def validate_pdf(upload) -> tuple[bytes, str, int]:
     if not content.lstrip()[:5] == b"%PDF-":
         raise ValidationError({"upload": "The selected file must be a PDF"})
     try:
+        checked = check_pdf(
+            content,
+            max_pages=settings.SCRUTINY_APPENDIX_MAX_PAGES,
+            max_objects=settings.SCRUTINY_APPENDIX_MAX_OBJECTS,
+            max_expanded_bytes=settings.SCRUTINY_APPENDIX_MAX_EXPANDED_BYTES,
+        )
+    except PdfRefused as refused:
+        raise ValidationError({"upload": str(refused)}) from refused
+    content = checked.content
+    try:
         import io
 
+        # The exports read appendices with pypdf: it must open what is stored, every page.
         reader = PdfReader(io.BytesIO(content), strict=False)
-        if reader.is_encrypted:
-            raise ValidationError(
-                {"upload": "The selected PDF is protected with a password: upload it without one"}
-            )
-        pages = len(reader.pages)
-        for page in reader.pages[:3]:
+        for page in reader.pages:
             page.mediabox  # noqa: B018 - touching the pages makes pypdf resolve them
-    except ValidationError:
-        raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as broken:
         raise ValidationError({"upload": "The selected file must be a PDF that opens"}) from broken
-    if pages < 1:
-        raise ValidationError({"upload": "The selected PDF has no pages"})
-    return content, hashlib.sha256(content).hexdigest(), pages
+    return content, hashlib.sha256(content).hexdigest(), checked.pages
 
 
 def _validate_appendix(data: AppendixInput, *, existing: Appendix | None = None) -> dict[str, str]:

@@ -166,6 +166,11 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# The client's address (core.client_address.client_ip), for axes, the access log and security
+# events alike: behind N proxies that each append to X-Forwarded-For (a TLS proxy in front of
+# gunicorn is 1), set TRUSTED_PROXY_COUNT=N. 0 ignores the header: the connection only.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -275,6 +280,11 @@ REVIEW_SUPPRESSION_THRESHOLD = env.int("REVIEW_SUPPRESSION_THRESHOLD", default=5
 # Scrutiny: the largest PDF appendix accepted (bytes), and how near its due date an action
 # with too little progress turns amber (days; local practice, so configuration).
 SCRUTINY_APPENDIX_MAX_BYTES = env.int("SCRUTINY_APPENDIX_MAX_BYTES", default=20 * 1024 * 1024)
+# ...and what it may hold (core.documents.pdf_check): pages, objects, and how far its streams
+# may expand when opened (a small file can inflate to gigabytes and break every export).
+SCRUTINY_APPENDIX_MAX_PAGES = env.int("SCRUTINY_APPENDIX_MAX_PAGES", default=500)
+SCRUTINY_APPENDIX_MAX_OBJECTS = env.int("SCRUTINY_APPENDIX_MAX_OBJECTS", default=100_000)
+SCRUTINY_APPENDIX_MAX_EXPANDED_BYTES = env.int("SCRUTINY_APPENDIX_MAX_EXPANDED_MB", default=256) * 1024 * 1024
 SCRUTINY_AMBER_DAYS = env.int("SCRUTINY_AMBER_DAYS", default=28)
 SCRUTINY_AMBER_BELOW_PERCENT = env.int("SCRUTINY_AMBER_BELOW_PERCENT", default=75)
 

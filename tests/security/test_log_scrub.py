@@ -1,0 +1,105 @@
+"""What gunicorn and the app's filter do with a query string, line by line (fast; the whole
+production server is started in test_production_logs.py)."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from gunicorn.config import Config
+
+from config.gunicorn import QueryFreeLogger
+from core import logs
+
+NAME = "Qzcnryscrub"
+
+
+@pytest.fixture
+def gunicorn_log():
+    cfg = Config()
+    cfg.set("errorlog", "-")
+    cfg.set("accesslog", "-")  # switched on: the logger must still print no request line
+    logger = QueryFreeLogger(cfg)
+    buffer = io.StringIO()
+    for log in (logger.error_log, logger.access_log):
+        for handler in log.handlers:
+            handler.setStream(buffer)
+    yield logger, buffer
+    for log in (logger.error_log, logger.access_log):
+        for handler in list(log.handlers):
+            log.removeHandler(handler)
+        log.filters.clear()
+
+
+def test_gunicorn_error_log_withholds_a_refused_request_line_and_scrubs_queries(gunicorn_log):
+    logger, buffer = gunicorn_log
+    logger.warning(f"Invalid request from ip=10.0.0.1: Invalid HTTP Version: '{NAME} HTTP/1.1'")
+    try:
+        raise RuntimeError(f"boom {NAME}")
+    except RuntimeError:
+        logger.exception("Error handling request %s %s", "GET", f"/referrals/?q={NAME}")
+    logger.info("Booting worker with pid: %s", 42)
+    output = buffer.getvalue()
+    assert NAME not in output
+    assert "Invalid request from ip=10.0.0.1: [request text withheld]" in output
+    assert "Error handling request GET /referrals/?[query removed]" in output
+    assert "builtins.RuntimeError (message withheld)" in output  # the stack stays
+    assert "Booting worker with pid: 42" in output
+
+
+def test_gunicorn_access_log_writes_nothing_even_when_switched_on(gunicorn_log):
+    logger, buffer = gunicorn_log
+
+    class Response:
+        status, sent, headers = "200 OK", 10, ()
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/referrals/?q={NAME}",
+        "PATH_INFO": "/referrals/",
+        "QUERY_STRING": f"q={NAME}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"https://x/referrals/?q={NAME}",
+    }
+    import datetime as dt
+
+    logger.access(Response(), {}, environ, dt.timedelta(seconds=1))
+    assert buffer.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"/referrals/?q={NAME}",
+        f"/referrals/?view=all&q={NAME}&page=2",
+        f"/referrals/?{NAME}",
+        f"https://mash.example/referrals?{NAME}",
+        f"next=/verify/?next=/referrals/%3Fq%3D{NAME}",
+    ],
+)
+def test_the_app_filter_drops_every_shape_of_query_string(text):
+    assert NAME not in logs.scrub(f"opened {text} today")
+
+
+def test_a_question_in_prose_is_left_alone():
+    assert logs.scrub("Is this right? Yes") == "Is this right? Yes"
+
+
+def test_the_request_line_of_a_search_has_no_query(client, db):
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keep = Keep()
+    logging.getLogger("mash.request").addHandler(keep)
+    try:
+        client.get(f"/referrals/?view=all&q={NAME}")
+    finally:
+        logging.getLogger("mash.request").removeHandler(keep)
+    (record,) = records
+    assert record.path == "/referrals/"
+    assert NAME not in record.getMessage()
+    assert NAME not in repr(record.__dict__)
