@@ -10,22 +10,24 @@ know about expiry and would be a second way in (see docs/adr/0005-grants.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from core.history import change_reason
-from core.roles import MASH_ROLES, Role, user_roles
+from core.roles import GROUP_NAMES, MASH_ROLES, Role, user_roles
 
 VIEW_EXEMPT = "view_exempt"
 CHANGE = "change"
@@ -114,6 +116,59 @@ def _active(now: dt.datetime | None = None) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
 
 
+@dataclass(frozen=True)
+class StandingRule:
+    """Access that holders of ``roles`` have to every row in a state, without a grant.
+
+    An app declares it in its ``ready()`` (the MASH team reads closed referrals for history
+    checks): the state is a condition on the guarded model's own columns, checked in the same
+    SQL as the grants, so a record leaves the rule the moment its state changes.
+    """
+
+    model: type[models.Model]
+    roles: frozenset[Role]
+    actions: frozenset[str]
+    condition: Callable[[], Q]
+    description: str
+
+
+_STANDING_RULES: list[StandingRule] = []
+
+
+def register_standing_rule(
+    model: type[models.Model],
+    *,
+    roles: Iterable[Role],
+    actions: Iterable[str],
+    condition: Callable[[], Q],
+    description: str,
+) -> None:
+    rule = StandingRule(model, frozenset(roles), frozenset(actions), condition, description)
+    if rule not in _STANDING_RULES:
+        _STANDING_RULES.append(rule)
+
+
+def standing_rules(model: type[models.Model]) -> list[StandingRule]:
+    return [rule for rule in _STANDING_RULES if rule.model is model]
+
+
+def _standing(model: type[models.Model], user, action: str, key: str) -> Q | None:
+    """The rows the user reaches through a standing rule, as a condition (None: no rule covers
+    the action). The role test is part of the same SQL (an uncorrelated EXISTS on the user's
+    groups), so it costs no query of its own."""
+    conditions = [
+        rule.condition() & Q(Exists(user.groups.filter(name__in=[GROUP_NAMES[role] for role in rule.roles])))
+        for rule in standing_rules(model)
+        if action in rule.actions
+    ]
+    if not conditions:
+        return None
+    condition = reduce(operator.or_, conditions)
+    if key == "pk":
+        return condition
+    return Q(Exists(model.objects.filter(condition, pk=OuterRef(key))))
+
+
 def _grant_subqueries(model: type[models.Model], user, action: str):
     """Primary keys of ``model`` rows the user holds ``action`` on, as two SQL subqueries."""
     user_table = get_user_obj_perms_model(model)
@@ -131,7 +186,8 @@ def _grant_subqueries(model: type[models.Model], user, action: str):
 def filter_granted(
     queryset: QuerySet, *, user, action: str = VIEW_EXEMPT, via: str | None = None
 ) -> QuerySet:
-    """The rows of ``queryset`` the user holds a live grant on, filtered in SQL.
+    """The rows of ``queryset`` the user holds a live grant on (or reaches through a standing
+    rule of one of their roles), filtered in SQL.
 
     With ``via``, a foreign key of the queryset's model, the grant is on the row that key
     points to instead (``via="referral"`` on a referral's children): the test is on the
@@ -142,7 +198,11 @@ def filter_granted(
     model = queryset.model if via is None else queryset.model._meta.get_field(via).related_model
     key = "pk" if via is None else via
     by_user, by_group = _grant_subqueries(model, user, action)
-    return queryset.filter(Q(**{f"{key}__in": by_user}) | Q(**{f"{key}__in": by_group}))
+    allowed = Q(**{f"{key}__in": by_user}) | Q(**{f"{key}__in": by_group})
+    standing = _standing(model, user, action, key)
+    if standing is not None:
+        allowed |= standing
+    return queryset.filter(allowed)
 
 
 def granted_ids(

@@ -327,9 +327,10 @@ class AccessLogView(RoleRequiredMixin, View):
 
     roles = frozenset({Role.INFORMATION_GOVERNANCE})
     template_name = "core/access_log.html"
+    search_form_class = AccessLogSearchForm
 
     def get(self, request):
-        form = AccessLogSearchForm(request.GET or None)
+        form = self.search_form_class(request.GET or None)
         criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
         entries = access_log_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
         if request.GET.get("format") == "csv":

@@ -31,9 +31,10 @@ class TimelineView(LoginRequiredMixin, TemplateView):
     """Which DfE documents were in force when, and what applied on a chosen date."""
 
     template_name = "guidance/guidance_timeline.html"
+    search_form_class = InForceForm
 
     def get_context_data(self, **kwargs):
-        form = InForceForm(self.request.GET or None)
+        form = self.search_form_class(self.request.GET or None)
         on = form.cleaned_data["on"] if form.is_bound and form.is_valid() else None
         return {
             **super().get_context_data(**kwargs),
@@ -360,9 +361,10 @@ class VersionAcknowledgementsView(EditorMixin, TemplateView):
 class CoverageView(RoleRequiredMixin, TemplateView):
     template_name = "guidance/coverage.html"
     roles = permissions.COVERAGE_READERS
+    search_form_class = CoverageDateForm
 
     def get_context_data(self, **kwargs):
-        form = CoverageDateForm(self.request.GET or None)
+        form = self.search_form_class(self.request.GET or None)
         on = timezone.localdate()
         if form.is_bound and form.is_valid() and form.cleaned_data.get("on"):
             on = form.cleaned_data["on"]

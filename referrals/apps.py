@@ -8,6 +8,18 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_init
 
+        from core import permissions
+        from core.roles import MASH_ROLES
+        from referrals.models import Referral
+
+        permissions.register_standing_rule(
+            Referral,
+            roles=MASH_ROLES,
+            actions=[permissions.VIEW_EXEMPT],
+            condition=Referral.readable_for_history_checks,
+            description="The MASH team reads closed referrals that are not restricted (history checks)",
+        )
+
         from core.logs import remember_exempt
         from referrals.exempt import EXEMPT_FIELDS
 

@@ -13,8 +13,8 @@ from django_filters.fields import ModelMultipleChoiceField as FilterModelMultipl
 from core import permissions
 from core.forms import IdsInRangeMixin
 from core.timescales import local_zone
-from referrals.models import AbuseForm, RagLevel, Referral, ReferralChild, ReferralSource, School
-from referrals.selectors import name_search_capped, referral_search_filter
+from referrals.models import AbuseForm, RagLevel, Referral, ReferralSource, School
+from referrals.selectors import name_search_capped, referral_search_filter, referrals_with_school
 
 
 class TrayFilterForm(forms.Form):
@@ -96,7 +96,8 @@ class ReferralFilter(django_filters.FilterSet):
         return bool(self.search_term) and name_search_capped(user=self.user, term=self.search_term)
 
     def filter_school(self, queryset, name, value):
-        return queryset.filter(pk__in=ReferralChild.objects.filter(child__school=value).values("referral_id"))
+        # A child's school is exempt: it only ever matches referrals the user may identify.
+        return queryset.filter(pk__in=referrals_with_school(user=self.user, school=value))
 
     @staticmethod
     def _midnight(day: dt.date) -> dt.datetime:

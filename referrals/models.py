@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
@@ -254,6 +255,12 @@ class Referral(models.Model):
     reopened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Restricted by a MASH manager: only named grants see its identities (the MASH team's
+    # default and standing access stop). The reason is a case note; lifting clears both fields.
+    restricted_at = models.DateTimeField(null=True, blank=True)
+    restricted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     history = HistoricalRecords(m2m_fields=[forms_of_abuse])
 
@@ -271,6 +278,15 @@ class Referral(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted_at is not None
+
+    @staticmethod
+    def readable_for_history_checks() -> Q:
+        """Closed and not restricted: the MASH team reads these without a grant (history checks)."""
+        return Q(status=Referral.Status.CLOSED, restricted_at__isnull=True)
 
 
 class ReferralUserGrant(UserGrantBase):

@@ -170,6 +170,18 @@ def _identifiable_referrals_named(*, user, words: list[str]) -> list[int]:
     return list(ids.distinct())
 
 
+def referrals_with_school(*, user, school) -> QuerySet:
+    """Referrals the user may identify with a child at ``school``, as a subquery of ids.
+
+    Which school a child attends is exempt: a filter on it must not match, count or hint at a
+    referral whose identities the user may not see (it would tell them the school).
+    """
+    if not permissions.is_verified(user):
+        return ReferralChild.objects.none().values("referral_id")
+    links = ReferralChild.objects.filter(child__school=school).order_by()
+    return permissions.filter_granted(links, user=user, via="referral").values("referral_id")
+
+
 @dataclass
 class TrayPage:
     rows: list[Referral]

@@ -329,9 +329,15 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
 
 
 def _grant_defaults(referral: Referral, *, user, acting) -> None:
-    """The practitioner who logged a live referral and the MASH team see and change it."""
+    """The practitioner who logged a live referral and the MASH team see and change it.
+
+    A restricted referral gets none: only named grants see it (referral_restrict). A closed one
+    needs none: the MASH team reads it through the standing rule (referrals/apps.py).
+    """
     from django.contrib.auth.models import Group
 
+    if referral.is_restricted or referral.status == Referral.Status.CLOSED:
+        return
     reason = "Live referral: the referring practitioner and the MASH team"
     permissions.grant_many(
         referral,
@@ -592,6 +598,99 @@ def decision_send_feedback(*, decision_id: int) -> bool:
         decision.save(update_fields=["feedback_sent_at"])
         logger.info("decision %s: feedback sent", decision_id)
         return True
+
+
+# --- Restriction ------------------------------------------------------------------------------
+
+RESTRICTION_REASON_MIN_CHARS = 20
+RESTRICTION_REASON_MIN_WORDS = 3
+
+
+def validate_restriction_reason(reason: str) -> str | None:
+    """A restriction (or lifting one) is explained in words a reviewer can check later."""
+    reason = " ".join(reason.split())
+    if not reason:
+        return "Enter the reason"
+    if len(reason) < RESTRICTION_REASON_MIN_CHARS or len(reason.split()) < RESTRICTION_REASON_MIN_WORDS:
+        return (
+            f"The reason must be at least {RESTRICTION_REASON_MIN_CHARS} characters and "
+            f"{RESTRICTION_REASON_MIN_WORDS} words"
+        )
+    return None
+
+
+def _restriction_checks(user, reason: str) -> str:
+    from core.roles import has_role
+
+    if not has_role(user, Role.MASH_MANAGER):
+        raise ValidationError("Only a MASH manager can restrict a referral or lift a restriction")
+    error = validate_restriction_reason(reason)
+    if error:
+        raise ValidationError({"reason": error})
+    return " ".join(reason.split())
+
+
+@transaction.atomic
+def referral_restrict(
+    *, user, referral_id: int, expected_version: int, reason: str, request=None
+) -> Referral:
+    """A MASH manager restricts a referral: from now only named grants see its identities.
+
+    The MASH team's default grants go and the standing read of closed referrals stops; named
+    grants (given by a manager, a case review's, emergency access) stay. The reason is a case
+    note (exempt, like any note); information governance is e-mailed a security event that
+    names only the reference.
+    """
+    from core.models import SecurityEvent
+    from core.security_events import security_event_record
+
+    reason = _restriction_checks(user, reason)
+    referral = _lock(referral_id, expected_version)
+    if referral.is_restricted:
+        raise IllegalTransition("This referral is already restricted")
+    referral.restricted_at = timezone.now()
+    referral.restricted_by = user
+    _save(referral, user=user, reason="Referral restricted")
+    _note(user=user, referral=referral, text=f"Referral restricted: {reason}")
+    permissions.revoke_kind(referral, kind=GrantKind.DEFAULT, revoked_by=user, reason="Referral restricted")
+    security_event_record(
+        kind=SecurityEvent.Kind.RESTRICTED,
+        user=user,
+        actor=user,
+        detail=f"Referral {referral.reference} restricted",
+        request=request,
+        tell_user=False,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_lift_restriction(
+    *, user, referral_id: int, expected_version: int, reason: str, request=None
+) -> Referral:
+    """A MASH manager lifts a restriction: the MASH team's access returns as the state gives it
+    (see and change a live referral, read a closed one). Logged and e-mailed like restricting."""
+    from core.models import SecurityEvent
+    from core.security_events import security_event_record
+
+    reason = _restriction_checks(user, reason)
+    referral = _lock(referral_id, expected_version)
+    if not referral.is_restricted:
+        raise IllegalTransition("This referral is not restricted")
+    referral.restricted_at = None
+    referral.restricted_by = None
+    _save(referral, user=user, reason="Restriction lifted")
+    _note(user=user, referral=referral, text=f"Restriction lifted: {reason}")
+    _grant_defaults(referral, user=referral.created_by, acting=user)
+    security_event_record(
+        kind=SecurityEvent.Kind.RESTRICTED,
+        user=user,
+        actor=user,
+        detail=f"Restriction lifted on referral {referral.reference}",
+        request=request,
+        tell_user=False,
+    )
+    return referral
 
 
 # --- Grants -------------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ class ReferralMixin(LoginRequiredMixin):
 
 class TrayListView(LoginRequiredMixin, TemplateView):
     template_name = "referrals/referral_list.html"
+    filterset_class = ReferralFilter  # its parameters are walked by tests/security/test_differential.py
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -137,7 +138,7 @@ class TrayListView(LoginRequiredMixin, TemplateView):
         if view not in TrayView.LABELS:
             view = TrayView.AWAITING
         visible = selectors.referrals_visible_to(user=user)
-        filterset = ReferralFilter(self.request.GET or None, queryset=visible, user=user)
+        filterset = self.filterset_class(self.request.GET or None, queryset=visible, user=user)
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
         page = selectors.referral_tray(
             user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
@@ -672,12 +673,13 @@ class RecordAccessLogView(ReferralMixin, TemplateView):
 
 
 class TrayExportView(LoginRequiredMixin, View):
+    filterset_class = ReferralFilter
     """The work tray's rows as CSV, with identities only for rows the user may see (logged)."""
 
     def get(self, request):
         user = request.user
         visible = selectors.referrals_visible_to(user=user)
-        filterset = ReferralFilter(request.GET or None, queryset=visible, user=user)
+        filterset = self.filterset_class(request.GET or None, queryset=visible, user=user)
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
         return tray_csv_response(request=request, user=user, queryset=queryset)
 

@@ -67,8 +67,10 @@ def _conflict(request, error: services.Conflict, *, back: str):
 
 
 class TrackerView(ReadersMixin, View):
+    filterset_class = TrackerFilter
+
     def get(self, request):
-        filterset = TrackerFilter(request.GET or None, queryset=selectors.tracker())
+        filterset = self.filterset_class(request.GET or None, queryset=selectors.tracker())
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.tracker()
         query = request.GET.copy()
         return render(
@@ -89,8 +91,10 @@ class TrackerView(ReadersMixin, View):
 class TrackerExportView(ReadersMixin, View):
     """The tracker as CSV: what the page shows, nothing exempt (the tracker holds none)."""
 
+    filterset_class = TrackerFilter
+
     def get(self, request):
-        filterset = TrackerFilter(request.GET or None, queryset=selectors.tracker())
+        filterset = self.filterset_class(request.GET or None, queryset=selectors.tracker())
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.tracker()
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="scrutiny-tracker.csv"'

@@ -64,7 +64,8 @@ def published():
 
 @pytest.fixture
 def canary_referral(role_user, django_capture_on_commit_callbacks, published):
-    """A closed referral (so nobody holds a default grant) with a canary in every exempt field."""
+    """A closed and restricted referral (so nobody holds a default grant, and the MASH team's
+    standing read of closed referrals does not reach it) with a canary in every exempt field."""
     creator = role_user(Role.MASH_PRACTITIONER, username="creator")
     # The list of schools is public reference data (it fills the school pickers), so the
     # school's name is not a canary; that a child attends it is, checked on the case pages.
@@ -129,8 +130,15 @@ def canary_referral(role_user, django_capture_on_commit_callbacks, published):
         services.referral_close(
             user=creator, referral_id=referral.pk, expected_version=4, reason="Qzcnry closing"
         )
+        services.referral_restrict(
+            user=role_user(Role.MASH_MANAGER, username="restrictor"),
+            referral_id=referral.pk,
+            expected_version=5,
+            reason="Qzcnry restriction reason, named in the case",
+        )
     referral.refresh_from_db()
     assert referral.status == Referral.Status.CLOSED
+    assert referral.is_restricted
     return referral
 
 
@@ -280,6 +288,32 @@ def test_no_role_without_a_grant_meets_the_canary_anywhere(
         assert canary_referral.reference not in response.content.decode()
     assert not leaks(caplog.text), caplog.text[-2000:]
     assert AccessLogEntry.objects.count() == before  # nothing exempt was read
+
+
+def test_the_mash_team_reads_a_closed_referral_without_a_grant_and_each_read_is_logged(
+    client, role_user, canary_referral
+):
+    """History checks: once the restriction is lifted, a closed referral's identities are the
+    MASH team's to read (not change), and each read is logged."""
+    manager = role_user(Role.MASH_MANAGER, username="lifter")
+    services.referral_lift_restriction(
+        user=manager,
+        referral_id=canary_referral.pk,
+        expected_version=canary_referral.version,
+        reason="Checked with information governance today",
+    )
+    for role in (Role.MASH_PRACTITIONER, Role.MASH_MANAGER):
+        reader = role_user(role)
+        sign_in_verified(client, reader)
+        before = AccessLogEntry.objects.filter(user=reader).count()
+        body = client.get(reverse("referrals:detail", args=[canary_referral.pk])).content.decode()
+        assert leaks(body)
+        assert AccessLogEntry.objects.filter(user=reader).count() == before + 1
+        assert client.get(reverse("referrals:edit", args=[canary_referral.pk])).status_code == 404
+    for role in (Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE):
+        sign_in_verified(client, role_user(role))
+        response = client.get(reverse("referrals:detail", args=[canary_referral.pk]))
+        assert not leaks(response.content.decode())
 
 
 def test_a_grant_holder_sees_the_canary_and_each_read_is_logged_once(

@@ -183,7 +183,8 @@ class Writer:
             ReferralDecision, decisions, m2m="outcomes", targets=[r.data.outcome_pks for r in rows]
         )
         # No grants: an imported referral is closed, and a closed referral holds no default
-        # grants. Its identities are for people a MASH manager gives a grant to.
+        # grants. The MASH team reads it through the standing rule for closed referrals
+        # (referrals/apps.py); anyone else needs a grant from a MASH manager.
 
     # --- changed referrals -----------------------------------------------------------------
 

@@ -27,6 +27,12 @@ def closed_referral():
     return ReferralFactory(status=Referral.Status.CLOSED)
 
 
+@pytest.fixture
+def restricted_referral():
+    """Closed and restricted: only named grants see it (the MASH team's standing read stops)."""
+    return ReferralFactory(status=Referral.Status.CLOSED, restricted_at=timezone.now())
+
+
 def test_creator_and_mash_team_hold_default_grants_on_live_referrals_only(practitioner, role_user):
     other_practitioner = role_user(Role.MASH_PRACTITIONER, username="other")
     reviewer = role_user(Role.REVIEWER, username="rev")
@@ -43,7 +49,9 @@ def test_creator_and_mash_team_hold_default_grants_on_live_referrals_only(practi
     )
 
 
-def test_closing_removes_default_grants_and_reopening_restores_them(practitioner, manager):
+def test_closing_leaves_the_mash_team_read_only_and_reopening_restores_change(
+    practitioner, manager, role_user
+):
     from referrals.models import Outcome, RagLevel
 
     referral = ReferralFactory(created_by=practitioner)
@@ -57,8 +65,16 @@ def test_closing_removes_default_grants_and_reopening_restores_them(practitioner
         decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="nfa")], rationale="r"),
     )
     services.referral_close(user=practitioner, referral_id=referral.pk, expected_version=3, reason="done")
-    assert not permissions.has_grant(practitioner, referral)
-    assert not permissions.has_grant(manager, referral)
+    # History checks: the MASH team still reads a closed referral, but cannot change it ...
+    assert permissions.has_grant(practitioner, referral)
+    assert permissions.has_grant(manager, referral)
+    assert not permissions.has_grant(practitioner, referral, permissions.CHANGE)
+    assert not permissions.has_grant(manager, referral, permissions.CHANGE)
+    # ... and the default grants are gone: the read is the standing rule, not a grant.
+    assert not [g for g in permissions.grants_on(referral) if g.kind.startswith("Default")]
+    # Reviewers, officers and information governance stay grant-based.
+    for role in (Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE):
+        assert not permissions.has_grant(role_user(role), referral)
     services.referral_reopen(user=manager, referral_id=referral.pk, expected_version=4, reason="new info")
     assert permissions.has_grant(practitioner, referral)
     assert permissions.has_grant(manager, referral, permissions.CHANGE)
@@ -184,8 +200,9 @@ def test_grant_pages_give_and_remove(client, closed_referral, manager, role_user
 
 
 def test_break_glass_works_at_once_is_logged_loudly_and_tells_information_governance(
-    client, closed_referral, manager, role_user, django_capture_on_commit_callbacks
+    client, restricted_referral, manager, role_user, django_capture_on_commit_callbacks
 ):
+    closed_referral = restricted_referral
     role_user(Role.INFORMATION_GOVERNANCE, username="ig", email="ig@council.example")
     sign_in_verified(client, manager)
     detail = reverse("referrals:detail", args=[closed_referral.pk])

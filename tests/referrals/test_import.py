@@ -691,11 +691,15 @@ def test_a_manager_uploads_checks_and_imports_through_the_pages(client, manager,
     assert "Nothing to import" in again
     assert 'value="import"' not in again
 
-    # The manager holds no grant on what they imported: the referral is pseudonymised.
+    # An imported referral is closed: the MASH team reads it for history checks (no grant is
+    # written, nothing may change it), and each read is logged.
+    from core.models import AccessLogEntry
+
     referral = Referral.objects.get(external_id="CASE-2015-000101")
     detail = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
-    assert "Demoford" not in detail
-    assert "Sample Referrer" not in detail
+    assert "Demoford" in detail
+    assert AccessLogEntry.objects.filter(user=manager, record_id=referral.pk).exists()
+    assert client.get(reverse("referrals:edit", args=[referral.pk])).status_code == 404
 
 
 def test_the_preview_lists_every_row_problem(client, manager, schools):

@@ -175,7 +175,8 @@ def test_likely_existing_child_is_offered_before_creating_a_duplicate(
 def test_a_child_the_user_may_not_see_is_never_offered(practitioner_client, source_and_form_ids):
     """Offering a match would reveal that MASH knows a child on a referral the user cannot see."""
     today = timezone.localdate()
-    hidden = ReferralFactory(status=Referral.Status.CLOSED)  # closed: no default grants
+    # Restricted: only named grants see it, so the MASH team may not identify it.
+    hidden = ReferralFactory(status=Referral.Status.CLOSED, restricted_at=timezone.now())
     child = hidden.children.get(label="A").child
     child.first_name, child.last_name = "Firstname0", "Lastname0"
     child.date_of_birth = dt.date(today.year - 13, 5, 4)
@@ -183,6 +184,22 @@ def test_a_child_the_user_may_not_see_is_never_offered(practitioner_client, sour
     response = practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
     assert response.status_code == 302
     assert "already on record" not in response.content.decode()
+
+
+def test_a_child_on_a_closed_referral_is_offered_for_the_history_check(
+    practitioner_client, source_and_form_ids
+):
+    """Has this child been referred before? A closed referral still answers for the MASH team."""
+    today = timezone.localdate()
+    closed = ReferralFactory(status=Referral.Status.CLOSED)
+    child = closed.children.get(label="A").child
+    child.first_name, child.last_name = "Firstname0", "Lastname0"
+    child.date_of_birth = dt.date(today.year - 13, 5, 4)
+    child.save()
+    response = practitioner_client.post(reverse("referrals:create"), payload(source_and_form_ids))
+    assert response.status_code == 200
+    assert "already on record" in response.content.decode()
+    assert Referral.objects.count() == 1
 
 
 def test_screen_decide_close_reopen_through_the_pages(practitioner_client, manager, source_and_form_ids):
