@@ -301,9 +301,10 @@ class SecurityEventsView(RoleRequiredMixin, View):
 
     roles = frozenset({Role.INFORMATION_GOVERNANCE})
     template_name = "core/security_events.html"
+    search_form_class = SecurityEventSearchForm
 
     def get(self, request):
-        form = SecurityEventSearchForm(request.GET or None)
+        form = self.search_form_class(request.GET or None)
         criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
         events = security_events_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
         page = Paginator(events, 50).get_page(request.GET.get("page"))
