@@ -234,7 +234,10 @@ class TwoFactorReplaceView(LoginRequiredMixin, View):
         form = NewCodeForm(request.POST)
         device = two_factor.replacement_device(request)
         if form.is_valid():
-            codes = two_factor.replace_second_factor(request, device, form.cleaned_data["code"])
+            try:
+                codes = two_factor.replace_second_factor(request, device, form.cleaned_data["code"])
+            except two_factor.TwoFactorRefused:  # the 10 minutes ran out since the page was read
+                return redirect("core:two_factor_replace")
             if codes is not None:
                 return _recovery_codes_page(request, codes, heading="Your authenticator app is replaced")
             form.add_error("code", "The code is not right. Enter the code your new app shows now.")

@@ -155,6 +155,43 @@ def test_non_mash_home_and_two_factor_setup(page, audit, role_user):
     audit.assert_clean()
 
 
+def test_two_factor_replace_reset_and_security_event_pages(page, audit, practitioner, role_user):
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    StaticDevice.objects.create(user=practitioner, name="Recovery codes").token_set.create(token="recover1")
+    sign_in(page, "practitioner")
+    audit.visit("two-factor-replace-confirm", "/account/two-factor/replace/")
+    audit.submit("two-factor-replace-confirm-errors", "Continue")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("Code from your current authenticator app, or a recovery code").fill("recover1")
+    audit.submit("two-factor-replace-new", "Continue", status=200)
+    page.get_by_role("heading", name="Set up your new authenticator app").wait_for()
+    audit.submit("two-factor-replace-new-errors", "Replace my authenticator app")
+    new = TOTPDevice.objects.get(user=practitioner, confirmed=False)
+    page.get_by_label("Code from your new authenticator app").fill(current_code(new))
+    audit.submit("two-factor-replaced-recovery-codes", "Replace my authenticator app", status=200)
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+
+    add_authenticator(role_user(Role.ADMINISTRATOR, username="boss"))
+    page.context.clear_cookies()
+    sign_in(page, "boss")
+    audit.visit("two-factor-reset", "/two-factor-reset/")
+    audit.submit("two-factor-reset-errors", "Reset two-factor sign-in")
+    page.get_by_label("Username of the person whose two-factor sign-in to reset").fill("practitioner")
+    page.get_by_label("In person, with their staff ID card").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Reset two-factor sign-in").click()
+    audit("two-factor-reset-done")
+
+    add_authenticator(role_user(Role.INFORMATION_GOVERNANCE, username="ig"))
+    page.context.clear_cookies()
+    sign_in(page, "ig")
+    audit.visit("security-events", "/security-events/")
+    audit.visit("security-events-errors", "/security-events/?start=2024-13-40", status=400)
+    audit.assert_clean()
+
+
 def test_locked_out_page(page, audit, practitioner):
     page.goto("/sign-in/")
     for _ in range(5):

@@ -8,6 +8,7 @@ import base64
 import pytest
 from django.contrib import admin
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -66,8 +67,9 @@ def test_an_administrator_resets_someone_elses_second_factor(
     ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
     admin_user = role_user(Role.ADMINISTRATOR, username="boss")
     holder = role_user(Role.MASH_PRACTITIONER, username="holder")
-    TOTPDevice.objects.create(user=holder, name="phone", confirmed=True)
     StaticDevice.objects.create(user=holder, name="Recovery codes").token_set.create(token="zq7recov")
+    holders_session = sign_in_verified(Client(), holder)
+    assert holders_session.get(reverse("referrals:tray")).status_code == 200
     sign_in_verified(client, admin_user)
     page = client.get(reverse(RESET))
     assert page.status_code == 200
@@ -81,7 +83,11 @@ def test_an_administrator_resets_someone_elses_second_factor(
     assert "in person" in event.detail
     assert sorted(m.to[0] for m in mail.outbox) == sorted([holder.email, ig.email])
     assert all(admin_user.get_full_name() in m.body for m in mail.outbox), "the e-mails name who reset it"
-    # At the next sign-in the holder sets up a new authenticator with the password.
+    # The holder's verified session is verified no longer; at the next sign-in they set up a new
+    # authenticator with the password.
+    assert holders_session.get(reverse("referrals:tray"))["Location"].startswith(
+        reverse("core:two_factor_setup")
+    )
     client.force_login(holder)
     assert client.get(reverse("referrals:tray"))["Location"].startswith(reverse("core:two_factor_setup"))
     assert client.get(reverse("core:two_factor_setup")).status_code == 200
