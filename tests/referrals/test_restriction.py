@@ -192,3 +192,13 @@ def test_restricting_and_lifting_through_the_page(client, practitioner, manager)
     body = client.get(reverse("referrals:detail", args=[later.pk])).content.decode()
     section = body[body.index('id="other-referrals"') :]
     assert f'href="{reverse("referrals:detail", args=[earlier.pk])}"' in section
+
+
+def test_a_name_search_says_restricted_referrals_are_never_found_by_name(practitioner_client):
+    """Said for every name search, whatever it finds: a constant, so never a hint."""
+    from django.urls import reverse
+
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all", "q": "Anyone"}).content.decode()
+    assert "restricted referrals are never found by name" in body
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all"}).content.decode()
+    assert "never found by name" not in body
