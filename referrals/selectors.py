@@ -7,7 +7,7 @@ import binascii
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django_cte import CTE, with_cte
 
 from core import permissions
+from core.roles import MASH_ROLES, user_roles
 from core.timescales import age_on
 from referrals.exempt import MASK, is_exempt, mask
 from referrals.models import (
@@ -294,6 +295,19 @@ class ChildFacts:
 
 
 @dataclass
+class OtherReferral:
+    """Another referral about a child on this one: pseudonymous facts only. ``identifiable``
+    says whether the viewer may open it with identities; a restricted one they may not is
+    listed for the MASH team with who to ask (history checks)."""
+
+    referral: Referral
+    labels: list[str]
+    forms_of_abuse: list[str]
+    outcomes: list[str]
+    identifiable: bool
+
+
+@dataclass
 class ReferralView:
     referral: Referral
     detail: ReferralDetail
@@ -305,6 +319,7 @@ class ReferralView:
     decision_within_timescale: bool | None
     exempt_visible: bool
     can_change: bool
+    other_referrals: list[OtherReferral] = field(default_factory=list)
 
 
 def referral_get(*, user, pk: int) -> Referral:
@@ -353,7 +368,9 @@ def referral_view(*, user, pk: int) -> ReferralView:
                 mask(note.corrects)
         for facts in children:
             facts.school_id = None
+    other_referrals = _other_referrals(user=user, referral=referral, children=children) if visible else []
     return ReferralView(
+        other_referrals=other_referrals,
         referral=referral,
         detail=detail,
         children=children,
@@ -365,6 +382,49 @@ def referral_view(*, user, pk: int) -> ReferralView:
         exempt_visible=visible,
         can_change=permissions.has_grant(user, referral, permissions.CHANGE),
     )
+
+
+def _other_referrals(*, user, referral: Referral, children: list[ChildFacts]) -> list[OtherReferral]:
+    """Other referrals about this referral's children, for a viewer who may identify them here.
+
+    Found through the child's person record (never by a name, date of birth or school), so
+    nothing is keyed on an exempt value. A referral the viewer may identify is listed; one they
+    may not is listed only when it is restricted and they are MASH staff: a restricted earlier
+    referral must not be invisible to a history check (reference, date, form of abuse, outcome,
+    who restricted it). Constant queries, whatever the number of children or referrals.
+    """
+    labels = {facts.link.child_id: facts.link.label for facts in children}
+    if not labels:
+        return []
+    links = list(
+        ReferralChild.objects.filter(child_id__in=labels)
+        .exclude(referral_id=referral.pk)
+        .select_related("referral__restricted_by")
+        .prefetch_related(
+            "referral__forms_of_abuse",
+            Prefetch("referral__decisions", queryset=ReferralDecision.objects.prefetch_related("outcomes")),
+        )
+        .order_by("-referral__received_at", "referral_id", "label")
+    )
+    identifiable = permissions.exempt_ids(Referral, user=user, ids={link.referral_id for link in links})
+    mash = bool(user_roles(user) & MASH_ROLES)
+    found: dict[int, OtherReferral] = {}
+    for link in links:
+        other = link.referral
+        shown = other.pk in identifiable or (mash and other.is_restricted)
+        if not shown:
+            continue
+        if other.pk not in found:
+            decisions = list(other.decisions.all())
+            found[other.pk] = OtherReferral(
+                referral=other,
+                labels=[],
+                forms_of_abuse=[f.name for f in other.forms_of_abuse.all()],
+                outcomes=[o.name for o in decisions[0].outcomes.all()] if decisions else [],
+                identifiable=other.pk in identifiable,
+            )
+        found[other.pk].labels.append(f"Child {labels[link.child_id]}")
+    return list(found.values())
 
 
 def _same_school(children: list[ChildFacts]) -> bool | None:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/notes/add/", views.CaseNoteAddView.as_view(), name="add_note"),
     path("<int:pk>/history/", views.ReferralHistoryView.as_view(), name="history"),
     path("<int:pk>/grants/", views.GrantsView.as_view(), name="grants"),
+    path("<int:pk>/restriction/", views.RestrictionView.as_view(), name="restriction"),
     path("<int:pk>/emergency-access/", views.BreakGlassView.as_view(), name="break_glass"),
     path("<int:pk>/access-log/", views.RecordAccessLogView.as_view(), name="access_log"),
 ]

@@ -615,6 +615,42 @@ class GrantsView(ManagerOnlyMixin, ReferralMixin, View):
         )
 
 
+class RestrictionView(ManagerOnlyMixin, TransitionView):
+    """A MASH manager restricts a referral to named grants, or lifts the restriction (with a
+    reason of at least 20 characters and three words; logged and e-mailed to IG)."""
+
+    template_name = "referrals/referral_restriction.html"
+    needs_change = False
+
+    def form_kwargs(self):
+        lifting = self.referral.is_restricted
+        return {
+            "reason_label": "Why is the restriction being lifted?"
+            if lifting
+            else "Why should only named people see this referral?",
+            "required_message": "Enter why the restriction is being lifted"
+            if lifting
+            else "Enter why the referral is being restricted",
+        }
+
+    @property
+    def success_message(self):
+        return "Restriction lifted" if self.referral.is_restricted else "Referral restricted"
+
+    def act(self, form):
+        if self.referral.is_restricted:
+            service = services.referral_lift_restriction
+        else:
+            service = services.referral_restrict
+        service(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+            request=self.request,
+        )
+
+
 class BreakGlassView(ManagerOnlyMixin, ReferralMixin, View):
     template_name = "referrals/referral_break_glass.html"
 

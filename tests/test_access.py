@@ -83,6 +83,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:add_note": MASH,
     "referrals:grants": frozenset({R.MASH_MANAGER}),
     "referrals:break_glass": frozenset({R.MASH_MANAGER}),
+    "referrals:restriction": frozenset({R.MASH_MANAGER}),
     "referrals:access_log": frozenset({R.MASH_MANAGER, R.INFORMATION_GOVERNANCE}),
     "referrals:import": frozenset({R.MASH_MANAGER}),
     "referrals:import_sample": frozenset({R.MASH_MANAGER}),

@@ -141,3 +141,64 @@ def test_only_a_manager_restricts_or_lifts_and_nothing_changes_otherwise(practit
         services.referral_lift_restriction(
             user=practitioner, referral_id=referral.pk, expected_version=1, reason=REASON
         )
+
+
+def test_restricting_and_lifting_through_the_page(client, practitioner, manager):
+    from django.urls import reverse
+
+    from referrals.models import ReferralChild
+    from tests.conftest import sign_in_verified
+
+    manager.first_name, manager.last_name = "Mona", "Manager"
+    manager.save()
+    earlier = _closed(practitioner)
+    later = ReferralFactory(created_by=practitioner)  # a live referral about the same child
+    shared = earlier.children.get(label="A").child
+    ReferralChild.objects.create(referral=later, child=shared, role="victim", label="C")
+    url = reverse("referrals:restriction", args=[earlier.pk])
+    sign_in_verified(client, manager)
+    response = client.post(url, {"reason": "too short", "version": earlier.version})
+    assert response.status_code == 400
+    assert "at least 20 characters" in response.content.decode()
+    earlier.refresh_from_db()
+    assert not earlier.is_restricted
+    response = client.post(url, {"reason": REASON, "version": earlier.version})
+    assert response.status_code == 302
+    earlier.refresh_from_db()
+    assert earlier.is_restricted
+
+    sign_in_verified(client, practitioner)
+    body = client.get(reverse("referrals:detail", args=[earlier.pk])).content.decode()
+    assert "This referral is restricted" in body
+    assert "Mona Manager" in body
+    assert "Test narrative" not in body
+    # History check: the live referral about the same child shows the restricted earlier one,
+    # pseudonymously, and who to ask; never its identities.
+    body = client.get(reverse("referrals:detail", args=[later.pk])).content.decode()
+    section = body[body.index('id="other-referrals"') :]
+    assert earlier.reference in section
+    assert "Restricted" in section
+    assert "Mona Manager" in section
+    table = section.split("</table>")[0]
+    assert earlier.forms_of_abuse.get().name in table
+    assert "No further action" in table or Outcome.objects.get(code="nfa").name in table
+    assert f'href="{reverse("referrals:detail", args=[earlier.pk])}"' not in section
+    assert client.get(url).status_code == 404  # practitioners neither restrict nor lift
+
+    sign_in_verified(client, manager)
+    response = client.post(url, {"reason": "Checked with information governance", "version": earlier.version})
+    assert response.status_code == 302
+    sign_in_verified(client, practitioner)
+    body = client.get(reverse("referrals:detail", args=[later.pk])).content.decode()
+    section = body[body.index('id="other-referrals"') :]
+    assert f'href="{reverse("referrals:detail", args=[earlier.pk])}"' in section
+
+
+def test_a_name_search_says_restricted_referrals_are_never_found_by_name(practitioner_client):
+    """Said for every name search, whatever it finds: a constant, so never a hint."""
+    from django.urls import reverse
+
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all", "q": "Anyone"}).content.decode()
+    assert "restricted referrals are never found by name" in body
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all"}).content.decode()
+    assert "never found by name" not in body

@@ -214,7 +214,17 @@ class HiddenValues:
     school_ids: list[str]
 
 
-SCHOOL_IDS = {"seen": 990001, "hidden_a": 990002, "hidden_b": 990003, "shared": 990004}
+SCHOOL_IDS = {
+    "seen": 990001,
+    "hidden_a": 990002,
+    "hidden_b": 990003,
+    "shared": 990004,
+    "seen_b": 990005,
+    "shared_b": 990006,
+}
+#: In world B a hidden child goes to its school's twin (same phase): one school to one, so the
+#: pseudonymous facts derived from schools (phase, "attend the same school") stay the same.
+TWINS = {"seen": "seen_b", "hidden_a": "hidden_b", "shared": "shared_b"}
 
 
 @set_up
@@ -325,29 +335,38 @@ def _build_world(role: Role, variant: str):
     values = HiddenValues(
         strings=[],
         dates=["2013-01-10", "2013-02-20"],
-        school_ids=[str(SCHOOL_IDS["hidden_a"]), str(SCHOOL_IDS["hidden_b"])],
+        school_ids=[],
     )
+    school_keys = {school.pk: key for key, school in schools.items()}
     for index, kid in enumerate(exclusive.order_by("pk")):
         n = kid.pk - 660000
+        key = school_keys[kid.school_id]
+        for school_id in (str(SCHOOL_IDS[key]), str(SCHOOL_IDS[TWINS[key]])):
+            if school_id not in values.school_ids:
+                values.school_ids.append(school_id)
         if index == 0:  # the probes: one hidden child's values, as in both worlds
             values.strings += [f"Seenfirst{n} Seenlast{n}", "Seenf", f"Seenfirst{n}", f"seenlast{n}"]
             values.strings += [f"Otherfirst{kid.pk}", f"Otherlast{kid.pk}", f"SE{n} 1AA", "OT9 9ZZ"]
         if variant == "B":
-            kid.first_name, kid.last_name = f"Otherfirst{kid.pk}", f"Otherlast{kid.pk}"
-            kid.date_of_birth = dt.date(2013, 2, 20)  # the same age on the incident date
-            kid.school = schools["hidden_b"]  # another school, the same phase
-            kid.address, kid.postcode = "9 Other Road", "OT9 9ZZ"
-            kid.save()
+            # update(): the same history rows in both worlds (a save would add a "changed" one).
+            Child.objects.filter(pk=kid.pk).update(
+                first_name=f"Otherfirst{kid.pk}",
+                last_name=f"Otherlast{kid.pk}",
+                first_name_key=f"otherfirst{kid.pk}",
+                last_name_key=f"otherlast{kid.pk}",
+                date_of_birth=dt.date(2013, 2, 20),  # the same age on the incident date
+                school=schools[TWINS[school_keys[kid.school_id]]],  # the same phase
+                address="9 Other Road",
+                postcode="OT9 9ZZ",
+            )
     for index, detail in enumerate(ReferralDetail.objects.filter(referral__in=hidden).order_by("pk")):
         if index == 0:
             values.strings += [detail.referrer_name, detail.narrative.split()[-1]]
-        if variant == "B":
-            detail.referrer_name, detail.narrative = "Referrer Other", "Something else happened"
-            detail.save()
-    for note in CaseNote.objects.filter(referral__in=hidden).order_by("pk"):
-        if variant == "B":
-            note.text = "Another note"
-            note.save()
+    if variant == "B":
+        ReferralDetail.objects.filter(referral__in=hidden).update(
+            referrer_name="Referrer Other", narrative="Something else happened"
+        )
+        CaseNote.objects.filter(referral__in=hidden).update(text="Another note")
     return user, values
 
 
@@ -400,6 +419,14 @@ def _collect(client, role: Role, variant: str) -> tuple[dict[str, tuple], Hidden
             url = reverse(name)
             response = client.get(url)
             responses[url] = (response.status_code, response.get("Content-Disposition"), _body(response))
+        # Each referral's own pages too: a hidden one shows nothing of its exempt values, and
+        # an identifiable one lists the other referrals about its children (restricted ones
+        # with who to ask) through the person record, never through an exempt value.
+        for pk in Referral.objects.order_by("pk").values_list("pk", flat=True):
+            for name in ("referrals:detail", "referrals:history"):
+                url = reverse(name, args=[pk])
+                response = client.get(url)
+                responses[url] = (response.status_code, None, _body(response))
         for endpoint in lists:
             first = client.get(endpoint.url)
             if first.status_code != 200:
