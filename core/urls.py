@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import views
+from core import security_key_views, views
 
 app_name = "core"
 
@@ -9,5 +9,14 @@ urlpatterns = [
     path("accessibility/", views.AccessibilityView.as_view(), name="accessibility"),
     path("sign-in/code/", views.VerifyView.as_view(), name="verify"),
     path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("account/sign-in-methods/", security_key_views.SignInMethodsView.as_view(), name="sign_in_methods"),
+    path(
+        "account/security-keys/add/", security_key_views.SecurityKeyAddView.as_view(), name="security_key_add"
+    ),
+    path(
+        "account/security-keys/<int:pk>/remove/",
+        security_key_views.SecurityKeyRemoveView.as_view(),
+        name="security_key_remove",
+    ),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
 ]
