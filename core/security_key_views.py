@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import IntegrityError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +26,12 @@ class PasswordAgainRequired(exceptions.OTPWebAuthnApiError):
     status_code = 403
     default_detail = "Enter your password again before you add a security key."
     default_code = "password_again_required"
+
+
+class KeyAlreadyAdded(exceptions.OTPWebAuthnApiError):
+    status_code = 409
+    default_detail = "This security key is already added."
+    default_code = "key_already_added"
 
 
 class NoSecurityKey(exceptions.OTPWebAuthnApiError):
@@ -63,6 +70,8 @@ class RegistrationCompleteView(_Registration, webauthn_views.CompleteCredentialR
                 )
         except security_keys.SecurityKeyError as error:
             raise PasswordAgainRequired(detail=str(error)) from None
+        except IntegrityError:  # the same credential id again (this account's or another's)
+            raise KeyAlreadyAdded() from None
         messages.success(self.request, f"{key.name} added")
         return JsonResponse({"id": key.pk})
 

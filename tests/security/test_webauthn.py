@@ -212,6 +212,20 @@ def test_a_registration_is_refused_for_another_origin(client, holder):
     assert not WebAuthnCredential.objects.exists()
 
 
+def test_the_same_key_cannot_be_added_twice(client, holder, role_user):
+    key = SoftKey()
+    sign_in_verified(client, holder)
+    password_again(client)
+    assert add_key(client, key).status_code == 200
+    other = role_user(Role.MASH_PRACTITIONER, username="other")
+    sign_in_verified(client, other)
+    password_again(client)
+    again = add_key(client, key)  # the same credential id, for another account
+    assert again.status_code == 409
+    assert list(WebAuthnCredential.objects.values_list("user__username", flat=True)) == ["holder"]
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SECURITY_KEY_ADDED).count() == 1
+
+
 # --- Signing in with a key ----------------------------------------------------------------------
 
 
