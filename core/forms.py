@@ -218,3 +218,21 @@ class BreakGlassReviewForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+
+
+class PasswordAgainForm(forms.Form):
+    """Enter the password again before a change to how the account signs in."""
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=4096,
+        strip=False,
+        error_messages={"required": "Enter your password"},
+        widget=forms.PasswordInput(
+            attrs={"class": "govuk-input govuk-!-width-one-half", "autocomplete": "current-password"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

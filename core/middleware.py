@@ -91,7 +91,26 @@ class SessionLifetimeMiddleware:
 
 #: Pages a signed-in user needs before the second factor (and the health check).
 TWO_FACTOR_EXEMPT = frozenset(
-    {"login", "logout", "core:verify", "core:two_factor_setup", "core:accessibility", "healthz"}
+    {
+        "login",
+        "logout",
+        "core:verify",
+        "core:two_factor_setup",
+        "core:accessibility",
+        "healthz",
+        # Signing in with a security key instead of the code (core.security_key_views).
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+    }
+)
+#: Adding a security key as the account's FIRST factor: open before verification only to an
+#: account with no confirmed factor. An account that has one reaches them verified, or not at all.
+FIRST_FACTOR_ONLY = frozenset(
+    {
+        "core:security_key_add",
+        "otp_webauthn:credential-registration-begin",
+        "otp_webauthn:credential-registration-complete",
+    }
 )
 
 
@@ -115,6 +134,9 @@ class TwoFactorRequiredMiddleware:
         match = request.resolver_match
         if match is None or match.view_name in TWO_FACTOR_EXEMPT:
             return None
-        target = "core:verify" if two_factor.has_second_factor(user) else "core:two_factor_setup"
+        has_factor = two_factor.has_second_factor(user)
+        if match.view_name in FIRST_FACTOR_ONLY and not has_factor:
+            return None
+        target = "core:verify" if has_factor else "core:two_factor_setup"
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return redirect(f"{reverse(target)}?{query}" if query else reverse(target))

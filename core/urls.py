@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import views
+from core import security_key_views, views
 
 app_name = "core"
 
@@ -11,6 +11,15 @@ urlpatterns = [
     path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("account/two-factor/replace/", views.TwoFactorReplaceView.as_view(), name="two_factor_replace"),
     path("two-factor-reset/", views.TwoFactorResetView.as_view(), name="two_factor_reset"),
+    path("account/sign-in-methods/", security_key_views.SignInMethodsView.as_view(), name="sign_in_methods"),
+    path(
+        "account/security-keys/add/", security_key_views.SecurityKeyAddView.as_view(), name="security_key_add"
+    ),
+    path(
+        "account/security-keys/<int:pk>/remove/",
+        security_key_views.SecurityKeyRemoveView.as_view(),
+        name="security_key_remove",
+    ),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("security-events/", views.SecurityEventsView.as_view(), name="security_events"),
     path("emergency-access/", views.BreakGlassReviewsView.as_view(), name="break_glass_reviews"),

@@ -21,7 +21,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from core import health, two_factor
+from core import health, security_keys, two_factor
 from core import services as core_services
 from core.forms import (
     AccessLogSearchForm,
@@ -123,7 +123,12 @@ class VerifyView(LoginRequiredMixin, View):
         return render(
             self.request,
             self.template_name,
-            {"form": form, "error_forms": [form], "next": _safe_next(self.request, "")},
+            {
+                "form": form,
+                "error_forms": [form],
+                "next": _safe_next(self.request, ""),
+                "has_security_key": security_keys.has_security_key(self.request.user),
+            },
             status=status,
         )
 

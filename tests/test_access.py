@@ -21,6 +21,16 @@ PUBLIC = {"login", "core:accessibility", "logout", "healthz"}
 #: Pages anyone may read without signing in (schools are outside the council): they are in
 #: EXPECTED for every role too, and signed out they answer 200 rather than a sign-in redirect.
 ANONYMOUS = {"guidance:published", "guidance:published_pdf", "guidance:definitions", "guidance:acknowledge"}
+#: The security-key ceremonies (core.security_key_views): JSON over POST for the package's
+#: script, so a GET answers 405 to every signed-in role. Who may POST what is tested in
+#: tests/security/test_webauthn.py (registration is closed to a password-only session of an
+#: account with a factor; authentication needs the password first).
+POST_ONLY = {
+    "otp_webauthn:credential-registration-begin",
+    "otp_webauthn:credential-registration-complete",
+    "otp_webauthn:credential-authentication-begin",
+    "otp_webauthn:credential-authentication-complete",
+}
 R = Role
 ALL = frozenset(Role)
 MASH = frozenset({R.MASH_PRACTITIONER, R.MASH_MANAGER})
@@ -50,6 +60,12 @@ EXPECTED: dict[str, frozenset[Role]] = {
     # Information governance reviews emergency access (the walked one is another user's).
     "core:break_glass_reviews": frozenset({R.INFORMATION_GOVERNANCE}),
     "core:break_glass_review": frozenset({R.INFORMATION_GOVERNANCE}),
+    # Every account's own sign-in methods. The walked key id is the referral's, which is no
+    # key of the user's: removing answers 404 to everyone (tests/security/test_webauthn.py).
+    "core:sign_in_methods": ALL,
+    "core:security_key_add": ALL,
+    "core:security_key_remove": frozenset(),
+    **dict.fromkeys(POST_ONLY, ALL),
     "guidance:timeline": ALL,
     # The walked version is a draft with its equality impact assessment attached; approving
     # and publishing answer with their confirmation pages (the POST is what the service refuses).
@@ -316,7 +332,9 @@ def test_every_url_as_every_role(client, role_user, role, walk_ids):
         if name in PUBLIC:
             continue
         response = client.get(url)
-        if role in EXPECTED[name]:
+        if name in POST_ONLY:
+            assert response.status_code == 405, (name, response.status_code)
+        elif role in EXPECTED[name]:
             assert response.status_code in (200, 302), (name, response.status_code)
             if response.status_code == 302:
                 assert name in REDIRECTS, name

@@ -7,6 +7,7 @@ required variables (see production.py).
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "csp",
     "core",
     "referrals",
@@ -295,6 +297,21 @@ COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # How long a school's link to acknowledge the model guidance works.
 GUIDANCE_ACKNOWLEDGEMENT_DAYS = env.int("GUIDANCE_ACKNOWLEDGEMENT_DAYS", default=28)
+
+
+def webauthn_relying_party(site_url: str) -> tuple[str, list[str]]:
+    """Security keys (django-otp-webauthn): the relying party id (the site's host name) and
+    the one origin a key's signature may name (the site's scheme, host and port)."""
+    parts = urlsplit(site_url)
+    return parts.hostname or "", [f"{parts.scheme}://{parts.netloc}"]
+
+
+# Security keys (WebAuthn) are a second factor beside the authenticator app, never a way to
+# sign in without a password (core/security_keys.py, docs/adr/0014-webauthn-security-keys.md).
+OTP_WEBAUTHN_RP_NAME = SERVICE_NAME
+OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = webauthn_relying_party(SITE_URL)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "core.security_keys.SecurityKeyHelper"
 
 # Logs: one JSON object a line on standard error (request id, user id, path, status,
 # duration), every record passed through core.logs.ExemptDataFilter first: exempt values

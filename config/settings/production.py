@@ -1,7 +1,13 @@
 """Production: every required variable has no default, so a bad deploy fails at start."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_VISIBILITY_TIMEOUT, STORAGES, env, redis_transport_options
+from .base import (
+    CELERY_VISIBILITY_TIMEOUT,
+    STORAGES,
+    env,
+    redis_transport_options,
+    webauthn_relying_party,
+)
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -11,6 +17,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env.str("REDIS_URL")
 SITE_URL = env.str("SITE_URL")
+# Security keys are bound to the public address: a key added there works nowhere else.
+OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = webauthn_relying_party(SITE_URL)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(CELERY_VISIBILITY_TIMEOUT)
 

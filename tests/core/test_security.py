@@ -325,18 +325,32 @@ def test_no_page_opens_before_the_second_factor(client, role_user, role, review_
     user = role_user(role)
     _own_import_batch(user, referral.pk)
     urls = app_urls(referral.pk, **review_ids)
-    allowed = PUBLIC | {"core:verify", "core:two_factor_setup"}
+    # Signing in with a security key instead of the code (JSON over POST: a GET is 405).
+    key_sign_in = {
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+    }
+    allowed = PUBLIC | {"core:verify", "core:two_factor_setup"} | key_sign_in
+    # A security key may be an account's first factor, as an authenticator app may.
+    first_factor = {
+        "core:security_key_add",
+        "otp_webauthn:credential-registration-begin",
+        "otp_webauthn:credential-registration-complete",
+    }
 
     # Password only, no authenticator yet: every page sends them to set one up.
     client.force_login(user)
+    assert client.get(reverse("core:security_key_add")).status_code == 200
     for name, url in urls.items():
-        if name in allowed:
+        if name in allowed | first_factor:
             continue
         response = client.get(url)
         assert response.status_code == 302, (name, response.status_code)
         assert response["Location"].startswith(reverse("core:two_factor_setup") + "?next="), name
-    # An authenticator, but no code entered this session: every page asks for the code.
+    # An authenticator, but no code entered this session: every page asks for the code,
+    # adding a security key included.
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    assert first_factor <= set(urls)
     for name, url in urls.items():
         if name in allowed:
             continue

@@ -1,0 +1,195 @@
+"""Security keys: the JSON ceremonies (django-otp-webauthn's views under this project's rules)
+and the account pages that list, add and remove them. The rules live in core.security_keys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import IntegrityError
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+from django_otp import login as otp_login
+from django_otp_webauthn import exceptions
+from django_otp_webauthn import views as webauthn_views
+from django_otp_webauthn.models import WebAuthnCredential
+from django_otp_webauthn.utils import rewrite_exceptions
+
+from core import security_keys
+from core.forms import PasswordAgainForm
+from core.permissions import is_verified
+
+
+class PasswordAgainRequired(exceptions.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = "Enter your password again before you add a security key."
+    default_code = "password_again_required"
+
+
+class KeyAlreadyAdded(exceptions.OTPWebAuthnApiError):
+    status_code = 409
+    default_detail = "This security key is already added."
+    default_code = "key_already_added"
+
+
+class NoSecurityKey(exceptions.OTPWebAuthnApiError):
+    status_code = 403
+    default_detail = "Your account has no security key. Enter the code from your authenticator app."
+    default_code = "no_security_key"
+
+
+class _Ceremony(LoginRequiredMixin):
+    """Signed in only (a key is never the first step of signing in), and POST only: a GET
+    answers 405 before any rule is looked at."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+class _Registration(_Ceremony):
+    def check_can_register(self):
+        if not security_keys.may_add_key(self.request):
+            raise PasswordAgainRequired()
+
+
+class RegistrationBeginView(_Registration, webauthn_views.BeginCredentialRegistrationView):
+    pass
+
+
+class RegistrationCompleteView(_Registration, webauthn_views.CompleteCredentialRegistrationView):
+    def post(self, *args, **kwargs):
+        state = self.get_state()  # taken out of the session first: never used twice
+        try:
+            with rewrite_exceptions(logger=webauthn_views._get_pywebauthn_logger()):
+                key = security_keys.security_key_register(
+                    request=self.request, helper=self.get_helper(), state=state, data=self.request.data
+                )
+        except security_keys.SecurityKeyError as error:
+            raise PasswordAgainRequired(detail=str(error)) from None
+        except IntegrityError:  # the same credential id again (this account's or another's)
+            raise KeyAlreadyAdded() from None
+        messages.success(self.request, f"{key.name} added")
+        return JsonResponse({"id": key.pk})
+
+
+class AuthenticationBeginView(_Ceremony, webauthn_views.BeginCredentialAuthenticationView):
+    def check_can_authenticate(self):
+        super().check_can_authenticate()
+        if not security_keys.has_security_key(self.request.user):
+            raise NoSecurityKey()
+
+
+class AuthenticationCompleteView(_Ceremony, webauthn_views.CompleteCredentialAuthenticationView):
+    def complete_auth(self, device):
+        # The package's helper has already refused a key of another account's.
+        otp_login(self.request, device)
+        self.request.session.cycle_key()
+
+
+# --- Account pages --------------------------------------------------------------------------------
+
+
+class SignInMethodsView(LoginRequiredMixin, View):
+    template_name = "core/sign_in_methods.html"
+
+    def get(self, request):
+        return render(request, self.template_name, security_keys.sign_in_methods(user=request.user))
+
+
+def _password_again(request, form) -> HttpResponseRedirect | None:
+    """Check the password entered again; a redirect when the session has to end."""
+    if not form.is_valid():
+        return None
+    outcome = security_keys.reauth_check(request, form.cleaned_data["password"])
+    if outcome is None:
+        logout(request)
+        messages.info(request, "You entered a wrong password too many times. Sign in again.")
+        return redirect("login")
+    if outcome is False:
+        form.add_error("password", "The password is not right. Enter your password.")
+    return None
+
+
+class SecurityKeyAddView(LoginRequiredMixin, View):
+    """First factor: the key straight away. Otherwise: the password again, then the key."""
+
+    template_name = "core/security_key_add.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and not security_keys.is_first_factor(user) and not is_verified(user):
+            return redirect(f"{reverse('core:verify')}?next={reverse('core:sign_in_methods')}")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render(PasswordAgainForm())
+
+    def post(self, request):
+        form = PasswordAgainForm(request.POST)
+        ended = _password_again(request, form)
+        if ended:
+            return ended
+        if form.is_valid() and not form.errors:
+            return redirect("core:security_key_add")
+        return self.render(form, status=400)
+
+    def render(self, form, status=200):
+        first = security_keys.is_first_factor(self.request.user)
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "error_forms": [form],
+                "first_factor": first,
+                "ready": security_keys.may_add_key(self.request),
+            },
+            status=status,
+        )
+
+
+class SecurityKeyRemoveView(LoginRequiredMixin, View):
+    template_name = "core/security_key_remove.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_verified(request.user):
+            return redirect(f"{reverse('core:verify')}?next={reverse('core:sign_in_methods')}")
+        return super().dispatch(request, *args, **kwargs)
+
+    def key(self, pk: int) -> WebAuthnCredential:
+        key = security_keys.security_keys_for(user=self.request.user).filter(pk=pk).first()
+        if key is None:
+            raise Http404
+        return key
+
+    def get(self, request, pk: int):
+        return self.render(self.key(pk), PasswordAgainForm())
+
+    def post(self, request, pk: int):
+        key = self.key(pk)
+        form = PasswordAgainForm(request.POST)
+        ended = _password_again(request, form)
+        if ended:
+            return ended
+        if form.is_valid() and not form.errors:
+            security_keys.reauth_consume(request)
+            try:
+                name = security_keys.security_key_remove(request=request, key_id=key.pk)
+            except security_keys.SecurityKeyError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"{name} removed")
+                return redirect("core:sign_in_methods")
+        return self.render(key, form, status=400)
+
+    def render(self, key, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"key": key, "form": form, "error_forms": [form]},
+            status=status,
+        )
