@@ -26,8 +26,19 @@ from tests.test_access import ANONYMOUS, PUBLIC
 pytestmark = pytest.mark.django_db
 
 #: The explicit, short allow-list of a password-only session (core.middleware.TWO_FACTOR_EXEMPT).
+#: The two security-key endpoints only answer a sign-in ceremony: they add no key (adding one is
+#: ``FIRST_FACTOR_ONLY``, open before verification only to an account with no factor at all).
 ALLOWED_BEFORE_VERIFICATION = frozenset(
-    {"login", "logout", "core:verify", "core:two_factor_setup", "core:accessibility", "healthz"}
+    {
+        "login",
+        "logout",
+        "core:verify",
+        "core:two_factor_setup",
+        "core:accessibility",
+        "healthz",
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+    }
 )
 
 FILLERS = (1, "core", "x", str(uuid.uuid4()))
