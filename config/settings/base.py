@@ -121,7 +121,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="MASH referrals")
 # cap is 100 years: a lock-out for good; core.two_factor.throttle_cap applies this one).
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
-OTP_THROTTLE_MAX_SECONDS = 15 * 60
+OTP_THROTTLE_MAX_SECONDS = env.int("OTP_THROTTLE_MAX_SECONDS", default=15 * 60)
 # The admin never shows an authenticator's key or a recovery code (core/admin.py).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 #: How long a break-glass grant lasts.
