@@ -1,6 +1,6 @@
 """Security keys (WebAuthn, django-otp-webauthn) as a second factor beside the authenticator app.
 
-The rules (docs/adr/0014-webauthn-security-keys.md):
+The rules (docs/adr/0015-security-keys.md):
 
 - A key is only ever a second factor: the password comes first (passwordless sign-in is off).
 - An account with no confirmed factor may add a key as its first factor (as it may set up an

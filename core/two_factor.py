@@ -111,7 +111,7 @@ def throttle_cap() -> None:
     django-otp 1.7.5 caps it at ``django_otp.models.MAX_THROTTLE_DELAY_SECONDS`` (100 years), so
     enough wrong codes lock an account out for good. The cap here (``OTP_THROTTLE_MAX_SECONDS``,
     15 minutes) is read by ``ThrottlingMixin.verify_is_allowed`` for every device kind; called
-    from ``CoreConfig.ready`` (docs/adr/0014-twofactor-changing-a-second-factor.md).
+    from ``CoreConfig.ready`` (docs/adr/0014-changing-a-second-factor.md).
     """
     from django_otp import models as otp_models
 

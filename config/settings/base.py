@@ -307,7 +307,7 @@ def webauthn_relying_party(site_url: str) -> tuple[str, list[str]]:
 
 
 # Security keys (WebAuthn) are a second factor beside the authenticator app, never a way to
-# sign in without a password (core/security_keys.py, docs/adr/0014-webauthn-security-keys.md).
+# sign in without a password (core/security_keys.py, docs/adr/0015-security-keys.md).
 OTP_WEBAUTHN_RP_NAME = SERVICE_NAME
 OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = webauthn_relying_party(SITE_URL)
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
