@@ -333,6 +333,15 @@ class BaseChildFormSet(forms.BaseFormSet):
         kwargs["incident_date"] = self.incident_date
         return kwargs
 
+    @property
+    def filled_forms(self) -> list[ChildForm]:
+        """The rows that say something: an extra row left blank is ignored, not an error.
+
+        A row beyond the minimum that nobody typed in validates as empty (Django's
+        ``empty_permitted``) and has no cleaned data; only the rest become children.
+        """
+        return [form for form in self.forms if not (form.empty_permitted and not form.has_changed())]
+
 
 ChildFormSet = forms.formset_factory(
     ChildForm, formset=BaseChildFormSet, extra=0, min_num=1, validate_min=True, max_num=12

@@ -191,7 +191,7 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
             referral = services.referral_create(
                 user=request.user,
                 data=form.to_input(),
-                children=[child.to_input() for child in children.forms],
+                children=[child.to_input() for child in children.filled_forms],
             )
         except ValidationError as error:
             _apply_errors(form, error)
@@ -203,7 +203,7 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
     def _offer_matches(children, user) -> bool:
         """Offer an existing person record for each new child with the same name and birth date."""
         offered = False
-        for child in children.forms:
+        for child in children.filled_forms:
             data = child.cleaned_data
             matches = selectors.child_matches(
                 user=user,
