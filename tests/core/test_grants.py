@@ -54,7 +54,7 @@ def test_closing_removes_default_grants_and_reopening_restores_them(practitioner
         user=practitioner,
         referral_id=referral.pk,
         expected_version=2,
-        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="nfa")], rationale="r"),
+        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="police")], rationale="r"),
     )
     services.referral_close(user=practitioner, referral_id=referral.pk, expected_version=3, reason="done")
     assert not permissions.has_grant(practitioner, referral)
