@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from referrals.models import AbuseForm, School
+from referrals.models import AbuseForm, Outcome, ReferralDecision, School
 
 
 class GuidanceDocument(models.Model):
@@ -58,6 +58,20 @@ class Criterion(models.Model):
     )
     mandatory = models.BooleanField(help_text='Ticked for "must", unticked for "should".')
     order = models.PositiveSmallIntegerField(default=0)
+    # What a MASH decision does to meet it: any of these outcomes, or this advice. A decision
+    # that does neither is recorded only with the practitioner's reason (referrals/expectations).
+    met_by_outcomes = models.ManyToManyField(
+        Outcome,
+        blank=True,
+        related_name="+",
+        help_text="A MASH decision meets this with any of these outcomes (empty: not checked at decision).",
+    )
+    met_by_advice = models.CharField(
+        max_length=40,
+        blank=True,
+        choices=[(name, name.replace("_", " ").capitalize()) for name in ReferralDecision.ADVICE_FIELDS],
+        help_text="Or with this advice given.",
+    )
     history = HistoricalRecords(m2m_fields=[forms_of_abuse])
 
     class Meta:

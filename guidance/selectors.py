@@ -235,3 +235,27 @@ def abuse_forms_with_guidance():
     from referrals.models import AbuseForm
 
     return AbuseForm.objects.filter(active=True).order_by("order", "name")
+
+
+def decision_expectations(on: dt.date, forms_of_abuse: list[int]):
+    """The criteria in force on ``on`` (for these forms) that a MASH decision is checked
+    against: those that say which outcomes or advice meet them. Registered with
+    ``referrals.expectations`` by the guidance app."""
+    from referrals.expectations import Expectation
+
+    criteria = (
+        criteria_in_force(on=on, forms_of_abuse=forms_of_abuse)
+        .filter(Q(met_by_outcomes__isnull=False) | ~Q(met_by_advice=""))
+        .distinct()
+        .prefetch_related("met_by_outcomes")
+    )
+    return [
+        Expectation(
+            document=f"{c.document.title}",
+            code=c.code,
+            text=c.text,
+            outcome_codes=frozenset(o.code for o in c.met_by_outcomes.all()),
+            advice=c.met_by_advice,
+        )
+        for c in criteria
+    ]

@@ -3,7 +3,14 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from referrals.models import AbuseForm, Outcome, RagLevel, ReferralSource, School
+from referrals.models import (
+    AbuseForm,
+    DecisionAuthorisationRule,
+    Outcome,
+    RagLevel,
+    ReferralSource,
+    School,
+)
 
 
 @admin.register(School)
@@ -28,3 +35,9 @@ class AbuseFormAdmin(SimpleHistoryAdmin):
 @admin.register(RagLevel)
 class RagLevelAdmin(SimpleHistoryAdmin):
     list_display = ("name", "response_hours", "order", "active")
+
+
+@admin.register(DecisionAuthorisationRule)
+class DecisionAuthorisationRuleAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "outcome", "abuse_form", "sexual_abuse_only", "active")
+    list_filter = ("active", "sexual_abuse_only")

@@ -35,7 +35,9 @@ EXEMPT_FIELDS: dict[type[models.Model], frozenset[str]] = {
             "consent_not_sought_reason",
         }
     ),
-    ReferralDecision: frozenset({"rationale", "advice_notes"}),
+    ReferralDecision: frozenset(
+        {"rationale", "advice_notes", "guidance_departure_reason", "amendment_reason", "authorisation_note"}
+    ),
     CaseNote: frozenset({"text"}),
 }
 

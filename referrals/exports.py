@@ -58,7 +58,7 @@ def tray_csv_response(*, request, user, queryset: QuerySet[Referral]) -> HttpRes
     for referral in rows:
         children = list(referral.children.all())
         decisions = list(referral.decisions.all())
-        latest = decisions[0] if decisions else None
+        latest = next((d for d in decisions if d.status == ReferralDecision.Status.IN_FORCE), None)
         pseudonymous = [
             referral.reference,
             timezone.localtime(referral.received_at).strftime("%Y-%m-%d %H:%M"),

@@ -334,10 +334,49 @@ class BaseChildFormSet(forms.BaseFormSet):
         kwargs["incident_date"] = self.incident_date
         return kwargs
 
+    @property
+    def filled_forms(self) -> list[ChildForm]:
+        """The rows that say something: an extra row left blank is ignored, not an error.
+
+        A row beyond the minimum that nobody typed in validates as empty (Django's
+        ``empty_permitted``) and has no cleaned data; only the rest become children.
+        """
+        return [form for form in self.forms if not (form.empty_permitted and not form.has_changed())]
+
 
 ChildFormSet = forms.formset_factory(
     ChildForm, formset=BaseChildFormSet, extra=0, min_num=1, validate_min=True, max_num=12
 )
+
+
+_DRAFT_ROW = re.compile(r"^child-(\d+)-(\w+?)(_[012])?$")
+
+
+def draft_data(posted) -> dict[str, list[str]]:
+    """What a draft keeps of a POST to the new referral form: the form's own fields as typed,
+    nothing else (no token, no button, no field it does not have)."""
+
+    def names(form_class, prefix=""):
+        for name, field in form_class.base_fields.items():
+            if isinstance(field.widget, forms.MultiWidget):
+                yield from (f"{prefix}{name}_{i}" for i in range(len(field.widget.widgets)))
+            else:
+                yield f"{prefix}{name}"
+
+    allowed = set(names(ReferralForm)) - {"version"}
+    allowed |= {f"child-{key}" for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")}
+    child_fields = set(names(ChildForm))
+    kept = {}
+    for name, values in posted.lists():
+        row = _DRAFT_ROW.match(name)
+        is_child = (
+            row
+            and int(row.group(1)) < ChildFormSet.max_num
+            and (row.group(2) + (row.group(3) or "") in child_fields)
+        )
+        if name in allowed or is_child:
+            kept[name] = [str(v)[:20_000] for v in values[:20]]
+    return kept
 
 
 class ScreeningForm(forms.Form):
@@ -384,6 +423,12 @@ class DecisionForm(forms.Form):
     advice_notes = forms.CharField(
         label="Other advice given", widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
+    guidance_departure_reason = forms.CharField(
+        label="If the decision does not do what the guidance expects, why not?",
+        help_text="Required when the guidance listed on this page expects something the decision does not do",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -397,7 +442,31 @@ class DecisionForm(forms.Form):
             rationale=d["rationale"],
             advice={name: name in d.get("advice", []) for name in ReferralDecision.ADVICE_FIELDS},
             advice_notes=d.get("advice_notes", ""),
+            guidance_departure_reason=d.get("guidance_departure_reason", ""),
         )
+
+
+class AmendDecisionForm(DecisionForm):
+    amendment_reason = forms.CharField(
+        label="Why is the decision being amended?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter why the decision is being amended"},
+    )
+
+
+class AuthoriseDecisionForm(forms.Form):
+    authorise = _yes_no("Do you authorise this decision?", "Select yes if you authorise the decision")
+    note = forms.CharField(
+        label="Your reasons",
+        help_text="Required if you do not authorise it: the practitioner will record the decision again",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
 
 
 class ReasonForm(forms.Form):

@@ -371,8 +371,25 @@ class ReferralChild(models.Model):
         return f"Child {self.label} ({self.get_role_display()})"
 
 
+class DecisionQuerySet(models.QuerySet):
+    def in_force(self):
+        return self.filter(status=ReferralDecision.Status.IN_FORCE)
+
+
 class ReferralDecision(models.Model):
-    """A MASH decision. A reopened referral can have several; the latest one stands."""
+    """A MASH decision. A reopened referral can have several; the latest one in force stands.
+
+    A decision some rule says a manager must authorise waits (``awaiting_authorisation``)
+    until a manager other than its author authorises it; only then is it in force and the
+    referrer told. An amendment is a new decision that ``amends`` the one in force, which is
+    kept (``superseded``) so both versions stay on the record.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_AUTHORISATION = "awaiting_authorisation", "Awaiting a manager's authorisation"
+        IN_FORCE = "in_force", "In force"
+        NOT_AUTHORISED = "not_authorised", "Not authorised"
+        SUPERSEDED = "superseded", "Amended"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="decisions")
     outcomes = models.ManyToManyField(Outcome, related_name="decisions")
@@ -388,7 +405,23 @@ class ReferralDecision(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     within_timescale = models.BooleanField()
     feedback_sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.IN_FORCE)
+    #: Which guidance in force on the received date expected something the decision does not do
+    #: (document and criterion, not case facts) and, exempt, why the practitioner departed from it.
+    guidance_expected = models.TextField(blank=True)
+    guidance_departure_reason = models.TextField("why the decision departs from the guidance", blank=True)
+    amends = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amendments"
+    )
+    amendment_reason = models.TextField(blank=True)
+    authorisation_required = models.BooleanField(default=False)
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    authorised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    authorisation_note = models.TextField(blank=True)
     history = HistoricalRecords(m2m_fields=[outcomes])
+    objects = DecisionQuerySet.as_manager()
 
     ADVICE_FIELDS = (
         "dsl_informed",
@@ -404,6 +437,39 @@ class ReferralDecision(models.Model):
 
     def __str__(self) -> str:
         return f"Decision on referral {self.referral_id}"
+
+
+class DecisionAuthorisationRule(models.Model):
+    """Which decisions a manager must authorise before they take effect (configuration).
+
+    A rule matches a decision that includes ``outcome`` on a referral that names
+    ``abuse_form`` (any form when empty), or, with ``sexual_abuse_only``, any sexual form.
+    """
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="+")
+    abuse_form = models.ForeignKey(
+        AbuseForm,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Leave empty to match every form of abuse.",
+    )
+    sexual_abuse_only = models.BooleanField(
+        default=False, help_text="Match only referrals that name a sexual form of abuse."
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "decision needing a manager's authorisation"
+        verbose_name_plural = "decisions needing a manager's authorisation"
+
+    def __str__(self) -> str:
+        scope = self.abuse_form.name if self.abuse_form_id else "any form of abuse"
+        if self.sexual_abuse_only and not self.abuse_form_id:
+            scope = "any sexual form of abuse"
+        return f"{self.outcome} on {scope}"
 
 
 class CaseNote(models.Model):
@@ -424,6 +490,30 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on referral {self.referral_id}"
+
+
+class ReferralDraft(models.Model):
+    """A new referral saved part-way by its author, to finish later.
+
+    Not a referral: it has no reference, starts no clock, and nobody but its author sees it.
+    It holds what was typed (exempt) as the form's own fields and nothing more, keeps no
+    history, is not in the admin, and is deleted when it expires (a beat task), when the
+    referral is recorded, or when its author deletes it.
+    """
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    #: {field name: [values]} exactly as the new referral form posts them (known fields only).
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("-updated_at", "-id")
+        indexes = [models.Index(fields=["author", "expires_at"], name="referral_draft_author_idx")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk}"
 
 
 # --- Imports ------------------------------------------------------------------------------------

@@ -314,6 +314,7 @@ class ReferralView:
     children: list[ChildFacts]
     same_school: bool | None
     decisions: list[ReferralDecision]
+    pending_decision: ReferralDecision | None
     notes: list[CaseNote]
     is_overdue: bool
     decision_within_timescale: bool | None
@@ -339,7 +340,9 @@ def referral_view(*, user, pk: int) -> ReferralView:
             ),
             Prefetch(
                 "decisions",
-                queryset=ReferralDecision.objects.select_related("decided_by").prefetch_related("outcomes"),
+                queryset=ReferralDecision.objects.select_related(
+                    "decided_by", "authorised_by"
+                ).prefetch_related("outcomes"),
             ),
             Prefetch("notes", queryset=CaseNote.objects.select_related("recorded_by", "corrects")),
         )
@@ -376,9 +379,14 @@ def referral_view(*, user, pk: int) -> ReferralView:
         children=children,
         same_school=same_school,
         decisions=decisions,
+        pending_decision=next(
+            (d for d in decisions if d.status == ReferralDecision.Status.AWAITING_AUTHORISATION), None
+        ),
         notes=notes,
         is_overdue=referral.is_open and referral.decision_due_at < timezone.now(),
-        decision_within_timescale=decisions[0].within_timescale if decisions else None,
+        decision_within_timescale=next(
+            (d.within_timescale for d in decisions if d.status == ReferralDecision.Status.IN_FORCE), None
+        ),
         exempt_visible=visible,
         can_change=permissions.has_grant(user, referral, permissions.CHANGE),
     )
@@ -628,3 +636,35 @@ def referral_changes_since(*, user, referral: Referral, version: int) -> list[Hi
         entries = [e for e in entries if e.when > since and not e.what.endswith(" created")]
     entries.sort(key=attrgetter("when"), reverse=True)
     return entries
+
+
+def decision_expectations(*, referral: Referral):
+    """What the guidance in force on the referral's received date expects a decision on its
+    forms of abuse to do (the decision page lists them)."""
+    from referrals.expectations import expectations_for
+
+    return expectations_for(
+        on=timezone.localtime(referral.received_at).date(),
+        forms_of_abuse=[f.pk for f in referral.forms_of_abuse.all()],
+    )
+
+
+def decision_awaiting_authorisation(*, referral: Referral) -> ReferralDecision | None:
+    return (
+        referral.decisions.filter(status=ReferralDecision.Status.AWAITING_AUTHORISATION)
+        .select_related("decided_by", "amends")
+        .prefetch_related("outcomes")
+        .first()
+    )
+
+
+def drafts_of(*, user):
+    """The user's own unexpired drafts of new referrals (nobody else's, ever)."""
+    from referrals.models import ReferralDraft
+
+    return ReferralDraft.objects.filter(author=user, expires_at__gt=timezone.now())
+
+
+def draft_get(*, user, pk: int):
+    """The user's own unexpired draft; ReferralDraft.DoesNotExist for anyone else's (a 404)."""
+    return drafts_of(user=user).get(pk=pk)

@@ -32,10 +32,12 @@ from core.reasons import reason_check, reason_error
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.security_events import security_event_record
 from core.timescales import add_working_hours, age_on, decision_due_at
+from referrals.expectations import Expectation, expectations_for
 from referrals.models import (
     AbuseForm,
     CaseNote,
     Child,
+    DecisionAuthorisationRule,
     Outcome,
     RagLevel,
     ReferenceSequence,
@@ -43,6 +45,7 @@ from referrals.models import (
     ReferralChild,
     ReferralDecision,
     ReferralDetail,
+    ReferralDraft,
     ReferralSource,
     School,
 )
@@ -110,6 +113,8 @@ class DecisionInput:
     rationale: str
     advice: dict[str, bool] = field(default_factory=dict)
     advice_notes: str = ""
+    #: Why the decision does not do what the guidance in force expects (required only then).
+    guidance_departure_reason: str = ""
 
 
 # --- Rules (forms call these too, so the message is the same everywhere) ----------------------
@@ -435,6 +440,115 @@ def referral_start_screening(
     return referral
 
 
+NO_FURTHER_ACTION = "nfa"
+
+
+def unmet_expectations(*, referral: Referral, decision: DecisionInput) -> list[Expectation]:
+    """What the guidance in force on the referral's received date expects of a decision on its
+    forms of abuse that this decision does not do."""
+    on = timezone.localtime(referral.received_at).date()
+    codes = {o.code for o in decision.outcomes}
+    return [
+        e
+        for e in expectations_for(on=on, forms_of_abuse=[f.pk for f in referral.forms_of_abuse.all()])
+        if not e.met_by(outcome_codes=codes, advice=decision.advice)
+    ]
+
+
+def authorisation_rules_for(
+    *, referral: Referral, outcomes: Sequence[Outcome]
+) -> list[DecisionAuthorisationRule]:
+    """The rules that say a manager must authorise this decision before it takes effect."""
+    forms = list(referral.forms_of_abuse.all())
+    form_ids = {f.pk for f in forms}
+    sexual = any(f.is_sexual for f in forms)
+    outcome_ids = {o.pk for o in outcomes}
+    return [
+        rule
+        for rule in DecisionAuthorisationRule.objects.filter(active=True, outcome_id__in=outcome_ids)
+        if (rule.abuse_form_id is None or rule.abuse_form_id in form_ids)
+        and (sexual or not rule.sexual_abuse_only)
+    ]
+
+
+def decision_check(*, referral: Referral, decision: DecisionInput) -> list[Expectation]:
+    """Refuse a decision that contradicts itself, or departs from the guidance without a reason.
+    Returns the expectations it departs from (the page names them). Raises ValidationError."""
+    errors = {}
+    codes = {o.code for o in decision.outcomes}
+    if not decision.outcomes:
+        errors["outcomes"] = "Select at least one outcome"
+    elif NO_FURTHER_ACTION in codes and len(codes) > 1:
+        errors["outcomes"] = "Select either no further action or the actions to take, not both"
+    if not decision.rationale.strip():
+        errors["rationale"] = "Enter the reasons for the decision"
+    unmet = unmet_expectations(referral=referral, decision=decision) if decision.outcomes else []
+    if unmet and not decision.guidance_departure_reason.strip():
+        errors["guidance_departure_reason"] = "Enter why the decision does not do what the guidance expects"
+    roles_error = validate_roles(
+        is_peer_on_peer=referral.is_peer_on_peer,
+        roles=referral.children.values_list("role", flat=True),
+    )
+    if roles_error:
+        errors["__all__"] = roles_error
+    _raise_if(errors)
+    return unmet
+
+
+def _new_decision(
+    *, user, referral: Referral, decision: DecisionInput, now: dt.datetime, unmet: list[Expectation], **extra
+) -> ReferralDecision:
+    needs = bool(authorisation_rules_for(referral=referral, outcomes=decision.outcomes))
+    record = ReferralDecision(
+        referral=referral,
+        rationale=decision.rationale,
+        advice_notes=decision.advice_notes,
+        decided_at=now,
+        decided_by=user,
+        within_timescale=now <= referral.decision_due_at,
+        status=ReferralDecision.Status.AWAITING_AUTHORISATION if needs else ReferralDecision.Status.IN_FORCE,
+        authorisation_required=needs,
+        guidance_expected="\n".join(e.label for e in unmet),
+        guidance_departure_reason=decision.guidance_departure_reason.strip() if unmet else "",
+        **extra,
+        **{name: bool(decision.advice.get(name)) for name in ReferralDecision.ADVICE_FIELDS},
+    )
+    reason = "Decision recorded, awaiting a manager's authorisation" if needs else "Decision recorded"
+    if extra.get("amends") is not None:
+        reason = reason.replace("Decision recorded", "Amended decision recorded")
+    _save_with_history(record, user=user, reason=reason, m2m={"outcomes": decision.outcomes})
+    return record
+
+
+def _refuse_if_awaiting(referral: Referral) -> None:
+    if referral.decisions.filter(status=ReferralDecision.Status.AWAITING_AUTHORISATION).exists():
+        raise IllegalTransition("A decision on this referral is awaiting a manager's authorisation")
+
+
+def _put_in_force(record: ReferralDecision, *, user, referral: Referral, notify_referrer: bool) -> None:
+    """The decision takes effect: the referral is decided, an amended decision is kept as
+    superseded, and the referrer is told (again only if the outcome changed)."""
+    previous = record.amends
+    if previous is not None:
+        previous.status = ReferralDecision.Status.SUPERSEDED
+        _save_with_history(previous, user=user, reason="Decision amended")
+    if referral.status != Referral.Status.DECIDED:
+        referral.status = Referral.Status.DECIDED
+        referral.decided_at = record.decided_at
+        referral.decided_by = record.decided_by
+    _save(referral, user=user, reason="Decision amended" if previous else "Decision recorded")
+    outcome_changed = True
+    if previous is not None:
+        chosen: dict[int, set[int]] = {previous.pk: set(), record.pk: set()}
+        for decision_id, outcome_id in ReferralDecision.outcomes.through.objects.filter(
+            referraldecision_id__in=chosen
+        ).values_list("referraldecision_id", "outcome_id"):
+            chosen[decision_id].add(outcome_id)
+        outcome_changed = chosen[previous.pk] != chosen[record.pk]
+    if notify_referrer and outcome_changed:
+        enqueue_on_commit("referrals.tasks.send_decision_feedback", record.pk)
+
+
 @transaction.atomic
 def referral_record_decision(
     *,
@@ -445,42 +559,104 @@ def referral_record_decision(
     at: dt.datetime | None = None,
     notify_referrer: bool = True,
 ) -> ReferralDecision:
-    """Record the MASH decision. ``at`` is for historic records (imports, demo data)."""
+    """Record the MASH decision. ``at`` is for historic records (imports, demo data).
+
+    A decision an authorisation rule names waits for a manager (the referral stays in
+    screening and the referrer is not told); any other takes effect at once.
+    """
     referral = _lock(referral_id, expected_version)
     if referral.status != Referral.Status.SCREENING:
         raise IllegalTransition("A decision can only be recorded on a referral that is being screened")
+    _refuse_if_awaiting(referral)
+    unmet = decision_check(referral=referral, decision=decision)
+    record = _new_decision(
+        user=user, referral=referral, decision=decision, now=at or timezone.now(), unmet=unmet
+    )
+    if record.status == ReferralDecision.Status.IN_FORCE:
+        _put_in_force(record, user=user, referral=referral, notify_referrer=notify_referrer)
+    else:
+        _save(referral, user=user, reason="Decision recorded, awaiting a manager's authorisation")
+    return record
+
+
+@transaction.atomic
+def referral_amend_decision(
+    *, user, referral_id: int, expected_version: int, decision: DecisionInput, reason: str
+) -> ReferralDecision:
+    """Amend the decision in force: a new decision that keeps the old one (superseded) on the
+    record. It needs authorisation on the same rules; the referrer is told again if the
+    outcome changed."""
+    referral = _lock(referral_id, expected_version)
+    if referral.status != Referral.Status.DECIDED:
+        raise IllegalTransition("Only a referral with a decision in force can have its decision amended")
+    _refuse_if_awaiting(referral)
+    current = referral.decisions.in_force().first()
+    if current is None:
+        raise IllegalTransition("This referral has no decision in force to amend")
     errors = {}
-    if not decision.outcomes:
-        errors["outcomes"] = "Select at least one outcome"
-    if not decision.rationale.strip():
-        errors["rationale"] = "Enter the reasons for the decision"
-    roles_error = validate_roles(
-        is_peer_on_peer=referral.is_peer_on_peer,
-        roles=referral.children.values_list("role", flat=True),
-    )
-    if roles_error:
-        errors["__all__"] = roles_error
+    if not reason.strip():
+        errors["amendment_reason"] = "Enter why the decision is being amended"
+    try:
+        unmet = decision_check(referral=referral, decision=decision)
+    except ValidationError as error:
+        errors.update({k: v[0] for k, v in error.message_dict.items()})
     _raise_if(errors)
-
-    now = at or timezone.now()
-    record = ReferralDecision(
+    record = _new_decision(
+        user=user,
         referral=referral,
-        rationale=decision.rationale,
-        advice_notes=decision.advice_notes,
-        decided_at=now,
-        decided_by=user,
-        within_timescale=now <= referral.decision_due_at,
-        **{name: bool(decision.advice.get(name)) for name in ReferralDecision.ADVICE_FIELDS},
+        decision=decision,
+        now=timezone.now(),
+        unmet=unmet,
+        amends=current,
+        amendment_reason=reason.strip(),
     )
-    _save_with_history(record, user=user, reason="Decision recorded", m2m={"outcomes": decision.outcomes})
+    if record.status == ReferralDecision.Status.IN_FORCE:
+        _put_in_force(record, user=user, referral=referral, notify_referrer=True)
+    else:
+        _save(referral, user=user, reason="Amended decision recorded, awaiting a manager's authorisation")
+    return record
 
-    referral.status = Referral.Status.DECIDED
-    referral.decided_at = now
-    referral.decided_by = user
-    _save(referral, user=user, reason="Decision recorded")
 
-    if notify_referrer:
-        enqueue_on_commit("referrals.tasks.send_decision_feedback", record.pk)
+@transaction.atomic
+def referral_authorise_decision(
+    *,
+    user,
+    referral_id: int,
+    expected_version: int,
+    decision_id: int,
+    authorise: bool,
+    note: str = "",
+    notify_referrer: bool = True,
+) -> ReferralDecision:
+    """A MASH manager other than the decision's author authorises it (it takes effect and the
+    referrer is told) or does not (it never takes effect; the note says why)."""
+    from core.roles import has_role
+
+    referral = _lock(referral_id, expected_version)
+    try:
+        record = referral.decisions.select_for_update().get(
+            pk=decision_id, status=ReferralDecision.Status.AWAITING_AUTHORISATION
+        )
+    except ReferralDecision.DoesNotExist as missing:
+        raise IllegalTransition("There is no decision awaiting authorisation on this referral") from missing
+    if not has_role(user, Role.MASH_MANAGER):
+        raise ValidationError("Only a MASH manager can authorise a decision")
+    if record.decided_by_id == user.pk:
+        raise ValidationError("You recorded this decision: another manager must authorise it")
+    if not authorise and not note.strip():
+        raise ValidationError({"note": "Enter why the decision is not authorised"})
+    now = timezone.now()
+    record.authorised_by = user
+    record.authorised_at = now
+    record.authorisation_note = note.strip()
+    if authorise:
+        record.status = ReferralDecision.Status.IN_FORCE
+        _save_with_history(record, user=user, reason="Decision authorised")
+        _put_in_force(record, user=user, referral=referral, notify_referrer=notify_referrer)
+    else:
+        record.status = ReferralDecision.Status.NOT_AUTHORISED
+        _save_with_history(record, user=user, reason="Decision not authorised")
+        _save(referral, user=user, reason="Decision not authorised")
     return record
 
 
@@ -829,3 +1005,43 @@ def break_glass_notify(*, entry_id: int) -> int:
         recipient_list=recipients,
     )
     return len(recipients)
+
+
+# --- Drafts of new referrals ------------------------------------------------------------------
+
+
+def _draft_expires() -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=settings.REFERRAL_DRAFT_DAYS)
+
+
+@transaction.atomic
+def referral_draft_save(*, user, data: dict[str, list[str]], draft_id: int | None = None) -> ReferralDraft:
+    """Save what was typed on the new referral form, as it was typed (no validation: it is not
+    a referral). ``data`` is already limited to the form's own fields. Only the author's own
+    draft can be saved over; any other id starts a new draft."""
+    clean = {
+        name: [value.replace("\x00", "") for value in values]  # PostgreSQL's JSON takes no NUL
+        for name, values in data.items()
+    }
+    draft = None
+    if draft_id is not None:
+        draft = ReferralDraft.objects.select_for_update().filter(pk=draft_id, author=user).first()
+    draft = draft or ReferralDraft(author=user)
+    draft.data = clean
+    draft.expires_at = _draft_expires()
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def referral_draft_delete(*, user, draft_id: int) -> bool:
+    """Delete the author's own draft; returns whether there was one to delete."""
+    deleted, _ = ReferralDraft.objects.filter(pk=draft_id, author=user).delete()
+    return bool(deleted)
+
+
+def referral_drafts_delete_expired(*, now: dt.datetime | None = None) -> int:
+    deleted, _ = ReferralDraft.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    if deleted:
+        logger.info("deleted %s expired referral drafts", deleted)
+    return deleted

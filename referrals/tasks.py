@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from referrals.services import break_glass_notify, decision_send_feedback
+from referrals.services import break_glass_notify, decision_send_feedback, referral_drafts_delete_expired
 
 
 @shared_task(
@@ -44,3 +44,9 @@ def discard_stale_imports() -> int:
     from referrals.imports.services import referral_imports_discard_stale
 
     return referral_imports_discard_stale()
+
+
+@shared_task(name="referrals.tasks.delete_expired_drafts")
+def delete_expired_drafts() -> int:
+    """Housekeeping (beat, hourly): drafts past their expiry are deleted. Safe to run twice."""
+    return referral_drafts_delete_expired()

@@ -12,6 +12,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views import View
@@ -29,6 +30,8 @@ from referrals.exempt import exempt_field_names
 from referrals.exports import tray_csv_response
 from referrals.filters import ReferralFilter
 from referrals.forms import (
+    AmendDecisionForm,
+    AuthoriseDecisionForm,
     BreakGlassForm,
     CaseNoteForm,
     ChildForm,
@@ -40,11 +43,12 @@ from referrals.forms import (
     ReferralForm,
     RevokeForm,
     ScreeningForm,
+    draft_data,
 )
 from referrals.imports import selectors as import_selectors
 from referrals.imports import services as imports
 from referrals.imports.format import ImportRefused, all_columns, child_columns
-from referrals.models import ImportBatch, Referral
+from referrals.models import ImportBatch, Referral, ReferralDecision, ReferralDraft
 from referrals.selectors import TrayView
 
 
@@ -63,10 +67,23 @@ def _apply_errors(form, error: ValidationError) -> None:
 def _posted_int(request, name: str, default: int) -> int:
     """A number the page itself posts (a hidden version, a count of children): anything that is
     not a number counts as ``default``, so a tampered field is refused like a stale one."""
+    return _posted_int_of(request.POST, name, default)
+
+
+def _posted_int_of(data, name: str, default: int = 0) -> int:
     try:
-        return int(request.POST.get(name) or default)
-    except ValueError:
+        value = int(data.get(name) or default)
+    except (ValueError, TypeError):
         return default
+    return value if 0 <= value < 2**31 else default
+
+
+def _nothing_to_do(request, referral, heading: str, message: str):
+    return render(
+        request,
+        "referrals/decision_nothing.html",
+        {"referral": referral, "heading": heading, "message": message},
+    )
 
 
 class ReferralMixin(LoginRequiredMixin):
@@ -169,6 +186,8 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
     initial_children = 2
 
     def get(self, request):
+        if "draft" in request.GET:
+            return self.continue_draft(request)
         form = ReferralForm()
         children = ChildFormSet(
             prefix="child",
@@ -176,7 +195,41 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
         )
         return self.render(form, children)
 
+    def continue_draft(self, request):
+        """The author's own draft, back in the form as it was typed (404 for anyone else's)."""
+        from django.http import QueryDict
+
+        try:
+            draft = selectors.draft_get(user=request.user, pk=_posted_int_of(request.GET, "draft"))
+        except ReferralDraft.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+        data = QueryDict(mutable=True)
+        for name, values in draft.data.items():
+            data.setlist(name, values)
+        self.draft_id = draft.pk
+        return self.render(ReferralForm(data), self._resized_data(data), hide_errors=True)
+
+    def save_draft(self, request):
+        draft = services.referral_draft_save(
+            user=request.user, data=draft_data(request.POST), draft_id=self.posted_draft_id(request)
+        )
+        expires = timezone.localtime(draft.expires_at)
+        messages.success(
+            request,
+            f"Draft saved. It is not a referral until you finish and save it; only you can see it. "
+            f"It will be deleted on {expires:%-d %B %Y} unless you save it again.",
+        )
+        return HttpResponseRedirect(reverse("referrals:drafts"))
+
+    @staticmethod
+    def posted_draft_id(request) -> int | None:
+        value = _posted_int(request, "draft", 0)
+        return value or None
+
     def post(self, request):
+        self.draft_id = self.posted_draft_id(request)
+        if "save_draft" in request.POST:
+            return self.save_draft(request)
         form = ReferralForm(request.POST)
         incident_date = form.cleaned_data.get("incident_date") if form.is_valid() else None
         children = ChildFormSet(request.POST, prefix="child", incident_date=incident_date)
@@ -192,11 +245,13 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
             referral = services.referral_create(
                 user=request.user,
                 data=form.to_input(),
-                children=[child.to_input() for child in children.forms],
+                children=[child.to_input() for child in children.filled_forms],
             )
         except ValidationError as error:
             _apply_errors(form, error)
             return self.render(form, children)
+        if self.draft_id:
+            services.referral_draft_delete(user=request.user, draft_id=self.draft_id)
         messages.success(request, f"Referral {referral.reference} recorded")
         return HttpResponseRedirect(reverse("referrals:detail", args=[referral.pk]))
 
@@ -204,7 +259,7 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
     def _offer_matches(children, user) -> bool:
         """Offer an existing person record for each new child with the same name and birth date."""
         offered = False
-        for child in children.forms:
+        for child in children.filled_forms:
             data = child.cleaned_data
             matches = selectors.child_matches(
                 user=user,
@@ -232,6 +287,13 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
         formset = ChildFormSet(data, prefix="child")
         return formset
 
+    @staticmethod
+    def _resized_data(data):
+        count = min(max(_posted_int_of(data, "child-TOTAL_FORMS", 1), 1), ChildFormSet.max_num)
+        data["child-TOTAL_FORMS"] = str(count)
+        data.setdefault("child-INITIAL_FORMS", "0")
+        return ChildFormSet(data, prefix="child")
+
     def _with_extra_child(self, request):
         current = _posted_int(request, "child-TOTAL_FORMS", 1)
         return self._resized(request, min(current + 1, ChildFormSet.max_num))
@@ -251,9 +313,33 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
                 "formset_errors": [] if hide_errors else children.non_form_errors(),
                 "hide_errors": hide_errors,
                 "matches_offered": matches_offered,
+                "draft_id": getattr(self, "draft_id", None),
+                "draft_days": settings.REFERRAL_DRAFT_DAYS,
             },
             status=200 if hide_errors or matches_offered or self.request.method != "POST" else 400,
         )
+
+
+class DraftListView(MashRoleRequiredMixin, View):
+    """The signed-in user's own drafts of new referrals: continue or delete them."""
+
+    template_name = "referrals/draft_list.html"
+
+    def get(self, request):
+        return render(
+            request,
+            self.template_name,
+            {
+                "drafts": list(selectors.drafts_of(user=request.user)),
+                "draft_days": settings.REFERRAL_DRAFT_DAYS,
+            },
+        )
+
+    def post(self, request):
+        if not services.referral_draft_delete(user=request.user, draft_id=_posted_int(request, "delete", 0)):
+            raise Http404("Draft not found")
+        messages.success(request, "Draft deleted")
+        return HttpResponseRedirect(reverse("referrals:drafts"))
 
 
 class ReferralEditView(ReferralMixin, View):
@@ -440,16 +526,130 @@ class ScreeningView(TransitionView):
 
 
 class DecisionView(TransitionView):
+    """Record the decision: the form, then a check-your-answers page, then the service.
+
+    Nothing is written until the check page's "Record the decision" is pressed; "Change your
+    answers" goes back to the form with everything as it was typed.
+    """
+
     template_name = "referrals/referral_decide.html"
+    check_template_name = "referrals/referral_decide_check.html"
     form_class = DecisionForm
-    success_message = "Decision recorded"
+    amending = False
+    #: Buttons of the check page, never carried back into it as answers.
+    STEP_BUTTONS = ("confirm", "change", "csrfmiddlewaretoken")
+
+    def success(self, record: ReferralDecision) -> str:
+        if record.status == ReferralDecision.Status.AWAITING_AUTHORISATION:
+            return (
+                "Decision recorded. A manager must authorise it before it takes effect; "
+                "the referrer will be told once it is authorised"
+            )
+        return "Decision amended" if self.amending else "Decision recorded"
+
+    def post(self, request, pk):
+        form = self.form_class(request.POST, **self.form_kwargs())
+        if not form.is_valid():
+            return self.render(form, status=400)
+        if "change" in request.POST:
+            return self.render(form)
+        try:
+            unmet = self.check(form)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        if "confirm" not in request.POST:
+            return self.render_check(form, unmet)
+        try:
+            record = self.act(form)
+        except services.ReferralConflict as conflict:
+            return self.conflict(conflict)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        messages.success(request, self.success(record))
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def check(self, form):
+        return services.decision_check(referral=self.referral, decision=form.to_input())
 
     def act(self, form):
-        services.referral_record_decision(
+        return services.referral_record_decision(
             user=self.request.user,
             referral_id=self.referral.pk,
             expected_version=form.cleaned_data["version"],
             decision=form.to_input(),
+        )
+
+    def context(self, form) -> dict:
+        return {
+            "form": form,
+            "referral": self.referral,
+            "error_forms": [form],
+            "amending": self.amending,
+            "expectations": selectors.decision_expectations(referral=self.referral),
+        }
+
+    def render(self, form, status=200):
+        return render(self.request, self.template_name, self.context(form), status=status)
+
+    def render_check(self, form, unmet):
+        data = form.cleaned_data
+        answers = [
+            (name, value)
+            for name, values in self.request.POST.lists()
+            if name not in self.STEP_BUTTONS
+            for value in values
+        ]
+        return render(
+            self.request,
+            self.check_template_name,
+            {
+                **self.context(form),
+                "answers": answers,
+                "unmet": unmet,
+                "outcomes": list(data["outcomes"]),
+                "advice": [label for name, label in form.fields["advice"].choices if name in data["advice"]],
+                "needs_authorisation": bool(
+                    services.authorisation_rules_for(referral=self.referral, outcomes=list(data["outcomes"]))
+                ),
+            },
+        )
+
+
+class AmendDecisionView(DecisionView):
+    form_class = AmendDecisionForm
+    amending = True
+
+    def get(self, request, pk):
+        current = self.referral.decisions.in_force().prefetch_related("outcomes").first()
+        if current is None or self.referral.status != Referral.Status.DECIDED:
+            return _nothing_to_do(
+                request,
+                self.referral,
+                "Amend the decision",
+                "This referral has no decision in force to amend.",
+            )
+        initial = {
+            "version": self.referral.version,
+            "outcomes": list(current.outcomes.all()),
+            "advice": [name for name in ReferralDecision.ADVICE_FIELDS if getattr(current, name)],
+        }
+        return self.render(self.form_class(initial=initial))
+
+    def check(self, form):
+        unmet = super().check(form)
+        if not form.cleaned_data.get("amendment_reason", "").strip():
+            raise ValidationError({"amendment_reason": "Enter why the decision is being amended"})
+        return unmet
+
+    def act(self, form):
+        return services.referral_amend_decision(
+            user=self.request.user,
+            referral_id=self.referral.pk,
+            expected_version=form.cleaned_data["version"],
+            decision=form.to_input(),
+            reason=form.cleaned_data["amendment_reason"],
         )
 
 
@@ -547,6 +747,70 @@ class ManagerOnlyMixin:
         if request.user.is_authenticated and not has_role(request.user, Role.MASH_MANAGER):
             raise Http404("Page not found")
         return super().dispatch(request, *args, **kwargs)
+
+
+class AuthoriseDecisionView(ManagerOnlyMixin, ReferralMixin, View):
+    """A MASH manager (never the decision's author) authorises a decision awaiting it, or not."""
+
+    template_name = "referrals/referral_authorise.html"
+    needs_exempt = True  # the page shows the decision's reasons
+
+    @cached_property
+    def decision(self) -> ReferralDecision:
+        decision = selectors.decision_awaiting_authorisation(referral=self.referral)
+        if decision is None:
+            raise Http404("Page not found")
+        return decision
+
+    def get(self, request, pk):
+        if selectors.decision_awaiting_authorisation(referral=self.referral) is None:
+            return _nothing_to_do(
+                request,
+                self.referral,
+                "Authorise the decision",
+                "No decision on this referral is awaiting authorisation.",
+            )
+        self.log_exempt_read()
+        return self.render(AuthoriseDecisionForm(initial={"version": self.referral.version}))
+
+    def post(self, request, pk):
+        form = AuthoriseDecisionForm(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            record = services.referral_authorise_decision(
+                user=request.user,
+                referral_id=self.referral.pk,
+                expected_version=form.cleaned_data["version"],
+                decision_id=self.decision.pk,
+                authorise=form.cleaned_data["authorise"],
+                note=form.cleaned_data["note"],
+            )
+        except services.ReferralConflict as conflict:
+            return self.conflict(conflict)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.render(form, status=400)
+        if record.status == ReferralDecision.Status.IN_FORCE:
+            messages.success(request, "Decision authorised. The referrer will be told")
+        else:
+            messages.success(request, "Decision not authorised. It has not taken effect")
+        return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
+
+    def render(self, form, status=200):
+        decision = self.decision
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "form": form,
+                "referral": self.referral,
+                "decision": decision,
+                "own_decision": decision.decided_by_id == self.request.user.pk,
+                "error_forms": [form],
+            },
+            status=status,
+        )
 
 
 class GrantsView(ManagerOnlyMixin, ReferralMixin, View):

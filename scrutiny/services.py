@@ -63,6 +63,41 @@ def _raise_if(errors: dict[str, str]) -> None:
 
 # --- Recommendations ------------------------------------------------------------------------
 
+#: The status a recommendation's actions allow. Its actions are the truth (the tracker's RAG is
+#: derived from them in SQL): with any action still live it is open or in progress; with
+#: actions and all of them done or dropped it is complete (or closed without action).
+_LIVE_STATUSES = (Action.Status.NOT_STARTED, Action.Status.IN_PROGRESS)
+
+
+def _actions_state(recommendation: Recommendation) -> tuple[bool, bool]:
+    """(has any action, has a live action), in one query."""
+    states = set(recommendation.actions.values_list("status", flat=True).distinct())
+    return bool(states), bool(states & set(_LIVE_STATUSES))
+
+
+def _status_contradiction(status: str, *, has_actions: bool, has_live: bool) -> str | None:
+    S = Recommendation.Status
+    if has_live and status in (S.COMPLETE, S.CLOSED):
+        return "This recommendation has actions still open: mark them done or dropped first"
+    if has_actions and not has_live and status in (S.OPEN, S.IN_PROGRESS):
+        return "All its actions are done or dropped: add an action before marking it open or in progress"
+    return None
+
+
+def _follow_actions(recommendation: Recommendation, *, user, reason: str) -> None:
+    """Move the recommendation's status to what its actions say, if they now contradict it."""
+    recommendation = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
+    has_actions, has_live = _actions_state(recommendation)
+    S = Recommendation.Status
+    status = recommendation.status
+    if has_live and status in (S.OPEN, S.COMPLETE, S.CLOSED):
+        status = S.IN_PROGRESS
+    elif has_actions and not has_live and status in (S.OPEN, S.IN_PROGRESS):
+        status = S.COMPLETE
+    if status != recommendation.status:
+        recommendation.status = status
+        _save(recommendation, user=user, reason=f"{reason}: status follows its actions")
+
 
 @dataclass(frozen=True)
 class RecommendationInput:
@@ -136,6 +171,11 @@ def recommendation_update(
         errors["text"] = "Enter the recommendation"
     if status not in Recommendation.Status.values:
         errors["status"] = "Select the status"
+    else:
+        has_actions, has_live = _actions_state(recommendation)
+        contradiction = _status_contradiction(status, has_actions=has_actions, has_live=has_live)
+        if contradiction:
+            errors["status"] = contradiction
     _raise_if(errors)
     recommendation.text = text.strip()
     recommendation.status = status
@@ -193,8 +233,9 @@ def action_add(
         recommendation=recommendation, description=description.strip(), owner=owner.strip(), due_date=due_date
     )
     _save(action, user=user, reason="Action added")
-    if recommendation.status == Recommendation.Status.OPEN:
-        recommendation.status = Recommendation.Status.IN_PROGRESS
+    S = Recommendation.Status
+    if recommendation.status in (S.OPEN, S.COMPLETE, S.CLOSED):
+        recommendation.status = S.IN_PROGRESS  # a new live action reopens it
     _save(recommendation, user=user, reason="Action added")
     return action
 
@@ -230,6 +271,7 @@ def action_update(
     )
     action.completed_on = completed_on if status == Action.Status.DONE else None
     _save(action, user=user, reason="Action changed")
+    _follow_actions(Recommendation(pk=action.recommendation_id), user=user, reason="Action changed")
     return action
 
 
@@ -256,6 +298,7 @@ def progress_add(
     elif action.status == Action.Status.NOT_STARTED:
         action.status = Action.Status.IN_PROGRESS
     _save(action, user=user, reason="Progress recorded")
+    _follow_actions(Recommendation(pk=action.recommendation_id), user=user, reason="Progress recorded")
     return update
 
 

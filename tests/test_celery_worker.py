@@ -117,7 +117,9 @@ def _decide(user) -> ReferralDecision:
         user=user,
         referral_id=referral.pk,
         expected_version=2,
-        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="early-help")], rationale="r"),
+        decision=services.DecisionInput(
+            outcomes=[Outcome.objects.get(code="early-help")], rationale="r", guidance_departure_reason="g"
+        ),
     )
 
 

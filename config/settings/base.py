@@ -357,6 +357,13 @@ CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
     "options": {"expires": WORKER_HEARTBEAT_SECONDS},
 }
 
+# A new referral saved as a draft is deleted this many days after it was last saved.
+REFERRAL_DRAFT_DAYS = env.int("REFERRAL_DRAFT_DAYS", default=14)
+CELERY_BEAT_SCHEDULE["delete-expired-referral-drafts"] = {
+    "task": "referrals.tasks.delete_expired_drafts",
+    "schedule": 60 * 60,
+}
+
 # Importing historic referrals (referrals/imports): the largest file and the most rows
 # accepted, and how long a checked file waits to be imported before it is deleted.
 REFERRAL_IMPORT_MAX_BYTES = env.int("REFERRAL_IMPORT_MAX_MB", default=20) * 1024 * 1024

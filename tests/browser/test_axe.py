@@ -90,6 +90,7 @@ def _referral(user, status: str, **changes) -> Referral:
             rationale="Both children are known to the school; early help offered.",
             advice={"dsl_informed": True, "separation_advised": True},
             advice_notes="Review the risk assessment in two weeks.",
+            guidance_departure_reason="The police were told by the school the same day.",
         ),
         notify_referrer=False,
     )

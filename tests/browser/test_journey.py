@@ -99,7 +99,18 @@ def test_practitioner_records_screens_and_decides_a_referral(page, practitioner)
     for advice in ("Designated safeguarding lead informed", "Separation advised"):
         tab_to(page, page.get_by_role("checkbox", name=advice))
         page.keyboard.press("Space")
-    tab_to(page, page.get_by_role("button", name="Record decision"))
+    tab_to(page, page.get_by_label("If the decision does not do what the guidance expects, why not?"))
+    page.keyboard.type("The school informed the police the same day.")
+    tab_to(page, page.get_by_role("button", name="Continue"))
+    page.keyboard.press("Enter")
+
+    # Check your answers: nothing is recorded until it is confirmed.
+    expect(
+        page.get_by_role("heading", name="Check your answers before recording the decision")
+    ).to_be_visible()
+    expect(page.locator("main dl")).to_contain_text("Section 17 (child in need) assessment")
+    assert not referral.decisions.exists()
+    tab_to(page, page.get_by_role("button", name="Record the decision"))
     page.keyboard.press("Enter")
 
     expect(page.get_by_role("alert")).to_contain_text("Decision recorded")

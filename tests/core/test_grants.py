@@ -62,7 +62,7 @@ def test_closing_leaves_the_mash_team_read_only_and_reopening_restores_change(
         user=practitioner,
         referral_id=referral.pk,
         expected_version=2,
-        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="nfa")], rationale="r"),
+        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="police")], rationale="r"),
     )
     services.referral_close(user=practitioner, referral_id=referral.pk, expected_version=3, reason="done")
     # History checks: the MASH team still reads a closed referral, but cannot change it ...

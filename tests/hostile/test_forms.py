@@ -35,6 +35,8 @@ from tests.hostile.walk import (
     changed_tables,
     db_state,
     discover_forms,
+    plausible_data,
+    repeating_rows,
 )
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +198,88 @@ def test_the_walk_finds_the_forms_it_should(client, role_user):
     assert {"reviews:create", "reviews:findings", "reviews:advance", "reviews:assignment"} <= {
         form.action_name for form in discover_forms(client, world)
     }
+
+
+# --- Repeating rows: blank, partial and extra ------------------------------------------------
+
+
+def _post(client, form, data):
+    with transaction.atomic():
+        before = db_state(exclude=READS_LOGGED)
+        response = client.post(
+            form.action, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded"
+        )
+        after = db_state(exclude=READS_LOGGED)
+        transaction.set_rollback(True)
+    return response, before, after
+
+
+def rows_walk(client, form, world) -> bool:
+    """Blank, partial and extra rows on every repeating-row form. Returns whether the form
+    took the plausible filling (so the guard below knows the walk was not vacuous)."""
+    filled = plausible_data(form)
+    base, before, after = _post(client, form, filled)
+    check_answer(form, base, before, after, filled)
+    accepted = 300 <= base.status_code < 400
+    for rows in repeating_rows(form):
+        run = _rows_property(client, form, filled, base, accepted, rows)
+        run()
+    return accepted
+
+
+def _rows_property(client, form, filled, base, accepted, rows):
+    """The Hypothesis property for one set of rows (a closure: @given takes no defaults)."""
+    text_fields = [n for n in rows.names if rows.kinds[n] in ("text", "textarea")]
+
+    @given(
+        blank=st.integers(min_value=1, max_value=max(1, rows.max_num - rows.total) + 2),
+        partial_field=st.sampled_from(text_fields) if text_fields else st.none(),
+        typed=st.text("abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12).map(lambda t: f"Row{t}"),
+    )
+    def run(blank, partial_field, typed):
+        total = f"{rows.prefix}-TOTAL_FORMS"
+        # Blank extra rows (beyond the page's maximum too): ignored, the answer is the same.
+        data = {**filled, total: [str(rows.total + blank)]}
+        response, before, after = _post(client, form, data)
+        check_answer(form, response, before, after, data)
+        assert (300 <= response.status_code < 400) == accepted, (
+            f"{form.action_name}: {blank} blank extra row(s) changed the answer "
+            f"from {base.status_code} to {response.status_code}"
+        )
+        if partial_field is None or not accepted:
+            return
+        # One more row with one box typed in: refused, with everything typed still there.
+        data = {**filled, total: [str(rows.total + 1)], rows.name(rows.total, partial_field): [typed]}
+        response, before, after = _post(client, form, data)
+        check_answer(form, response, before, after, data)
+        assert response.status_code == 400, (
+            f"{form.action_name}: a row with only {partial_field} answered {response.status_code}"
+        )
+        html = body_of(response)
+        assert typed in html, f"{form.action_name}: the partial row's {partial_field} was lost"
+        kept = [
+            v for n, vs in filled.items() for v in vs if n in form.fields and form.fields[n].kind == "text"
+        ]
+        assert all(v in html for v in kept), f"{form.action_name}: what was typed was lost"
+
+    return run
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_every_repeating_row_form_ignores_blank_rows_and_refuses_partial_ones(client, role_user, actor):
+    world = build_world(role_user)
+    world.sign_in(client, actor)
+    for form in discover_forms(client, world, method="post"):
+        if repeating_rows(form):
+            world.sign_in(client, actor)
+            rows_walk(client, form, world)
+
+
+def test_the_rows_walk_fills_the_new_referral_form(client, role_user):
+    """A guard on the rows walk: the new referral form is found as a repeating-row form and
+    the plausible filling saves it, so the blank-row cases above really reach the save."""
+    world = build_world(role_user)
+    world.sign_in(client, "mash_manager")
+    forms = {f.action_name: f for f in discover_forms(client, world, method="post") if repeating_rows(f)}
+    assert "referrals:create" in forms
+    assert rows_walk(client, forms["referrals:create"], world)

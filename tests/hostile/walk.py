@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -215,6 +216,75 @@ def body_of(response) -> str:
     return content.decode("utf-8", errors="replace")
 
 
+# --- Repeating rows (formsets) ------------------------------------------------------------------
+
+ROW_FIELD = re.compile(r"^(?P<prefix>.+)-(?P<index>\d+)-(?P<name>.+)$")
+
+
+@dataclass
+class Rows:
+    """A form's repeating rows, found by their Django management form, not by the form's name."""
+
+    prefix: str
+    total: int  # how many rows the page shows
+    max_num: int  # the most the page says it takes
+    names: list[str]  # the field names of one row, without the prefix and index
+    kinds: dict[str, str]
+
+    def name(self, index: int, field_name: str) -> str:
+        return f"{self.prefix}-{index}-{field_name}"
+
+
+def repeating_rows(form: Form) -> list[Rows]:
+    """Every set of repeating rows in ``form``: any field named ``<prefix>-TOTAL_FORMS``."""
+    found = []
+    for name in form.fields:
+        if not name.endswith("-TOTAL_FORMS"):
+            continue
+        prefix = name[: -len("-TOTAL_FORMS")]
+
+        def number(key: str, default: int, prefix=prefix) -> int:
+            values = form.fields.get(f"{prefix}-{key}")
+            try:
+                return int(values.initial[0]) if values and values.initial else default
+            except ValueError:
+                return default
+
+        names: list[str] = []
+        kinds: dict[str, str] = {}
+        for other, field_ in form.fields.items():
+            match = ROW_FIELD.match(other)
+            if match and match["prefix"] == prefix and match["name"] not in kinds:
+                names.append(match["name"])
+                kinds[match["name"]] = field_.kind
+        found.append(Rows(prefix, number("TOTAL_FORMS", 0), number("MAX_NUM_FORMS", 1000), names, kinds))
+    return found
+
+
+def plausible_data(form: Form, *, day: dt.date | None = None) -> dict[str, list[str]]:
+    """What a careful user would type: every box filled with something ordinary, a date a
+    month ago in every GOV.UK date, the first option of every unanswered question, and the
+    form's main (last) button pressed. Nothing here knows a form by name."""
+    day = day or timezone.localdate() - dt.timedelta(days=30)
+    data = {name: list(f.initial) for name, f in form.fields.items() if f.initial}
+    for name, f in form.fields.items():
+        if any(data.get(name, [])) or f.kind in ("file", "password", "hidden"):
+            continue
+        stem, _, part = name.rpartition("_")
+        if part in ("0", "1", "2") and all(f"{stem}_{i}" in form.fields for i in range(3)):
+            data[name] = [str((day.day, day.month, day.year)[int(part)])]
+        elif f.kind in ("text", "textarea", "email", "search", "tel", "number", ""):
+            data[name] = ["12:00"]  # a time, a name, a reason: "12:00" reads as any of them
+        elif f.kind == "radio" and f.offered:
+            data[name] = [f.offered[0]]
+        elif f.kind == "checkbox" and len(f.offered) > 1:
+            data[name] = [f.offered[0]]  # one of a group (a required "select all that apply")
+    if form.buttons:
+        button, value = form.buttons[-1]
+        data[button] = [value]
+    return data
+
+
 # --- The world ---------------------------------------------------------------------------------
 
 #: Who the walk signs in as: one user per role, plus the people a review belongs to (a review's
@@ -333,6 +403,7 @@ __all__ = [
     "READS_LOGGED",
     "Field",
     "Form",
+    "Rows",
     "World",
     "body_of",
     "build_world",
@@ -341,5 +412,7 @@ __all__ = [
     "discover_forms",
     "forms_in",
     "named_patterns",
+    "plausible_data",
     "reachable_pages",
+    "repeating_rows",
 ]

@@ -237,7 +237,9 @@ def test_decision_late_is_recorded_as_outside_timescale(practitioner):
         referral_id=referral.pk,
         expected_version=2,
         decision=services.DecisionInput(
-            outcomes=[Outcome.objects.get(code="advice")], rationale="Advice given"
+            outcomes=[Outcome.objects.get(code="advice")],
+            rationale="Advice given",
+            guidance_departure_reason="Police already involved",
         ),
     )
     assert decision.within_timescale is False
@@ -289,7 +291,9 @@ def test_decision_feedback_emails_referrer_once_without_identities(
             referral_id=referral.pk,
             expected_version=2,
             decision=services.DecisionInput(
-                outcomes=[Outcome.objects.get(code="early-help")], rationale="Early help"
+                outcomes=[Outcome.objects.get(code="early-help")],
+                rationale="Early help",
+                guidance_departure_reason="Police already involved",
             ),
         )
     assert len(mail.outbox) == 1

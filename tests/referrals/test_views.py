@@ -219,6 +219,7 @@ def test_screen_decide_close_reopen_through_the_pages(practitioner_client, manag
             "rationale": "Police report is the starting point",
             "advice": ["dsl_informed", "police_informed"],
             "version": 2,
+            "confirm": "1",  # the check-your-answers page's button
         },
     )
     assert r.status_code == 302

@@ -284,3 +284,105 @@ def test_evidence_links_stay_inside_the_service(officer):
         user=officer, recommendation_id=rec.pk, kind="training", label="DSL training", path="/guidance/"
     )
     assert link.path == "/guidance/"
+
+
+# --- Status and RAG never contradict each other (issue 13, part 4) ----------------------------
+
+#: Which recommendation statuses each derived RAG allows. The actions are the truth.
+AGREES = {
+    "none": set(Recommendation.Status.values),
+    "complete": {Recommendation.Status.COMPLETE, Recommendation.Status.CLOSED},
+    "red": {Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS},
+    "amber": {Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS},
+    "green": {Recommendation.Status.OPEN, Recommendation.Status.IN_PROGRESS},
+}
+
+
+@unit_of_work
+def _agrees(rec):
+    row = selectors.recommendations_with_rag(Recommendation.objects.filter(pk=rec.pk), today=TODAY).get()
+    assert row.status in AGREES[row.rag], f"status {row.status} beside RAG {row.rag}"
+    return row
+
+
+def _set_status(user, rec, status):
+    rec.refresh_from_db()
+    return services.recommendation_update(
+        user=user, recommendation_id=rec.pk, expected_version=rec.version, text=rec.text, status=status
+    )
+
+
+def test_in_progress_beside_complete_is_refused(officer):
+    """The case in the issue: every action done, the recommendation typed back to in progress."""
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    _action(officer, rec, TODAY + dt.timedelta(days=10), 100)
+    assert _agrees(rec).status == Recommendation.Status.COMPLETE  # the status followed its actions
+    with pytest.raises(ValidationError, match="add an action"):
+        _set_status(officer, rec, Recommendation.Status.IN_PROGRESS)
+    assert _agrees(rec).status == Recommendation.Status.COMPLETE
+
+
+def test_complete_with_an_open_action_is_refused(officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    _action(officer, rec, TODAY + dt.timedelta(days=10))
+    for status in (Recommendation.Status.COMPLETE, Recommendation.Status.CLOSED):
+        with pytest.raises(ValidationError, match="actions still open"):
+            _set_status(officer, rec, status)
+    assert _agrees(rec).status == Recommendation.Status.IN_PROGRESS
+
+
+def test_a_new_action_reopens_a_complete_recommendation(officer):
+    scrutiny_meeting, _, _ = meetings()
+    rec = scrutiny_rec(officer, scrutiny_meeting)
+    _action(officer, rec, TODAY + dt.timedelta(days=10), 100)
+    _action(officer, rec, TODAY + dt.timedelta(days=20))
+    assert _agrees(rec).status == Recommendation.Status.IN_PROGRESS
+
+
+STEPS = ["add", "done", "drop", *(f"status:{value}" for value in Recommendation.Status.values)]
+
+
+def test_no_sequence_of_changes_leaves_status_and_rag_contradicting(officer):
+    """Any sequence of the services an officer uses: after each, status and RAG agree."""
+    import contextlib
+
+    from django.db import transaction
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    scrutiny_meeting, _, _ = meetings()
+
+    @given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=8))
+    def run(steps):
+        with transaction.atomic():
+            rec = scrutiny_rec(officer, scrutiny_meeting)
+            for step in steps:
+                _step(officer, rec, step, contextlib)
+                _agrees(rec)
+            transaction.set_rollback(True)
+
+    run()
+
+
+@unit_of_work
+def _step(officer, rec, step, contextlib):
+    live = list(rec.actions.filter(status__in=("not_started", "in_progress")).order_by("pk"))
+    if step == "add":
+        _action(officer, rec, TODAY + dt.timedelta(days=40))
+    elif step in ("done", "drop") and live:
+        action = live[0]
+        services.action_update(
+            user=officer,
+            action_id=action.pk,
+            expected_version=action.version,
+            description="Do",
+            owner="Team",
+            due_date=action.due_date,
+            status="done" if step == "done" else "dropped",
+            completed_on=TODAY,
+        )
+    elif step.startswith("status:"):
+        with contextlib.suppress(ValidationError):  # refused: never reaches the record
+            _set_status(officer, rec, step.split(":")[1])

@@ -488,7 +488,12 @@ class Command(BaseCommand):
         )
         lateness = dt.timedelta(hours=rnd.choice((3, 5, 20, 30, 60)))
         decided_at = referral.received_at + lateness if historic else None
-        services.referral_record_decision(
+        # Staff are practitioners then the manager: a decision a manager must authorise is
+        # recorded by a practitioner and authorised by the manager (never one's own).
+        needs_manager = bool(services.authorisation_rules_for(referral=referral, outcomes=chosen))
+        if needs_manager:
+            user = staff[0]
+        decision = services.referral_record_decision(
             user=user,
             referral_id=referral.pk,
             expected_version=referral.version,
@@ -507,10 +512,22 @@ class Command(BaseCommand):
                     )
                 },
                 advice_notes="DEMO: school advised to review its safeguarding arrangements.",
+                guidance_departure_reason="DEMO: the police were already involved through the school.",
             ),
             at=decided_at,
             notify_referrer=False,
         )
+        if needs_manager:
+            referral.refresh_from_db()
+            services.referral_authorise_decision(
+                user=staff[-1],
+                referral_id=referral.pk,
+                expected_version=referral.version,
+                decision_id=decision.pk,
+                authorise=True,
+                note="DEMO: authorised after discussion.",
+                notify_referrer=False,
+            )
         if stage == 2 or not historic:
             return
         referral.refresh_from_db()
