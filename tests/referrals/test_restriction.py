@@ -30,7 +30,7 @@ def _closed(practitioner) -> Referral:
         user=practitioner,
         referral_id=referral.pk,
         expected_version=2,
-        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="nfa")], rationale="r"),
+        decision=services.DecisionInput(outcomes=[Outcome.objects.get(code="police")], rationale="r"),
     )
     services.referral_close(user=practitioner, referral_id=referral.pk, expected_version=3, reason="done")
     referral.refresh_from_db()
@@ -181,7 +181,7 @@ def test_restricting_and_lifting_through_the_page(client, practitioner, manager)
     assert "Mona Manager" in section
     table = section.split("</table>")[0]
     assert earlier.forms_of_abuse.get().name in table
-    assert "No further action" in table or Outcome.objects.get(code="nfa").name in table
+    assert Outcome.objects.get(code="police").name in table
     assert f'href="{reverse("referrals:detail", args=[earlier.pk])}"' not in section
     assert client.get(url).status_code == 404  # practitioners neither restrict nor lift
 
