@@ -117,6 +117,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:report_history": SCRUTINY_READERS,
     "scrutiny:report_grants": OFFICERS,
     "scrutiny:decision": OFFICERS,
+    "scrutiny:report_publish": OFFICERS,
     "scrutiny:appendix_add": OFFICERS,
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,

@@ -166,7 +166,13 @@ class Command(BaseCommand):
         review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()
         if review is None or CabinetReport.objects.filter(title=REPORT_TITLE).exists():
             return False
-        seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        seed_cabinet_report(
+            officer=users["officer"],
+            lead=users["leadreviewer"],
+            review=review,
+            reviewer=users["reviewer"],
+            admin=users["admin"],
+        )
         return True
 
     # --- accounts ---------------------------------------------------------------------
