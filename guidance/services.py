@@ -256,7 +256,7 @@ def guidance_version_approve(*, user, version_id: int, decision) -> ModelGuidanc
     version.status, version.approved_at, version.approved_by = Status.APPROVED, timezone.now(), user
     version.decision = decision
     version.version += 1
-    _save(version, user=user, reason=f"Approved: {decision}")
+    _save(version, user=user, reason=f"Approved: {decision}"[:100])  # history reasons hold 100 characters
     return version
 
 
