@@ -81,59 +81,126 @@ def _v2_sections():
     return sections
 
 
-def _version(user, *, title, summary, sections, decision=None, publish=False):
-    version = services.guidance_version_create(user=user, title=title)
-    version = services.guidance_version_update(
-        user=user,
+def _draft(admin, *, title, summary, sections):
+    version = services.guidance_version_create(user=admin, title=title)
+    return services.guidance_version_update(
+        user=admin,
         version_id=version.pk,
         expected_version=version.version,
         title=title,
         change_summary=summary,
         sections=[services.SectionInput(h, b) for h, b in sections],
     )
-    if decision is None:
-        return version
-    services.guidance_version_submit(user=user, version_id=version.pk)
-    services.guidance_version_attach_eqia(
-        user=user,
+
+
+def _submit(admin, version):
+    """An administrator submits the draft with its equality impact assessment."""
+    services.guidance_version_submit(user=admin, version_id=version.pk)
+    return services.guidance_version_attach_eqia(
+        user=admin,
         version_id=version.pk,
         upload=SimpleUploadedFile("eqia.pdf", EQIA, content_type="application/pdf"),
         summary="DEMO: no adverse impact on any group sharing a protected characteristic.",
     )
-    services.guidance_version_approve(user=user, version_id=version.pk, decision=decision)
-    if publish:
-        services.guidance_version_publish(user=user, version_id=version.pk)
-    return version
+
+
+V1_TITLE = "Model guidance for handling peer on peer abuse in schools (demo)"
+
+
+def seed_guidance_for_cabinet(*, admin):
+    """Version 1 as it went to cabinet: drafted and submitted by an administrator in early
+    November 2020 (the 26 November 2020 report's Appendix 6). Returns it; idempotent."""
+    from scrutiny.demo import on
+
+    existing = ModelGuidanceVersion.objects.filter(number=1).first()
+    if existing is not None:
+        return existing
+    with on(dt.date(2020, 11, 2)):
+        version = _draft(
+            admin,
+            title=V1_TITLE,
+            summary="First version, for cabinet's approval on 26 November 2020.",
+            sections=SECTIONS_V1,
+        )
+        return _submit(admin, version)
+
+
+def _approve_and_publish(officer, version, decision, *, on_day):
+    """Another officer (not the drafter) records the approval and publishes, once the
+    decision has taken effect."""
+    from scrutiny.demo import on
+
+    with on(on_day):
+        services.guidance_version_approve(user=officer, version_id=version.pk, decision=decision)
+        services.guidance_version_publish(user=officer, version_id=version.pk)
 
 
 def _cabinet_decision(user):
-    """The cabinet decision that approved the guidance: the scrutiny demo's if it has one."""
-    from scrutiny.models import AgendaItem, CabinetReport, Committee, DecisionRecord, Meeting
+    """The cabinet decision that approved version 1: the scrutiny demo's if it has one."""
+    from scrutiny.models import DecisionRecord
 
-    existing = DecisionRecord.objects.exclude(status=DecisionRecord.Status.DRAFT).order_by("pk").first()
+    existing = (
+        DecisionRecord.objects.filter(report__meeting__date=dt.date(2020, 11, 26))
+        .exclude(status=DecisionRecord.Status.DRAFT)
+        .order_by("pk")
+        .first()
+    )
     if existing:
         return existing
-    cabinet, _ = Committee.objects.get_or_create(name="Cabinet", defaults={"kind": Committee.Kind.CABINET})
-    meeting, _ = Meeting.objects.get_or_create(committee=cabinet, date=dt.date(2020, 11, 26))
-    report = CabinetReport.objects.create(
-        agenda_item=AgendaItem.objects.create(title="Review of peer on peer abuse cases (demo)"),
-        meeting=meeting,
+    return _decision(
+        user,
+        committee=("Cabinet", "cabinet"),
+        meeting=dt.date(2020, 11, 26),
         title="Review of peer on peer abuse cases (demo)",
-        report_by="Cabinet member children and families (demo)",
-        decision_type=CabinetReport.DecisionType.KEY,
         purpose="To approve the peer on peer model guidance for use in all schools.",
-        recommendations="The executive approves the peer on peer model guidance set out in appendix 6",
-        created_by=user,
+        maker=("cabinet", ""),
+        published=dt.date(2020, 11, 18),
+        decided=dt.date(2020, 11, 26),
+        effective=dt.date(2020, 12, 5),
     )
-    return DecisionRecord.objects.create(
-        report=report,
-        decision_text="DEMO: approved the model guidance for use in all schools.",
-        status=DecisionRecord.Status.EFFECTIVE,
-        key_decision=True,
-        published_on=dt.date(2020, 11, 27),
-        effective_on=dt.date(2020, 12, 4),
-        recorded_by=user,
-    )
+
+
+def _decision(user, *, committee, meeting, title, purpose, maker, published, decided, effective):
+    """A decision made the proper way: its report published, then the decision recorded."""
+    from scrutiny import services as scrutiny
+    from scrutiny.demo import on
+    from scrutiny.models import AgendaItem, Committee, Meeting
+
+    body, _ = Committee.objects.get_or_create(name=committee[0], defaults={"kind": committee[1]})
+    day, _ = Meeting.objects.get_or_create(committee=body, date=meeting)
+    with on(published, hour=9):
+        report = scrutiny.cabinet_report_create(
+            user=user,
+            agenda_item=AgendaItem.objects.create(title=title),
+            meeting=day,
+            values={
+                "title": title,
+                "report_by": "Director of children's services (demo)",
+                "decision_type": "non_key",
+                "purpose": purpose,
+                "recommendations": "Approve the model guidance for use in all schools",
+            },
+        )
+        scrutiny.report_version_publish(
+            user=user, report_id=report.pk, expected_version=report.version, published_on=published
+        )
+    with on(effective):
+        return scrutiny.decision_record(
+            user=user,
+            report_id=report.pk,
+            expected_version=None,
+            data=scrutiny.DecisionInput(
+                decision_text="DEMO: approved the model guidance for use in all schools.",
+                status="effective",
+                key_decision=False,
+                call_in="not_called_in",
+                decision_maker=maker[0],
+                decision_maker_name=maker[1],
+                decided_on=decided,
+                published_on=decided + dt.timedelta(days=1),
+                effective_on=effective,
+            ),
+        )
 
 
 def _leads(rnd, first_names, surnames) -> None:
@@ -192,39 +259,56 @@ def _send_pending(version) -> None:
 
 
 def seed_model_guidance(*, users, first_names, surnames) -> bool:
-    """Load the demo's model guidance unless some exists. Returns whether it loaded."""
-    if ModelGuidanceVersion.objects.exists():
+    """Load the demo's model guidance unless it is there. Returns whether it loaded.
+
+    Version 1 went to cabinet in November 2020 (seeded with the cabinet report, or here if
+    that report is missing): approved by cabinet's decision of 26 November, published once the
+    decision took effect. Version 2 (the "victim" wording cabinet asked for, and a training
+    section) was approved by the cabinet member in January 2021. Version 3 is a draft. An
+    administrator drafts and submits; the report officer records approval and publishes."""
+    if ModelGuidanceVersion.objects.filter(number__gte=2).exists():
         return False
+    from scrutiny.demo import on
+
     rnd = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
-    officer = users["officer"]
+    officer, admin = users["officer"], users["admin"]
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         mail.outbox = []
         with transaction.atomic():
             _leads(rnd, first_names, surnames)
+            first = seed_guidance_for_cabinet(admin=admin)
             decision = _cabinet_decision(officer)
-            first = _version(
+            _approve_and_publish(officer, first, decision, on_day=dt.date(2020, 12, 7))
+            with on(dt.date(2020, 12, 8)):
+                _send_pending(first)
+                _acknowledge(rnd, 0.8)
+            with on(dt.date(2021, 1, 4)):
+                second = _submit(
+                    admin,
+                    _draft(
+                        admin,
+                        title=V1_TITLE,
+                        summary='Says "victim" rather than "alleged victim" throughout, as cabinet asked; '
+                        "adds a section on DSL training.",
+                        sections=_v2_sections(),
+                    ),
+                )
+            member = _decision(
                 officer,
-                title="Model guidance for handling peer on peer abuse in schools (demo)",
-                summary="First version, approved by cabinet on 26 November 2020.",
-                sections=SECTIONS_V1,
-                decision=decision,
-                publish=True,
+                committee=("Cabinet member decisions (demo)", "other"),
+                meeting=dt.date(2021, 1, 20),
+                title="Model guidance for schools: version 2 (demo)",
+                purpose="To approve version 2 of the model guidance, with the wording cabinet asked for.",
+                maker=("cabinet_member", "Cabinet member children and families"),
+                published=dt.date(2021, 1, 8),
+                decided=dt.date(2021, 1, 20),
+                effective=dt.date(2021, 1, 29),
             )
-            _send_pending(first)
-            _acknowledge(rnd, 0.8)
-            second = _version(
-                officer,
-                title="Model guidance for handling peer on peer abuse in schools (demo)",
-                summary='Says "victim" rather than "alleged victim" throughout, as cabinet asked; adds a '
-                "section on DSL training.",
-                sections=_v2_sections(),
-                decision=decision,
-                publish=True,
-            )
-            _send_pending(second)
+            _approve_and_publish(officer, second, member, on_day=dt.date(2021, 2, 1))
+            _send_pending(second)  # the links go out (again) now, so some are acknowledged now
             _acknowledge(rnd, 0.65)
-            _version(
-                officer,
+            _draft(
+                admin,
                 title="Model guidance for handling child on child abuse in schools (demo draft)",
                 summary='Draft: follows KCSIE 2022 in saying "child on child" rather than "peer on peer".',
                 sections=[

@@ -183,6 +183,28 @@ class ModelGuidanceVersion(models.Model):
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status="published"), name="guidance_one_published_version"
             ),
+            # Separation of duties: whoever drafts or submits a version neither approves nor
+            # publishes it (guidance.services checks every editor of the draft, too).
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("created_by")),
+                name="guidance_drafter_does_not_approve",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True)
+                | Q(submitted_by__isnull=True)
+                | ~Q(approved_by=models.F("submitted_by")),
+                name="guidance_submitter_does_not_approve",
+            ),
+            models.CheckConstraint(
+                condition=Q(published_by__isnull=True) | ~Q(published_by=models.F("created_by")),
+                name="guidance_drafter_does_not_publish",
+            ),
+            models.CheckConstraint(
+                condition=Q(published_by__isnull=True)
+                | Q(submitted_by__isnull=True)
+                | ~Q(published_by=models.F("submitted_by")),
+                name="guidance_submitter_does_not_publish",
+            ),
         ]
 
     def __str__(self) -> str:

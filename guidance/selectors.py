@@ -59,6 +59,7 @@ def published_version():
 
     return (
         ModelGuidanceVersion.objects.filter(status=ModelGuidanceVersion.Status.PUBLISHED)
+        .select_related("decision__report__meeting")
         .prefetch_related("sections")
         .first()
     )

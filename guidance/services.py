@@ -147,6 +147,9 @@ def guidance_version_submit(*, user, version_id: int) -> ModelGuidanceVersion:
     return version
 
 
+RETURNED = "Returned to draft for amendment"
+
+
 @transaction.atomic
 def guidance_version_return_to_draft(*, user, version_id: int) -> ModelGuidanceVersion:
     """Cabinet asked for amendments: a submitted version goes back to draft."""
@@ -155,7 +158,7 @@ def guidance_version_return_to_draft(*, user, version_id: int) -> ModelGuidanceV
         _refuse("Only a submitted version can go back to draft.")
     version.status, version.submitted_at, version.submitted_by = Status.DRAFT, None, None
     version.version += 1
-    _save(version, user=user, reason="Returned to draft for amendment")
+    _save(version, user=user, reason=RETURNED)
     return version
 
 
@@ -184,20 +187,76 @@ def guidance_version_attach_eqia(
     return version
 
 
+def _drafters(version: ModelGuidanceVersion) -> set[int]:
+    """Everyone who drafted or submitted the version: its creator, its submitter, and whoever
+    changed its text (the history of the version while a draft, and of its sections)."""
+    ids = {version.created_by_id, version.submitted_by_id}
+    ids |= set(
+        ModelGuidanceVersion.history.filter(id=version.pk, status=Status.DRAFT)
+        .exclude(history_user_id=None)
+        .exclude(history_change_reason=RETURNED)
+        .values_list("history_user_id", flat=True)
+    )
+    ids |= set(
+        GuidanceSection.history.filter(guidance_version_id=version.pk)
+        .exclude(history_user_id=None)
+        .values_list("history_user_id", flat=True)
+    )
+    ids.discard(None)
+    return ids
+
+
+def _refuse_own_work(user, version: ModelGuidanceVersion, act: str) -> None:
+    """Separation of duties: nobody approves or publishes what they drafted or submitted."""
+    if user is not None and user.pk in _drafters(version):
+        _refuse(
+            f"You drafted or submitted version {version.number}: someone else must {act} it",
+            code="own_work",
+        )
+
+
+def _check_decision(version: ModelGuidanceVersion, decision) -> None:
+    """The decision approving a version: a published record, by a decision maker (cabinet, a
+    cabinet member, or an officer under a named delegation), made on or after the day the
+    version was submitted (a record is dated by day)."""
+    from scrutiny.models import DecisionRecord
+
+    if decision is None:
+        _refuse("Select the decision that approved this version", code="no_decision")
+    if decision.status not in (DecisionRecord.Status.PUBLISHED, DecisionRecord.Status.EFFECTIVE):
+        _refuse("Select a published decision: this one is not published or was called in", code="no_decision")
+    if decision.decision_maker not in DecisionRecord.DecisionMaker.values:
+        _refuse("The decision does not say who made it", code="no_decision_maker")
+    if decision.decision_maker == DecisionRecord.DecisionMaker.OFFICER and not decision.delegation.strip():
+        _refuse("An officer's decision must name the delegated power it was made under", code="no_delegation")
+    submitted_on = timezone.localdate(version.submitted_at)
+    if decision.decision_date < submitted_on:
+        _refuse(
+            f"The decision of {decision.decision_date:%-d %B %Y} was made before version "
+            f"{version.number} was submitted on {submitted_on:%-d %B %Y}: it cannot have approved it",
+            code="decision_before_submission",
+        )
+
+
 @transaction.atomic
 def guidance_version_approve(*, user, version_id: int, decision) -> ModelGuidanceVersion:
-    """Record the cabinet's approval of a submitted version, linked to its decision record."""
+    """Record the approval of a submitted version, linked to the decision record that gave it.
+
+    The person recording it did not draft or submit the version, and the decision was made
+    after the version was submitted."""
     version = _locked(version_id)
     if version.status != Status.SUBMITTED:
         _refuse("Only a version submitted for approval can be approved.")
     if not version.has_eqia:
         _refuse("Attach the equality impact assessment before recording approval", code="no_eqia")
-    if decision is None:
-        _refuse("Select the cabinet decision that approved this version", code="no_decision")
+    _refuse_own_work(user, version, "approve")
+    if decision is not None:
+        decision = type(decision).objects.select_related("report__meeting__committee").get(pk=decision.pk)
+    _check_decision(version, decision)
     version.status, version.approved_at, version.approved_by = Status.APPROVED, timezone.now(), user
     version.decision = decision
     version.version += 1
-    _save(version, user=user, reason=f"Approved: {decision}")
+    _save(version, user=user, reason=f"Approved: {decision}"[:100])  # history reasons hold 100 characters
     return version
 
 
@@ -211,6 +270,18 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     version = _locked(version_id)
     if version.status != Status.APPROVED:
         _refuse("Only an approved version can be published.")
+    _refuse_own_work(user, version, "publish")
+    decision = version.decision
+    if (
+        decision.status == type(decision).Status.CALLED_IN
+        or decision.effective_on is None
+        or decision.effective_on > timezone.localdate()
+    ):
+        _refuse(
+            "The decision that approved this version has not taken effect yet (it takes effect after "
+            "the call-in period): publish it once it has",
+            code="decision_not_effective",
+        )
     now = timezone.now()
     for previous in ModelGuidanceVersion.objects.select_for_update().filter(status=Status.PUBLISHED):
         previous.status, previous.superseded_at = Status.SUPERSEDED, now

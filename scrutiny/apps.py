@@ -8,16 +8,18 @@ class ScrutinyConfig(AppConfig):
     def ready(self):
         from core import documents
         from scrutiny import packs
-        from scrutiny.models import CabinetReport
+        from scrutiny.models import ReportVersion
 
+        # Packs are made only from a published (frozen) version of a report, never from the
+        # live report: the same version always gives the same pack (scrutiny/packs.py).
         documents.register(
-            "cabinet_report",
-            model=CabinetReport,
-            parts=packs.cabinet_report_parts,
-            digest=packs.cabinet_report_digest,
-            classification=packs.cabinet_report_classification,
-            may_download_exempt=packs.user_may_download_exempt,
-            may_view=packs.user_may_view,
-            title=packs.cabinet_report_title,
-            exempt_records=packs.cabinet_report_exempt_records,
+            "cabinet_report_version",
+            model=ReportVersion,
+            parts=packs.report_version_parts,
+            digest=packs.report_version_digest,
+            classification=packs.report_version_classification,
+            may_download_exempt=packs.report_version_may_download_exempt,
+            may_view=packs.report_version_may_view,
+            title=packs.report_version_title,
+            exempt_records=packs.report_version_exempt_records,
         )

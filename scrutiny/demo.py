@@ -6,15 +6,26 @@ The same headings in the same order and the same appendix list as
 meeting and the cabinet meeting; the scrutiny committee's recommendations with the
 executive's responses; the review's own recommendations ("paragraph 3 of appendix 1"), the
 NSPCC audit's and the April 2017 report's (Appendix 4), all in the tracker with actions,
-progress and evidence. Appendices 6 and 7 are generated from the guidance app (the published
-model guidance and the forms of abuse). Recommendation and response wording is synthetic (marked DEMO); the
+progress and evidence. Appendices 6 and 7 are generated from the guidance app (the model
+guidance version put to cabinet, and the forms of abuse). Recommendation and response wording is synthetic (marked DEMO); the
 report's own text is the published report's. Idempotent: run twice, changes nothing.
+
+2020 is rebuilt as it happened, on a clock set back to each day (time-machine): the review
+closed in September with every assessment accepted and a completed moderation; model guidance
+version 1 drafted and submitted by an administrator in early November; the papers published
+on 18 November (five clear days before the meeting) and frozen as version 1 of the report;
+cabinet's decision on 26 November, published the next day, effective after the call-in
+period. guidance.demo then records version 1's approval (another officer) citing it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
@@ -244,8 +255,107 @@ def _pdf() -> bytes:
         return out.getvalue()
 
 
+@contextmanager
+def on(day: dt.date, hour: int = 12):
+    """Run as if it were that day (the services stamp their own times)."""
+    import time_machine
+
+    with time_machine.travel(
+        dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False
+    ):
+        yield
+
+
+def close_review(*, lead, reviewer, review) -> None:
+    """Finish the demo review as it finished in 2020: every case assessed and accepted, a blind
+    second rating of the moderation share with each disagreement resolved, the report written,
+    the review closed."""
+    from reviews import services as reviews
+    from reviews.models import CaseAssessment, CriterionRating, Review
+    from reviews.selectors import moderation_agreement
+
+    if review.status == Review.Status.CLOSED:
+        return
+    rnd = random.Random(20200901)  # noqa: S311 - deterministic demo data
+    ratings = [c for c, _ in CriterionRating.Rating.choices]
+
+    def complete(assessment, by, copy_from=None):
+        given = {}
+        for r in assessment.ratings.all():
+            rating = rnd.choice(ratings)
+            if copy_from is not None and rnd.random() < 0.8:
+                rating = copy_from.get(r.criterion_id, rating)
+            given[r.criterion_id] = reviews.RatingInput(rating, "DEMO: see the MASH record.")
+        assessment = reviews.assessment_save(
+            user=by,
+            assessment_id=assessment.pk,
+            expected_version=assessment.version,
+            ratings=given,
+            advice_matched=assessment.advice_matched or rnd.choice(["yes", "partly", "no"]),
+            overall_judgement=assessment.overall_judgement or "requires_improvement",
+            good_practice=assessment.good_practice or "DEMO: decision made within a working day.",
+            areas_for_improvement=assessment.areas_for_improvement or "DEMO: record the risk assessment.",
+        )
+        return reviews.assessment_submit(
+            user=by, assessment_id=assessment.pk, expected_version=assessment.version
+        )
+
+    with on(dt.date(2020, 8, 28)):
+        for assessment in review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).order_by("pk"):
+            if assessment.status in (CaseAssessment.Status.ASSIGNED, CaseAssessment.Status.RETURNED):
+                assessment = complete(assessment, assessment.reviewer)
+            if assessment.status == CaseAssessment.Status.SUBMITTED:
+                reviews.assessment_decide(user=lead, assessment_id=assessment.pk, accept=True)
+        review.refresh_from_db()
+    with on(dt.date(2020, 9, 1)):
+        for second in reviews.review_start_moderation(user=lead, review_id=review.pk):
+            primary = review.assessments.get(kind=CaseAssessment.Kind.PRIMARY, referral_id=second.referral_id)
+            first = dict(primary.ratings.values_list("criterion_id", "rating"))
+            second = complete(second, second.reviewer, copy_from=first)
+            reviews.assessment_decide(user=lead, assessment_id=second.pk, accept=True)
+        for a, b, resolved in moderation_agreement(review=review).disagreements:
+            if resolved is None:
+                reviews.moderation_resolve(
+                    user=lead, primary_rating_id=a.pk, second_rating_id=b.pk, resolved_rating=a.rating
+                )
+        reviews.review_advance(user=lead, review_id=review.pk, to=Review.Status.REPORTING)
+    with on(dt.date(2020, 9, 4)):
+        if not review.recommendations.exists():
+            for text in (
+                "DEMO: Refresh MASH training on the DfE guidance in force for peer-on-peer abuse.",
+                "DEMO: Quality-assure a sample of peer-on-peer decisions every quarter.",
+                "DEMO: Record the advice to the school in every case.",
+            ):
+                reviews.review_recommendation_save(user=lead, review_id=review.pk, text=text)
+        reviews.review_advance(user=lead, review_id=review.pk, to=Review.Status.CLOSED)
+    review.refresh_from_db()
+
+
+def _add_appendix_then(officer, report, review, kind, title, extra, guidance_v1) -> None:
+    with on(dt.date(2020, 11, 10)):
+        upload = (
+            SimpleUploadedFile("cso-report-2017.pdf", _pdf(), content_type="application/pdf")
+            if kind == "uploaded_pdf"
+            else None
+        )
+        services.appendix_add(
+            user=officer,
+            report_id=report.pk,
+            expected_version=report.version,
+            data=services.AppendixInput(
+                kind=kind,
+                title=title,
+                review=review if kind in ("review_report", "case_details", "exempt_case_list") else None,
+                text=TEXTS.get(title, ""),
+                upload=upload,
+                guidance_version=guidance_v1 if kind == "model_guidance" else None,
+                **extra,
+            ),
+        )
+
+
 @transaction.atomic
-def seed_cabinet_report(*, officer, lead, review) -> CabinetReport:
+def seed_cabinet_report(*, officer, lead, review, reviewer=None, admin=None) -> CabinetReport:
     existing = CabinetReport.objects.filter(title=REPORT_TITLE, meeting__date=dt.date(2020, 11, 26)).first()
     if existing is not None:
         return existing
@@ -266,16 +376,8 @@ def seed_cabinet_report(*, officer, lead, review) -> CabinetReport:
         defaults={"number": 6, "outcome": "Recommendations to the executive"},
     )
 
-    # The review's own recommendations: section 3 of appendix 1.
-    from reviews import services as review_services
-
-    if not review.recommendations.exists():
-        for text in (
-            "DEMO: Refresh MASH training on the DfE guidance in force for peer-on-peer abuse.",
-            "DEMO: Quality-assure a sample of peer-on-peer decisions every quarter.",
-            "DEMO: Record the advice to the school in every case.",
-        ):
-            review_services.review_recommendation_save(user=lead, review_id=review.pk, text=text)
+    # The review closes with its own recommendations: section 3 of appendix 1.
+    close_review(lead=lead, reviewer=reviewer, review=review)
 
     Source = Recommendation.Source
     due = dt.date(2021, 9, 1)
@@ -364,40 +466,42 @@ def seed_cabinet_report(*, officer, lead, review) -> CabinetReport:
         review=review,
     )
 
-    report = services.cabinet_report_create(
-        user=officer, agenda_item=item, meeting=cabinet_meeting, values=REPORT
-    )
+    # Model guidance version 1, drafted and submitted for cabinet's approval (Appendix 6).
+    from guidance.demo import seed_guidance_for_cabinet
+
+    guidance_v1 = seed_guidance_for_cabinet(admin=admin or officer)
+
+    with on(dt.date(2020, 11, 10)):
+        report = services.cabinet_report_create(
+            user=officer, agenda_item=item, meeting=cabinet_meeting, values=REPORT
+        )
     for kind, title, extra in APPENDICES:
         report.refresh_from_db()
-        upload = (
-            SimpleUploadedFile("cso-report-2017.pdf", _pdf(), content_type="application/pdf")
-            if kind == "uploaded_pdf"
-            else None
-        )
-        services.appendix_add(
+        _add_appendix_then(officer, report, review, kind, title, extra, guidance_v1)
+    # The papers, published five clear days before the meeting and frozen as they were.
+    report.refresh_from_db()
+    with on(dt.date(2020, 11, 18), hour=9):
+        services.report_version_publish(
             user=officer,
             report_id=report.pk,
             expected_version=report.version,
-            data=services.AppendixInput(
-                kind=kind,
-                title=title,
-                review=review if kind in ("review_report", "case_details", "exempt_case_list") else None,
-                text=TEXTS.get(title, ""),
-                upload=upload,
-                **extra,
+            published_on=dt.date(2020, 11, 18),
+        )
+    # The decision: made on 26 November, published the next day, effective after call-in.
+    with on(dt.date(2020, 12, 7)):
+        services.decision_record(
+            user=officer,
+            report_id=report.pk,
+            expected_version=None,
+            data=services.DecisionInput(
+                decision_text="DEMO: The executive agreed recommendations (a) to (d).",
+                status="effective",
+                key_decision=False,
+                call_in="not_called_in",
+                decision_maker="cabinet",
+                decided_on=dt.date(2020, 11, 26),
+                published_on=dt.date(2020, 11, 27),
+                effective_on=dt.date(2020, 12, 5),
             ),
         )
-    services.decision_record(
-        user=officer,
-        report_id=report.pk,
-        expected_version=None,
-        data=services.DecisionInput(
-            decision_text="DEMO: The executive agreed recommendations (a) to (d).",
-            status="effective",
-            key_decision=False,
-            call_in="not_subject",
-            published_on=dt.date(2020, 11, 27),
-            effective_on=dt.date(2020, 11, 27),
-        ),
-    )
     return report

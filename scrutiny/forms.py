@@ -225,6 +225,13 @@ class AppendixForm(VersionedForm):
         queryset=Review.objects.all(),
         required=False,
     )
+    guidance_version = forms.ModelChoiceField(
+        label="Model guidance version (for model guidance)",
+        help_text="The version put to the meeting, for example one submitted for approval. Leave blank "
+        "for the published version.",
+        queryset=None,
+        required=False,
+    )
     text = forms.CharField(
         label="Text (for a text appendix)", widget=forms.Textarea(attrs={"rows": 8}), required=False
     )
@@ -239,6 +246,14 @@ class AppendixForm(VersionedForm):
         widget=forms.Textarea(attrs=TEXTAREA),
         required=False,
     )
+
+    def __init__(self, *args, **kwargs):
+        from guidance.models import ModelGuidanceVersion
+
+        super().__init__(*args, **kwargs)
+        self.fields["guidance_version"].queryset = ModelGuidanceVersion.objects.exclude(
+            status=ModelGuidanceVersion.Status.DRAFT
+        ).order_by("-number")
 
 
 class GrantForm(GovForm):
@@ -289,7 +304,44 @@ class DecisionForm(VersionedForm):
     effective_on = GovDateField(
         label="Date it takes effect", noun="the date the decision takes effect", required=False
     )
+    decision_maker = _radios(
+        DecisionRecord.DecisionMaker.choices, "Who made the decision", "Select who made the decision"
+    )
+    decision_maker_name = forms.CharField(
+        label="Title of the decision maker",
+        help_text="For example Cabinet member children and families. Leave blank for the cabinet.",
+        required=False,
+    )
+    delegation = forms.CharField(
+        label="Delegated power (for an officer's decision)",
+        help_text="The delegation the officer acted under, as the constitution names it.",
+        required=False,
+    )
+    decided_on = GovDateField(label="Date of the decision", noun="the date of the decision", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].required = False
+
+
+class ReportPublishForm(VersionedForm):
+    published_on = GovDateField(
+        label="Date the papers are published", noun="the date the papers are published"
+    )
+    kind = _radios(
+        [("supplement", "A supplement (more papers)"), ("correction", "A correction")],
+        "What is this version?",
+        "Select whether this is a supplement or a correction",
+        required=False,
+    )
+    reason = forms.CharField(
+        label="Why the papers changed",
+        widget=forms.Textarea(attrs=TEXTAREA),
+        required=False,
+    )
+
+    def __init__(self, *args, later: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not later:
+            del self.fields["kind"]
+            del self.fields["reason"]

@@ -386,6 +386,14 @@ class Appendix(models.Model):
     review = models.ForeignKey(
         "reviews.Review", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    guidance_version = models.ForeignKey(
+        "guidance.ModelGuidanceVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For model guidance: the version put to the meeting (blank: the published one).",
+    )
     text = models.TextField(blank=True)
     file = models.FileField(upload_to=appendix_upload_to, blank=True)
     file_sha256 = models.CharField(max_length=64, blank=True)
@@ -422,7 +430,14 @@ class Appendix(models.Model):
 
 
 class DecisionRecord(models.Model):
-    """What the meeting decided on the report."""
+    """What the meeting (or a cabinet member, or an officer under delegation) decided on the
+    report, on which published version of it, and when the decision could take effect: after
+    the call-in period, never before."""
+
+    class DecisionMaker(models.TextChoices):
+        CABINET = "cabinet", "Cabinet"
+        CABINET_MEMBER = "cabinet_member", "A cabinet member"
+        OFFICER = "officer", "An officer under delegated powers"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -437,6 +452,31 @@ class DecisionRecord(models.Model):
         NOT_CALLED_IN = "not_called_in", "Not called in"
 
     report = models.OneToOneField(CabinetReport, on_delete=models.PROTECT, related_name="decision")
+    report_version = models.ForeignKey(
+        "ReportVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The published version of the report the decision was made on.",
+    )
+    decision_maker = models.CharField(
+        max_length=20, choices=DecisionMaker.choices, default=DecisionMaker.CABINET
+    )
+    decision_maker_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who decided, as the record names them: Cabinet, or the member's or officer's title.",
+    )
+    delegation = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="For an officer's decision: the delegated power they acted under.",
+    )
+    decided_on = models.DateField(null=True, blank=True)
+    call_in_ends_on = models.DateField(
+        null=True, blank=True, help_text="The last day of the call-in period (derived)."
+    )
     decision_text = models.TextField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     key_decision = models.BooleanField(default=False)
@@ -448,5 +488,133 @@ class DecisionRecord(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(decision_maker="officer") | ~models.Q(delegation=""),
+                name="officer_decision_names_delegation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(effective_on__isnull=True)
+                | models.Q(call_in_ends_on__isnull=True)
+                | models.Q(effective_on__gt=models.F("call_in_ends_on")),
+                name="decision_effective_after_call_in",
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"Decision on {self.report}"
+        when = self.decided_on or self.report.meeting.date
+        return f"{self.maker_label}, {when:%-d %B %Y}: {self.report}"
+
+    @property
+    def maker_label(self) -> str:
+        return self.decision_maker_name or self.get_decision_maker_display()
+
+    @property
+    def decision_date(self):
+        return self.decided_on or self.report.meeting.date
+
+
+# --- Published versions of a report (frozen) ---------------------------------------------------
+
+
+class ReportVersion(models.Model):
+    """A report as it was published for a meeting: its text, and every appendix's content as it
+    was then (rendered once, stored, never re-queried). Packs are made only from a version, so
+    one version always gives the same pack. A change after publication is a new version (a
+    supplement or a correction) with a reason; earlier versions and their packs stay.
+
+    Written once by ``scrutiny.services.report_version_publish``; nothing changes a row after.
+    """
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original", "Published for the meeting"
+        SUPPLEMENT = "supplement", "Supplement"
+        CORRECTION = "correction", "Correction"
+
+    report = models.ForeignKey(CabinetReport, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.TextField(blank=True, help_text="Why a supplement or correction was published.")
+    title = models.CharField(max_length=300, help_text="The pack's title.")
+    meeting_date = models.DateField()
+    published_on = models.DateField()
+    deadline = models.DateField(help_text="The last day to publish with five clear days before the meeting.")
+    classification = models.CharField(max_length=20)
+    report_fields = models.JSONField(help_text="The report's text as published.")
+    report_html = models.TextField(help_text="The report as published (rendered once).")
+    guidance_version = models.ForeignKey(
+        "guidance.ModelGuidanceVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The model guidance version its appendix carries.",
+    )
+    digest = models.CharField(max_length=64, help_text="sha256 over everything frozen.")
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ("report", "number")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="report_version_number"),
+            models.CheckConstraint(
+                condition=models.Q(number=1, kind="original")
+                | (models.Q(number__gt=1) & ~models.Q(kind="original") & ~models.Q(reason="")),
+                name="report_version_later_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report}: version {self.number}"
+
+    @property
+    def late(self) -> bool:
+        return self.published_on > self.deadline
+
+
+class ReportVersionAppendix(models.Model):
+    """One appendix of a published version. A public one's content is here; an exempt one's is
+    in ``ExemptAppendixSnapshot`` (read only through the exempt-appendix checks)."""
+
+    report_version = models.ForeignKey(ReportVersion, on_delete=models.PROTECT, related_name="appendices")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=250)
+    kind = models.CharField(max_length=20, choices=Appendix.Kind.choices)
+    exempt = models.BooleanField(default=False)
+    schedule_12a_paragraph = models.PositiveSmallIntegerField(null=True, blank=True)
+    public_interest = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="A public appendix's content as published.")
+    file = models.CharField(max_length=300, blank=True, help_text="An uploaded PDF's storage name.")
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    content_sha256 = models.CharField(max_length=64, help_text="sha256 of the content, whatever it is.")
+    exempt_records = models.JSONField(
+        default=list, blank=True, help_text="[referral id, reference] of the cases an exempt one shows."
+    )
+
+    class Meta:
+        ordering = ("report_version", "number")
+        constraints = [
+            models.UniqueConstraint(fields=["report_version", "number"], name="version_appendix_number"),
+            models.CheckConstraint(
+                condition=models.Q(exempt=False) | models.Q(body_html=""),
+                name="version_appendix_exempt_content_apart",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appendix {self.number} - {self.title}"
+
+
+class ExemptAppendixSnapshot(models.Model):
+    """An exempt appendix's content as published. No history, no admin, no form: read only by
+    ``scrutiny.snapshots`` for a grant holder (logged) or the exempt pack."""
+
+    appendix = models.OneToOneField(
+        ReportVersionAppendix, on_delete=models.PROTECT, related_name="exempt_snapshot"
+    )
+    body_html = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Exempt content of {self.appendix_id}"

@@ -1,12 +1,16 @@
 """The cabinet report as a document pack: its parts, their digest, its classification and who
 may download the exempt pack. The PDF pipeline (core.documents) renders what these return.
 
-The report comes first, then its appendices in order. A generated appendix is rendered from
-its sources when the pack is made, so it is always current. The digest is the sha256 of
-everything that goes into the pack: the report's fields, each appendix's settings, the HTML
-of each generated or text appendix as rendered from its current sources (a changed rating,
-theme, response or child's name changes it; so does publishing a new version of the model
-guidance, or a change to the forms of abuse), and each uploaded file's checksum.
+Packs are made only from a published version of the report (``ReportVersion``): publishing
+freezes the report's text and renders every appendix once, from its sources as they are that
+day (``freeze``); the version keeps that HTML (an exempt appendix's apart, in
+``ExemptAppendixSnapshot``) and a digest over all of it. A version's pack is rendered from what
+it stored, never re-queried, so it is the same pack whatever happens to the review, the
+responses or the model guidance afterwards (docs/adr/0014-versions-frozen-reports.md).
+
+The live report (``cabinet_report_digest``, ``appendix_context``) is what the composer pages
+show while the report is drafted: the digest is the sha256 of everything that would go into
+a version published now.
 
 core.documents (the PDF pipeline) is imported only where parts are made, so the pages that
 share this module's contexts work without it.
@@ -16,11 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from scrutiny import selectors
-from scrutiny.models import Appendix, CabinetReport
+from scrutiny.models import (
+    Appendix,
+    CabinetReport,
+    ExemptAppendixSnapshot,
+    ReportVersion,
+    ReportVersionAppendix,
+)
 from scrutiny.permissions import can_see_exempt_appendices
 
 #: kind -> (print template under templates/scrutiny/pdf/, body include shared with the pages)
@@ -73,20 +85,25 @@ def appendix_context(appendix: Appendix) -> dict:
     elif appendix.kind == Kind.RESPONSE_TABLE:
         context |= {"recommendations": selectors.response_table(appendix.report)}
     elif appendix.kind == Kind.MODEL_GUIDANCE:
-        context |= guidance_context()
+        context |= guidance_context(appendix.guidance_version)
     elif appendix.kind == Kind.DEFINITIONS:
         context |= definitions_context()
     return context
 
 
-def guidance_context() -> dict:
-    """The published model guidance (Appendix 6), never a draft: guidance's own selector serves
-    only the one published version (None before any is published), and guidance.packs says
-    how a version is printed."""
+def guidance_context(version=None) -> dict:
+    """The model guidance (Appendix 6): the version put to the meeting when the appendix names
+    one (a version submitted for approval, say), otherwise the published one, never a draft:
+    guidance's own selector serves only the one published version (None before any is
+    published), and guidance.packs says how a version is printed."""
+    from guidance.models import ModelGuidanceVersion
     from guidance.packs import parts
     from guidance.selectors import published_version
 
-    version = published_version()
+    if version is not None and version.status == ModelGuidanceVersion.Status.DRAFT:
+        version = None
+    if version is None:
+        version = published_version()
     if version is None:
         return {"guidance_version": None}
     part = parts(guidance_version=version)[0]
@@ -198,3 +215,222 @@ def cabinet_report_title(*, report: CabinetReport) -> str:
 def cabinet_report_exempt_records(*, report: CabinetReport) -> list:
     """The referrals whose cases the report's exempt appendices show (logged on download)."""
     return selectors.referrals_in_exempt_appendices(report.appendices.filter(exempt=True))
+
+
+# --- Published versions: frozen once, rendered from what they stored ---------------------------
+
+#: The body template of a frozen part: the stored HTML, nothing re-queried.
+FROZEN_BODY = "scrutiny/includes/frozen_body.html"
+
+
+@dataclass(frozen=True)
+class FrozenAppendix:
+    number: int
+    title: str
+    kind: str
+    exempt: bool
+    schedule_12a_paragraph: int | None
+    public_interest: str
+    html: str = ""
+    file: str = ""
+    file_sha256: str = ""
+    content_sha256: str = ""
+    exempt_records: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Frozen:
+    report_fields: dict
+    report_html: str
+    classification: str
+    guidance_version: object | None
+    appendices: list[FrozenAppendix]
+    digest: str
+
+
+def _version_digest(report_fields: dict, report_html: str, appendices) -> str:
+    digest = hashlib.sha256()
+
+    def add(value) -> None:
+        digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+        digest.update(b"\x00")
+
+    add(report_fields)
+    add(report_html)
+    for a in appendices:
+        add(
+            {
+                "number": a.number,
+                "title": a.title,
+                "kind": a.kind,
+                "exempt": a.exempt,
+                "schedule_12a_paragraph": a.schedule_12a_paragraph,
+                "public_interest": a.public_interest,
+                "content": a.content_sha256,
+            }
+        )
+    return digest.hexdigest()
+
+
+def freeze(report: CabinetReport) -> Frozen:
+    """Render the report and every appendix from their sources as they are now, once."""
+    from guidance.models import ModelGuidanceVersion
+
+    appendices = list(report.appendices.select_related("review", "guidance_version").order_by("number"))
+    report_fields = {name: getattr(report, name) for name in REPORT_FIELDS} | {
+        "meeting": str(report.meeting),
+        "meeting_date": report.meeting.date.isoformat(),
+    }
+    report_html = render_to_string(TEMPLATES["report"][1], report_context(report))
+    frozen, guidance_version = [], None
+    for appendix in appendices:
+        common = {
+            "number": appendix.number,
+            "title": appendix.title,
+            "kind": appendix.kind,
+            "exempt": appendix.exempt,
+            "schedule_12a_paragraph": appendix.schedule_12a_paragraph,
+            "public_interest": appendix.public_interest,
+        }
+        records = (
+            [[referral.pk, label] for referral, label in selectors.referrals_in_exempt_appendices([appendix])]
+            if appendix.exempt
+            else []
+        )
+        if appendix.kind == Appendix.Kind.UPLOADED_PDF:
+            frozen.append(
+                FrozenAppendix(
+                    **common,
+                    file=appendix.file.name,
+                    file_sha256=appendix.file_sha256,
+                    content_sha256=appendix.file_sha256,
+                    exempt_records=records,
+                )
+            )
+            continue
+        context = appendix_context(appendix)
+        if appendix.kind == Appendix.Kind.MODEL_GUIDANCE and isinstance(
+            context.get("guidance_version"), ModelGuidanceVersion
+        ):
+            guidance_version = context["guidance_version"]
+        html = render_to_string(TEMPLATES[appendix.kind][1], context)
+        frozen.append(
+            FrozenAppendix(
+                **common,
+                html=html,
+                content_sha256=hashlib.sha256(html.encode()).hexdigest(),
+                exempt_records=records,
+            )
+        )
+    return Frozen(
+        report_fields=report_fields,
+        report_html=report_html,
+        classification=selectors.classification(appendices).short,
+        guidance_version=guidance_version,
+        appendices=frozen,
+        digest=_version_digest(report_fields, report_html, frozen),
+    )
+
+
+class _ExemptBodies:
+    """An exempt appendix's stored content, read only when a template renders it: the exempt
+    pack does, for a grant holder whose request was checked (and whose download is logged);
+    the public pack puts a notice in its place and never reads it. One query for all."""
+
+    def __init__(self, report_version_id: int):
+        self.report_version_id = report_version_id
+        self._bodies: dict[int, str] | None = None
+
+    def body(self, appendix_id: int) -> str:
+        if self._bodies is None:
+            self._bodies = dict(
+                ExemptAppendixSnapshot.objects.filter(
+                    appendix__report_version_id=self.report_version_id
+                ).values_list("appendix_id", "body_html")
+            )
+        return mark_safe(self._bodies.get(appendix_id, ""))
+
+
+def report_version_parts(*, report_version: ReportVersion) -> list:
+    """The version as it was published: the report, then each appendix, from what it stored."""
+    from core.documents import HtmlPart, PdfPart
+
+    template = TEMPLATES["report"][0]
+    parts = [
+        HtmlPart(
+            title=report_version.report_fields["title"],
+            template=template,
+            context={"body": FROZEN_BODY, "frozen_html": mark_safe(report_version.report_html)},
+        )
+    ]
+    exempt = _ExemptBodies(report_version.pk)
+    for appendix in report_version.appendices.order_by("number"):
+        common = {
+            "title": f"Appendix {appendix.number} - {appendix.title}",
+            "exempt": appendix.exempt,
+            "schedule_12a_paragraph": appendix.schedule_12a_paragraph,
+            "public_interest": appendix.public_interest,
+        }
+        if appendix.kind == Appendix.Kind.UPLOADED_PDF:
+            parts.append(PdfPart(file=appendix.file, **common))
+            continue
+        # An exempt appendix's content is read only if the exempt pack renders it.
+        html = _lazy_body(exempt, appendix.pk) if appendix.exempt else _stored(appendix.body_html)
+        parts.append(
+            HtmlPart(
+                template="scrutiny/pdf/appendix.html",
+                context={"body": FROZEN_BODY, "frozen_html": html},
+                **common,
+            )
+        )
+    return parts
+
+
+def _stored(html: str):
+    """HTML this service rendered with its own (autoescaping) templates when the version was
+    published: safe to place as it is."""
+    return mark_safe(html)
+
+
+def _lazy_body(exempt: _ExemptBodies, appendix_id: int):
+    return lambda: exempt.body(appendix_id)
+
+
+def report_version_digest(*, report_version: ReportVersion) -> str:
+    """Fixed when the version was published: the same version always gives the same pack."""
+    return report_version.digest
+
+
+def report_version_classification(*, report_version: ReportVersion) -> str:
+    return report_version.classification
+
+
+def report_version_title(*, report_version: ReportVersion) -> str:
+    return f"{report_version.title} (version {report_version.number})"
+
+
+def report_version_may_view(*, user, report_version: ReportVersion) -> bool:
+    from scrutiny.permissions import can_read
+
+    return can_read(user)
+
+
+def report_version_may_download_exempt(*, user, report_version: ReportVersion) -> bool:
+    return can_see_exempt_appendices(user, report_version.report)
+
+
+def report_version_exempt_records(*, report_version: ReportVersion) -> list:
+    """The report itself and the referrals whose cases the exempt appendices showed when the
+    version was published (a download is logged against each)."""
+    from referrals.models import Referral
+
+    records: list = [(report_version.report, f"Cabinet report {report_version.report_id}")]
+    seen = set()
+    for rows in ReportVersionAppendix.objects.filter(report_version=report_version, exempt=True).values_list(
+        "exempt_records", flat=True
+    ):
+        for pk, label in rows:
+            if pk not in seen:
+                seen.add(pk)
+                records.append((Referral(pk=pk), label))
+    return records

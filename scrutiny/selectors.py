@@ -446,3 +446,36 @@ def referrals_in_exempt_appendices(appendices) -> list[tuple[object, str]]:
         .distinct()
     )
     return [(Referral(pk=pk), reference) for pk, reference in rows]
+
+
+# --- Published versions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: object  # ReportVersion
+    warning: str
+    packs: list
+
+
+def report_versions(report: CabinetReport, *, may_see_exempt: bool) -> list[VersionRow]:
+    """The report's published versions, newest first, each with its finished packs (dated,
+    with checksums; the exempt pack only for those who may see it). Two queries."""
+    from core.models import ExportJob
+    from scrutiny.models import ReportVersion
+    from scrutiny.services import late_publication_warning
+
+    versions = list(
+        ReportVersion.objects.filter(report=report).select_related("guidance_version").order_by("-number")
+    )
+    variants = [ExportJob.Variant.PUBLIC] + ([ExportJob.Variant.EXEMPT] if may_see_exempt else [])
+    jobs: dict[int, list] = {}
+    if versions:
+        for job in ExportJob.objects.filter(
+            kind="cabinet_report_version",
+            object_id__in=[v.pk for v in versions],
+            status=ExportJob.Status.DONE,
+            variant__in=variants,
+        ).order_by("finished_at", "pk"):
+            jobs.setdefault(job.object_id, []).append(job)
+    return [VersionRow(v, late_publication_warning(v), jobs.get(v.pk, [])) for v in versions]

@@ -36,9 +36,12 @@ from scrutiny.models import (
     CabinetReport,
     DecisionRecord,
     EvidenceLink,
+    ExemptAppendixSnapshot,
     Meeting,
     ProgressUpdate,
     Recommendation,
+    ReportVersion,
+    ReportVersionAppendix,
     Response,
 )
 from scrutiny.permissions import READERS, can_grant
@@ -418,6 +421,7 @@ class AppendixInput:
     review: object | None = None  # reviews.Review
     text: str = ""
     upload: object | None = None  # an UploadedFile
+    guidance_version: object | None = None  # guidance.ModelGuidanceVersion put to the meeting
 
 
 def validate_pdf(upload) -> tuple[bytes, str, int]:
@@ -497,6 +501,7 @@ def _apply_appendix(appendix: Appendix, data: AppendixInput) -> None:
     appendix.public_interest = data.public_interest.strip() if data.exempt else ""
     appendix.review = data.review if data.kind in Appendix.FROM_REVIEW else None
     appendix.text = data.text if data.kind == Appendix.Kind.TEXT else ""
+    appendix.guidance_version = data.guidance_version if data.kind == Appendix.Kind.MODEL_GUIDANCE else None
     if data.kind == Appendix.Kind.UPLOADED_PDF and data.upload is not None:
         content, digest, pages = validate_pdf(data.upload)
         appendix.file_sha256, appendix.file_size, appendix.file_pages = digest, len(content), pages
@@ -594,6 +599,144 @@ def report_revoke(*, revoked_by, report_id: int, grant_id: int, reason: str) -> 
     )
 
 
+# --- Publishing a version for the meeting ------------------------------------------------------
+
+#: Local Government Act 1972, s100B: the papers are open to the public at least five clear days
+#: before the meeting.
+PUBLICATION_CLEAR_DAYS = 5
+#: Executive decisions subject to call-in take effect after the call-in period: commonly five
+#: working days after the decision is published (a setting, as councils' constitutions differ).
+CALL_IN_WORKING_DAYS_DEFAULT = 5
+
+
+def clear_days(published_on: dt.date, meeting_date: dt.date) -> int:
+    """Clear days between publication and the meeting: neither of those two days, and no
+    weekend day or bank holiday (England and Wales)."""
+    from core.timescales import is_working_day
+
+    day, count = published_on + dt.timedelta(days=1), 0
+    while day < meeting_date:
+        count += is_working_day(day)
+        day += dt.timedelta(days=1)
+    return count
+
+
+def publication_deadline(meeting_date: dt.date) -> dt.date:
+    """The last day the papers can be published and still give five clear days."""
+    from core.timescales import is_working_day
+
+    day, found = meeting_date, 0
+    while found < PUBLICATION_CLEAR_DAYS:
+        day -= dt.timedelta(days=1)
+        found += is_working_day(day)
+    return day - dt.timedelta(days=1)
+
+
+def call_in_ends_on(published_on: dt.date) -> dt.date:
+    from core.timescales import add_working_days
+
+    days = getattr(settings, "SCRUTINY_CALL_IN_WORKING_DAYS", CALL_IN_WORKING_DAYS_DEFAULT)
+    return add_working_days(published_on, days)
+
+
+def late_publication_warning(version: ReportVersion) -> str:
+    """Empty when the papers gave five clear days; otherwise what went wrong, with the dates."""
+    if not version.late:
+        return ""
+    days = clear_days(version.published_on, version.meeting_date)
+    return (
+        f"Version {version.number} was published on {version.published_on:%-d %B %Y}, {days} clear "
+        f"day{'' if days == 1 else 's'} before the meeting on {version.meeting_date:%-d %B %Y}. The papers "
+        f"should have been published by {version.deadline:%-d %B %Y} to give five clear days."
+    )
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@transaction.atomic
+def report_version_publish(
+    *,
+    user,
+    report_id: int,
+    expected_version: int | None,
+    published_on: dt.date | None,
+    kind: str = ReportVersion.Kind.ORIGINAL,
+    reason: str = "",
+) -> ReportVersion:
+    """Publish the report for its meeting: freeze its text and every appendix's content as it
+    is now, into a new version. The first is the original; a later one is a supplement or a
+    correction and says why. Packs are made only from versions, so a version's pack never
+    changes; earlier versions and their packs stay as they were.
+
+    Publishing later than five clear days before the meeting is allowed (it happens) but the
+    version records it and the report shows the warning with the dates."""
+    from scrutiny import packs
+
+    report = _lock(CabinetReport, report_id, expected_version)
+    report = CabinetReport.objects.select_related("meeting__committee", "agenda_item").get(pk=report.pk)
+    last = report.versions.order_by("-number").first()
+    Kind = ReportVersion.Kind
+    errors = {}
+    if published_on is None:
+        errors["published_on"] = "Enter the date the papers are published"
+    if last is None:
+        kind, reason = Kind.ORIGINAL, reason.strip()
+        if published_on and published_on > report.meeting.date:
+            errors["published_on"] = "The papers must be published before the meeting"
+    else:
+        if kind not in (Kind.SUPPLEMENT, Kind.CORRECTION):
+            errors["kind"] = "Select whether this is a supplement or a correction"
+        if not reason.strip():
+            errors["reason"] = f"Enter why the papers changed since version {last.number}"
+        if published_on and published_on < last.published_on:
+            errors["published_on"] = (
+                f"The date must be on or after version {last.number}'s, {last.published_on:%-d %B %Y}"
+            )
+    if not report.appendices.exists() and not report.purpose.strip():
+        errors["published_on"] = "The report has nothing to publish"
+    _raise_if(errors)
+
+    frozen = packs.freeze(report)
+    version = ReportVersion.objects.create(
+        report=report,
+        number=(last.number + 1) if last else 1,
+        kind=kind,
+        reason=reason.strip(),
+        title=packs.cabinet_report_title(report=report)[:300],
+        meeting_date=report.meeting.date,
+        published_on=published_on,
+        deadline=publication_deadline(report.meeting.date),
+        classification=frozen.classification,
+        report_fields=frozen.report_fields,
+        report_html=frozen.report_html,
+        guidance_version=frozen.guidance_version,
+        digest=frozen.digest,
+        published_at=timezone.now(),
+        published_by=user,
+    )
+    for item in frozen.appendices:
+        row = ReportVersionAppendix.objects.create(
+            report_version=version,
+            number=item.number,
+            title=item.title,
+            kind=item.kind,
+            exempt=item.exempt,
+            schedule_12a_paragraph=item.schedule_12a_paragraph,
+            public_interest=item.public_interest,
+            body_html="" if item.exempt else item.html,
+            file=item.file,
+            file_sha256=item.file_sha256,
+            content_sha256=item.content_sha256,
+            exempt_records=item.exempt_records,
+        )
+        if item.exempt and item.file == "":
+            ExemptAppendixSnapshot.objects.create(appendix=row, body_html=item.html)
+    _save(report, user=user, reason=f"Version {version.number} published ({version.get_kind_display()})")
+    return version
+
+
 @dataclass(frozen=True)
 class DecisionInput:
     decision_text: str
@@ -602,6 +745,10 @@ class DecisionInput:
     call_in: str
     published_on: dt.date | None = None
     effective_on: dt.date | None = None
+    decision_maker: str = DecisionRecord.DecisionMaker.CABINET
+    decision_maker_name: str = ""
+    delegation: str = ""
+    decided_on: dt.date | None = None
 
 
 @transaction.atomic
@@ -610,6 +757,7 @@ def decision_record(
 ) -> DecisionRecord:
     """Record what the meeting decided, or change it (``expected_version`` is the decision's)."""
     report = CabinetReport.objects.select_for_update().get(pk=report_id)
+    report = CabinetReport.objects.select_related("meeting__committee").get(pk=report.pk)
     existing = DecisionRecord.objects.filter(report=report).first()
     if existing is not None:
         existing = _lock(DecisionRecord, existing.pk, expected_version)
@@ -629,11 +777,49 @@ def decision_record(
         errors["effective_on"] = "The date it takes effect must be on or after the date it was published"
     if data.status == Status.CALLED_IN and data.call_in != DecisionRecord.CallIn.CALLED_IN:
         errors["call_in"] = "A called-in decision must say it was called in"
+    Maker = DecisionRecord.DecisionMaker
+    if data.decision_maker not in Maker.values:
+        errors["decision_maker"] = "Select who made the decision"
+    if data.decision_maker == Maker.OFFICER and not data.delegation.strip():
+        errors["delegation"] = "Enter the delegated power the officer made the decision under"
+    if data.decision_maker in (Maker.CABINET_MEMBER, Maker.OFFICER) and not data.decision_maker_name.strip():
+        errors["decision_maker_name"] = "Enter the title of the person who made the decision"
+    decided_on = data.decided_on or report.meeting.date
+    if data.published_on and data.published_on < decided_on:
+        errors["published_on"] = "The date it was published must be on or after the date of the decision"
+    # The decision was made on a published version of the report: the latest on that day.
+    decided_version = report.versions.filter(published_on__lte=decided_on).order_by("-number").first()
+    if decided_version is None:
+        errors["decision_text"] = (
+            "Publish the report for the meeting before recording its decision: the decision is made on "
+            "the published papers"
+        )
+    subject = data.call_in != DecisionRecord.CallIn.NOT_SUBJECT
+    ends = call_in_ends_on(data.published_on) if subject and data.published_on else None
+    if ends and data.effective_on and data.effective_on <= ends and "effective_on" not in errors:
+        errors["effective_on"] = (
+            f"The decision takes effect only after the call-in period, which ends on {ends:%-d %B %Y}: "
+            "enter a later date"
+        )
+    if (
+        data.status == Status.EFFECTIVE
+        and subject
+        and data.call_in != DecisionRecord.CallIn.NOT_CALLED_IN
+        and "call_in" not in errors
+    ):
+        errors["call_in"] = "A decision takes effect only once the call-in period has ended without a call-in"
     _raise_if(errors)
     record = existing or DecisionRecord(report=report, recorded_by=user)
     record.decision_text = data.decision_text.strip()
     record.status, record.key_decision, record.call_in = data.status, data.key_decision, data.call_in
     record.published_on, record.effective_on = data.published_on, data.effective_on
+    record.decision_maker = data.decision_maker
+    record.decision_maker_name = data.decision_maker_name.strip() or (
+        report.meeting.committee.name if data.decision_maker == Maker.CABINET else ""
+    )
+    record.delegation = data.delegation.strip() if data.decision_maker == Maker.OFFICER else ""
+    record.decided_on, record.call_in_ends_on = decided_on, ends
+    record.report_version = decided_version
     _save(record, user=user, reason="Decision changed" if existing else "Decision recorded")
     if report.status != CabinetReport.Status.FINAL:
         report.status = CabinetReport.Status.FINAL

@@ -42,6 +42,7 @@ urlpatterns = [
     path("reports/<int:report_pk>/history/", views.ReportHistoryView.as_view(), name="report_history"),
     path("reports/<int:report_pk>/grants/", views.ReportGrantsView.as_view(), name="report_grants"),
     path("reports/<int:report_pk>/decision/", views.DecisionView.as_view(), name="decision"),
+    path("reports/<int:report_pk>/publish/", views.ReportPublishView.as_view(), name="report_publish"),
     path("reports/<int:report_pk>/appendices/new/", views.AppendixAddView.as_view(), name="appendix_add"),
     path("appendices/<int:appendix_pk>/", views.AppendixDetailView.as_view(), name="appendix"),
     path("appendices/<int:appendix_pk>/edit/", views.AppendixEditView.as_view(), name="appendix_edit"),

@@ -533,6 +533,7 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
     def get(self, request, report_pk):
         report = self.report
         context = packs.report_context(report)
+        may_see_exempt = can_see_exempt_appendices(request.user, report)
         return render(
             request,
             "scrutiny/report_detail.html",
@@ -541,9 +542,42 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
                 "decision": DecisionRecord.objects.filter(report=report).first(),
                 "can_manage": can_manage(request.user),
                 "can_grant": can_grant(request.user),
-                "may_see_exempt": can_see_exempt_appendices(request.user, report),
+                "may_see_exempt": may_see_exempt,
+                "versions": selectors.report_versions(report, may_see_exempt=may_see_exempt),
             },
         )
+
+
+class ReportPublishView(ReportMixin, VersionedFormView):
+    """Publish the papers: freeze a version (the first, or a supplement or correction)."""
+
+    form_class = forms.ReportPublishForm
+    title = "Publish the papers"
+    submit = "Publish"
+
+    def back(self):
+        return self.report_url
+
+    def form(self, data=None, files=None):
+        return self.form_class(data, files, initial=self.initial(), later=self.report.versions.exists())
+
+    def initial(self):
+        return {"version": self.report.version, "published_on": timezone.localdate()}
+
+    def save(self, data):
+        version = services.report_version_publish(
+            user=self.request.user,
+            report_id=self.report.pk,
+            expected_version=data["version"],
+            published_on=data["published_on"],
+            kind=data.get("kind") or "original",
+            reason=data.get("reason") or "",
+        )
+        messages.success(self.request, f"Version {version.number} published")
+        warning = services.late_publication_warning(version)
+        if warning:
+            messages.warning(self.request, warning)
+        return redirect(self.back())
 
 
 class ReportHistoryView(ReportMixin, ReadersMixin, View):
@@ -635,6 +669,8 @@ class DecisionView(ReportMixin, VersionedFormView):
             return {
                 "key_decision": self.report.decision_type == CabinetReport.DecisionType.KEY,
                 "call_in": "open",
+                "decision_maker": DecisionRecord.DecisionMaker.CABINET,
+                "decided_on": self.report.meeting.date,
             }
         return {
             "decision_text": record.decision_text,
@@ -643,6 +679,10 @@ class DecisionView(ReportMixin, VersionedFormView):
             "call_in": record.call_in,
             "published_on": record.published_on,
             "effective_on": record.effective_on,
+            "decision_maker": record.decision_maker,
+            "decision_maker_name": record.decision_maker_name,
+            "delegation": record.delegation,
+            "decided_on": record.decided_on,
             "version": record.version,
         }
 
@@ -668,6 +708,7 @@ def _appendix_input(data: dict) -> services.AppendixInput:
         review=data["review"],
         text=data["text"],
         upload=data["upload"],
+        guidance_version=data.get("guidance_version"),
     )
 
 
@@ -755,6 +796,7 @@ class AppendixEditView(AppendixMixin, VersionedFormView):
             "kind": a.kind,
             "title": a.title,
             "review": a.review_id,
+            "guidance_version": a.guidance_version_id,
             "text": a.text,
             "exempt": a.exempt,
             "schedule_12a_paragraph": a.schedule_12a_paragraph,

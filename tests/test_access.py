@@ -146,6 +146,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     # Information governance gives access to exempt appendices (nobody grants to themselves).
     "scrutiny:report_grants": frozenset({R.INFORMATION_GOVERNANCE}),
     "scrutiny:decision": OFFICERS,
+    "scrutiny:report_publish": OFFICERS,
     "scrutiny:appendix_add": OFFICERS,
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,

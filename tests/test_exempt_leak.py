@@ -509,7 +509,7 @@ def test_reading_a_cabinet_papers_case_list_is_logged_against_each_referral_in_i
         (canary_referral.reference, [f"cabinet report {ids['report_pk']} appendix {case_list.number}"])
     ]
 
-    exports = reverse("documents:exports", args=["cabinet_report", ids["report_pk"]])
+    exports = reverse("documents:exports", args=["cabinet_report_version", ids["report_version_pk"]])
 
     @unit_of_work  # the request and the task it queues; in production each is its own unit
     def export(variant):
@@ -519,9 +519,13 @@ def test_reading_a_cabinet_papers_case_list_is_logged_against_each_referral_in_i
     export("exempt")
     job = ExportJob.objects.get(variant="exempt")
     assert job.status == ExportJob.Status.DONE, job.message
-    assert job.exempt_records == [["referrals.referral", canary_referral.pk, canary_referral.reference]]
-    # The review drops the case after the pack was made: the pack still names its children, so
-    # its download is still logged against the referral (as rendered, not as it is now).
+    assert job.exempt_records == [
+        ["scrutiny.cabinetreport", ids["report_pk"], f"Cabinet report {ids['report_pk']}"],
+        ["referrals.referral", canary_referral.pk, canary_referral.reference],
+    ]
+    # The review drops the case after the papers were published: the version (and its pack)
+    # still names its children, so its download is still logged against the referral (as
+    # published, not as it is now).
     from reviews.models import ScreeningDecision
 
     ScreeningDecision.objects.filter(referral=canary_referral).update(

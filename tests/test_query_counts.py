@@ -215,7 +215,7 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
     from scrutiny import services as scrutiny_services
     from scrutiny.models import Appendix, Recommendation
     from tests.guidance.helpers import draft, published
-    from tests.scrutiny.helpers import make_report, meetings
+    from tests.scrutiny.helpers import make_report, meetings, publish
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     officer = role_user(Role.REPORT_OFFICER, username="officer")
@@ -251,7 +251,13 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
             "report": (reverse("scrutiny:report", args=[report.pk]), {}),
             "appendix (response table)": (reverse("scrutiny:appendix", args=[table.pk]), {}),
             "appendix (model guidance)": (reverse("scrutiny:appendix", args=[guidance_appendix.pk]), {}),
-            "packs": (reverse("documents:exports", args=["cabinet_report", report.pk]), {}),
+            "packs": (
+                reverse(
+                    "documents:exports",
+                    args=["cabinet_report_version", report.versions.order_by("-number").first().pk],
+                ),
+                {},
+            ),
             "guidance versions": (reverse("guidance:versions"), {}),
             "guidance version": (reverse("guidance:version_detail", args=[compared[0].pk]), {}),
             "guidance compare": (
@@ -268,6 +274,8 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
             to=size, officer=officer, report=report, watched=watched, meeting=scrutiny_meeting, item=item
         )
         grow_guidance(to=size, officer=officer, version=version, compared=compared)
+        # The papers published at this size (the second a supplement): the report page lists them.
+        publish(officer, report, kind="supplement", reason="Grown")
         sizes[size] = {name: count(client, url, params) for name, (url, params) in pages().items()}
 
     assert Recommendation.objects.count() == LARGE

@@ -1,5 +1,6 @@
-"""The cabinet report end to end: composed in scrutiny, exported as both packs by the job
-pipeline (Celery eager here; tests/test_packs_worker.py runs a real worker), downloaded."""
+"""The cabinet report end to end: composed in scrutiny, published as a frozen version, exported
+as both packs by the job pipeline (Celery eager here; tests/test_packs_worker.py runs a real
+worker), downloaded."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from weasyprint import HTML
 from core.models import AccessLogEntry, ExportJob
 from core.roles import Role
 from scrutiny import services as scrutiny_services
+from scrutiny.models import ReportVersion
 from tests.conftest import sign_in_verified
 from tests.core.pdf_helpers import page_pixels, page_png, pdf_pages_text, reader, reddish_share
 from tests.nplusone import unit_of_work
-from tests.scrutiny.helpers import add_appendix, make_report
+from tests.scrutiny.helpers import add_appendix, make_report, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -68,14 +70,20 @@ def holder(role_user, report):
     return user
 
 
+def _exports(report) -> str:
+    """The export page of the report's latest published version."""
+    version = ReportVersion.objects.filter(report_id=report.pk).order_by("-number").first()
+    return reverse("documents:exports", args=["cabinet_report_version", version.pk])
+
+
 @unit_of_work  # the request and the task it queues; in production each is its own unit
 def _export(client, report, variant, capture) -> ExportJob:
+    if not ReportVersion.objects.filter(report_id=report.pk).exists():
+        publish(report.created_by, report)
     with capture(execute=True):
-        response = client.post(
-            reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": variant}
-        )
+        response = client.post(_exports(report), {"variant": variant})
     assert response.status_code == 302, response.content.decode()[:2000]
-    job = ExportJob.objects.get(variant=variant)
+    job = ExportJob.objects.filter(variant=variant).latest("pk")
     assert job.status == ExportJob.Status.DONE, job.message
     return job
 
@@ -90,8 +98,9 @@ def test_the_cabinet_report_exports_as_a_public_and_an_exempt_pack(
     client, report, holder, role_user, django_capture_on_commit_callbacks, tmp_path
 ):
     sign_in_verified(client, holder)
+    publish(holder, report)
     exports = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
-    assert reverse("documents:exports", args=["cabinet_report", report.pk]) in exports
+    assert _exports(report) in exports
 
     public = _download(client, _export(client, report, "public", django_capture_on_commit_callbacks))
     pages = pdf_pages_text(public)
@@ -117,13 +126,11 @@ def test_the_cabinet_report_exports_as_a_public_and_an_exempt_pack(
     assert CANARY in " ".join(pages)
     for page in pages:
         assert "EXEMPT - NOT FOR PUBLICATION" in page
-    entry = AccessLogEntry.objects.get()
-    assert (entry.user_id, entry.record_type, entry.record_id, entry.channel) == (
-        holder.pk,
-        "scrutiny.cabinetreport",
-        report.pk,
-        "pdf",
-    )
+    version = ReportVersion.objects.get(report_id=report.pk)
+    assert sorted(AccessLogEntry.objects.values_list("user_id", "record_type", "record_id", "channel")) == [
+        (holder.pk, "scrutiny.cabinetreport", report.pk, "pdf"),
+        (holder.pk, "scrutiny.reportversion", version.pk, "pdf"),
+    ]
 
     # Looked at: the first page of each pack and the merged upload, kept for a person to open.
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -134,25 +141,32 @@ def test_the_cabinet_report_exports_as_a_public_and_an_exempt_pack(
 
     # Another officer without the grant: no exempt button, and the exempt pack is a 404.
     sign_in_verified(client, role_user(Role.REPORT_OFFICER, username="other"))
-    page = client.get(reverse("documents:exports", args=["cabinet_report", report.pk])).content.decode()
+    page = client.get(_exports(report)).content.decode()
     assert "Export the public pack" in page
     assert "Export the exempt pack" not in page
     assert client.get(reverse("documents:download", args=[exempt_job.pk])).status_code == 404
     assert client.get(reverse("documents:job", args=[exempt_job.pk])).status_code == 404
 
 
-def test_a_changed_report_makes_a_new_pack(client, report, holder, django_capture_on_commit_callbacks):
+def test_a_published_version_reuses_its_pack_and_a_change_needs_a_new_version(
+    client, report, holder, django_capture_on_commit_callbacks
+):
     sign_in_verified(client, holder)
     first = _export(client, report, "public", django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"})
+        client.post(_exports(report), {"variant": "public"})
     assert ExportJob.objects.count() == 1  # unchanged: the finished pack is reused
     add_appendix(holder, report, title="Legal basis", text="The legal basis.")
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"})
+        client.post(_exports(report), {"variant": "public"})
+    assert ExportJob.objects.count() == 1  # the published version did not change
+    publish(holder, report, kind="supplement", reason="The legal basis, added.")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_exports(report), {"variant": "public"})
     newer = ExportJob.objects.exclude(pk=first.pk).get()
     assert newer.source_digest != first.source_digest
     assert newer.status == ExportJob.Status.DONE
+    assert first.object_id != newer.object_id  # each version keeps its own pack
 
 
 def test_the_public_pack_carries_the_published_guidance_and_the_definitions(
@@ -181,7 +195,12 @@ def test_the_public_pack_carries_the_published_guidance_and_the_definitions(
     assert CANARY not in text
 
     second = approved(holder, sections=[guidance_services.SectionInput("Purpose", "Nextguidancetext two.")])
-    guidance_services.guidance_version_publish(user=holder, version_id=second.pk)
+    guidance_services.guidance_version_publish(user=second.approved_by, version_id=second.pk)
+    # The published papers keep the guidance they were published with: the same pack.
+    same = _export_again(client, report, django_capture_on_commit_callbacks)
+    assert (same.pk, same.checksum) == (first.pk, first.checksum)
+    # A supplement carries the new version.
+    publish(holder, report, kind="supplement", reason="Model guidance version 2 was published.")
     again = _export_again(client, report, django_capture_on_commit_callbacks)
     assert again.pk != first.pk
     assert again.source_digest != first.source_digest
@@ -193,9 +212,7 @@ def test_the_public_pack_carries_the_published_guidance_and_the_definitions(
 @unit_of_work
 def _export_again(client, report, capture) -> ExportJob:
     with capture(execute=True):
-        response = client.post(
-            reverse("documents:exports", args=["cabinet_report", report.pk]), {"variant": "public"}
-        )
+        response = client.post(_exports(report), {"variant": "public"})
     assert response.status_code == 302
     job = ExportJob.objects.filter(variant="public").latest("pk")
     assert job.status == ExportJob.Status.DONE, job.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from guidance import services
 from guidance.models import SafeguardingLead, TrainingRecord
@@ -19,17 +20,19 @@ def eqia_upload(content: bytes = PDF, name: str = "eqia.pdf") -> SimpleUploadedF
 
 
 @unit_of_work
-def cabinet_decision(user, *, status: str = "published"):
-    """A cabinet meeting's decision record, as the scrutiny app records it."""
+def cabinet_decision(user, *, status: str = "effective", decided_on: dt.date | None = None, **fields):
+    """A decision record, as the scrutiny app records it: by default the cabinet's, made and in
+    effect today (so after any version submitted in the test), not subject to call-in."""
     from scrutiny.models import AgendaItem, CabinetReport, Committee, DecisionRecord, Meeting
 
+    day = decided_on or timezone.localdate()
     cabinet, _ = Committee.objects.get_or_create(name="Cabinet", defaults={"kind": "cabinet"})
-    meeting, _ = Meeting.objects.get_or_create(committee=cabinet, date=dt.date(2020, 11, 26))
-    item = AgendaItem.objects.create(title="Review of peer on peer abuse cases")
+    meeting, _ = Meeting.objects.get_or_create(committee=cabinet, date=day)
+    item = AgendaItem.objects.create(title="Model guidance for schools")
     report = CabinetReport.objects.create(
         agenda_item=item,
         meeting=meeting,
-        title="Review of peer on peer abuse cases",
+        title="Model guidance for schools",
         report_by="Cabinet member children and families",
         decision_type="key",
         purpose="To approve the peer on peer model guidance.",
@@ -37,12 +40,36 @@ def cabinet_decision(user, *, status: str = "published"):
         created_by=user,
     )
     return DecisionRecord.objects.create(
-        report=report,
-        decision_text="Approved the model guidance.",
-        status=status,
-        effective_on=dt.date(2020, 12, 4),
-        recorded_by=user,
+        **{
+            "report": report,
+            "decision_text": "Approved the model guidance.",
+            "status": status,
+            "decision_maker": "cabinet",
+            "decision_maker_name": "Cabinet",
+            "decided_on": day,
+            "call_in": "not_subject",
+            "published_on": day,
+            "effective_on": day,
+            "recorded_by": user,
+        }
+        | fields
     )
+
+
+@unit_of_work
+def second_officer(username: str = "approver"):
+    """Another report officer: the one who records approval and publishes (not the drafter)."""
+    from django.contrib.auth.models import Group
+
+    from core.roles import GROUP_NAMES, Role
+    from tests.factories import UserFactory
+
+    User = UserFactory._meta.model
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = UserFactory(username=username)
+        user.groups.add(Group.objects.get(name=GROUP_NAMES[Role.REPORT_OFFICER]))
+    return user
 
 
 SECTIONS = [
@@ -65,21 +92,24 @@ def draft(user, *, title: str = "Model guidance", sections=None, summary: str = 
 
 
 @unit_of_work
-def approved(user, **kwargs):
+def approved(user, *, approver=None, **kwargs):
+    """Drafted and submitted by ``user``; approval recorded by ``approver`` (another officer)."""
+    approver = approver or second_officer()
     version = draft(user, **kwargs)
     services.guidance_version_submit(user=user, version_id=version.pk)
     services.guidance_version_attach_eqia(
         user=user, version_id=version.pk, upload=eqia_upload(), summary="No adverse impact"
     )
     return services.guidance_version_approve(
-        user=user, version_id=version.pk, decision=cabinet_decision(user)
+        user=approver, version_id=version.pk, decision=cabinet_decision(user)
     )
 
 
 @unit_of_work
-def published(user, **kwargs):
-    version = approved(user, **kwargs)
-    return services.guidance_version_publish(user=user, version_id=version.pk)
+def published(user, *, approver=None, **kwargs):
+    approver = approver or second_officer()
+    version = approved(user, approver=approver, **kwargs)
+    return services.guidance_version_publish(user=approver, version_id=version.pk)
 
 
 @unit_of_work

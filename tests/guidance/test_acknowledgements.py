@@ -46,7 +46,7 @@ def test_publishing_emails_each_schools_dsl_once_the_transaction_commits(
 ):
     version = approved(officer)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.guidance_version_publish(user=officer, version_id=version.pk)
+        services.guidance_version_publish(user=version.approved_by, version_id=version.pk)
     assert mail.outbox == []  # nothing goes before the commit
     assert len(callbacks) == 4  # the public PDF's rendering and one e-mail per school
     for callback in callbacks:

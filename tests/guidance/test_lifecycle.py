@@ -16,7 +16,14 @@ from core.roles import Role
 from guidance import services
 from guidance.models import ModelGuidanceVersion
 from tests.conftest import sign_in_verified
-from tests.guidance.helpers import approved, cabinet_decision, draft, eqia_upload, published
+from tests.guidance.helpers import (
+    approved,
+    cabinet_decision,
+    draft,
+    eqia_upload,
+    published,
+    second_officer,
+)
 
 pytestmark = pytest.mark.django_db
 Status = ModelGuidanceVersion.Status
@@ -36,12 +43,14 @@ def test_the_whole_lifecycle_records_who_and_when(officer):
         user=officer, version_id=version.pk, upload=eqia_upload(), summary="No adverse impact"
     )
     decision = cabinet_decision(officer)
-    services.guidance_version_approve(user=officer, version_id=version.pk, decision=decision)
-    services.guidance_version_publish(user=officer, version_id=version.pk)
+    approver = second_officer()
+    services.guidance_version_approve(user=approver, version_id=version.pk, decision=decision)
+    services.guidance_version_publish(user=approver, version_id=version.pk)
     version.refresh_from_db()
     assert version.status == Status.PUBLISHED
     assert version.decision == decision
-    assert version.submitted_by == version.approved_by == version.published_by == officer
+    assert version.created_by == version.submitted_by == officer
+    assert version.approved_by == version.published_by == approver
     assert version.submitted_at <= version.approved_at <= version.published_at
     reasons = list(version.history.order_by("history_date").values_list("history_change_reason", flat=True))
     assert reasons[0].startswith("Draft started")
@@ -51,7 +60,7 @@ def test_the_whole_lifecycle_records_who_and_when(officer):
         f"Approved: {decision}",
         "Published",
     ]
-    assert {h.history_user for h in version.history.select_related("history_user")} == {officer}
+    assert {h.history_user for h in version.history.select_related("history_user")} == {officer, approver}
 
 
 def test_publishing_the_next_version_supersedes_the_last(officer):
@@ -71,8 +80,10 @@ def test_publishing_the_next_version_supersedes_the_last(officer):
     services.guidance_version_attach_eqia(
         user=officer, version_id=second.pk, upload=eqia_upload(), summary="x"
     )
-    services.guidance_version_approve(user=officer, version_id=second.pk, decision=cabinet_decision(officer))
-    services.guidance_version_publish(user=officer, version_id=second.pk)
+    services.guidance_version_approve(
+        user=second_officer(), version_id=second.pk, decision=cabinet_decision(officer)
+    )
+    services.guidance_version_publish(user=second_officer(), version_id=second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == Status.SUPERSEDED
@@ -123,7 +134,7 @@ def test_approval_needs_the_cabinet_decision(officer):
         user=officer, version_id=version.pk, upload=eqia_upload(), summary="x"
     )
     with pytest.raises(ValidationError) as refused:
-        services.guidance_version_approve(user=officer, version_id=version.pk, decision=None)
+        services.guidance_version_approve(user=second_officer(), version_id=version.pk, decision=None)
     assert refused.value.code == "no_decision"
 
 
@@ -369,6 +380,13 @@ def test_the_full_journey_through_the_pages(officer, officer_client):
     )
     assert eqia.status_code == 302
     decision = cabinet_decision(officer)
+    # The drafter may not approve their own version; another officer records it.
+    own = officer_client.post(
+        reverse("guidance:version_approve", args=[version.pk]), {"decision": decision.pk}
+    )
+    assert own.status_code == 400
+    assert "someone else must approve it" in own.content.decode()
+    sign_in_verified(officer_client, second_officer())
     approve = officer_client.post(
         reverse("guidance:version_approve", args=[version.pk]), {"decision": decision.pk}
     )
@@ -441,3 +459,138 @@ def test_a_submitted_version_can_go_back_to_draft(officer):
     version.refresh_from_db()
     assert version.status == Status.DRAFT
     assert version.submitted_at is None
+
+
+# --- separation of duties and a real approval (issue 13, part 2) -----------------------------------
+
+
+def _submitted(user, **kwargs):
+    version = draft(user, **kwargs)
+    services.guidance_version_submit(user=user, version_id=version.pk)
+    return services.guidance_version_attach_eqia(
+        user=user, version_id=version.pk, upload=eqia_upload(), summary="x"
+    )
+
+
+def test_nobody_approves_or_publishes_what_they_drafted_or_submitted(officer, role_user):
+    """The 2026 incident: one officer drafted, submitted, approved and published version 3."""
+    version = _submitted(officer)
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_approve(
+            user=officer, version_id=version.pk, decision=cabinet_decision(officer)
+        )
+    assert refused.value.code == "own_work"
+    # Someone who only edited the draft's text counts as a drafter too.
+    editor = role_user(Role.REPORT_OFFICER, username="editor")
+    other = draft(officer, title="Other")
+    services.guidance_version_update(
+        user=editor,
+        version_id=other.pk,
+        expected_version=other.version,
+        title="Other",
+        change_summary="Edited",
+        sections=[services.SectionInput("Purpose", "Edited by someone else")],
+    )
+    services.guidance_version_submit(user=officer, version_id=other.pk)
+    services.guidance_version_attach_eqia(
+        user=officer, version_id=other.pk, upload=eqia_upload(), summary="x"
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_approve(
+            user=editor, version_id=other.pk, decision=cabinet_decision(officer)
+        )
+    assert refused.value.code == "own_work"
+    # The approver may publish; the drafter may not.
+    approver = second_officer()
+    services.guidance_version_approve(
+        user=approver, version_id=version.pk, decision=cabinet_decision(officer)
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_publish(user=officer, version_id=version.pk)
+    assert refused.value.code == "own_work"
+    version.refresh_from_db()
+    assert version.status == Status.APPROVED
+
+
+@pytest.mark.parametrize("column", ["approved_by", "published_by"])
+@pytest.mark.parametrize("same_as", ["created_by", "submitted_by"])
+def test_the_database_refuses_self_approval_and_self_publication(officer, column, same_as):
+    version = published(officer)
+    value = getattr(version, f"{same_as}_id")
+    _integrity_error(
+        lambda: ModelGuidanceVersion.objects.filter(pk=version.pk).update(**{f"{column}_id": value})
+    )
+
+
+def test_the_approval_cites_a_decision_made_after_submission(officer):
+    """Citing the 2020 cabinet decision for a version submitted in 2026 is refused."""
+    import datetime as dt
+
+    version = _submitted(officer)
+    old = cabinet_decision(officer, decided_on=dt.date(2020, 11, 26))
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_approve(user=second_officer(), version_id=version.pk, decision=old)
+    assert refused.value.code == "decision_before_submission"
+    assert "26 November 2020" in refused.value.messages[0]
+    version.refresh_from_db()
+    assert (version.status, version.decision) == (Status.SUBMITTED, None)
+
+
+def test_an_officer_decision_names_its_delegation_and_a_called_in_one_is_refused(officer):
+    version = _submitted(officer)
+    called_in = cabinet_decision(officer, status="called_in", call_in="called_in")
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_approve(user=second_officer(), version_id=version.pk, decision=called_in)
+    assert refused.value.code == "no_decision"
+    # The database will not hold an officer's decision without its delegation.
+    _integrity_error(
+        lambda: cabinet_decision(officer, decision_maker="officer", decision_maker_name="Director")
+    )
+    delegated = cabinet_decision(
+        officer,
+        decision_maker="officer",
+        decision_maker_name="Director of children's services",
+        delegation="Delegated by cabinet on 26 November 2020, minute 45",
+    )
+    services.guidance_version_approve(user=second_officer(), version_id=version.pk, decision=delegated)
+    version.refresh_from_db()
+    assert version.decision == delegated
+
+
+def test_publication_waits_for_the_decision_to_take_effect(officer):
+    import datetime as dt
+
+    version = _submitted(officer)
+    today = timezone.localdate()
+    pending = cabinet_decision(
+        officer, status="published", call_in="open", effective_on=today + dt.timedelta(days=9)
+    )
+    services.guidance_version_approve(user=second_officer(), version_id=version.pk, decision=pending)
+    with pytest.raises(ValidationError) as refused:
+        services.guidance_version_publish(user=second_officer(), version_id=version.pk)
+    assert refused.value.code == "decision_not_effective"
+
+
+def test_the_public_page_shows_the_real_approval_chain(officer, client):
+    import datetime as dt
+
+    version = _submitted(officer)
+    today = timezone.localdate()
+    decision = cabinet_decision(
+        officer,
+        decision_maker="cabinet_member",
+        decision_maker_name="Cabinet member children and families",
+        call_in="not_called_in",
+        call_in_ends_on=today - dt.timedelta(days=1),
+        published_on=today - dt.timedelta(days=1),
+    )
+    approver = second_officer()
+    services.guidance_version_approve(user=approver, version_id=version.pk, decision=decision)
+    services.guidance_version_publish(user=approver, version_id=version.pk)
+    page = " ".join(client.get(reverse("guidance:published")).content.decode().split())
+    assert "Approved by cabinet" not in page
+    assert "Cabinet member children and families (a cabinet member)" in page
+    assert f"on {today:%-d %B %Y}" in page
+    assert "Submitted for approval</dt>" in page.replace("</dt> <dd", "</dt><dd")
+    assert f"Call-in period ended {today - dt.timedelta(days=1):%-d %B %Y}, not called in" in page
+    assert "Decision took effect" in page

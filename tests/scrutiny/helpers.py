@@ -74,3 +74,18 @@ def add_appendix(user, report, **kwargs):
         **({"kind": "text", "title": "Text appendix", "text": "Some text"} | kwargs)
     )
     return services.appendix_add(user=user, report_id=report.pk, expected_version=report.version, data=data)
+
+
+@unit_of_work
+def publish(user, report, *, on: dt.date | None = None, kind: str = "original", reason: str = ""):
+    """Publish the report's papers: a frozen version (the first on 18 November 2020 by default,
+    five clear days before the 26 November meeting)."""
+    report.refresh_from_db()
+    return services.report_version_publish(
+        user=user,
+        report_id=report.pk,
+        expected_version=report.version,
+        published_on=on or dt.date(2020, 11, 18),
+        kind=kind,
+        reason=reason,
+    )

@@ -123,13 +123,48 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
         assert appendix.title in response.content.decode()
     from guidance.models import ModelGuidanceVersion
 
-    current = ModelGuidanceVersion.objects.get(status="published")
+    put_to_cabinet = ModelGuidanceVersion.objects.get(number=1)
     draft = ModelGuidanceVersion.objects.get(status="draft")
     appendix_6 = client.get(reverse("scrutiny:appendix", args=[demo.appendices.get(number=6).pk]))
-    assert f"Version {current.number}, published" in appendix_6.content.decode()
+    assert f"Version {put_to_cabinet.number}, published" in appendix_6.content.decode()
     assert draft.title not in appendix_6.content.decode()
     pdf = client.get(reverse("scrutiny:appendix_file", args=[demo.appendices.get(number=4).pk]))
     assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
+
+    # 2020 as it was: the review closed, every assessment accepted, moderation done (kappa shown).
+    from reviews.models import CaseAssessment
+    from reviews.selectors import moderation_agreement
+
+    review = demo.appendices.get(number=1).review
+    assert review.status == "closed"
+    assert set(review.assessments.values_list("status", flat=True)) == {CaseAssessment.Status.ACCEPTED}
+    assert review.assessments.filter(kind="moderation").exists()
+    agreement = moderation_agreement(review=review)
+    assert agreement.kappa is not None
+    assert all(resolved is not None for _, _, resolved in agreement.disagreements)
+    # Published on 18 November 2020 (five clear days), decided on that version, effective after call-in.
+    [version] = demo.versions.all()
+    assert (version.published_on.isoformat(), version.late, version.guidance_version.number) == (
+        "2020-11-18",
+        False,
+        1,
+    )
+    decision = demo.decision
+    assert decision.report_version == version
+    assert (decision.decided_on.isoformat(), decision.call_in_ends_on.isoformat()) == (
+        "2020-11-26",
+        "2020-12-04",
+    )
+    assert decision.effective_on.isoformat() == "2020-12-05"
+    # Guidance version 1 was approved by that decision, by someone other than its drafter.
+    assert put_to_cabinet.decision == decision
+    assert put_to_cabinet.approved_by_id not in (put_to_cabinet.created_by_id, put_to_cabinet.submitted_by_id)
+    for guidance in ModelGuidanceVersion.objects.exclude(status="draft"):
+        assert guidance.decision.decision_date >= guidance.submitted_at.date()
+    page = client.get(reverse("scrutiny:report", args=[demo.pk])).content.decode()
+    assert "Version 1: published for the meeting, published 18 November 2020" in page
+    appendix_1 = client.get(reverse("scrutiny:appendix", args=[demo.appendices.get(number=1).pk]))
+    assert "The review has not closed" not in appendix_1.content.decode()
 
     # The pack's digest renders every generated appendix from its sources (no request needed).
     from scrutiny import packs
@@ -144,16 +179,24 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
     # (Such a database predates the model guidance too: its versions cite the cabinet decision.)
     from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
+    from scrutiny.models import Appendix, ExemptAppendixSnapshot, ReportVersion, ReportVersionAppendix
 
     Acknowledgement.objects.all().delete()
+    # Published records are protected from deletion; a test clearing the tables unlinks them first.
+    ReportVersion.objects.update(guidance_version=None)
+    Appendix.objects.update(guidance_version=None)
     ModelGuidanceVersion.objects.all().delete()
     TrainingRecord.objects.all().delete()
     SafeguardingLead.objects.all().delete()
     DecisionRecord.objects.all().delete()
+    ExemptAppendixSnapshot.objects.all().delete()
+    ReportVersionAppendix.objects.all().delete()
+    ReportVersion.objects.all().delete()
     CabinetReport.objects.all().delete()
     Recommendation.objects.all().delete()
     call_command("seed_demo")
-    assert CabinetReport.objects.count() == 1
+    assert CabinetReport.objects.filter(meeting__date="2020-11-26").count() == 1
+    assert ModelGuidanceVersion.objects.get(number=1).decision.report.meeting.date.isoformat() == "2020-11-26"
 
 
 def test_the_demo_report_as_packs(settings, tmp_path):
@@ -186,9 +229,11 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     assert core_permissions.has_grant(officer, demo)
     officer.is_verified = lambda: True  # as in a two-factor session
 
+    version = demo.versions.get()
+
     def pack(variant: str) -> bytes:
         job, _ = documents.export_job_request(
-            user=officer, kind="cabinet_report", object_id=demo.pk, variant=variant
+            user=officer, kind="cabinet_report_version", object_id=version.pk, variant=variant
         )
         render_export_job.apply(args=[job.pk]).get()  # a task: its own N+1 context
         job = ExportJob.objects.get(pk=job.pk)
@@ -206,7 +251,55 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     assert "demo: a stand-in for the redacted report" in public  # the uploaded PDF, merged
     from guidance.models import ModelGuidanceVersion
 
-    current = ModelGuidanceVersion.objects.get(status="published")
-    assert _normal(current.sections.order_by("order").first().heading) in public  # Appendix 6
+    put_to_cabinet = ModelGuidanceVersion.objects.get(number=1)
+    assert _normal(put_to_cabinet.sections.order_by("order").first().heading) in public  # Appendix 6
+    assert "the alleged victim is taken seriously" in public  # version 1's wording, as cabinet saw it
     assert "first named in" in public  # Appendix 7
+    assert "the review has not closed" not in public
+    assert "not yet accepted" not in public
     page_png(exempt_pdf, 1, Path(__file__).resolve().parents[2] / "test-artifacts" / "demo-exempt-pack")
+
+
+def test_the_demo_2020_pack_digest_survives_a_new_guidance_publication(settings, tmp_path):
+    """The incident: after model guidance version 3 was published, a new public pack of the
+    decided 2020 report read "Version 3, published ..." in Appendix 6. The decided version's
+    digest and pack are the same after a new guidance version is published."""
+
+    from django.contrib.auth import get_user_model
+
+    from core import documents
+    from core.documents.rendering import pack_html
+    from guidance import services as guidance_services
+    from guidance.models import ModelGuidanceVersion
+    from scrutiny import packs
+    from tests.guidance.helpers import cabinet_decision, eqia_upload
+
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    demo = CabinetReport.objects.get(meeting__date="2020-11-26")
+    version = demo.versions.get()
+    entry = documents.get_kind("cabinet_report_version")
+
+    def public() -> str:
+        parts = packs.report_version_parts(report_version=version)
+        return str(pack_html(parts=parts, classification="Open", exempt_pack=False, title="x")[0])
+
+    before, html = entry.digest(version), public()
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["admin", "officer"])}
+    admin, officer = users["admin"], users["officer"]
+    three = ModelGuidanceVersion.objects.get(status="draft")
+    guidance_services.guidance_version_submit(user=admin, version_id=three.pk)
+    guidance_services.guidance_version_attach_eqia(
+        user=admin, version_id=three.pk, upload=eqia_upload(), summary="x"
+    )
+    guidance_services.guidance_version_approve(
+        user=officer, version_id=three.pk, decision=cabinet_decision(officer)
+    )
+    guidance_services.guidance_version_publish(user=officer, version_id=three.pk)
+    version.refresh_from_db()
+    assert entry.digest(version) == before
+    assert public() == html
+    assert three.title not in html
+    assert "The alleged victim is taken seriously" in html  # version 1, as cabinet saw it
+    assert packs.cabinet_report_digest(report=demo) != before  # the live composer did move on

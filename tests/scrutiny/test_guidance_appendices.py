@@ -92,7 +92,7 @@ def test_publishing_a_new_version_changes_the_digest(officer, report):
     # A new draft (or one approved but not published) changes nothing in the pack.
     second = approved(officer, sections=V2, title="Model guidance v2")
     assert packs.cabinet_report_digest(report=report) == before
-    guidance_services.guidance_version_publish(user=officer, version_id=second.pk)
+    guidance_services.guidance_version_publish(user=second.approved_by, version_id=second.pk)
     after = packs.cabinet_report_digest(report=report)
     assert after != before
     assert "Versiontwotext" in _rendered(report, 1)

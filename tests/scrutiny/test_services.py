@@ -12,7 +12,7 @@ from core.roles import Role
 from scrutiny import selectors, services
 from scrutiny.models import Action, Appendix, Recommendation, Response
 from tests.nplusone import unit_of_work
-from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload
+from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload, publish
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 6, 1)
@@ -254,6 +254,17 @@ def test_an_oversize_pdf_is_refused_before_it_is_parsed(officer, settings, tmp_p
 
 def test_the_decision_record_checks_its_dates(officer):
     report = make_report(officer)
+    no_papers = services.DecisionInput(
+        decision_text="Approved",
+        status="published",
+        key_decision=False,
+        call_in="open",
+        published_on=dt.date(2020, 11, 27),
+    )
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=no_papers)
+    assert "Publish the report for the meeting" in error.value.message_dict["decision_text"][0]
+    publish(officer, report)
     bad = services.DecisionInput(
         decision_text="Approved",
         status="effective",
@@ -265,9 +276,28 @@ def test_the_decision_record_checks_its_dates(officer):
     with pytest.raises(ValidationError) as error:
         services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=bad)
     assert "effective_on" in error.value.message_dict
-    good = services.DecisionInput(**{**bad.__dict__, "effective_on": dt.date(2020, 12, 4)})
+    # Published on Friday 27 November: the call-in period runs five working days, to 4 December,
+    # and the decision takes effect only after it.
+    during = services.DecisionInput(**{**bad.__dict__, "effective_on": dt.date(2020, 12, 4)})
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=during)
+    assert "ends on 4 December 2020" in error.value.message_dict["effective_on"][0]
+    still_open = services.DecisionInput(
+        **{**bad.__dict__, "effective_on": dt.date(2020, 12, 5), "call_in": "open"}
+    )
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=still_open)
+    assert "call_in" in error.value.message_dict
+    good = services.DecisionInput(**{**bad.__dict__, "effective_on": dt.date(2020, 12, 5)})
     record = services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=good)
     assert record.version == 1
+    assert record.call_in_ends_on == dt.date(2020, 12, 4)
+    assert (record.decided_on, record.decision_maker, record.decision_maker_name) == (
+        dt.date(2020, 11, 26),
+        "cabinet",
+        "Cabinet",
+    )
+    assert record.report_version.number == 1
     report.refresh_from_db()
     assert report.status == "final"
     with pytest.raises(services.Conflict):

@@ -13,7 +13,7 @@ from core.roles import Role
 from scrutiny import services
 from scrutiny.models import Appendix, CabinetReport, Recommendation
 from tests.conftest import sign_in_verified
-from tests.scrutiny.helpers import REPORT_VALUES, add_appendix, make_report, meetings, pdf_bytes
+from tests.scrutiny.helpers import REPORT_VALUES, add_appendix, make_report, meetings, pdf_bytes, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -231,16 +231,20 @@ def test_grants_page_gives_and_removes_access(client, officer_client, officer, r
 
 def test_the_decision_record(officer_client, officer):
     report = make_report(officer)
+    publish(officer, report)
     url = reverse("scrutiny:decision", args=[report.pk])
-    form = {"decision_text": "Approved", "status": "published", "call_in": "open"}
+    form = {
+        "decision_text": "Approved",
+        "status": "published",
+        "call_in": "open",
+        "decision_maker": "cabinet",
+    }
     response = officer_client.post(url, form)
     assert "Enter the date the decision was published" in response.content.decode()
     response = officer_client.post(url, form | _date("published_on", dt.date(2020, 11, 27)))
     assert response.status_code == 302
-    assert (
-        "Call-in period open"
-        in officer_client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
-    )
+    page = officer_client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    assert "Call-in period open: the call-in period ends 4 December 2020" in page
 
 
 def test_readers_see_no_change_buttons(client, role_user, officer):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.roles import Role
 from scrutiny import services
-from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_upload
+from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_upload, publish
 
 
 def scrutiny_walk_ids(role_user, *, review=None, canary: str = "") -> dict[str, int]:
@@ -73,7 +73,10 @@ def scrutiny_walk_ids(role_user, *, review=None, canary: str = "") -> dict[str, 
         )
     else:
         appendix = add_appendix(officer, report, kind="uploaded_pdf", title="CSO report", upload=pdf_upload())
+    # The papers published for the meeting: a frozen version (its exempt content kept apart).
+    version = publish(officer, report)
     return {
+        "report_version_pk": version.pk,
         "recommendation_pk": rec.pk,
         "action_pk": action.pk,
         "report_pk": report.pk,

@@ -167,7 +167,13 @@ class Command(BaseCommand):
         review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()
         if review is None or CabinetReport.objects.filter(title=REPORT_TITLE).exists():
             return False
-        report = seed_cabinet_report(officer=users["officer"], lead=users["leadreviewer"], review=review)
+        report = seed_cabinet_report(
+            officer=users["officer"],
+            lead=users["leadreviewer"],
+            review=review,
+            reviewer=users["reviewer"],
+            admin=users["admin"],
+        )
         # The presenting officer's access to exempt Appendix 2 is given by information
         # governance (nobody grants to themselves), for a reason and for 30 days.
         from scrutiny.services import report_grant
