@@ -112,6 +112,7 @@ class Findings:
     # (criterion code, period name) -> Counter of ratings
     counts: dict[tuple[str, str], Counter]
     referrals: dict[tuple[str, str, str], list[int]]  # (code, period, rating) -> referral ids
+    documents: dict[str, str] = field(default_factory=dict)  # criterion code -> its guidance's title
 
 
 def review_findings(*, review: Review) -> Findings:
@@ -128,16 +129,18 @@ def review_findings(*, review: Review) -> Findings:
             assessment__kind=CaseAssessment.Kind.PRIMARY,
             assessment__status=CaseAssessment.Status.ACCEPTED,
         )
-        .select_related("criterion", "assessment")
+        .select_related("criterion__document", "assessment")
         .order_by("criterion__document__in_force_from", "criterion__order")
     )
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     referrals: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     criteria: dict[str, str] = {}
+    documents: dict[str, str] = {}
     for rating in ratings:
         value = resolutions.get(rating.pk, rating.rating)
         period = period_of.get(rating.assessment.referral_id, "")
         criteria.setdefault(rating.criterion.code, rating.criterion.text)
+        documents.setdefault(rating.criterion.code, rating.criterion.document.title)
         counts[(rating.criterion.code, period)][value] += 1
         referrals[(rating.criterion.code, period, value)].append(rating.assessment.referral_id)
     return Findings(
@@ -145,6 +148,7 @@ def review_findings(*, review: Review) -> Findings:
         criteria=list(criteria.items()),
         counts=dict(counts),
         referrals=dict(referrals),
+        documents=documents,
     )
 
 

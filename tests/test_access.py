@@ -115,6 +115,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:report": SCRUTINY_READERS,
     "scrutiny:report_edit": OFFICERS,
     "scrutiny:report_history": SCRUTINY_READERS,
+    "scrutiny:disclosure_check": SCRUTINY_READERS,
     "scrutiny:report_grants": OFFICERS,
     "scrutiny:decision": OFFICERS,
     "scrutiny:appendix_add": OFFICERS,
