@@ -26,6 +26,7 @@ from django.conf import settings
 
 from core import disclosure
 from reviews import figures, selectors
+from reviews.models import ReviewPeriod
 
 #: A period is published by guidance document when more than this share of its per-criterion
 #: counts (the non-zero ones) would be suppressed.
@@ -305,7 +306,7 @@ def case_details_context(*, review) -> dict:
     publication = review_publication(review=review)
     return {
         "review": review,
-        "periods": list(review.periods.all()),
+        "periods": list(ReviewPeriod.objects.filter(review_id=review.pk)),
         "case_tables": publication.case_tables,
         "listing": publication.listing,
         "case_count": publication.case_count,

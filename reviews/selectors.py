@@ -43,7 +43,11 @@ class Funnel:
 
 def review_funnel(*, review: Review) -> Funnel:
     """Every referral received in the periods -> candidates by the rules -> included."""
-    rows = review.screening.values("candidate", "decision", "reason").annotate(n=Count("id"))
+    rows = (
+        ScreeningDecision.objects.filter(review_id=review.pk)
+        .values("candidate", "decision", "reason")
+        .annotate(n=Count("id"))
+    )
     received = candidates = included = pending = 0
     by_rules: Counter[str] = Counter()
     at_screening: Counter[str] = Counter()
@@ -117,7 +121,9 @@ class Findings:
 
 def review_findings(*, review: Review) -> Findings:
     """Compliance by criterion and period, from accepted assessments with moderation applied."""
-    period_of = dict(review.screening.values_list("referral_id", "period__name"))
+    period_of = dict(
+        ScreeningDecision.objects.filter(review_id=review.pk).values_list("referral_id", "period__name")
+    )
     resolutions = dict(
         Moderation.objects.filter(primary__assessment__review=review)
         .exclude(resolved_rating="")
@@ -144,7 +150,7 @@ def review_findings(*, review: Review) -> Findings:
         counts[(rating.criterion.code, period)][value] += 1
         referrals[(rating.criterion.code, period, value)].append(rating.assessment.referral_id)
     return Findings(
-        periods=list(review.periods.values_list("name", flat=True)),
+        periods=list(ReviewPeriod.objects.filter(review_id=review.pk).values_list("name", flat=True)),
         criteria=list(criteria.items()),
         counts=dict(counts),
         referrals=dict(referrals),
@@ -225,7 +231,7 @@ class CaseDetail:
 def review_case_details(*, review: Review) -> list[CaseDetail]:
     """Every case included in the review, numbered in the order received (case 1, 2, ...)."""
     included = (
-        review.screening.filter(decision=ScreeningDecision.Decision.INCLUDE)
+        ScreeningDecision.objects.filter(review_id=review.pk, decision=ScreeningDecision.Decision.INCLUDE)
         .select_related("referral", "period")
         .prefetch_related(
             "referral__forms_of_abuse",
@@ -238,8 +244,8 @@ def review_case_details(*, review: Review) -> list[CaseDetail]:
         .order_by("referral__received_at", "referral_id")
     )
     judgements = dict(
-        review.assessments.filter(
-            kind=CaseAssessment.Kind.PRIMARY, status=CaseAssessment.Status.ACCEPTED
+        CaseAssessment.objects.filter(
+            review_id=review.pk, kind=CaseAssessment.Kind.PRIMARY, status=CaseAssessment.Status.ACCEPTED
         ).values_list("referral_id", "overall_judgement")
     )
     labels = dict(CaseAssessment.Judgement.choices)
