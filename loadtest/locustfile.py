@@ -154,12 +154,12 @@ class Officer(SessionUser):
         pk = SESSIONS["report"]
         variant = random.choice(SESSIONS["variants"])  # noqa: S311
         started = time.perf_counter()
-        exports = self.get(f"/documents/cabinet_report/{pk}/", "officer: exports page")
+        exports = self.get(f"/documents/cabinet_report_version/{pk}/", "officer: exports page")
         if exports.status_code != 200:
             return
         fields = [("csrfmiddlewaretoken", self.csrf), ("variant", variant)]
         with self.client.post(
-            f"/documents/cabinet_report/{pk}/",
+            f"/documents/cabinet_report_version/{pk}/",
             data=fields,
             name="officer: ask for a pack",
             allow_redirects=False,

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from reviews.models import CriterionRating
 from reviews.selectors import Findings, Funnel
-from reviews.statistics import SuppressedTable, suppress
+from reviews.statistics import SuppressedTable, from_grid, suppress
 
 Rating = CriterionRating.Rating
 RATINGS: list[tuple[str, str]] = list(Rating.choices)  # the table's columns, in order
@@ -52,8 +52,14 @@ class ComplianceTable:
     rows: list[Row]
     totals: list[Cell]
     grand_total: Cell
-    suppressed: bool  # built through suppress(): made safe for someone without grants
+    suppressed: bool  # through the disclosure policy: made safe to leave the team
     referral_ids: set[int] = field(default_factory=set)
+    level: str = "criterion"  # or "document": a row per guidance document
+    may_list: bool = False  # the findings page: the viewer may list the cases behind a count
+
+    @property
+    def by_document(self) -> bool:
+        return self.level == "document"
 
     @property
     def hides_any(self) -> bool:
@@ -66,24 +72,56 @@ def period_referral_ids(findings: Findings, period: str) -> set[int]:
     return {pk for (_, p, _), ids in findings.referrals.items() if p == period for pk in ids}
 
 
-def compliance_table(
-    findings: Findings, *, period: str, suppressed: bool, threshold: int, drill_down: bool = False
-) -> ComplianceTable:
-    """One period's table. ``drill_down`` gives each non-zero count of an unsuppressed table
-    the query string that lists its cases."""
+def rating_rows(
+    findings: Findings, *, period: str, level: str = "criterion"
+) -> list[tuple[str, str, list[int]]]:
+    """(code, text, counts by rating) for each row of a period's table. ``level``: "criterion"
+    (a row per criterion) or "document" (a row per guidance document, its criteria's ratings
+    added up: what can be published when the criteria's own figures are mostly too small)."""
     criteria = [(code, text) for code, text in findings.criteria if (code, period) in findings.counts]
-    counts = [[findings.counts[(code, period)][rating] for rating, _ in RATINGS] for code, _ in criteria]
-    if suppressed:
+    if level == "criterion":
+        return [
+            (code, text, [findings.counts[(code, period)][rating] for rating, _ in RATINGS])
+            for code, text in criteria
+        ]
+    by_document: dict[str, list[int]] = {}
+    for code, _ in criteria:
+        totals = by_document.setdefault(findings.documents.get(code, ""), [0] * len(RATINGS))
+        for j, (rating, _) in enumerate(RATINGS):
+            totals[j] += findings.counts[(code, period)][rating]
+    return [(f"G{n}", title, counts) for n, (title, counts) in enumerate(by_document.items(), start=1)]
+
+
+def compliance_table(
+    findings: Findings,
+    *,
+    period: str,
+    suppressed: bool,
+    threshold: int,
+    drill_down: bool = False,
+    grid: list[list[int | None]] | None = None,
+    level: str = "criterion",
+) -> ComplianceTable:
+    """One period's table. ``grid``: the table as the disclosure policy publishes it (with its
+    margins, None where suppressed), for an output that leaves the team; otherwise
+    ``suppressed`` puts this one table through the same policy on its own. ``drill_down``
+    gives each non-zero count of an unsuppressed table the query string that lists its cases."""
+    criteria = rating_rows(findings, period=period, level=level)
+    counts = [row_counts for _, _, row_counts in criteria]
+    if grid is not None:
+        suppressed = True
+        table = from_grid(grid) if counts else SuppressedTable([], [], [], 0)
+    elif suppressed:
         table = suppress(counts, threshold=threshold) if counts else SuppressedTable([], [], [], 0)
     else:
         table = _plain(counts)
     rows = []
-    for i, (code, text) in enumerate(criteria):
+    for i, (code, text, _) in enumerate(criteria):
         cells = []
         for j, (rating, _) in enumerate(RATINGS):
             value = table.cells[i][j]
             query = ""
-            if drill_down and not suppressed and value:
+            if drill_down and not suppressed and value and level == "criterion":
                 query = urlencode({"criterion": code, "period": period, "rating": rating})
             cells.append(Cell(value, table.percentage(i, j), rating, query))
         rows.append(Row(code, text, cells, Cell(table.row_totals[i])))
@@ -99,6 +137,7 @@ def compliance_table(
         grand_total=Cell(grand),
         suppressed=suppressed,
         referral_ids=period_referral_ids(findings, period),
+        level=level,
     )
 
 
@@ -222,7 +261,34 @@ class Chart:
         return BAR_X + 6
 
 
-def compliance_chart(table: ComplianceTable, *, chart_id: str) -> Chart:
+#: Bars per chart: a chart of more rows is drawn as several, each of which fits an A4 page
+#: (drawn 657px wide, 30 px rows scale to about 28; 20 rows and the legend take under 700 of
+#: the page's 940), so no chart runs off the bottom of a page or into its footer.
+ROWS_PER_CHART = 20
+
+
+def compliance_charts(
+    table: ComplianceTable, *, chart_id: str, per_chart: int = ROWS_PER_CHART
+) -> list[Chart]:
+    """The period's chart, in parts of at most ``per_chart`` bars."""
+    rows = table.rows
+    if len(rows) <= per_chart:
+        return [compliance_chart(table, chart_id=chart_id)]
+    parts = [rows[n : n + per_chart] for n in range(0, len(rows), per_chart)]
+    return [
+        compliance_chart(
+            table,
+            chart_id=f"{chart_id}-{index}",
+            rows=part,
+            title_suffix=f" (part {index} of {len(parts)}: {part[0].code} to {part[-1].code})",
+        )
+        for index, part in enumerate(parts, start=1)
+    ]
+
+
+def compliance_chart(
+    table: ComplianceTable, *, chart_id: str, rows: list[Row] | None = None, title_suffix: str = ""
+) -> Chart:
     """Each criterion's cases split by rating, as shares of its total, from the table's figures.
 
     A suppressed value is never drawn: the shown ratings are laid end to end from the left,
@@ -230,9 +296,10 @@ def compliance_chart(table: ComplianceTable, *, chart_id: str) -> Chart:
     (which the table's row total already gives away) is one dashed box marked [c]. Where the
     row's total is suppressed there are no shares to draw at all.
     """
+    rows = table.rows if rows is None else rows
     bars = []
     any_hidden = False
-    for index, row in enumerate(table.rows):
+    for index, row in enumerate(rows):
         y = TOP + index * ROW_HEIGHT
         total = row.total.value
         if not total:
@@ -284,7 +351,7 @@ def compliance_chart(table: ComplianceTable, *, chart_id: str) -> Chart:
                 )
             )
         bars.append(Bar(row.code, y, segments, ""))
-    legend_y = TOP + len(table.rows) * ROW_HEIGHT + 12
+    legend_y = TOP + len(rows) * ROW_HEIGHT + 12
     legend = []
     for index, (rating, label) in enumerate(RATINGS):
         fill, _, stroke = COLOURS[rating]
@@ -295,7 +362,8 @@ def compliance_chart(table: ComplianceTable, *, chart_id: str) -> Chart:
         fill, _, stroke = SUPPRESSED_COLOURS
         legend.append(LegendItem(BAR_X + 400, legend_y + 22, fill, stroke, "[c] suppressed", dashed=True))
     desc = (
-        f"A bar for each of {len(table.rows)} criteria, split into the shares of cases rated met, "
+        f"A bar for each of {len(rows)} {'guidance documents' if table.by_document else 'criteria'}, "
+        "split into the shares of cases rated met, "
         "partly met, not met, not recorded and not applicable. The table gives every figure."
     )
     if any_hidden:
@@ -305,7 +373,8 @@ def compliance_chart(table: ComplianceTable, *, chart_id: str) -> Chart:
         )
     return Chart(
         id=chart_id,
-        title=f"Compliance by criterion, {table.period}",
+        title=f"Compliance by {'guidance document' if table.by_document else 'criterion'}, "
+        f"{table.period}{title_suffix}",
         desc=desc,
         width=BAR_X + BAR_WIDTH + 24,  # room for the "100%" above the bar's end
         height=legend_y + LEGEND_HEIGHT,
@@ -336,16 +405,30 @@ class FunnelTable:
         return any(c.suppressed for c in cells)
 
 
-def funnel_table(funnel: Funnel, *, threshold: int) -> FunnelTable:
+def funnel_rows(funnel: Funnel) -> tuple[list[str], list[list[int]]]:
+    """The funnel's row labels and counts (left out by the rules, screened by a reviewer)."""
     reasons = list(dict.fromkeys([*funnel.excluded_by_rules, *funnel.excluded_at_screening]))
     labels = [f"Excluded: {reason[0].lower()}{reason[1:]}" for reason in reasons]
     counts = [[funnel.excluded_by_rules.get(r, 0), funnel.excluded_at_screening.get(r, 0)] for r in reasons]
-    labels.append("Included in the review")
+    labels.append(INCLUDED)
     counts.append([0, funnel.included])
     if funnel.pending:
-        labels.append("Not yet screened")
+        labels.append(PENDING)
         counts.append([0, funnel.pending])
-    table = suppress(counts, threshold=threshold)
+    return labels, counts
+
+
+INCLUDED = "Included in the review"
+PENDING = "Not yet screened"
+
+
+def funnel_table(
+    funnel: Funnel, *, threshold: int, grid: list[list[int | None]] | None = None
+) -> FunnelTable:
+    """The funnel as published: ``grid`` from the output's disclosure policy, or (on its own)
+    through the same policy."""
+    labels, counts = funnel_rows(funnel)
+    table = from_grid(grid) if grid is not None else suppress(counts, threshold=threshold)
     return FunnelTable(
         rows=[
             (label, [Cell(v) for v in table.cells[i]], Cell(table.row_totals[i]))
@@ -357,28 +440,22 @@ def funnel_table(funnel: Funnel, *, threshold: int) -> FunnelTable:
 
 
 def review_report_context(*, review) -> dict:
-    """Everything the review report (cabinet Appendix 1) shows, every figure suppressed whoever
-    is looking: the report page and the cabinet report's generated appendix both use it."""
-    from django.conf import settings
+    """Everything the review report (cabinet Appendix 1) shows, its figures as the review's
+    publication (reviews.disclosure) gives them, whoever is looking: the report page and the
+    cabinet report's generated appendix both use it."""
+    from reviews import disclosure, selectors
 
-    from reviews import selectors
-
-    threshold = settings.REVIEW_SUPPRESSION_THRESHOLD
-    findings = selectors.review_findings(review=review)
-    tables = []
-    for index, period in enumerate(findings.periods, start=1):
-        table = compliance_table(findings, period=period, suppressed=True, threshold=threshold)
-        tables.append((table, compliance_chart(table, chart_id=f"chart-{index}")))
+    publication = disclosure.review_publication(review=review)
     return {
         "review": review,
         "periods": list(review.periods.all()),
-        "funnel": funnel_table(selectors.review_funnel(review=review), threshold=threshold),
+        "funnel": publication.funnel,
         "guidance": selectors.review_guidance(review=review),
-        "tables": tables,
-        "has_findings": bool(findings.counts),
+        "tables": publication.tables,
+        "has_findings": publication.has_findings,
         "kappa": selectors.moderation_agreement(review=review).kappa,
         "themes": list(review.themes.all()),
         "recommendations": list(review.recommendations.all()),
-        "threshold": threshold,
+        "threshold": publication.threshold,
         "ratings": RATINGS,
     }

@@ -43,7 +43,11 @@ class Funnel:
 
 def review_funnel(*, review: Review) -> Funnel:
     """Every referral received in the periods -> candidates by the rules -> included."""
-    rows = review.screening.values("candidate", "decision", "reason").annotate(n=Count("id"))
+    rows = (
+        ScreeningDecision.objects.filter(review_id=review.pk)
+        .values("candidate", "decision", "reason")
+        .annotate(n=Count("id"))
+    )
     received = candidates = included = pending = 0
     by_rules: Counter[str] = Counter()
     at_screening: Counter[str] = Counter()
@@ -112,11 +116,14 @@ class Findings:
     # (criterion code, period name) -> Counter of ratings
     counts: dict[tuple[str, str], Counter]
     referrals: dict[tuple[str, str, str], list[int]]  # (code, period, rating) -> referral ids
+    documents: dict[str, str] = field(default_factory=dict)  # criterion code -> its guidance's title
 
 
 def review_findings(*, review: Review) -> Findings:
     """Compliance by criterion and period, from accepted assessments with moderation applied."""
-    period_of = dict(review.screening.values_list("referral_id", "period__name"))
+    period_of = dict(
+        ScreeningDecision.objects.filter(review_id=review.pk).values_list("referral_id", "period__name")
+    )
     resolutions = dict(
         Moderation.objects.filter(primary__assessment__review=review)
         .exclude(resolved_rating="")
@@ -128,23 +135,26 @@ def review_findings(*, review: Review) -> Findings:
             assessment__kind=CaseAssessment.Kind.PRIMARY,
             assessment__status=CaseAssessment.Status.ACCEPTED,
         )
-        .select_related("criterion", "assessment")
+        .select_related("criterion__document", "assessment")
         .order_by("criterion__document__in_force_from", "criterion__order")
     )
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     referrals: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     criteria: dict[str, str] = {}
+    documents: dict[str, str] = {}
     for rating in ratings:
         value = resolutions.get(rating.pk, rating.rating)
         period = period_of.get(rating.assessment.referral_id, "")
         criteria.setdefault(rating.criterion.code, rating.criterion.text)
+        documents.setdefault(rating.criterion.code, rating.criterion.document.title)
         counts[(rating.criterion.code, period)][value] += 1
         referrals[(rating.criterion.code, period, value)].append(rating.assessment.referral_id)
     return Findings(
-        periods=list(review.periods.values_list("name", flat=True)),
+        periods=list(ReviewPeriod.objects.filter(review_id=review.pk).values_list("name", flat=True)),
         criteria=list(criteria.items()),
         counts=dict(counts),
         referrals=dict(referrals),
+        documents=documents,
     )
 
 
@@ -221,7 +231,7 @@ class CaseDetail:
 def review_case_details(*, review: Review) -> list[CaseDetail]:
     """Every case included in the review, numbered in the order received (case 1, 2, ...)."""
     included = (
-        review.screening.filter(decision=ScreeningDecision.Decision.INCLUDE)
+        ScreeningDecision.objects.filter(review_id=review.pk, decision=ScreeningDecision.Decision.INCLUDE)
         .select_related("referral", "period")
         .prefetch_related(
             "referral__forms_of_abuse",
@@ -234,8 +244,8 @@ def review_case_details(*, review: Review) -> list[CaseDetail]:
         .order_by("referral__received_at", "referral_id")
     )
     judgements = dict(
-        review.assessments.filter(
-            kind=CaseAssessment.Kind.PRIMARY, status=CaseAssessment.Status.ACCEPTED
+        CaseAssessment.objects.filter(
+            review_id=review.pk, kind=CaseAssessment.Kind.PRIMARY, status=CaseAssessment.Status.ACCEPTED
         ).values_list("referral_id", "overall_judgement")
     )
     labels = dict(CaseAssessment.Judgement.choices)

@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+from core import disclosure
+
 DEFAULT_THRESHOLD = 5
 
 
@@ -58,58 +60,47 @@ class SuppressedTable:
 
 
 def suppress(counts: Sequence[Sequence[int]], *, threshold: int = DEFAULT_THRESHOLD) -> SuppressedTable:
-    """Primary and secondary small-number suppression of a table of counts and its totals.
+    """One table of counts, with its margins, through the disclosure policy (core.disclosure).
 
-    The table is taken with its margins (row totals, column totals, grand total), so every
-    row and column, margins included, is a line whose entries add up. Primary: any entry
-    from 1 to ``threshold`` is suppressed (0 is not: a true zero discloses nothing about an
-    individual). Secondary: no line may have exactly one suppressed entry, or subtraction
-    would give it away; the smallest remaining non-zero entry of such a line is suppressed
-    (a cell before a total, a zero only when nothing else is left) until none has.
+    Primary: any entry from 1 to ``threshold`` is suppressed (0 is not: a true zero discloses
+    nothing about an individual). Secondary: more goes with them until no suppressed entry can
+    be worked out from the shown entries and totals. A table that is published beside others
+    goes through ``core.disclosure.protect`` with them instead, so the whole output is checked.
     """
     rows = [list(r) for r in counts]
     if not rows:
         return SuppressedTable([], [], [], 0)
-    height, width = len(rows), len(rows[0])
+    width = len(rows[0])
     if any(len(r) != width for r in rows):
         raise ValueError("every row needs the same number of columns")
-    if any(v < 0 for r in rows for v in r):
-        raise ValueError("counts cannot be negative")
+    table = disclosure.Table(
+        key="table",
+        title="",
+        rows=[str(i) for i in range(len(rows))],
+        columns=[str(j) for j in range(width)],
+        counts=rows,
+    )
+    result = disclosure.protect([table], threshold=threshold)
+    return from_grid(result.grid("table"), result=result, table=table)
 
-    # The augmented table: row `height` holds column totals, column `width` row totals.
-    grid = [[*r, sum(r)] for r in rows]
-    grid.append([sum(r[j] for r in rows) for j in range(width)] + [sum(sum(r) for r in rows)])
-    positions = [(i, j) for i in range(height + 1) for j in range(width + 1)]
-    primary_all = {p for p in positions if 1 <= grid[p[0]][p[1]] <= threshold}
-    hidden = set(primary_all)
-    lines = [[(i, j) for j in range(width + 1)] for i in range(height + 1)]
-    lines += [[(i, j) for i in range(height + 1)] for j in range(width + 1)]
 
-    def preference(p):
-        is_total = p[0] == height or p[1] == width
-        value = grid[p[0]][p[1]]
-        return (value == 0, is_total, value, p)
-
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            if sum(p in hidden for p in line) != 1:
-                continue
-            candidates = [p for p in line if p not in hidden]
-            if candidates:
-                hidden.add(min(candidates, key=preference))
-                changed = True
-
-    def shown(i, j):
-        return None if (i, j) in hidden else grid[i][j]
-
-    interior = {(i, j) for i in range(height) for j in range(width)}
+def from_grid(grid, *, result=None, table=None) -> SuppressedTable:
+    """A published grid (with margins, None where suppressed) as a SuppressedTable."""
+    height, width = len(grid) - 1, len(grid[0]) - 1
+    primary, secondary = set(), set()
+    if result is not None:
+        for i in range(height):
+            for j in range(width):
+                key = table.key_at(i, j)
+                if key in result.primary:
+                    primary.add((i, j))
+                elif result.is_hidden(key):
+                    secondary.add((i, j))
     return SuppressedTable(
-        cells=[[shown(i, j) for j in range(width)] for i in range(height)],
-        row_totals=[shown(i, width) for i in range(height)],
-        column_totals=[shown(height, j) for j in range(width)],
-        grand_total=shown(height, width),
-        primary=primary_all & interior,
-        secondary=(hidden - primary_all) & interior,
+        cells=[row[:width] for row in grid[:height]],
+        row_totals=[row[width] for row in grid[:height]],
+        column_totals=grid[height][:width],
+        grand_total=grid[height][width],
+        primary=primary,
+        secondary=secondary,
     )

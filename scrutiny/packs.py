@@ -71,15 +71,15 @@ def report_context(report: CabinetReport) -> dict:
 
 def appendix_context(appendix: Appendix) -> dict:
     """What an appendix's body template needs, read from its current sources."""
+    from reviews.disclosure import case_details_context
     from reviews.figures import review_report_context
-    from reviews.selectors import review_case_details
 
     Kind = Appendix.Kind
     context: dict = {"appendix": appendix, "number": appendix.number}
     if appendix.kind == Kind.REVIEW_REPORT:
         context |= review_report_context(review=appendix.review)
     elif appendix.kind == Kind.CASE_DETAILS:
-        context |= {"review": appendix.review, "cases": review_case_details(review=appendix.review)}
+        context |= case_details_context(review=appendix.review)
     elif appendix.kind == Kind.EXEMPT_CASE_LIST:
         context |= {"review": appendix.review, "cases": selectors.exempt_case_list(appendix.review)}
     elif appendix.kind == Kind.RESPONSE_TABLE:
@@ -206,6 +206,30 @@ def user_may_view(*, user, report: CabinetReport) -> bool:
     from scrutiny.permissions import can_read
 
     return can_read(user)
+
+
+#: Appendix kinds whose figures come from a review's publication (reviews.disclosure).
+FIGURE_APPENDIX_KINDS = (Appendix.Kind.REVIEW_REPORT, Appendix.Kind.CASE_DETAILS)
+
+
+def cabinet_report_disclosure(*, report: CabinetReport) -> list[tuple[object, object, list[Appendix]]]:
+    """Every figure the public pack publishes, as the disclosure policy decides it: for each
+    review whose figures a public appendix shows, (review, its publication, those appendices).
+    A review's appendices go through the policy together (one publication), so the pack
+    shows each of its quantities once, shown or suppressed."""
+    from reviews.disclosure import review_publication
+
+    appendices = [
+        a
+        for a in report.appendices.select_related("review").order_by("number")
+        if not a.exempt and a.review_id and a.kind in FIGURE_APPENDIX_KINDS
+    ]
+    by_review: dict[int, list[Appendix]] = {}
+    for appendix in appendices:
+        by_review.setdefault(appendix.review_id, []).append(appendix)
+    return [
+        (found[0].review, review_publication(review=found[0].review), found) for found in by_review.values()
+    ]
 
 
 def cabinet_report_title(*, report: CabinetReport) -> str:

@@ -39,6 +39,7 @@ urlpatterns = [
     path("reports/new/", views.ReportCreateView.as_view(), name="report_create"),
     path("reports/<int:report_pk>/", views.ReportDetailView.as_view(), name="report"),
     path("reports/<int:report_pk>/edit/", views.ReportEditView.as_view(), name="report_edit"),
+    path("reports/<int:report_pk>/disclosure/", views.DisclosureCheckView.as_view(), name="disclosure_check"),
     path("reports/<int:report_pk>/history/", views.ReportHistoryView.as_view(), name="report_history"),
     path("reports/<int:report_pk>/grants/", views.ReportGrantsView.as_view(), name="report_grants"),
     path("reports/<int:report_pk>/decision/", views.DecisionView.as_view(), name="decision"),

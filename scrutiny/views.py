@@ -580,6 +580,22 @@ class ReportPublishView(ReportMixin, VersionedFormView):
         return redirect(self.back())
 
 
+class DisclosureCheckView(ReportMixin, ReadersMixin, View):
+    """Before an export: every figure the public pack publishes, shown or suppressed, and why."""
+
+    def get(self, request, report_pk):
+        report = self.report
+        return render(
+            request,
+            "scrutiny/disclosure_check.html",
+            {
+                "report": report,
+                "report_url": self.report_url,
+                "publications": packs.cabinet_report_disclosure(report=report),
+            },
+        )
+
+
 class ReportHistoryView(ReportMixin, ReadersMixin, View):
     def get(self, request, report_pk):
         may_see = can_see_exempt_appendices(request.user, self.report)

@@ -145,6 +145,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:report_history": SCRUTINY_READERS,
     # Information governance gives access to exempt appendices (nobody grants to themselves).
     "scrutiny:report_grants": frozenset({R.INFORMATION_GOVERNANCE}),
+    "scrutiny:disclosure_check": SCRUTINY_READERS,
     "scrutiny:decision": OFFICERS,
     "scrutiny:report_publish": OFFICERS,
     "scrutiny:appendix_add": OFFICERS,

@@ -1,9 +1,10 @@
 """Findings, the review report (cabinet Appendix 1) and case details (Appendix 3).
 
 None of these pages shows exempt information, so none writes to the access log: figures,
-references, themes and recommendations only. Figures are suppressed (reviews.figures) for a
-viewer who may not see every case behind them, and always on the two appendices, which are
-for publication.
+references, themes and recommendations only. The findings page shows the figures in
+full to everyone who may see the review (it is OFFICIAL-SENSITIVE and never published); the
+two appendices are for publication, so their figures come through the review's publication
+(reviews.disclosure), the same for everyone.
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ def _threshold() -> int:
     return settings.REVIEW_SUPPRESSION_THRESHOLD
 
 
-def _tables(findings: selectors.Findings, *, user=None, publish: bool = False):
-    """(table, chart) for each period. ``publish``: suppressed whoever is looking."""
+def _tables(findings: selectors.Findings, *, user):
+    """(table, charts) for each period, in full: the findings page is for those who may see the
+    review (OFFICIAL-SENSITIVE), never published. A count links to its cases only where the
+    viewer may see every case behind the period's table."""
     made = []
     for index, period in enumerate(findings.periods, start=1):
         ids = figures.period_referral_ids(findings, period)
-        suppressed = publish or not selectors.can_see_all_cases(user=user, referral_ids=ids)
+        may_list = selectors.can_see_all_cases(user=user, referral_ids=ids)
         table = figures.compliance_table(
-            findings, period=period, suppressed=suppressed, threshold=_threshold(), drill_down=not publish
+            findings, period=period, suppressed=False, threshold=_threshold(), drill_down=may_list
         )
-        made.append((table, figures.compliance_chart(table, chart_id=f"chart-{index}")))
+        table.may_list = may_list
+        made.append((table, figures.compliance_charts(table, chart_id=f"chart-{index}")))
     return made
 
 
@@ -118,7 +122,6 @@ class FindingsView(ReviewMixin, TemplateView):
             "review": review,
             "is_lead": self.is_lead,
             "tables": tables,
-            "any_suppressed": any(t.suppressed for t, _ in tables),
             "has_findings": bool(findings.counts),
             "threshold": _threshold(),
             "ratings": figures.RATINGS,
@@ -159,7 +162,7 @@ class FindingsView(ReviewMixin, TemplateView):
             "criterion_text": label,
             "period": period,
             "rating": CriterionRating.Rating(rating).label,
-            "allowed": not tables[period].suppressed,
+            "allowed": tables[period].may_list,
             "referrals": [],
         }
         if drill["allowed"]:
@@ -187,15 +190,11 @@ class ReviewReportView(ReviewMixin, TemplateView):
 
 
 class CaseDetailsView(ReviewMixin, TemplateView):
-    """Cabinet Appendix 3: details of the cases under the review period, pseudonymised."""
+    """Cabinet Appendix 3: the cases under the review period, as the review's publication gives them."""
 
     template_name = "reviews/review_case_details.html"
 
     def get_context_data(self, **kwargs):
-        review = self.review
-        return {
-            **super().get_context_data(**kwargs),
-            "review": review,
-            "periods": list(review.periods.all()),
-            "cases": selectors.review_case_details(review=review),
-        }
+        from reviews.disclosure import case_details_context
+
+        return {**super().get_context_data(**kwargs), **case_details_context(review=self.review)}

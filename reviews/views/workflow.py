@@ -86,21 +86,10 @@ class ReviewCreateView(LoginRequiredMixin, View):
 
 
 def funnel_for(*, user, review: Review) -> dict:
-    """The funnel exactly for someone who may see every case in it, suppressed for anyone else."""
-    from django.conf import settings
-
-    from reviews import figures
-
-    funnel = selectors.review_funnel(review=review)
-    ids = review.screening.values_list("referral_id", flat=True)
-    if selectors.can_see_all_cases(user=user, referral_ids=ids):
-        return {"funnel": funnel, "funnel_suppressed": None}
-    threshold = settings.REVIEW_SUPPRESSION_THRESHOLD
-    return {
-        "funnel": funnel,
-        "funnel_suppressed": figures.funnel_table(funnel, threshold=threshold),
-        "threshold": threshold,
-    }
+    """The funnel in full: these pages are internal (OFFICIAL-SENSITIVE) and only those who may
+    see the review reach them. What is published (the review report's funnel) goes through
+    the review's publication (reviews.disclosure)."""
+    return {"funnel": selectors.review_funnel(review=review), "funnel_suppressed": None}
 
 
 class ReviewDetailView(ReviewMixin, TemplateView):

@@ -1,8 +1,10 @@
 """Findings, the review report (cabinet Appendix 1) and case details (Appendix 3).
 
-Ten cases in the first period, all rated met except K16.1, which the last three fail. A
-reviewer holding grants on every case sees the figures as they are; the lead reviewer, with
-no grant, sees them suppressed; the two appendices are suppressed for everyone.
+Ten cases in the first period, all rated met except K16.1, which the last three fail. The
+findings page (internal) shows the figures as they are to everyone who may see the review;
+only a reviewer holding grants on every case may list the cases behind a count. The two
+appendices are for publication: their figures go through the disclosure policy together,
+the same for everyone.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from core.roles import Role
 from referrals.models import Outcome, Referral, ReferralDecision
 from reviews import figures, selectors, services
 from reviews.models import ReviewRecommendation, ReviewTheme
-from reviews.statistics import suppress
 from tests.conftest import sign_in_verified
 from tests.factories import ReferralFactory, SchoolFactory
 from tests.nplusone import set_up
@@ -234,37 +235,45 @@ def page(client, user, name, review, query=None) -> str:
 # --- Suppression ------------------------------------------------------------------------------------
 
 
-def test_a_count_of_3_is_suppressed_without_grants_and_shown_with_them(client, people, review):
-    shown = compliance(page(client, people["reviewer"], "findings", review), P1)
-    hidden = compliance(page(client, people["lead"], "findings", review), P1)
-    assert number(shown["K16.1"]["Not met"]) == 3
-    assert shown["K16.1"]["Not met"] == "3 (30%)"
-    assert hidden["K16.1"]["Not met"].startswith("[c]")
+def test_the_findings_page_shows_every_figure_to_whoever_may_see_the_review(client, people, review):
+    """The findings page is internal (OFFICIAL-SENSITIVE): no [c] for the lead, who holds no
+    grant, any more than for the reviewer who does."""
+    for viewer in ("reviewer", "lead"):
+        html = page(client, people[viewer], "findings", review)
+        shown = compliance(html, P1)
+        assert shown["K16.1"]["Not met"] == "3 (30%)", viewer
+        assert number(shown["K16.1"]["Met"]) == 7, viewer
+        assert not any(cell.startswith("[c]") for row in shown.values() for cell in row.values()), viewer
+        assert "OFFICIAL-SENSITIVE" in html
+        assert "Figures suppressed" not in html
+
+
+def test_the_report_suppresses_a_count_of_3_and_what_would_give_it_away(client, people, review):
+    report = compliance(page(client, people["lead"], "report", review), P1)
+    assert report["K16.1"]["Not met"].startswith("[c]")
     # Secondary suppression: 7 is no small number, but shown beside its row total of 10 it
     # would give the suppressed 3 away.
-    assert number(shown["K16.1"]["Met"]) == 7
-    assert hidden["K16.1"]["Met"].startswith("[c]")
-    # Every line of the suppressed table has no suppressed entry, or at least two.
-    for code, row in hidden.items():
+    assert report["K16.1"]["Met"].startswith("[c]")
+    for code, row in report.items():
         assert sum(cell.startswith("[c]") for cell in row.values()) != 1, code
-    # The page says why, with the note under the table.
-    lead_page = page(client, people["lead"], "findings", review)
-    assert "[c] = fewer than 6 cases, or hidden so that a total cannot reveal such a count" in lead_page
-    assert "(suppressed: see the note below the table)" in lead_page
+    html = page(client, people["lead"], "report", review)
+    assert "[c] = fewer than 6 cases, or hidden so that no total or other published figure" in html
+    assert "(suppressed: see the note below the table)" in html
 
 
-def test_the_suppressed_table_is_exactly_what_statistics_suppress_gives(client, people, review):
+def test_the_report_table_is_exactly_what_the_publication_gives(client, people, review):
+    from reviews.disclosure import review_publication
+
+    publication = review_publication(review=review)
+    grid = publication.result.grid("compliance-1")
     findings = selectors.review_findings(review=review)
-    hidden = compliance(page(client, people["lead"], "findings", review), P1)
     codes = [code for code, _ in findings.criteria if (code, P1) in findings.counts]
-    counts = [[findings.counts[(code, P1)][r] for r, _ in figures.RATINGS] for code in codes]
-    expected = suppress(counts, threshold=5)
+    report = compliance(page(client, people["lead"], "report", review), P1)
     labels = [label for _, label in figures.RATINGS]
     for i, code in enumerate(codes):
-        assert [number(hidden[code][label]) for label in labels] == expected.cells[i], code
-        assert number(hidden[code]["Total"]) == expected.row_totals[i], code
-    assert [number(hidden["All"][label]) for label in labels] == expected.column_totals
-    assert number(hidden["All"]["Total"]) == expected.grand_total
+        assert [number(report[code][label]) for label in labels] + [number(report[code]["Total"])] == grid[i]
+    assert [number(report["All"][label]) for label in labels] + [number(report["All"]["Total"])] == grid[-1]
+    assert publication.result.problems == []
 
 
 def test_no_percentage_is_given_for_a_suppressed_cell(client, people, review):
@@ -365,9 +374,11 @@ def chart_values(svg: ET.Element) -> dict[str, dict[str, int]]:
     return values
 
 
-@pytest.mark.parametrize("viewer", ["reviewer", "lead"])
-def test_the_chart_is_well_formed_svg_whose_figures_match_the_table(client, people, review, viewer):
-    html = page(client, people[viewer], "findings", review)
+@pytest.mark.parametrize(
+    ("viewer", "name"), [("reviewer", "findings"), ("lead", "findings"), ("lead", "report")]
+)
+def test_the_chart_is_well_formed_svg_whose_figures_match_the_table(client, people, review, viewer, name):
+    html = page(client, people[viewer], name, review)
     svgs = charts(html)
     assert len(svgs) == 1  # the second period has no cases
     svg = svgs[0]
@@ -387,7 +398,7 @@ def test_the_chart_is_well_formed_svg_whose_figures_match_the_table(client, peop
                 assert bar.get(rating) == shown, (code, rating)
             else:
                 assert rating not in bar, (code, rating)  # a suppressed value is never drawn
-    if viewer == "lead":
+    if name == "report":
         assert "suppressed" in desc.text
         assert drawn["K16.1"] == {}  # both of its figures are suppressed
     else:
@@ -440,29 +451,59 @@ def test_the_report_and_case_details_never_show_identities(client, people, revie
     assert AccessLogEntry.objects.count() == before
 
 
-def test_case_details_describe_each_case_pseudonymised(client, people, review, cases):
+def test_case_details_give_counts_and_withhold_the_case_by_case_list(client, people, review, cases):
     html = page(client, people["officer"], "case_details", review)
-    rows = Tables(html).tables[f"{P1}: 10 cases"]
-    header, body = rows[0], rows[1:]
-    first = dict(zip(header, body[0], strict=True))
-    assert first == {
-        "Case": "1",
-        "Received": "January 2018",
-        "Forms of abuse": "Sexual assault",
-        "Age of victim": "11 to 13",
-        "Age of alleged perpetrator": "11 to 13",
-        "School phase": "Secondary",
-        "Same school": "Yes",
-        "MASH outcome": "Early help",
-        "Decided within timescale": "Yes",
-        "Overall judgement": "Requires improvement",
+    tables = Tables(html).tables
+    # No row per case: with ten cases, every combination of what a row shows is too rare.
+    assert "The cases, one a row" not in tables
+    assert "The cases are not listed one by one" in html
+    assert "January 2018" not in html
+    assert "March 2018" not in html
+    assert "11 to 13" not in html
+    assert "14 to 15" not in html
+    phase = {row[0]: row[1:] for row in tables["Cases by school phase"][1:]}
+    assert phase[P1] == ["10", "10"]  # Secondary, and the period's total
+    assert phase["All periods"] == ["10", "10"]
+    judgement = {row[0]: row[1:] for row in tables["Cases by the review's overall judgement"][1:]}
+    assert judgement[P1][:2] == ["[c]", "[c]"]  # five good, five requiring improvement
+    # The same quantity is shown the same everywhere: the included cases in the funnel.
+    report = Tables(page(client, people["officer"], "report", review)).tables
+    funnel = {
+        row[0]: row[1:] for row in report["Referrals received in the periods, by how they were screened"]
     }
-    last = dict(zip(header, body[-1], strict=True))
-    assert last["Case"] == "10"
-    assert last["Received"] == "March 2018"
-    assert last["Age of victim"] == "14 to 15"  # 14 on 12 March 2018 (born 29 February 2004)
-    assert last["MASH outcome"] == "No decision recorded"
-    assert last["Decided within timescale"] == "Not known"
+    assert funnel["Included in the review"][1:] == ["10", "10"]
+
+
+def test_a_case_list_is_published_only_when_no_combination_is_rare():
+    from core.disclosure import listing_publishable
+
+    assert listing_publishable([("a", "x")] * 6 + [("b", "y")] * 6, threshold=5)
+    assert not listing_publishable([("a", "x")] * 6 + [("b", "y")] * 5, threshold=5)
+
+
+def test_a_published_case_is_coarsened():
+    from reviews.disclosure import _public_case
+
+    detail = selectors.CaseDetail(
+        number=1,
+        period=P1,
+        received="January 2018",
+        forms_of_abuse=["Sexual assault"],
+        victim_ages=["11 to 13"],
+        alleged_ages=["14 to 15"],
+        school_phases=["Primary", "Secondary"],
+        same_school=None,
+        outcomes=[],
+        within_timescale=True,
+        judgement="Good",
+    )
+    public = _public_case(detail)
+    assert public.period == P1
+    assert public.school_phase == "More than one phase"
+    assert "January 2018" not in repr(public)
+    assert "11 to 13" not in repr(public)
+    assert public.same_school == "Not known"
+    assert public.outcomes == ("No decision recorded",)
 
 
 def test_age_bands():

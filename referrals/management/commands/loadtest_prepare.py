@@ -150,7 +150,11 @@ class Command(BaseCommand):
         if report is None:
             raise CommandError("The demo data has no cabinet report: the officers have nothing to export")
         officer = User.objects.get(username=GROUPS["officer"][0])
-        entry, report = object_for("cabinet_report", report.pk)
+        # Packs are made from a published version of the report (the papers as frozen).
+        version = report.versions.order_by("-number").first()
+        if version is None:
+            raise CommandError("The demo cabinet report has no published version: nothing to export")
+        entry, version = object_for("cabinet_report_version", version.pk)
         if not permissions.has_grant(officer, report, permissions.VIEW_EXEMPT):
             # Officers exporting the exempt pack hold a grant, given as information governance
             # gives one: through the service, with a reason and an expiry.
@@ -161,10 +165,10 @@ class Command(BaseCommand):
                 reason="Load test: the report officer exports the exempt pack",
                 expires_on=timezone.localdate() + dt.timedelta(days=7),
             )
-        out["report"] = report.pk
+        out["report"] = version.pk
         # The sessions are verified with two-factor sign-in, so the grant is all the exempt
         # pack asks for (this command's own user object is not a verified session).
-        if not entry.may_view(officer, report):
+        if not entry.may_view(officer, version):
             raise CommandError(f"{officer} may not read cabinet report {report.pk}: no exports to load")
         out["variants"] = [ExportJob.Variant.PUBLIC.value, ExportJob.Variant.EXEMPT.value]
         path = Path(options["out"])
