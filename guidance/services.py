@@ -223,7 +223,10 @@ def _check_decision(version: ModelGuidanceVersion, decision) -> None:
 
     if decision is None:
         _refuse("Select the decision that approved this version", code="no_decision")
-    if decision.status not in (DecisionRecord.Status.PUBLISHED, DecisionRecord.Status.EFFECTIVE):
+    if (
+        decision.status not in (DecisionRecord.Status.PUBLISHED, DecisionRecord.Status.EFFECTIVE)
+        or decision.call_in == DecisionRecord.CallIn.CALLED_IN
+    ):
         _refuse("Select a published decision: this one is not published or was called in", code="no_decision")
     if decision.decision_maker not in DecisionRecord.DecisionMaker.values:
         _refuse("The decision does not say who made it", code="no_decision_maker")
@@ -274,6 +277,7 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     decision = version.decision
     if (
         decision.status == type(decision).Status.CALLED_IN
+        or decision.call_in == type(decision).CallIn.CALLED_IN
         or decision.effective_on is None
         or decision.effective_on > timezone.localdate()
     ):

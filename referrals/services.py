@@ -358,6 +358,14 @@ def _grant_defaults(referral: Referral, *, user, acting) -> None:
     )
 
 
+def _decided_on_other_forms(referral: Referral, forms_of_abuse) -> bool:
+    """Whether a decision stands (or awaits authorisation) and the forms of abuse would change."""
+    wanted = {getattr(form, "pk", form) for form in forms_of_abuse}
+    current = set(referral.forms_of_abuse.values_list("pk", flat=True))
+    live = (ReferralDecision.Status.IN_FORCE, ReferralDecision.Status.AWAITING_AUTHORISATION)
+    return wanted != current and referral.decisions.filter(status__in=live).exists()
+
+
 @transaction.atomic
 def referral_update(*, user, referral_id: int, expected_version: int, data: ReferralInput) -> Referral:
     referral = _lock(referral_id, expected_version)
@@ -366,6 +374,13 @@ def referral_update(*, user, referral_id: int, expected_version: int, data: Refe
     errors = validate_referral_dates(received_at=data.received_at, incident_date=data.incident_date)
     if not data.forms_of_abuse:
         errors["forms_of_abuse"] = "Select at least one form of abuse"
+    elif _decided_on_other_forms(referral, data.forms_of_abuse):
+        # The decision's rules (manager authorisation, what the guidance expects) were judged on
+        # the forms of abuse as they were: changing them afterwards would get round both.
+        errors["forms_of_abuse"] = (
+            "The forms of abuse cannot change once a decision has been recorded on them: add a case "
+            "note saying what was wrong, and amend the decision if it should change"
+        )
     consent_error = validate_consent(
         consent_sought=data.consent_sought, reason=data.consent_not_sought_reason
     )

@@ -751,6 +751,40 @@ class DecisionInput:
     decided_on: dt.date | None = None
 
 
+def _published_decision_changes(existing: DecisionRecord, data: DecisionInput, *, report, decided_on) -> dict:
+    """A published decision is a public record (and may be cited, for example as a guidance
+    version's approval): what was decided, by whom, when, and whether it was subject to call-in
+    are fixed. Only where it stands on call-in and when it takes effect move on."""
+    Maker = DecisionRecord.DecisionMaker
+    fixed = {
+        "decision_text": (existing.decision_text, data.decision_text.strip()),
+        "decided_on": (existing.decided_on, decided_on),
+        "published_on": (existing.published_on, data.published_on),
+        "decision_maker": (existing.decision_maker, data.decision_maker),
+        "decision_maker_name": (
+            existing.decision_maker_name,
+            data.decision_maker_name.strip()
+            or (report.meeting.committee.name if data.decision_maker == Maker.CABINET else ""),
+        ),
+        "delegation": (
+            existing.delegation,
+            data.delegation.strip() if data.decision_maker == Maker.OFFICER else "",
+        ),
+        "key_decision": (existing.key_decision, data.key_decision),
+    }
+    errors = {
+        field: "A published decision cannot be changed: it is a public record and may be relied on"
+        for field, (was, now) in fixed.items()
+        if was != now
+    }
+    not_subject = DecisionRecord.CallIn.NOT_SUBJECT
+    if (existing.call_in == not_subject) != (data.call_in == not_subject):
+        errors["call_in"] = "Whether a published decision is subject to call-in cannot be changed"
+    if existing.status == DecisionRecord.Status.CALLED_IN and data.status != DecisionRecord.Status.CALLED_IN:
+        errors["status"] = "A called-in decision stays called in: record the reconsidered decision anew"
+    return errors
+
+
 @transaction.atomic
 def decision_record(
     *, user, report_id: int, expected_version: int | None, data: DecisionInput
@@ -777,6 +811,8 @@ def decision_record(
         errors["effective_on"] = "The date it takes effect must be on or after the date it was published"
     if data.status == Status.CALLED_IN and data.call_in != DecisionRecord.CallIn.CALLED_IN:
         errors["call_in"] = "A called-in decision must say it was called in"
+    if data.call_in == DecisionRecord.CallIn.CALLED_IN and data.status != Status.CALLED_IN:
+        errors["status"] = "A decision that was called in has the status 'called in'"
     Maker = DecisionRecord.DecisionMaker
     if data.decision_maker not in Maker.values:
         errors["decision_maker"] = "Select who made the decision"
@@ -785,6 +821,8 @@ def decision_record(
     if data.decision_maker in (Maker.CABINET_MEMBER, Maker.OFFICER) and not data.decision_maker_name.strip():
         errors["decision_maker_name"] = "Enter the title of the person who made the decision"
     decided_on = data.decided_on or report.meeting.date
+    if existing is not None and existing.status != Status.DRAFT:
+        errors.update(_published_decision_changes(existing, data, report=report, decided_on=decided_on))
     if data.published_on and data.published_on < decided_on:
         errors["published_on"] = "The date it was published must be on or after the date of the decision"
     # The decision was made on a published version of the report: the latest on that day.

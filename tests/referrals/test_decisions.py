@@ -357,3 +357,46 @@ def test_the_amend_page_records_an_amendment_after_checking(client, practitioner
     assert "Check your answers" in client.post(url, data).content.decode()
     assert client.post(url, {**data, "confirm": "1"}).status_code == 302
     assert referral.decisions.count() == 2
+
+
+# --- The forms of abuse a decision was judged on -------------------------------------------
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["in-force", "awaiting-authorisation"])
+def test_the_forms_of_abuse_cannot_change_under_a_decision(practitioner, pending):
+    """Found by attack: NFA decided on "physical abuse", then the forms changed to rape, left a
+    rape referral with no further action that no manager authorised and no guidance reason."""
+    referral = screened(practitioner, form="sexual-assault" if pending else "bullying")
+    if pending:
+        decide(practitioner, referral, "nfa", guidance_departure_reason="Unfounded on investigation")
+    else:
+        decide(practitioner, referral, "nfa")
+    referral.refresh_from_db()
+    decided_version = referral.version
+    with pytest.raises(ValidationError) as refused:
+        services.referral_update(
+            user=practitioner,
+            referral_id=referral.pk,
+            expected_version=referral.version,
+            data=referral_input(forms_of_abuse=[AbuseForm.objects.get(code="rape")]),
+        )
+    assert "cannot change once a decision has been recorded" in str(
+        refused.value.message_dict["forms_of_abuse"]
+    )
+    referral.refresh_from_db()
+    assert referral.version == decided_version
+    assert [f.code for f in referral.forms_of_abuse.all()] == ["sexual-assault" if pending else "bullying"]
+
+
+def test_other_details_still_change_under_a_decision(practitioner):
+    referral = screened(practitioner, form="bullying")
+    decide(practitioner, referral, "nfa")
+    referral.refresh_from_db()
+    services.referral_update(
+        user=practitioner,
+        referral_id=referral.pk,
+        expected_version=referral.version,
+        data=referral_input(forms_of_abuse=[AbuseForm.objects.get(code="bullying")], location="online"),
+    )
+    referral.refresh_from_db()
+    assert referral.location == "online"

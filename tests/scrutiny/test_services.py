@@ -416,3 +416,65 @@ def _step(officer, rec, step, contextlib):
     elif step.startswith("status:"):
         with contextlib.suppress(ValidationError):  # refused: never reaches the record
             _set_status(officer, rec, step.split(":")[1])
+
+
+def test_a_published_decision_cannot_be_rewritten_and_a_called_in_one_says_so(officer):
+    """Found by attack: a published, in-force decision was re-dated and re-typed afterwards and
+    then cited as the approval of a different guidance version; and a decision could be
+    "published" while its call-in said "called in"."""
+    report = make_report(officer)
+    publish(officer, report)
+    published = services.DecisionInput(
+        decision_text="Approved",
+        status="published",
+        key_decision=True,
+        call_in="open",
+        published_on=dt.date(2020, 11, 27),
+    )
+    record = services.decision_record(
+        user=officer, report_id=report.pk, expected_version=None, data=published
+    )
+    rewrites = {
+        "decision_text": {"decision_text": "Something else"},
+        "published_on": {"published_on": dt.date(2026, 12, 4)},
+        "decided_on": {"decided_on": dt.date(2026, 12, 4), "published_on": dt.date(2026, 12, 4)},
+        "call_in": {"call_in": "not_subject"},
+        "decision_maker": {"decision_maker": "cabinet_member", "decision_maker_name": "Cabinet member"},
+        "key_decision": {"key_decision": False},
+    }
+    for field, change in rewrites.items():
+        with pytest.raises(ValidationError) as error:
+            services.decision_record(
+                user=officer,
+                report_id=report.pk,
+                expected_version=record.version,
+                data=services.DecisionInput(**{**published.__dict__, **change}),
+            )
+        assert field in error.value.message_dict, field
+    record.refresh_from_db()
+    assert (record.decision_text, record.published_on, record.call_in) == (
+        "Approved",
+        dt.date(2020, 11, 27),
+        "open",
+    )
+    # It moves on as a decision does: the call-in period ends without a call-in, and it takes effect.
+    effective = services.DecisionInput(
+        **{
+            **published.__dict__,
+            "status": "effective",
+            "call_in": "not_called_in",
+            "effective_on": dt.date(2020, 12, 5),
+        }
+    )
+    record = services.decision_record(
+        user=officer, report_id=report.pk, expected_version=record.version, data=effective
+    )
+    assert record.status == "effective"
+    called_in_but_published = services.DecisionInput(**{**published.__dict__, "call_in": "called_in"})
+    other = make_report(officer, title="Another report")
+    publish(officer, other)
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(
+            user=officer, report_id=other.pk, expected_version=None, data=called_in_but_published
+        )
+    assert "status" in error.value.message_dict
