@@ -324,6 +324,12 @@ def grant_history(obj: models.Model) -> list[GrantEvent]:
     return events
 
 
+def holds_no_grants(user) -> bool:
+    """Administrators keep the accounts and reference data: they never hold a grant on case
+    data, so no role can be given a way in by the person who manages roles."""
+    return Group.objects.filter(name=GROUP_NAMES[Role.ADMINISTRATOR], user=user.pk).exists()
+
+
 def grant(
     obj: models.Model,
     *,
@@ -377,6 +383,10 @@ def grant_many(
     """
     model = type(obj)
     actions, users, groups = list(actions), list(users), list(groups)
+    if users and Group.objects.filter(
+        name=GROUP_NAMES[Role.ADMINISTRATOR], user__in=[holder.pk for holder in users]
+    ).exists():
+        raise SelfGrantError("Administrators hold no grant on case data")
     if granted_by is not None and kind not in SELF_GIVEN_KINDS:
         if any(holder.pk == granted_by.pk for holder in users):
             raise SelfGrantError("Nobody can give themselves a grant")

@@ -49,7 +49,7 @@ STEP_UP_SESSION_KEY = "mash_two_factor_step_up"
 
 #: Every role that can hold a per-record grant: MASH roles (default and explicit grants),
 #: reviewers and lead reviewers (review grants), report officers and information governance
-#: (review and explicit grants), administrators (any grant a manager gives). A session of
+#: (review and explicit grants); administrators hold none but manage accounts. A session of
 #: anyone holding one of them opens no page but sign-in until it is verified
 #: (core.middleware.TwoFactorRequiredMiddleware).
 GRANT_CAPABLE_ROLES = frozenset(

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.forms import ModelMultipleChoiceField
 from core.reasons import ReasonValidator
+from core.roles import GROUP_NAMES, Role
 from core.timescales import local_zone
 from referrals import services
 from referrals.models import (
@@ -548,6 +549,8 @@ class GrantForm(forms.Form):
         self.fields["user"].queryset = (
             get_user_model()
             .objects.filter(is_active=True, groups__isnull=False)
+            # Administrators hold no grant on case data (core.permissions.grant_many).
+            .exclude(groups__name=GROUP_NAMES[Role.ADMINISTRATOR])
             .distinct()
             .order_by("username")
         )

@@ -912,6 +912,8 @@ def referral_grant(
     errors = {}
     if user.pk == granted_by.pk:
         errors["user"] = "You cannot give yourself a grant. Ask another MASH manager, or use emergency access"
+    elif permissions.holds_no_grants(user):
+        errors["user"] = "Administrators cannot be given access to referrals: choose someone else"
     error = reason_error(reason, what="why this person needs to see the referral")
     if error:
         errors["reason"] = error

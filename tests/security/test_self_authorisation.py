@@ -330,3 +330,31 @@ def test_only_information_governance_reviews_emergency_access(role_user, broken_
             justified=True,
             note="Looks fine to me, honestly",
         )
+
+
+def test_an_administrator_is_never_given_a_grant_on_case_data(client, manager, role_user):
+    """Found by attack: a manager could grant the Administrator a referral, and the person who
+    manages roles then read children's identities."""
+    administrator = role_user(Role.ADMINISTRATOR, username="ada", is_staff=True)
+    referral = ReferralFactory()
+    with pytest.raises(ValidationError) as refused:
+        referral_services.referral_grant(
+            granted_by=manager,
+            referral_id=referral.pk,
+            user=administrator,
+            actions=["view_exempt"],
+            reason="Needs access to complete the strategy discussion",
+        )
+    assert "Administrators cannot be given access" in refused.value.message_dict["user"][0]
+    with pytest.raises(permissions.SelfGrantError):
+        permissions.grant(
+            referral,
+            action=permissions.VIEW_EXEMPT,
+            user=administrator,
+            reason="Needs access to complete the strategy discussion",
+            granted_by=manager,
+        )
+    assert not permissions.has_grant(administrator, referral)
+    sign_in_verified(client, manager)
+    page = client.get(reverse("referrals:grants", args=[referral.pk])).content.decode()
+    assert "(ada)" not in page
