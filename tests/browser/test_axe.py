@@ -258,7 +258,16 @@ def test_referral_pages(page, audit, practitioner):
 
     audit.visit("detail-screening", f"/referrals/{screening.pk}/")
     audit.visit("decide", f"/referrals/{screening.pk}/decide/", shot=True)
-    audit.submit("decide-errors", "Record decision")
+    audit.submit("decide-errors", "Continue")
+    page.get_by_role("checkbox", name="Early help").check()
+    page.get_by_label("Reasons for the decision").fill(
+        "Both children attend the school; it will separate them."
+    )
+    page.get_by_label("If the decision does not do what the guidance expects, why not?").fill(
+        "The school informed the police the same day."
+    )
+    audit.submit("decide-check", "Continue", status=200)
+    assert page.get_by_role("heading", name="Check your answers before recording the decision").is_visible()
 
     audit.visit("detail-decided", f"/referrals/{decided.pk}/", shot=True)
     audit.visit("close", f"/referrals/{decided.pk}/close/")
