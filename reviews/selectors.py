@@ -81,7 +81,7 @@ def moderation_agreement(*, review: Review) -> Agreement:
     ratings = (
         CriterionRating.objects.filter(assessment__review=review)
         .exclude(rating="")
-        .select_related("criterion", "assessment")
+        .select_related("criterion", "assessment__referral")
     )
     by_key: dict[tuple[int, int], dict[str, CriterionRating]] = defaultdict(dict)
     for rating in ratings:

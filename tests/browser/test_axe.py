@@ -27,6 +27,7 @@ from tests.browser.pages import (
 from tests.factories import SchoolFactory
 from tests.nplusone import unit_of_work
 from tests.referrals.helpers import child_input, referral_input, two_children
+from tests.referrals.test_decisions import decide, screened
 
 
 class Audit:
@@ -258,7 +259,16 @@ def test_referral_pages(page, audit, practitioner):
 
     audit.visit("detail-screening", f"/referrals/{screening.pk}/")
     audit.visit("decide", f"/referrals/{screening.pk}/decide/", shot=True)
-    audit.submit("decide-errors", "Record decision")
+    audit.submit("decide-errors", "Continue")
+    page.get_by_role("checkbox", name="Early help").check()
+    page.get_by_label("Reasons for the decision").fill(
+        "Both children attend the school; it will separate them."
+    )
+    page.get_by_label("If the decision does not do what the guidance expects, why not?").fill(
+        "The school informed the police the same day."
+    )
+    audit.submit("decide-check", "Continue", status=200)
+    assert page.get_by_role("heading", name="Check your answers before recording the decision").is_visible()
 
     audit.visit("detail-decided", f"/referrals/{decided.pk}/", shot=True)
     audit.visit("close", f"/referrals/{decided.pk}/close/")
@@ -284,6 +294,13 @@ def test_manager_pages(page, audit, manager, practitioner):
     audit.visit("emergency-access", f"/referrals/{live.pk}/emergency-access/")
     audit.submit("emergency-access-errors", "Open identities now")
     audit.visit("record-access-log", f"/referrals/{live.pk}/access-log/")
+    # No further action on sexual abuse waits for a manager other than the one who decided it.
+    pending = screened(practitioner)
+    decide(practitioner, pending, "nfa", guidance_departure_reason="Unfounded after the school's enquiry")
+    audit.visit("detail-awaiting-authorisation", f"/referrals/{pending.pk}/")
+    page.get_by_role("link", name="Authorise the decision").click()
+    audit("authorise-decision")
+    audit.submit("authorise-decision-errors", "Save")
     audit.assert_clean()
 
 

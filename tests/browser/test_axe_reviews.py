@@ -1,8 +1,10 @@
 """axe-core on the findings, the review report (Appendix 1) and case details (Appendix 3).
 
 A review of 24 cases in two periods, rated in a fixed spread so the tables have large and
-small counts: the lead reviewer (no grants) sees them suppressed, the reviewer who holds
-grants on every case sees them in full and follows a count to its cases.
+small counts. The findings page is for the review team and shows every figure in full (only
+the report and case details, which may leave the team, are suppressed): the lead reviewer
+(no grants) sees the figures but cannot follow a count to its cases; the reviewer who holds
+grants on every case follows a count to its cases.
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ def test_findings_report_and_case_details(page, audit, browser, live_server, rol
     findings = f"/reviews/{review.pk}/findings/"
 
     sign_in(page, "lead")
-    audit.visit("findings-suppressed", findings, shot=True)
+    audit.visit("findings-in-full-no-drill-down", findings, shot=True)
+    assert "these figures are for the review team and are not suppressed" in page.locator("main").inner_text()
+    assert page.locator("a[href*='rating=']").count() == 0
     page.get_by_role("button", name="Save theme").click()
     page.get_by_text("There is a problem").wait_for()
     audit("findings-theme-errors")

@@ -92,7 +92,15 @@ NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
         # change the referral (or the manager role): only managers are offered it.
         "referrals:reopen": "a closed referral holds no grant of the practitioner's",
     },
-    Role.MASH_MANAGER: _REVIEWS_NOT_IN_NAVIGATION,
+    Role.MASH_MANAGER: {
+        **_REVIEWS_NOT_IN_NAVIGATION,
+        # The demo authorises every decision that needs a manager; and since closed referrals
+        # stay readable by the MASH, no demo referral the manager opens withholds identities,
+        # and only those offer emergency access (tests/browser/test_axe.py::test_manager_pages
+        # walks both pages with axe).
+        "referrals:authorise_decision": "the demo holds no decision awaiting authorisation",
+        "referrals:break_glass": "no demo referral withholds identities from the manager",
+    },
     Role.ADMINISTRATOR: _REVIEWS_NOT_IN_NAVIGATION,
     Role.REPORT_OFFICER: {
         # The demo's version 3 is a draft without its equality impact assessment, so the

@@ -1,5 +1,7 @@
-"""An officer drafts, approves and publishes the model guidance; a school's DSL acknowledges
-it through the e-mailed link without an account. axe-core on every page the issue adds."""
+"""An officer drafts and submits the model guidance; a second officer records the cabinet's
+approval and publishes it (nobody approves or publishes what they drafted); a school's DSL
+acknowledges it through the e-mailed link without an account. axe-core on every page the
+issue adds."""
 
 from __future__ import annotations
 
@@ -76,18 +78,51 @@ def test_officer_publishes_and_a_school_acknowledges(page, audit, browser, live_
     page.get_by_role("button", name="Attach").click()
     banner(page, "Equality impact assessment attached")
 
+    # The drafter cannot record the approval of their own version, nor publish it.
     page.get_by_role("link", name="Record cabinet approval").click()
     page.get_by_label(str(decision)).check()
-    page.get_by_role("button", name="Record approval").click()
-    banner(page, "Approval recorded")
-    page.get_by_role("link", name="Publish to schools").click()
-    audit("version-publish")
-    page.get_by_role("button", name="Publish").click()
-    banner(page, "Version 1 published")
-    audit("version-detail-published", shot=True)
+    audit.submit("version-approve-own-work", "Record approval")
+    assert "You drafted or submitted version 1: someone else must approve it" in (
+        page.locator(".govuk-error-summary").inner_text()
+    )
     version = ModelGuidanceVersion.objects.get()
-    assert version.status == "published"
+    assert version.status == "submitted"
 
+    # A second officer, in their own browser, records the approval and publishes.
+    approver = role_user(Role.REPORT_OFFICER, username="approver", first_name="Ada", last_name="Approver")
+    add_authenticator(approver)
+    approver_context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    approver_page = approver_context.new_page()
+    approver_audit = Audit(approver_page)
+    sign_in(approver_page, approver.username)
+    approver_audit.visit("version-detail-submitted", f"/guidance/model/{version.pk}/")
+    approver_page.get_by_role("link", name="Record cabinet approval").click()
+    approver_audit("version-approve")
+    approver_page.get_by_label(str(decision)).check()
+    approver_page.get_by_role("button", name="Record approval").click()
+    banner(approver_page, "Approval recorded")
+    version.refresh_from_db()
+    assert (version.status, version.approved_by, version.decision) == ("approved", approver, decision)
+
+    # The drafter still cannot publish it.
+    audit.visit("version-publish-own-work", f"/guidance/model/{version.pk}/publish/")
+    audit.submit("version-publish-refused", "Publish")
+    assert "someone else must publish it" in page.locator("main").inner_text()
+    assert mail.outbox == []
+
+    approver_page.get_by_role("link", name="Publish to schools").click()
+    approver_audit("version-publish")
+    approver_page.get_by_role("button", name="Publish").click()
+    banner(approver_page, "Version 1 published")
+    approver_audit("version-detail-published", shot=True)
+    approver_context.close()
+    audit.reports += approver_audit.reports
+    version.refresh_from_db()
+    assert (version.status, version.published_by) == ("published", approver)
+
+    page.goto(f"/guidance/model/{version.pk}/")
     page.get_by_role("link", name="Schools' acknowledgements").click()
     audit("acknowledgements-waiting", shot=True)
 

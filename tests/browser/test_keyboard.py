@@ -5,10 +5,11 @@ then Enter, Space, arrows or typing. Locators only check where focus is and what
 says. At every step the focused element must show GOV.UK's focus style (``key_to`` checks it).
 
 (a) A MASH practitioner logs a referral with two children, starts screening and records the
-    decision.
+    decision (after checking their answers).
 (b) A reviewer rates an assigned case against every guidance criterion in force and submits.
-(c) A report officer exports a cabinet report's public pack, follows the progress (a real
-    Celery worker makes it) to done and downloads it from the link.
+(c) A report officer exports the public pack of a cabinet report's published version (packs
+    are made from the frozen papers only), follows the progress (a real Celery worker makes
+    it) to done and downloads it from the link.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tests.browser.test_packs import filesystem_worker  # noqa: F401 - a fixture
 from tests.browser.test_reviews import _review_in_reviewing
 from tests.factories import SchoolFactory
 from tests.nplusone import set_up
-from tests.scrutiny.helpers import add_appendix, make_report
+from tests.scrutiny.helpers import add_appendix, make_report, publish
 from tests.test_celery_worker import publish_to  # noqa: F401 - a fixture
 from tests.test_packs_worker import media, pack_worker  # noqa: F401 - fixtures
 
@@ -103,7 +104,18 @@ def test_a_practitioner_logs_screens_and_decides_a_referral_by_keyboard(page, pr
     )
     key_tick(page, page.get_by_role("checkbox", name="Designated safeguarding lead informed"))
     key_tick(page, page.get_by_role("checkbox", name="Separation advised"))
-    key_press_on(page, page.get_by_role("button", name="Record decision"))
+    key_type(
+        page,
+        page.get_by_label("If the decision does not do what the guidance expects, why not?"),
+        "The school informed the police the same day.",
+    )
+    key_press_on(page, page.get_by_role("button", name="Continue"))
+    # Check your answers: nothing is recorded until it is confirmed.
+    expect(
+        page.get_by_role("heading", name="Check your answers before recording the decision")
+    ).to_be_visible()
+    assert not referral.decisions.exists()
+    key_press_on(page, page.get_by_role("button", name="Record the decision"))
 
     expect(page.get_by_role("alert")).to_contain_text("Decision recorded")
     expect(page.locator("main .govuk-tag").first).to_have_text("Decided")
@@ -162,6 +174,7 @@ def _report_with_an_exempt_appendix(officer):
         schedule_12a_paragraph=2,
         public_interest="The children could be identified.",
     )
+    publish(officer, report)
     return report
 
 
@@ -172,7 +185,7 @@ def test_an_officer_exports_the_public_pack_by_keyboard(page, role_user, filesys
 
     sign_in_by_keyboard(page, "officer")
     page.goto(f"/scrutiny/reports/{report.pk}/")
-    key_press_on(page, page.get_by_role("link", name=re.compile("^Export the cabinet papers")))
+    key_press_on(page, page.get_by_role("link", name=re.compile("^Export version 1 as PDF packs")))
     key_press_on(page, page.get_by_role("button", name="Export the public pack"))
     page.wait_for_url("**/documents/jobs/*/")
     expect(page.locator("progress#export-progress-bar")).to_be_visible()

@@ -10,7 +10,7 @@ import pytest
 
 from core.roles import Role
 from scrutiny import services
-from scrutiny.models import Action, Appendix, CabinetReport, Recommendation
+from scrutiny.models import Action, Appendix, CabinetReport, DecisionRecord, Recommendation
 from tests.browser.pages import add_authenticator, choose, fill_date, sign_in
 from tests.browser.test_axe import Audit
 from tests.scrutiny.helpers import meetings
@@ -137,15 +137,48 @@ def test_officer_tracks_recommendations_and_composes_a_report(
     audit.visit("appendix-edit", f"/scrutiny/appendices/{appendix.pk}/edit/")
     audit.visit("report-edit", f"/scrutiny/reports/{report.pk}/edit/")
     audit.visit("report-history", f"/scrutiny/reports/{report.pk}/history/")
+    # The decision is made on the published papers: refused until they are published.
     audit.visit("decision", f"/scrutiny/reports/{report.pk}/decision/")
     page.get_by_label("Decision", exact=True).fill("Approved")
     choose(page, "Status", "Published")
     choose(page, "Call-in", "Call-in period open")
     audit.submit("decision-errors", "Save")
+    errors = page.locator(".govuk-error-summary").inner_text()
+    assert "Publish the report for the meeting before recording its decision" in errors
+    assert "Enter the date the decision was published" in errors
+    assert not DecisionRecord.objects.exists()
+
+    # The papers published six days before the meeting: a frozen version 1.
+    audit.visit("report-before-publishing", f"/scrutiny/reports/{report.pk}/")
+    page.get_by_role("link", name="Publish the papers for the meeting").click()
+    audit("report-publish")
+    fill_date(page, "Date the papers are published", dt.date(2020, 11, 20))
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Version 1 published").wait_for()
+    audit("report-published")
+    assert list(report.versions.values_list("number", flat=True)) == [1]
+
+    # Now the decision, which must say who made it: a cabinet member needs their title.
+    audit.visit("decision-published", f"/scrutiny/reports/{report.pk}/decision/")
+    page.get_by_label("Decision", exact=True).fill("Approved")
+    choose(page, "Status", "Published")
+    choose(page, "Call-in", "Call-in period open")
     fill_date(page, "Date published", dt.date(2020, 11, 27))
+    choose(page, "Who made the decision", "A cabinet member")
+    audit.submit("decision-maker-errors", "Save")
+    assert "Enter the title of the person who made the decision" in (
+        page.locator(".govuk-error-summary").inner_text()
+    )
+    page.get_by_label("Title of the decision maker").fill("Cabinet member children and families")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Decision recorded").wait_for()
     audit("report-decided")
+    decision = DecisionRecord.objects.get()
+    assert (decision.decision_maker, decision.decision_maker_name) == (
+        "cabinet_member",
+        "Cabinet member children and families",
+    )
+    assert decision.report_version == report.versions.get(number=1)
 
     # A stale save: someone else changes the report meanwhile.
     page.goto(f"/scrutiny/reports/{report.pk}/edit/")

@@ -4,6 +4,7 @@ from collections import Counter
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from core import permissions
@@ -201,7 +202,7 @@ def test_stale_assessment_save_is_refused(review, people, historic):
         services.assessment_save(user=people["r1"], assessment_id=a.pk, expected_version=1, ratings={})
 
 
-def test_moderation_agreement_findings_and_close(review, people, historic):
+def test_moderation_agreement_findings_and_close(review, people, historic, client, verified_client):
     screened(review, people, historic)
     cases = [historic[k] for k in ("in_2017", "in_2018_before", "in_2018_after")]
     for referral in cases:
@@ -228,6 +229,12 @@ def test_moderation_agreement_findings_and_close(review, people, historic):
     compared = sum(n for _, n in agreement.by_criterion.values())
     agreed = sum(k for k, _ in agreement.by_criterion.values())
     assert compared - agreed == 2 == len(agreement.disagreements)
+    # The moderation page lists each disagreement by its case without a query per case.
+    verified_client(people["lead"])
+    page = client.get(reverse("reviews:moderation", args=[review.pk]))
+    assert page.status_code == 200
+    for a, _, _ in agreement.disagreements:
+        assert a.assessment.referral.reference in page.content.decode()
     first, second_rating, _ = agreement.disagreements[0]
     services.moderation_resolve(
         user=people["lead"],
