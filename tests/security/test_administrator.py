@@ -44,6 +44,7 @@ ADMIN_MODELS = {
     "referrals.Outcome": "reference data",
     "referrals.AbuseForm": "reference data",
     "referrals.RagLevel": "reference data",
+    "referrals.DecisionAuthorisationRule": "configuration: which decisions need a manager's authorisation",
     "guidance.GuidanceDocument": "published guidance",
     "guidance.Criterion": "published guidance",
     "guidance.ModelGuidanceVersion": "the council's model guidance, read-only",

@@ -65,6 +65,7 @@ OTHER_QUERY_PARAMETERS = {
     "login": "?next= is where to go after signing in",
     "core:verify": "?next= is where to go after the second factor",
     "guidance:version_compare": "?with= picks another guidance version (no case data)",
+    "referrals:create": "?draft= continues one of the author's own drafts (anyone else's is a 404)",
     "reviews:findings": (
         "?theme=/?recommendation= pick an item to edit; ?criterion=&period=&rating= a table cell,"
         " shown only where no cell is suppressed (pseudonymous ratings, no exempt value)"
@@ -80,6 +81,8 @@ LISTS_OF_ONE_RECORD = {
     "scrutiny:report": "one cabinet report",
     "scrutiny:report_edit": "one cabinet report",
     "scrutiny:report_grants": "one report's grants",
+    "scrutiny:report_publish": "publishing one report's papers (a form, not a list)",
+    "scrutiny:disclosure_check": "one report's published figures",
     "reviews:report": "one review's report",
     "guidance:version_acknowledgements": "one guidance version's acknowledgements",
     "documents:exports": "one record's document packs",
