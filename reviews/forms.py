@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from core.forms import ModelMultipleChoiceField
 from core.roles import GROUP_NAMES, Role
@@ -184,14 +185,15 @@ class AssessmentForm(forms.Form):
             )
         for row in self.rows:
             self.fields[f"rating_{row.criterion_id}"] = forms.ChoiceField(
-                label=f"{row.criterion.code}: {row.criterion.text}",
+                # crispy-forms-gds renders labels unescaped: the criterion text is escaped here.
+                label=escape(f"{row.criterion.code}: {row.criterion.text}"),
                 choices=CriterionRating.Rating.choices,
                 widget=forms.RadioSelect,
                 required=False,
                 initial=row.rating,
             )
             self.fields[f"evidence_{row.criterion_id}"] = forms.CharField(
-                label=f"Evidence for {row.criterion.code}",
+                label=escape(f"Evidence for {row.criterion.code}"),
                 widget=forms.Textarea(attrs={"rows": 2}),
                 required=False,
                 initial=row.evidence,

@@ -53,6 +53,11 @@ NOT_FREE_TEXT = {
     "channel",
     "kind",
     "status",
+    # A published version's frozen papers: HTML the service rendered (from escaped templates,
+    # with the typed values this walk fills escaped) when the papers were published. Nobody
+    # types it; the typed values it was made from are walked in their own fields.
+    "report_html",
+    "body_html",
 }
 
 

@@ -91,7 +91,7 @@ def _collect_static(env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def production_server(transactional_db, tmp_path):
+def production_server(transactional_db, django_db_serialized_rollback, tmp_path):
     """gunicorn started with the Dockerfile's CMD and production settings; yields (port, logs)."""
     port = free_port()
     cmd = dockerfile_cmd()
