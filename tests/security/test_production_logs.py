@@ -91,7 +91,7 @@ def _collect_static(env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def production_server(transactional_db, django_db_serialized_rollback, tmp_path):
+def production_server(tmp_path):
     """gunicorn started with the Dockerfile's CMD and production settings; yields (port, logs)."""
     port = free_port()
     cmd = dockerfile_cmd()
@@ -162,6 +162,9 @@ def _raw(port: int, request_line: str) -> bytes:
         return conn.recv(1024)
 
 
+# gunicorn is another process: the test's rows must be committed (a transactional database), and
+# the migrated rows (roles, reference data) are put back afterwards for the tests that follow.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_gunicorn_started_as_the_image_starts_it_logs_no_searched_for_name(
     client, practitioner, production_server
 ):
