@@ -383,9 +383,12 @@ def grant_many(
     """
     model = type(obj)
     actions, users, groups = list(actions), list(users), list(groups)
-    if users and Group.objects.filter(
-        name=GROUP_NAMES[Role.ADMINISTRATOR], user__in=[holder.pk for holder in users]
-    ).exists():
+    if (
+        users
+        and Group.objects.filter(
+            name=GROUP_NAMES[Role.ADMINISTRATOR], user__in=[holder.pk for holder in users]
+        ).exists()
+    ):
         raise SelfGrantError("Administrators hold no grant on case data")
     if granted_by is not None and kind not in SELF_GIVEN_KINDS:
         if any(holder.pk == granted_by.pk for holder in users):
