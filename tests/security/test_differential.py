@@ -286,7 +286,8 @@ def _build_world(role: Role, variant: str):
             from referrals.services import _grant_defaults
 
             _grant_defaults(made, user=creator, acting=creator)
-        if grant_to_user:
+        # Administrators hold no grant on case data: for them every record stays hidden.
+        if grant_to_user and not permissions.holds_no_grants(user):
             permissions.grant(
                 made, action=permissions.VIEW_EXEMPT, user=user, reason="Named", granted_by=manager
             )
