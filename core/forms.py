@@ -41,18 +41,23 @@ class ModelMultipleChoiceField(IdsInRangeMixin, forms.ModelMultipleChoiceField):
     pass
 
 
+def _code_input() -> forms.TextInput:
+    """A one-time code: short, the browser may fill it from an SMS or app, no spellcheck."""
+    return forms.TextInput(
+        attrs={
+            "class": "govuk-input govuk-input--width-10",
+            "autocomplete": "one-time-code",
+            "spellcheck": "false",
+        }
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code from your authenticator app, or a recovery code",
         max_length=32,
         error_messages={"required": "Enter the code from your authenticator app"},
-        widget=forms.TextInput(
-            attrs={
-                "class": "govuk-input govuk-input--width-10",
-                "autocomplete": "one-time-code",
-                "spellcheck": "false",
-            }
-        ),
+        widget=_code_input(),
     )
 
     def __init__(self, *args, **kwargs):
@@ -63,13 +68,11 @@ class CodeForm(forms.Form):
         return "".join(self.cleaned_data["code"].split())
 
 
-class AccessLogSearchForm(forms.Form):
+class _LogSearchForm(forms.Form):
+    """Who and when: the fields every search of an audit trail (the access log, security
+    events) shares."""
+
     username = forms.CharField(label="Username starts with", required=False, max_length=150)
-    record_label = forms.CharField(label="Reference starts with", required=False, max_length=60)
-    channel = forms.ChoiceField(
-        label="Channel", required=False, choices=[("", "Any"), *AccessLogEntry.Channel.choices]
-    )
-    break_glass_only = forms.BooleanField(label="Break-glass only", required=False)
     start = forms.DateField(
         label="From",
         required=False,
@@ -88,6 +91,15 @@ class AccessLogSearchForm(forms.Form):
         self.helper = _helper()
 
 
+class AccessLogSearchForm(_LogSearchForm):
+    field_order = ["username", "record_label", "channel", "break_glass_only", "start", "end"]
+    record_label = forms.CharField(label="Reference starts with", required=False, max_length=60)
+    channel = forms.ChoiceField(
+        label="Channel", required=False, choices=[("", "Any"), *AccessLogEntry.Channel.choices]
+    )
+    break_glass_only = forms.BooleanField(label="Break-glass only", required=False)
+
+
 class StepUpForm(forms.Form):
     """Before a second factor changes: the password again, and a current or recovery code."""
 
@@ -102,13 +114,7 @@ class StepUpForm(forms.Form):
         label="Code from your current authenticator app, or a recovery code",
         max_length=32,
         error_messages={"required": "Enter the code from your authenticator app, or a recovery code"},
-        widget=forms.TextInput(
-            attrs={
-                "class": "govuk-input govuk-input--width-10",
-                "autocomplete": "one-time-code",
-                "spellcheck": "false",
-            }
-        ),
+        widget=_code_input(),
     )
 
     def __init__(self, *args, **kwargs):
@@ -168,27 +174,14 @@ class TwoFactorResetForm(forms.Form):
         return user
 
 
-class SecurityEventSearchForm(forms.Form):
-    username = forms.CharField(label="Username starts with", required=False, max_length=150)
+class SecurityEventSearchForm(_LogSearchForm):
+    field_order = ["username", "kind", "start", "end"]
     kind = forms.ChoiceField(label="Event", required=False, choices=())
-    start = forms.DateField(
-        label="From",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
-        error_messages={"invalid": "Enter a real date for 'from'"},
-    )
-    end = forms.DateField(
-        label="To",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
-        error_messages={"invalid": "Enter a real date for 'to'"},
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "Any"), *SecurityEvent.Kind.choices]
         self.fields["kind"].error_messages["invalid_choice"] = "Select an event from the list"
-        self.helper = _helper()
 
     def clean(self):
         cleaned = super().clean()
