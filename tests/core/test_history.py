@@ -134,3 +134,19 @@ def test_a_newly_registered_field_is_masked_in_history_without_touching_the_hist
     assert "Referral.rag" in logged.fields
     assert "ReferralDetail.narrative" in logged.fields
     assert "Child.first_name" not in logged.fields  # no child's name changed: none was shown
+
+
+def test_one_history_diff_builder():
+    """Only core.history compares history records, so every history page masks the same way."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    callers = [
+        str(path.relative_to(root))
+        for app in ("config", "core", "referrals", "reviews", "guidance", "scrutiny")
+        for path in (root / app).rglob("*.py")
+        if "diff_against(" in path.read_text()
+    ]
+    assert callers == ["core/history.py"]
