@@ -120,6 +120,30 @@ def test_a_dsl_acknowledges_without_an_account_and_the_link_then_stops_working(
     assert ack.acknowledged_name == "Dee Ess-Ell"
 
 
+@pytest.mark.postgres
+def test_a_200_character_name_is_recorded_not_a_server_error(
+    client, officer, schools, django_capture_on_commit_callbacks
+):
+    """The name field takes 200 characters; the history's change reason column holds 100, which
+    PostgreSQL enforces. The public page records the acknowledgement and the full name; the
+    history's reason is shortened (core.records.save_with_history), not refused."""
+    version = _publish(officer, django_capture_on_commit_callbacks)
+    school = schools[0]
+    match = _links()[f"dsl{school.urn}@school.example"]
+    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    name = ("Dee Ess-Ell " * 20)[:199] + "Z"
+    assert len(name) == 200
+    done = client.post(url, {"name": name, "confirm": "on"})
+    assert done.status_code == 200
+    assert "Acknowledgement recorded" in done.content.decode()
+    ack = Acknowledgement.objects.get(guidance_version=version, school=school)
+    assert ack.acknowledged_at
+    assert ack.acknowledged_name == name
+    reason = ack.history.first().history_change_reason
+    assert reason.startswith("Acknowledged through the e-mailed link by Dee Ess-Ell")
+    assert len(reason) <= 100
+
+
 def test_a_link_for_one_school_is_refused_for_another(
     client, officer, schools, django_capture_on_commit_callbacks
 ):
