@@ -26,6 +26,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.concurrency import Conflict, lock_for_change
+from core.outbox import enqueue_on_commit
 from core.records import delete_with_history, save_with_history
 from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
@@ -290,11 +291,11 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     version.version += 1
     save_with_history(version, user=user, reason="Published")
     ack_ids = acknowledgements_request(user=user, version=version)
-    from guidance import tasks
-
-    tasks.render_published_pdf.delay_on_commit(version.pk)
+    # Through the outbox (ADR 0013): queued once this commits, kept and retried if the broker
+    # is down, so publishing never fails or loses an e-mail because of Redis.
+    enqueue_on_commit("guidance.tasks.render_published_pdf", version.pk)
     for ack_id in ack_ids:
-        tasks.send_acknowledgement_request.delay_on_commit(ack_id)
+        enqueue_on_commit("guidance.tasks.send_acknowledgement_request", ack_id)
     return version
 
 
@@ -425,9 +426,7 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
         _refuse("Only the published version can be acknowledged.", code="not_published")
     ack.remind_requested_at = timezone.now()
     save_with_history(ack, user=user, reason="Reminder requested")
-    from guidance import tasks
-
-    tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+    enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
     return ack
 
 
@@ -435,8 +434,6 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
 def acknowledgements_remind_all(*, user, version_id: int) -> int:
     """Ask for a reminder to every school yet to acknowledge the published version: the rows
     locked and read in one query, each saved with its history, one e-mail task each."""
-    from guidance import tasks
-
     acks = list(
         Acknowledgement.objects.select_for_update(of=("self",))
         .filter(
@@ -450,7 +447,7 @@ def acknowledgements_remind_all(*, user, version_id: int) -> int:
     for ack in acks:
         ack.remind_requested_at = now
         save_with_history(ack, user=user, reason="Reminder requested")
-        tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+        enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
     return len(acks)
 
 
