@@ -14,6 +14,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 
 WORKDIR /app
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
+# Everything but .dockerignore's list: no development tooling (devtools/, loadtest/).
 COPY . .
 COPY --from=assets /app/static/build static/build
 COPY --from=assets /app/node_modules/govuk-frontend/dist/govuk node_modules/govuk-frontend/dist/govuk

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup run web worker migrate demo test test-fast lint format lock bench loadtest clean code audit backup restore
+.PHONY: help setup run worker migrate demo test test-fast lint format lock bench loadtest clean code audit backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ setup: $(VENV)/.installed static/build/app.css ## Install pinned dependencies an
 migrate: setup ## Apply database migrations
 	$(PY) manage.py migrate --no-input -v 0
 
-demo: migrate ## Load the demo data (idempotent)
+demo: migrate ## Load the demo data (idempotent; devtools, so local settings)
 	$(PY) manage.py seed_demo
 
 run: demo ## Set everything up and serve the app with demo data on http://127.0.0.1:8000 (and a Celery worker)
@@ -51,9 +51,10 @@ test: setup ## Set up and run the whole test suite
 test-fast: setup ## Run the tests without the browser journeys
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
 
-lint: setup ## ruff, and models that agree with their migrations
+lint: setup ## ruff, the import contracts (import-linter), and models that agree with their migrations
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: setup ## Format the code

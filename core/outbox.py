@@ -55,6 +55,23 @@ def outbox_publish(*, message_id: int) -> bool:
     return True
 
 
+def broker_available(*, timeout: float = 3) -> bool:
+    """Whether the broker answers now (a connect of at most ``timeout`` seconds).
+
+    For a page that would rather say "not now" than queue work nobody can start yet (exports:
+    the officer is waiting for the pack). Queueing itself never needs it: ``enqueue_on_commit``
+    keeps the job until the broker is back."""
+    if current_app.conf.task_always_eager:
+        return True
+    try:
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+    except (OperationalError, OSError) as error:
+        logger.warning("outbox: the broker is not answering (%s)", type(error).__name__)
+        return False
+    return True
+
+
 def _task(name: str):
     """The registered task: its module (``app.tasks``) is imported first, as the worker would."""
     importlib.import_module(name.rsplit(".", 1)[0])

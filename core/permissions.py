@@ -26,7 +26,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
-from core.history import change_reason
+from core.records import delete_with_history, save_with_history
 from core.roles import GROUP_NAMES, MASH_ROLES, Role, user_roles
 
 VIEW_EXEMPT = "view_exempt"
@@ -417,15 +417,14 @@ def grant_many(
             for holder_kind, table, holders in tables:
                 for holder in holders:
                     row = existing.get((holder_kind, holder.pk, permission.pk))
+                    renewed = row is not None
                     if row is None:
                         row = table(content_object=obj, permission=permission, **{holder_kind: holder})
-                        row._change_reason = change_reason(reason)
-                    else:
-                        row._change_reason = change_reason(f"Renewed: {reason}")
                     row.kind, row.granted_by, row.reason = kind, granted_by, reason
                     row.expires_at, row.granted_at = expires_at, timezone.now()
-                    row._history_user = acting or granted_by
-                    row.save()
+                    save_with_history(
+                        row, user=acting or granted_by, reason=f"Renewed: {reason}" if renewed else reason
+                    )
                     rows.append(row)
     return rows
 
@@ -435,9 +434,7 @@ def revoke(obj: models.Model, *, grant_id: int, holder_kind: str, revoked_by, re
     model = type(obj)
     table = get_user_obj_perms_model(model) if holder_kind == "user" else get_group_obj_perms_model(model)
     row = table.objects.get(pk=grant_id, content_object=obj)
-    row._history_user = revoked_by
-    row._change_reason = change_reason(f"Revoked: {reason}")
-    row.delete()
+    delete_with_history(row, user=revoked_by, reason=f"Revoked: {reason}")
 
 
 def revoke_kind(obj: models.Model, *, kind: str, revoked_by, reason: str) -> int:
@@ -446,9 +443,7 @@ def revoke_kind(obj: models.Model, *, kind: str, revoked_by, reason: str) -> int
     count = 0
     for table in (get_user_obj_perms_model(model), get_group_obj_perms_model(model)):
         for row in table.objects.filter(content_object=obj, kind=kind):
-            row._history_user = revoked_by
-            row._change_reason = change_reason(f"Revoked: {reason}")
-            row.delete()
+            delete_with_history(row, user=revoked_by, reason=f"Revoked: {reason}")
             count += 1
     return count
 
@@ -457,9 +452,7 @@ def revoke_user_kind(obj: models.Model, *, user, kind: str, revoked_by, reason: 
     """Remove one user's grants of one kind on a record (e.g. a reviewer's when a review closes)."""
     count = 0
     for row in get_user_obj_perms_model(type(obj)).objects.filter(content_object=obj, user=user, kind=kind):
-        row._history_user = revoked_by
-        row._change_reason = change_reason(f"Revoked: {reason}")
-        row.delete()
+        delete_with_history(row, user=revoked_by, reason=f"Revoked: {reason}")
         count += 1
     return count
 
@@ -470,8 +463,7 @@ def delete_expired(model: type[models.Model]) -> int:
     now = timezone.now()
     for table in (get_user_obj_perms_model(model), get_group_obj_perms_model(model)):
         for row in table.objects.filter(expires_at__lte=now):
-            row._change_reason = "Expired"
-            row.delete()
+            delete_with_history(row, user=None, reason="Expired")  # housekeeping: no person
             count += 1
     return count
 

@@ -26,6 +26,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.concurrency import Conflict, lock_for_change
+from core.outbox import enqueue_on_commit
+from core.records import delete_with_history, save_with_history
 from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
 
@@ -51,12 +53,6 @@ class GuidanceConflict(Conflict):
 class SectionInput:
     heading: str
     body: str
-
-
-def _save(obj, *, user, reason: str) -> None:
-    obj._history_user = user
-    obj._change_reason = reason
-    obj.save()
 
 
 def _locked(version_id: int, expected_version: int | None = None) -> ModelGuidanceVersion:
@@ -87,10 +83,12 @@ def guidance_version_create(
         or (source.title if source else "Model guidance for handling peer on peer abuse in schools"),
         created_by=user,
     )
-    _save(version, user=user, reason=f"Draft started{f' from version {source.number}' if source else ''}")
+    save_with_history(
+        version, user=user, reason=f"Draft started{f' from version {source.number}' if source else ''}"
+    )
     if source:
         for section in source.sections.all():
-            _save(
+            save_with_history(
                 GuidanceSection(
                     guidance_version=version, order=section.order, heading=section.heading, body=section.body
                 ),
@@ -118,17 +116,15 @@ def guidance_version_update(
         _refuse("Add at least one section", code="no_sections")
     version.title, version.change_summary = title, change_summary
     version.version += 1
-    _save(version, user=user, reason="Draft edited")
+    save_with_history(version, user=user, reason="Draft edited")
     existing = {s.order: s for s in version.sections.all()}
     for order, data in enumerate(sections, start=1):
         section = existing.pop(order, None) or GuidanceSection(guidance_version=version, order=order)
         if section.pk is None or (section.heading, section.body) != (data.heading, data.body):
             section.heading, section.body = data.heading, data.body
-            _save(section, user=user, reason="Draft edited")
+            save_with_history(section, user=user, reason="Draft edited")
     for section in existing.values():
-        section._history_user = user
-        section._change_reason = "Removed from the draft"
-        section.delete()
+        delete_with_history(section, user=user, reason="Removed from the draft")
     return version
 
 
@@ -143,7 +139,7 @@ def guidance_version_submit(*, user, version_id: int) -> ModelGuidanceVersion:
         _refuse("Enter a summary of the changes before submitting", code="no_change_summary")
     version.status, version.submitted_at, version.submitted_by = Status.SUBMITTED, timezone.now(), user
     version.version += 1
-    _save(version, user=user, reason="Submitted for approval")
+    save_with_history(version, user=user, reason="Submitted for approval")
     return version
 
 
@@ -158,7 +154,7 @@ def guidance_version_return_to_draft(*, user, version_id: int) -> ModelGuidanceV
         _refuse("Only a submitted version can go back to draft.")
     version.status, version.submitted_at, version.submitted_by = Status.DRAFT, None, None
     version.version += 1
-    _save(version, user=user, reason=RETURNED)
+    save_with_history(version, user=user, reason=RETURNED)
     return version
 
 
@@ -183,7 +179,7 @@ def guidance_version_attach_eqia(
     version.eqia_file.save(f"eqia-version-{version.number}.pdf", upload, save=False)
     version.eqia_summary, version.eqia_attached_at, version.eqia_attached_by = summary, timezone.now(), user
     version.version += 1
-    _save(version, user=user, reason="Equality impact assessment attached")
+    save_with_history(version, user=user, reason="Equality impact assessment attached")
     return version
 
 
@@ -259,7 +255,7 @@ def guidance_version_approve(*, user, version_id: int, decision) -> ModelGuidanc
     version.status, version.approved_at, version.approved_by = Status.APPROVED, timezone.now(), user
     version.decision = decision
     version.version += 1
-    _save(version, user=user, reason=f"Approved: {decision}"[:100])  # history reasons hold 100 characters
+    save_with_history(version, user=user, reason=f"Approved: {decision}")
     return version
 
 
@@ -290,16 +286,16 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     for previous in ModelGuidanceVersion.objects.select_for_update().filter(status=Status.PUBLISHED):
         previous.status, previous.superseded_at = Status.SUPERSEDED, now
         previous.version += 1
-        _save(previous, user=user, reason=f"Superseded by version {version.number}")
+        save_with_history(previous, user=user, reason=f"Superseded by version {version.number}")
     version.status, version.published_at, version.published_by = Status.PUBLISHED, now, user
     version.version += 1
-    _save(version, user=user, reason="Published")
+    save_with_history(version, user=user, reason="Published")
     ack_ids = acknowledgements_request(user=user, version=version)
-    from guidance import tasks
-
-    tasks.render_published_pdf.delay_on_commit(version.pk)
+    # Through the outbox (ADR 0013): queued once this commits, kept and retried if the broker
+    # is down, so publishing never fails or loses an e-mail because of Redis.
+    enqueue_on_commit("guidance.tasks.render_published_pdf", version.pk)
     for ack_id in ack_ids:
-        tasks.send_acknowledgement_request.delay_on_commit(ack_id)
+        enqueue_on_commit("guidance.tasks.send_acknowledgement_request", ack_id)
     return version
 
 
@@ -412,7 +408,7 @@ def acknowledgement_send(*, acknowledgement_id: int) -> bool:
         now = timezone.now()
         _send_link(ack, reminder=False, now=now)
         ack.sent_at = now
-        _save(ack, user=None, reason="Acknowledgement requested by e-mail")
+        save_with_history(ack, user=None, reason="Acknowledgement requested by e-mail")
     return True
 
 
@@ -429,10 +425,8 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
     if ack.guidance_version.status != Status.PUBLISHED:
         _refuse("Only the published version can be acknowledged.", code="not_published")
     ack.remind_requested_at = timezone.now()
-    _save(ack, user=user, reason="Reminder requested")
-    from guidance import tasks
-
-    tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+    save_with_history(ack, user=user, reason="Reminder requested")
+    enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
     return ack
 
 
@@ -440,8 +434,6 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
 def acknowledgements_remind_all(*, user, version_id: int) -> int:
     """Ask for a reminder to every school yet to acknowledge the published version: the rows
     locked and read in one query, each saved with its history, one e-mail task each."""
-    from guidance import tasks
-
     acks = list(
         Acknowledgement.objects.select_for_update(of=("self",))
         .filter(
@@ -454,8 +446,8 @@ def acknowledgements_remind_all(*, user, version_id: int) -> int:
     now = timezone.now()
     for ack in acks:
         ack.remind_requested_at = now
-        _save(ack, user=user, reason="Reminder requested")
-        tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
+        save_with_history(ack, user=user, reason="Reminder requested")
+        enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
     return len(acks)
 
 
@@ -479,7 +471,7 @@ def acknowledgement_send_reminder(*, acknowledgement_id: int) -> bool:
         ack.reminders += 1
         if ack.sent_at is None:
             ack.sent_at = ack.reminded_at
-        _save(ack, user=None, reason="Reminder sent by e-mail")
+        save_with_history(ack, user=None, reason="Reminder sent by e-mail")
     return True
 
 
@@ -514,7 +506,7 @@ def acknowledgement_confirm(*, urn: str, token: str, name: str) -> Acknowledgeme
     ack = acknowledgement_for_link(urn=urn, token=token, lock=True)
     ack.acknowledged_at = timezone.now()
     ack.acknowledged_name = name
-    _save(ack, user=None, reason=f"Acknowledged through the e-mailed link by {name}")
+    save_with_history(ack, user=None, reason=f"Acknowledged through the e-mailed link by {name}")
     return ack
 
 

@@ -26,7 +26,13 @@ PORT="${PORT:-$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 db="${DATABASE_URL##*/}"
 psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1 \
   || createdb -h 127.0.0.1 -U postgres "$db"
-$PY manage.py loadtest_prepare --out "$OUT/sessions.json"
+# Seeding and the sessions come from devtools, which production settings do not install: the
+# preparation runs with local settings on the same database and SECRET_KEY (the sessions are
+# signed with it), without DEBUG, writing the cookie names the production server reads.
+read -r SESSION_COOKIE CSRF_COOKIE < <($PY -c 'import django; django.setup()
+from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME)')
+DJANGO_SETTINGS_MODULE=config.settings.local DEBUG=false $PY manage.py loadtest_prepare \
+  --out "$OUT/sessions.json" --session-cookie "$SESSION_COOKIE" --csrf-cookie "$CSRF_COOKIE"
 $PY manage.py collectstatic --no-input -v 0
 
 pids=()

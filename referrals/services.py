@@ -17,18 +17,17 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models.signals import post_save
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import permissions
 from core.access_log import record_access
 from core.concurrency import Conflict, lock_for_change
-from core.history import change_reason
 from core.models import AccessLogEntry, SecurityEvent
 from core.outbox import enqueue_on_commit
 from core.permissions import CHANGE, VIEW_EXEMPT, GrantKind
 from core.reasons import reason_check, reason_error
+from core.records import save_with_history
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.security_events import security_event_record
 from core.timescales import add_working_hours, age_on, decision_due_at
@@ -187,40 +186,6 @@ def _lock(referral_id: int, expected_version: int | None) -> Referral:
     return lock_for_change(Referral, referral_id, expected_version, conflict=ReferralConflict)
 
 
-def _save(referral: Referral, *, user, reason: str, m2m: dict[str, Iterable] | None = None) -> None:
-    referral.version += 1
-    _save_with_history(referral, user=user, reason=reason, m2m=m2m)
-
-
-def _save_with_history(instance, *, user, reason: str, m2m: dict[str, Iterable] | None = None) -> None:
-    """Save a row and its many-to-many fields as one history record, not one per step.
-
-    simple-history writes a record on save and another on each many-to-many change; the
-    record is held back until both are done, then written once through post_save.
-    """
-    created = instance._state.adding
-    instance._history_user = user
-    instance._change_reason = change_reason(reason)
-    if not m2m:
-        instance.save()
-        return
-    instance.skip_history_when_saving = True
-    try:
-        instance.save()
-        for name, values in m2m.items():
-            getattr(instance, name).set(values)
-    finally:
-        del instance.skip_history_when_saving
-    post_save.send(
-        sender=type(instance),
-        instance=instance,
-        created=created,
-        update_fields=None,
-        raw=False,
-        using=instance._state.db,
-    )
-
-
 def _next_label(used: Iterable[str]) -> str:
     used = set(used)
     for index in range(26 * 27):
@@ -261,10 +226,8 @@ def _child_from_input(item: ChildInput, *, user, incident_date: dt.date) -> Chil
         postcode=item.postcode.strip().upper(),
         created_by=user,
     )
-    child._history_user = user
-    child._change_reason = "Recorded on a referral"
     child.full_clean()
-    child.save()
+    save_with_history(child, user=user, reason="Recorded on a referral")
     return child
 
 
@@ -302,7 +265,7 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         decision_due_at=decision_due_at(data.received_at),
         created_by=user,
     )
-    _save_with_history(
+    save_with_history(
         referral, user=user, reason="Referral recorded", m2m={"forms_of_abuse": data.forms_of_abuse}
     )
 
@@ -315,9 +278,7 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         narrative=data.narrative,
         consent_not_sought_reason="" if data.consent_sought else data.consent_not_sought_reason,
     )
-    detail._history_user = user
-    detail._change_reason = "Referral recorded"
-    detail.save()
+    save_with_history(detail, user=user, reason="Referral recorded")
 
     seen: set[int] = set()
     for index, item in enumerate(children):
@@ -326,9 +287,7 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
             raise ValidationError({"children": "The same child has been added twice"})
         seen.add(child.pk)
         link = ReferralChild(referral=referral, child=child, role=item.role, label=_label_for(index))
-        link._history_user = user
-        link._change_reason = "Referral recorded"
-        link.save()
+        save_with_history(link, user=user, reason="Referral recorded")
     _grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
@@ -402,7 +361,13 @@ def referral_update(*, user, referral_id: int, expected_version: int, data: Refe
     referral.consent_sought = data.consent_sought
     referral.decision_due_at = decision_due_at(data.received_at)
     referral.rag_due_at = _rag_due(data.received_at, referral.rag)
-    _save(referral, user=user, reason="Referral details changed", m2m={"forms_of_abuse": data.forms_of_abuse})
+    save_with_history(
+        referral,
+        user=user,
+        reason="Referral details changed",
+        m2m={"forms_of_abuse": data.forms_of_abuse},
+        new_version=True,
+    )
 
     detail = referral.detail
     detail.referrer_name = data.referrer_name.strip()
@@ -411,9 +376,7 @@ def referral_update(*, user, referral_id: int, expected_version: int, data: Refe
     detail.referrer_contact = data.referrer_contact.strip()
     detail.narrative = data.narrative
     detail.consent_not_sought_reason = "" if data.consent_sought else data.consent_not_sought_reason
-    detail._history_user = user
-    detail._change_reason = "Referral details changed"
-    detail.save()
+    save_with_history(detail, user=user, reason="Referral details changed")
     return referral
 
 
@@ -431,10 +394,8 @@ def referral_add_child(*, user, referral_id: int, expected_version: int, child: 
         role=child.role,
         label=_next_label(referral.children.values_list("label", flat=True)),
     )
-    link._history_user = user
-    link._change_reason = "Child added"
-    link.save()
-    _save(referral, user=user, reason=f"Child {link.label} added")
+    save_with_history(link, user=user, reason="Child added")
+    save_with_history(referral, user=user, reason=f"Child {link.label} added", new_version=True)
     return link
 
 
@@ -451,7 +412,7 @@ def referral_start_screening(
     referral.rag_due_at = _rag_due(referral.received_at, rag)
     referral.screening_started_at = at or timezone.now()
     referral.screening_started_by = user
-    _save(referral, user=user, reason=f"Screening started, rated {rag.name}")
+    save_with_history(referral, user=user, reason=f"Screening started, rated {rag.name}", new_version=True)
     return referral
 
 
@@ -531,7 +492,7 @@ def _new_decision(
     reason = "Decision recorded, awaiting a manager's authorisation" if needs else "Decision recorded"
     if extra.get("amends") is not None:
         reason = reason.replace("Decision recorded", "Amended decision recorded")
-    _save_with_history(record, user=user, reason=reason, m2m={"outcomes": decision.outcomes})
+    save_with_history(record, user=user, reason=reason, m2m={"outcomes": decision.outcomes})
     return record
 
 
@@ -546,12 +507,14 @@ def _put_in_force(record: ReferralDecision, *, user, referral: Referral, notify_
     previous = record.amends
     if previous is not None:
         previous.status = ReferralDecision.Status.SUPERSEDED
-        _save_with_history(previous, user=user, reason="Decision amended")
+        save_with_history(previous, user=user, reason="Decision amended")
     if referral.status != Referral.Status.DECIDED:
         referral.status = Referral.Status.DECIDED
         referral.decided_at = record.decided_at
         referral.decided_by = record.decided_by
-    _save(referral, user=user, reason="Decision amended" if previous else "Decision recorded")
+    save_with_history(
+        referral, user=user, reason="Decision amended" if previous else "Decision recorded", new_version=True
+    )
     outcome_changed = True
     if previous is not None:
         chosen: dict[int, set[int]] = {previous.pk: set(), record.pk: set()}
@@ -590,7 +553,12 @@ def referral_record_decision(
     if record.status == ReferralDecision.Status.IN_FORCE:
         _put_in_force(record, user=user, referral=referral, notify_referrer=notify_referrer)
     else:
-        _save(referral, user=user, reason="Decision recorded, awaiting a manager's authorisation")
+        save_with_history(
+            referral,
+            user=user,
+            reason="Decision recorded, awaiting a manager's authorisation",
+            new_version=True,
+        )
     return record
 
 
@@ -628,7 +596,12 @@ def referral_amend_decision(
     if record.status == ReferralDecision.Status.IN_FORCE:
         _put_in_force(record, user=user, referral=referral, notify_referrer=True)
     else:
-        _save(referral, user=user, reason="Amended decision recorded, awaiting a manager's authorisation")
+        save_with_history(
+            referral,
+            user=user,
+            reason="Amended decision recorded, awaiting a manager's authorisation",
+            new_version=True,
+        )
     return record
 
 
@@ -666,12 +639,12 @@ def referral_authorise_decision(
     record.authorisation_note = note.strip()
     if authorise:
         record.status = ReferralDecision.Status.IN_FORCE
-        _save_with_history(record, user=user, reason="Decision authorised")
+        save_with_history(record, user=user, reason="Decision authorised")
         _put_in_force(record, user=user, referral=referral, notify_referrer=notify_referrer)
     else:
         record.status = ReferralDecision.Status.NOT_AUTHORISED
-        _save_with_history(record, user=user, reason="Decision not authorised")
-        _save(referral, user=user, reason="Decision not authorised")
+        save_with_history(record, user=user, reason="Decision not authorised")
+        save_with_history(referral, user=user, reason="Decision not authorised", new_version=True)
     return record
 
 
@@ -682,9 +655,7 @@ def _note(*, user, referral: Referral, text: str, on: dt.datetime | None = None)
         text=text,
         recorded_by=user,
     )
-    note._history_user = user
-    note._change_reason = "Note recorded"
-    note.save()
+    save_with_history(note, user=user, reason="Note recorded")
     return note
 
 
@@ -700,7 +671,7 @@ def referral_close(
     referral.status = Referral.Status.CLOSED
     referral.closed_at = at or timezone.now()
     referral.closed_by = user
-    _save(referral, user=user, reason="Referral closed")
+    save_with_history(referral, user=user, reason="Referral closed", new_version=True)
     _note(user=user, referral=referral, text=f"Referral closed: {reason.strip()}", on=at)
     permissions.revoke_kind(referral, kind=GrantKind.DEFAULT, revoked_by=user, reason="Referral closed")
     return referral
@@ -716,7 +687,7 @@ def referral_reopen(*, user, referral_id: int, expected_version: int, reason: st
     referral.status = Referral.Status.SCREENING
     referral.reopened_at = timezone.now()
     referral.reopened_by = user
-    _save(referral, user=user, reason="Referral reopened")
+    save_with_history(referral, user=user, reason="Referral reopened", new_version=True)
     _note(user=user, referral=referral, text=f"Referral reopened: {reason.strip()}")
     _grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
@@ -743,9 +714,7 @@ def case_note_add(
         corrects=corrects,
         recorded_by=user,
     )
-    note._history_user = user
-    note._change_reason = "Correction recorded" if corrects else "Note recorded"
-    note.save()
+    save_with_history(note, user=user, reason="Correction recorded" if corrects else "Note recorded")
     return note
 
 
@@ -785,8 +754,9 @@ def decision_send_feedback(*, decision_id: int) -> bool:
             recipient_list=[contact],
         )
         decision.feedback_sent_at = timezone.now()
-        decision._change_reason = "Feedback sent to the referrer"
-        decision.save(update_fields=["feedback_sent_at"])
+        save_with_history(
+            decision, user=None, reason="Feedback sent to the referrer", update_fields=["feedback_sent_at"]
+        )
         logger.info("decision %s: feedback sent", decision_id)
         return True
 
@@ -841,7 +811,7 @@ def referral_restrict(
         raise IllegalTransition("This referral is already restricted")
     referral.restricted_at = timezone.now()
     referral.restricted_by = user
-    _save(referral, user=user, reason="Referral restricted")
+    save_with_history(referral, user=user, reason="Referral restricted", new_version=True)
     _note(user=user, referral=referral, text=f"Referral restricted: {reason}")
     permissions.revoke_kind(referral, kind=GrantKind.DEFAULT, revoked_by=user, reason="Referral restricted")
     security_event_record(
@@ -870,7 +840,7 @@ def referral_lift_restriction(
         raise IllegalTransition("This referral is not restricted")
     referral.restricted_at = None
     referral.restricted_by = None
-    _save(referral, user=user, reason="Restriction lifted")
+    save_with_history(referral, user=user, reason="Restriction lifted", new_version=True)
     _note(user=user, referral=referral, text=f"Restriction lifted: {reason}")
     _grant_defaults(referral, user=referral.created_by, acting=user)
     security_event_record(

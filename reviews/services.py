@@ -15,8 +15,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core import permissions
-from core.history import change_reason
 from core.permissions import VIEW_EXEMPT, GrantKind
+from core.records import delete_with_history, save_with_history
 from core.roles import Role, has_role
 from guidance.selectors import criteria_in_force
 from referrals.models import AbuseForm, Referral, ReferralChild
@@ -49,11 +49,6 @@ def _require_status(review: Review, *statuses: str) -> None:
 def _require_lead(user, review: Review) -> None:
     if review.lead_reviewer_id != user.pk:
         raise ValidationError("Only the review's lead reviewer can do this")
-
-
-def _touch(instance, *, user, reason: str) -> None:
-    instance._history_user = user
-    instance._change_reason = change_reason(reason)
 
 
 # --- Set-up --------------------------------------------------------------------------------------
@@ -109,14 +104,12 @@ def review_create(
         grants_end_on=grants_end_on,
         created_by=user,
     )
-    _touch(review, user=user, reason="Review set up")
-    review.save()
+    save_with_history(review, user=user, reason="Review set up")
     review.reviewers.set(reviewers)
     review.include_forms.set(include_forms)
     for period in periods:
         row = ReviewPeriod(review=review, name=period.name, start=period.start, end=period.end)
-        _touch(row, user=user, reason="Review set up")
-        row.save()
+        save_with_history(row, user=user, reason="Review set up")
     return review
 
 
@@ -185,8 +178,7 @@ def review_start_screening(*, user, review_id: int) -> int:
         default_change_reason="Screened by the review's rules",
     )
     review.status = Review.Status.SCREENING
-    _touch(review, user=user, reason="Screening started")
-    review.save()
+    save_with_history(review, user=user, reason="Screening started")
     return len(rows)
 
 
@@ -205,8 +197,9 @@ def screening_decide(*, user, decision_id: int, include: bool, reason: str = "")
     decision.reason = "" if include else reason
     decision.decided_by = user
     decision.decided_at = timezone.now()
-    _touch(decision, user=user, reason="Included" if include else f"Excluded: {Reason(reason).label}")
-    decision.save()
+    save_with_history(
+        decision, user=user, reason="Included" if include else f"Excluded: {Reason(reason).label}"
+    )
     return decision
 
 
@@ -219,8 +212,7 @@ def review_start_reviewing(*, user, review_id: int) -> Review:
     if pending:
         raise ValidationError(f"{pending} candidate cases have not been screened yet")
     review.status = Review.Status.REVIEWING
-    _touch(review, user=user, reason="Reviewing started")
-    review.save()
+    save_with_history(review, user=user, reason="Reviewing started")
     return review
 
 
@@ -246,8 +238,7 @@ def _new_assessment(review: Review, referral: Referral, reviewer, kind: str, *, 
     assessment = CaseAssessment(
         review=review, referral=referral, reviewer=reviewer, kind=kind, assigned_by=by
     )
-    _touch(assessment, user=by, reason=f"Assigned to {reviewer.get_username()}")
-    assessment.save()
+    save_with_history(assessment, user=by, reason=f"Assigned to {reviewer.get_username()}")
     received = timezone.localtime(referral.received_at).date()
     criteria = criteria_in_force(
         on=received, forms_of_abuse=[form.pk for form in referral.forms_of_abuse.all()]
@@ -322,8 +313,7 @@ def assessment_save(
         evidence = row.evidence if value.evidence is None else value.evidence
         if (row.rating, row.evidence) != (value.rating, evidence):
             row.rating, row.evidence = value.rating, evidence
-            _touch(row, user=user, reason="Rated")
-            row.save()
+            save_with_history(row, user=user, reason="Rated")
     assessment.advice_matched = advice_matched
     assessment.overall_judgement = overall_judgement
     if good_practice is not None:
@@ -331,8 +321,7 @@ def assessment_save(
     if areas_for_improvement is not None:
         assessment.areas_for_improvement = areas_for_improvement
     assessment.version += 1
-    _touch(assessment, user=user, reason="Saved")
-    assessment.save()
+    save_with_history(assessment, user=user, reason="Saved")
     return assessment
 
 
@@ -356,8 +345,7 @@ def assessment_submit(*, user, assessment_id: int, expected_version: int) -> Cas
     assessment.status = CaseAssessment.Status.SUBMITTED
     assessment.submitted_at = timezone.now()
     assessment.version += 1
-    _touch(assessment, user=user, reason="Submitted")
-    assessment.save()
+    save_with_history(assessment, user=user, reason="Submitted")
     return assessment
 
 
@@ -375,8 +363,7 @@ def assessment_decide(*, user, assessment_id: int, accept: bool, comments: str =
     if accept:
         assessment.accepted_at = timezone.now()
     assessment.version += 1
-    _touch(assessment, user=user, reason="Accepted" if accept else "Returned with comments")
-    assessment.save()
+    save_with_history(assessment, user=user, reason="Accepted" if accept else "Returned with comments")
     return assessment
 
 
@@ -410,8 +397,7 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
             _new_assessment(review, primary.referral, second, CaseAssessment.Kind.MODERATION, by=user)
         )
     review.status = Review.Status.MODERATION
-    _touch(review, user=user, reason=f"Moderation started: {size} of {len(primaries)} cases")
-    review.save()
+    save_with_history(review, user=user, reason=f"Moderation started: {size} of {len(primaries)} cases")
     return made
 
 
@@ -429,8 +415,7 @@ def moderation_resolve(
     moderation.resolved_rating = resolved_rating
     moderation.resolved_by = user
     moderation.resolved_at = timezone.now()
-    _touch(moderation, user=user, reason="Disagreement resolved")
-    moderation.save()
+    save_with_history(moderation, user=user, reason="Disagreement resolved")
     return moderation
 
 
@@ -453,8 +438,7 @@ def review_advance(*, user, review_id: int, to: str) -> Review:
                 revoked_by=user,
                 reason=f"Case review closed: {review.title}",
             )
-    _touch(review, user=user, reason=f"Moved to {review.get_status_display().lower()}")
-    review.save()
+    save_with_history(review, user=user, reason=f"Moved to {review.get_status_display().lower()}")
     return review
 
 
@@ -489,8 +473,7 @@ def review_theme_save(
         theme = review.themes.select_for_update().get(pk=theme_id)
         reason = "Theme changed"
     theme.title, theme.text = title.strip(), text.strip()
-    _touch(theme, user=user, reason=reason)
-    theme.save()
+    save_with_history(theme, user=user, reason=reason)
     return theme
 
 
@@ -499,8 +482,7 @@ def review_theme_delete(*, user, review_id: int, theme_id: int) -> None:
     review = Review.objects.select_for_update().get(pk=review_id)
     _report_editable(user, review)
     theme = review.themes.get(pk=theme_id)
-    _touch(theme, user=user, reason="Theme removed")
-    theme.delete()
+    delete_with_history(theme, user=user, reason="Theme removed")
 
 
 @transaction.atomic
@@ -530,8 +512,7 @@ def review_recommendation_save(
     if errors:
         raise ValidationError(errors)
     recommendation.number, recommendation.text = number, text.strip()
-    _touch(recommendation, user=user, reason=reason)
-    recommendation.save()
+    save_with_history(recommendation, user=user, reason=reason)
     return recommendation
 
 
@@ -540,5 +521,4 @@ def review_recommendation_delete(*, user, review_id: int, recommendation_id: int
     review = Review.objects.select_for_update().get(pk=review_id)
     _report_editable(user, review)
     recommendation = review.recommendations.get(pk=recommendation_id)
-    _touch(recommendation, user=user, reason="Recommendation removed")
-    recommendation.delete()
+    delete_with_history(recommendation, user=user, reason="Recommendation removed")

@@ -26,6 +26,7 @@ from core.concurrency import lock_for_change
 from core.models import SecurityEvent
 from core.permissions import VIEW_EXEMPT, GrantKind
 from core.reasons import reason_error
+from core.records import save_with_history
 from core.roles import GROUP_NAMES
 from core.security_events import security_event_record
 from scrutiny.models import (
@@ -49,14 +50,6 @@ from scrutiny.permissions import READERS, can_grant
 
 def _lock(model: type[models.Model], pk: int, expected_version: int | None):
     return lock_for_change(model, pk, expected_version)
-
-
-def _save(instance: models.Model, *, user, reason: str, bump: bool = True) -> None:
-    if bump and hasattr(instance, "version") and not instance._state.adding:
-        instance.version += 1
-    instance._history_user = user
-    instance._change_reason = reason
-    instance.save()
 
 
 def _raise_if(errors: dict[str, str]) -> None:
@@ -99,7 +92,9 @@ def _follow_actions(recommendation: Recommendation, *, user, reason: str) -> Non
         status = S.COMPLETE
     if status != recommendation.status:
         recommendation.status = status
-        _save(recommendation, user=user, reason=f"{reason}: status follows its actions")
+        save_with_history(
+            recommendation, user=user, reason=f"{reason}: status follows its actions", new_version=True
+        )
 
 
 @dataclass(frozen=True)
@@ -156,7 +151,7 @@ def recommendation_create(*, user, data: RecommendationInput) -> Recommendation:
         raise ValidationError({"review_recommendation": "That review recommendation is already tracked"})
     try:
         with transaction.atomic():
-            _save(recommendation, user=user, reason="Recommendation recorded")
+            save_with_history(recommendation, user=user, reason="Recommendation recorded", new_version=True)
     except IntegrityError as clash:
         raise ValidationError(
             {"review_recommendation": "That review recommendation is already tracked"}
@@ -183,7 +178,7 @@ def recommendation_update(
     recommendation.text = text.strip()
     recommendation.status = status
     recommendation.agenda_item = agenda_item
-    _save(recommendation, user=user, reason="Recommendation changed")
+    save_with_history(recommendation, user=user, reason="Recommendation changed", new_version=True)
     return recommendation
 
 
@@ -213,8 +208,8 @@ def response_record(
     response = response or Response(recommendation=recommendation)
     response.decision, response.text = decision, text.strip()
     response.responded_by, response.responded_on = responded_by.strip(), responded_on
-    _save(response, user=user, reason=reason)
-    _save(recommendation, user=user, reason=reason)
+    save_with_history(response, user=user, reason=reason, new_version=True)
+    save_with_history(recommendation, user=user, reason=reason, new_version=True)
     return response
 
 
@@ -235,11 +230,11 @@ def action_add(
     action = Action(
         recommendation=recommendation, description=description.strip(), owner=owner.strip(), due_date=due_date
     )
-    _save(action, user=user, reason="Action added")
+    save_with_history(action, user=user, reason="Action added", new_version=True)
     S = Recommendation.Status
     if recommendation.status in (S.OPEN, S.COMPLETE, S.CLOSED):
         recommendation.status = S.IN_PROGRESS  # a new live action reopens it
-    _save(recommendation, user=user, reason="Action added")
+    save_with_history(recommendation, user=user, reason="Action added", new_version=True)
     return action
 
 
@@ -273,7 +268,7 @@ def action_update(
         status,
     )
     action.completed_on = completed_on if status == Action.Status.DONE else None
-    _save(action, user=user, reason="Action changed")
+    save_with_history(action, user=user, reason="Action changed", new_version=True)
     _follow_actions(Recommendation(pk=action.recommendation_id), user=user, reason="Action changed")
     return action
 
@@ -295,12 +290,12 @@ def progress_add(
     update = ProgressUpdate(
         action=action, date=date, percent_complete=percent_complete, text=text.strip(), created_by=user
     )
-    _save(update, user=user, reason="Progress recorded")
+    save_with_history(update, user=user, reason="Progress recorded", new_version=True)
     if percent_complete == 100:
         action.status, action.completed_on = Action.Status.DONE, date
     elif action.status == Action.Status.NOT_STARTED:
         action.status = Action.Status.IN_PROGRESS
-    _save(action, user=user, reason="Progress recorded")
+    save_with_history(action, user=user, reason="Progress recorded", new_version=True)
     _follow_actions(Recommendation(pk=action.recommendation_id), user=user, reason="Progress recorded")
     return update
 
@@ -344,7 +339,7 @@ def evidence_add(
         note=note.strip(),
         added_by=user,
     )
-    _save(link, user=user, reason="Evidence linked")
+    save_with_history(link, user=user, reason="Evidence linked", new_version=True)
     return link
 
 
@@ -387,12 +382,12 @@ def cabinet_report_create(*, user, agenda_item: AgendaItem, meeting: Meeting, va
     for name in REPORT_TEXT_FIELDS:
         if name in values:
             setattr(report, name, values[name].strip() if isinstance(values[name], str) else values[name])
-    _save(report, user=user, reason="Report started")
+    save_with_history(report, user=user, reason="Report started", new_version=True)
     if not agenda_item.entries.filter(meeting=meeting).exists():
         # The report puts the item on the meeting's agenda: its history follows it there.
         last = AgendaEntry.objects.filter(meeting=meeting).aggregate(n=Max("number"))["n"]
         entry = AgendaEntry(item=agenda_item, meeting=meeting, number=(last or 0) + 1)
-        _save(entry, user=user, reason="Report started")
+        save_with_history(entry, user=user, reason="Report started", new_version=True)
     return report
 
 
@@ -404,7 +399,7 @@ def cabinet_report_update(*, user, report_id: int, expected_version: int, values
     for name in REPORT_TEXT_FIELDS:
         value = merged[name]
         setattr(report, name, value.strip() if isinstance(value, str) else value)
-    _save(report, user=user, reason="Report changed")
+    save_with_history(report, user=user, reason="Report changed", new_version=True)
     return report
 
 
@@ -517,8 +512,8 @@ def appendix_add(*, user, report_id: int, expected_version: int, data: AppendixI
     last = report.appendices.aggregate(n=Max("number"))["n"]
     appendix = Appendix(report=report, number=(last or 0) + 1)
     _apply_appendix(appendix, data)
-    _save(appendix, user=user, reason=f"Appendix {appendix.number} added")
-    _save(report, user=user, reason=f"Appendix {appendix.number} added")
+    save_with_history(appendix, user=user, reason=f"Appendix {appendix.number} added", new_version=True)
+    save_with_history(report, user=user, reason=f"Appendix {appendix.number} added", new_version=True)
     return appendix
 
 
@@ -528,8 +523,8 @@ def appendix_update(*, user, appendix_id: int, expected_version: int, data: Appe
     report = CabinetReport.objects.select_for_update().get(pk=appendix.report_id)
     _raise_if(_validate_appendix(data, existing=appendix))
     _apply_appendix(appendix, data)
-    _save(appendix, user=user, reason=f"Appendix {appendix.number} changed")
-    _save(report, user=user, reason=f"Appendix {appendix.number} changed")
+    save_with_history(appendix, user=user, reason=f"Appendix {appendix.number} changed", new_version=True)
+    save_with_history(report, user=user, reason=f"Appendix {appendix.number} changed", new_version=True)
     return appendix
 
 
@@ -733,7 +728,12 @@ def report_version_publish(
         )
         if item.exempt and item.file == "":
             ExemptAppendixSnapshot.objects.create(appendix=row, body_html=item.html)
-    _save(report, user=user, reason=f"Version {version.number} published ({version.get_kind_display()})")
+    save_with_history(
+        report,
+        user=user,
+        reason=f"Version {version.number} published ({version.get_kind_display()})",
+        new_version=True,
+    )
     return version
 
 
@@ -858,8 +858,10 @@ def decision_record(
     record.delegation = data.delegation.strip() if data.decision_maker == Maker.OFFICER else ""
     record.decided_on, record.call_in_ends_on = decided_on, ends
     record.report_version = decided_version
-    _save(record, user=user, reason="Decision changed" if existing else "Decision recorded")
+    save_with_history(
+        record, user=user, reason="Decision changed" if existing else "Decision recorded", new_version=True
+    )
     if report.status != CabinetReport.Status.FINAL:
         report.status = CabinetReport.Status.FINAL
-        _save(report, user=user, reason="Decision recorded")
+        save_with_history(report, user=user, reason="Decision recorded", new_version=True)
     return record

@@ -8,7 +8,8 @@
 - a job whose message Redis lost (its data flushed) is published again by the sweep and
   completes once;
 - with Redis down (a private redis-server this test starts and stops) asking for an export
-  gets a clear message, no server error, and nothing half-made.
+  gets a clear message, no server error, and nothing half-made; if Redis goes down between
+  that check and the publish, the job waits in the outbox (ADR 0013) instead of being lost.
 
 The worker imports tests/documents_kind.py (``--include``) for the test-only document kind.
 """
@@ -281,21 +282,32 @@ def test_with_redis_down_asking_for_an_export_says_so_and_makes_nothing(
 
 
 @transactional
-def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_is_taken_back(
+def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_waits_in_the_outbox(
     publish_to,  # noqa: F811
     private_redis,
     role_user,
     monkeypatch,
 ):
+    """The job is queued through the outbox (ADR 0013): the request succeeds, and the job's
+    message is kept, unsent, for Celery beat's flush to publish once Redis answers again."""
+    from core.models import OutboxMessage
+
     process, url = private_redis
     publish_to(url, redis_transport_options(3600))
     process.terminate()
     process.wait(timeout=10)
     monkeypatch.setattr(services, "_broker_ready", lambda: None)  # as if Redis died just after the check
     officer = role_user(Role.REPORT_OFFICER)
-    with pytest.raises(services.ExportsUnavailable):
-        services.export_job_request(user=officer, kind=KIND, object_id=ReferralFactory().pk, variant="public")
-    assert not ExportJob.objects.exists()
+    job, created = services.export_job_request(
+        user=officer, kind=KIND, object_id=ReferralFactory().pk, variant="public"
+    )
+    assert created
+    assert ExportJob.objects.get(pk=job.pk).status == Status.QUEUED
+    message = OutboxMessage.objects.get(task="core.tasks.render_export_job")
+    assert message.args == [job.pk]
+    assert message.sent_at is None  # not lost: waiting for the broker
+    assert message.attempts == 1
+    assert message.last_error
 
 
 @transactional

@@ -10,3 +10,7 @@ STORAGES["staticfiles"] = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Development tooling (demo data, benchmarks, load-test preparation): local and test only,
+# never in production (it is not in the production image either: .dockerignore).
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]

@@ -25,7 +25,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # django-zeal: any N+1 query pattern raises in tests (tests/conftest.py turns it on for every
 # test; the middleware gives each request its own count, as production requests would have).
 # It goes first, so the user and session the other middleware load count to the request too.
-INSTALLED_APPS = [*INSTALLED_APPS, "zeal"]
+INSTALLED_APPS = [*INSTALLED_APPS, "zeal", "devtools"]  # devtools: local and test settings only
 MIDDLEWARE = ["zeal.middleware.zeal_middleware", *MIDDLEWARE]
 ZEAL_RAISE = env.bool("ZEAL_RAISE", default=True)
 ZEAL_SHOW_ALL_CALLERS = False

@@ -29,12 +29,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from core.access_log import record_access, record_access_many
 from core.documents.registry import DocumentKind, UnknownKind, get_kind, object_for
 from core.documents.rendering import PackError, render_pack_document
 from core.models import AccessLogEntry, ExportJob, ExportJobEvent
+from core.outbox import broker_available, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -76,28 +76,17 @@ def _may_export(entry: DocumentKind, obj, *, user, variant: str) -> bool:
 
 
 def _broker_ready() -> None:
-    """Fail fast, before anything is written, when the broker cannot be reached."""
-    from config.celery import app
-
-    if app.conf.task_always_eager:
-        return
-    try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
-    except (BrokerOperationalError, OSError) as error:
-        logger.warning("Export refused: the broker is not answering (%s)", type(error).__name__)
-        raise ExportsUnavailable from error
+    """Fail fast, before anything is written, when the broker cannot be reached: the officer is
+    told exports are unavailable rather than left watching a job no worker can start."""
+    if not broker_available():
+        logger.warning("Export refused: the broker is not answering")
+        raise ExportsUnavailable
 
 
 def _enqueue(job_id: int, *, republished: bool = False) -> None:
-    from core.tasks import render_export_job
-
-    render_export_job.apply_async(
-        args=[job_id],
-        kwargs={"republished": True} if republished else {},
-        retry=True,
-        retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
-    )
+    """Queue the job's rendering through the outbox (ADR 0013), in the caller's transaction:
+    published when it commits, and kept and published later if the broker has gone away."""
+    enqueue_on_commit("core.tasks.render_export_job", job_id, *((1,) if republished else ()))
 
 
 def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=None) -> tuple[ExportJob, bool]:
@@ -125,7 +114,6 @@ def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=Non
     if active is not None:
         return active, False
     _broker_ready()
-    job = None
     try:
         with transaction.atomic():
             job = ExportJob.objects.create(
@@ -137,20 +125,13 @@ def export_job_request(*, user, kind: str, object_id: int, variant: str, obj=Non
                 requested_by=user,
             )
             _event(job, Event.REQUESTED, user=user)
-            job_id = job.pk
-            transaction.on_commit(lambda: _enqueue(job_id))
+            _enqueue(job.pk)
     except IntegrityError:
         # Someone asked for the same pack at the same moment: theirs is the one.
         active = same.filter(status__in=ExportJob.ACTIVE).first()
         if active is None:
             raise
         return active, False
-    except (BrokerOperationalError, OSError) as error:
-        # The broker went away between the check and the publish: take the job back.
-        if job is not None and job.pk is not None:
-            ExportJob.objects.filter(pk=job.pk, status=Status.QUEUED).delete()
-        logger.warning("Export refused: queueing failed (%s)", type(error).__name__)
-        raise ExportsUnavailable from error
     return job, True
 
 
@@ -392,7 +373,7 @@ def export_jobs_requeue(*, now: dt.datetime | None = None) -> list[int]:
             else:
                 continue
             _event(job, Event.REPUBLISHED, detail=f"not finished after {settings.EXPORT_REQUEUE_AFTER} s")
-            transaction.on_commit(lambda job_id=job.pk: _enqueue(job_id, republished=True), robust=True)
+            _enqueue(job.pk, republished=True)
             requeued.append(job.pk)
     for job_id in exhausted:
         export_job_fail(job_id=job_id, message=TOO_LONG)

@@ -3,7 +3,7 @@
 The import's only way of writing. Every function here writes the rows *and* their history
 records (the same columns ``bulk_history_create`` fills: the tracked fields, when, who,
 why, and "+" or "~"), and for a model with many-to-many history the many-to-many rows of
-each record, as ``services._save_with_history`` does for one save. A history record without
+each record, as ``core.records.save_with_history`` does for one save. A history record without
 them reads on the history page as if every form of abuse or outcome had been removed.
 
 Why not simple-history's own bulk helpers (docs/adr/0007-importing-in-bulk.md):

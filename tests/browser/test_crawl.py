@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
 from core.roles import Role
-from referrals.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from devtools.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from tests.browser.pages import axe_violations, screenshot, sign_in
 from tests.nplusone import set_up
 from tests.test_access import EXPECTED, POST_ONLY

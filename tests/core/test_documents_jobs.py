@@ -110,6 +110,26 @@ def test_the_task_is_queued_with_the_job_id_only(officer, referral, django_captu
     assert render_export_job.reject_on_worker_lost is True
 
 
+def test_the_job_is_queued_through_the_outbox(officer, referral, django_capture_on_commit_callbacks):
+    """ADR 0013: the request writes the job and its outbox message in one transaction, so a
+    broker that goes away after the check loses nothing (beat's flush publishes it later)."""
+    from core.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=False):
+        job, created = services.export_job_request(
+            user=officer, kind=KIND, object_id=referral.pk, variant="public"
+        )
+    assert created
+    message = OutboxMessage.objects.get()
+    assert (message.task, message.args, message.sent_at) == ("core.tasks.render_export_job", [job.pk], None)
+    # The sweep's republication goes the same way, marked as the sweep's.
+    _age(job, requested=10_000)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.export_jobs_requeue() == [job.pk]
+    again = OutboxMessage.objects.exclude(pk=message.pk).get()
+    assert (again.task, again.args) == ("core.tasks.render_export_job", [job.pk, 1])
+
+
 def test_nothing_is_queued_if_the_transaction_rolls_back(
     officer, referral, django_capture_on_commit_callbacks
 ):

@@ -6,15 +6,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+PRODUCTION_VARIABLES = {
+    "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret",
+    "ALLOWED_HOSTS": "mash.council.example",
+    "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+    "SITE_URL": "https://mash.council.example",
+}
+
+
+def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_URL"}
     }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+    return subprocess.run(  # noqa: S603 - manage.py with this file's own arguments
+        [sys.executable, "manage.py", *(args or ("check", "--deploy", "--fail-level", "WARNING"))],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -31,15 +40,7 @@ def test_production_refuses_to_start_without_its_variables():
 
 
 def test_production_settings_pass_the_deploy_check():
-    result = run_check(
-        {
-            "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret",
-            "ALLOWED_HOSTS": "mash.council.example",
-            "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
-            "REDIS_URL": "redis://redis.invalid:6379/0",
-            "SITE_URL": "https://mash.council.example",
-        }
-    )
+    result = run_check(PRODUCTION_VARIABLES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,3 +67,29 @@ def test_csp_settings_use_the_django_csp_4_api():
     assert not [name for name in dir(settings) if name.startswith("CSP_")]  # the 3.x settings
     directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
     assert all("'unsafe-inline'" not in values for values in directives.values())
+
+
+DEVTOOLS_COMMANDS = {
+    "seed_demo", "demo_code", "loadtest_prepare", "bench", "bench_grants", "bench_import", "bench_packs"
+}  # fmt: skip
+
+
+def test_production_installs_no_development_tooling():
+    """Demo data, benchmarks and the load test's verified sessions are devtools commands: the
+    local and test settings install them, production's do not (and the image leaves them out)."""
+    from django.conf import settings
+
+    assert "devtools" in settings.INSTALLED_APPS  # test settings: the tests below are not vacuous
+    result = run_check(PRODUCTION_VARIABLES, "help", "--commands")
+    assert result.returncode == 0, result.stdout + result.stderr
+    commands = set(result.stdout.split())
+    assert "migrate" in commands
+    assert not commands & DEVTOOLS_COMMANDS, commands & DEVTOOLS_COMMANDS
+    assert "devtools" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_local_settings_install_the_development_tooling():
+    """``make run`` seeds the demo data with local settings."""
+    result = run_check({"DJANGO_SETTINGS_MODULE": "config.settings.local"}, "help", "--commands")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(result.stdout.split()) >= DEVTOOLS_COMMANDS

@@ -73,16 +73,27 @@ def test_sending_twice_sends_once(officer, schools, django_capture_on_commit_cal
     assert len(mail.outbox) == 3
 
 
-def test_the_tasks_carry_ids_only(officer, schools, django_capture_on_commit_callbacks, monkeypatch):
-    from guidance import tasks
+def test_the_jobs_go_through_the_outbox_with_ids_only(officer, schools):
+    """ADR 0013: publishing and reminders queue their jobs as outbox rows in the same
+    transaction (kept if the broker is down), carrying primary keys only."""
+    from collections import Counter
 
-    queued = []
-    monkeypatch.setattr(
-        tasks.send_acknowledgement_request, "delay_on_commit", lambda *a, **k: queued.append((a, k))
-    )
-    published(officer)
-    assert queued
-    assert all(all(isinstance(x, int) for x in args) and not kwargs for args, kwargs in queued)
+    from core.models import OutboxMessage
+
+    version = published(officer)  # the test's transaction never commits: the rows stay unsent
+    messages = list(OutboxMessage.objects.order_by("pk"))
+    assert Counter(m.task for m in messages) == {
+        "guidance.tasks.render_published_pdf": 1,
+        "guidance.tasks.send_acknowledgement_request": len(schools),
+    }
+    acks = Acknowledgement.objects.filter(guidance_version=version)
+    assert sorted(m.args for m in messages) == sorted([[version.pk]] + [[a.pk] for a in acks])
+    assert all(m.sent_at is None for m in messages)
+    services.acknowledgements_remind_all(user=officer, version_id=version.pk)
+    first = acks.order_by("pk").first()
+    services.acknowledgement_remind(user=officer, acknowledgement_id=first.pk)
+    reminders = OutboxMessage.objects.filter(task="guidance.tasks.send_acknowledgement_reminder")
+    assert sorted(m.args for m in reminders) == sorted([[a.pk] for a in acks] + [[first.pk]])
 
 
 def test_a_dsl_acknowledges_without_an_account_and_the_link_then_stops_working(
@@ -118,6 +129,30 @@ def test_a_dsl_acknowledges_without_an_account_and_the_link_then_stops_working(
     assert client.post(url, {"name": "Someone else", "confirm": "on"}).status_code == 410
     ack.refresh_from_db()
     assert ack.acknowledged_name == "Dee Ess-Ell"
+
+
+@pytest.mark.postgres
+def test_a_200_character_name_is_recorded_not_a_server_error(
+    client, officer, schools, django_capture_on_commit_callbacks
+):
+    """The name field takes 200 characters; the history's change reason column holds 100, which
+    PostgreSQL enforces. The public page records the acknowledgement and the full name; the
+    history's reason is shortened (core.records.save_with_history), not refused."""
+    version = _publish(officer, django_capture_on_commit_callbacks)
+    school = schools[0]
+    match = _links()[f"dsl{school.urn}@school.example"]
+    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    name = ("Dee Ess-Ell " * 20)[:199] + "Z"
+    assert len(name) == 200
+    done = client.post(url, {"name": name, "confirm": "on"})
+    assert done.status_code == 200
+    assert "Acknowledgement recorded" in done.content.decode()
+    ack = Acknowledgement.objects.get(guidance_version=version, school=school)
+    assert ack.acknowledged_at
+    assert ack.acknowledged_name == name
+    reason = ack.history.first().history_change_reason
+    assert reason.startswith("Acknowledged through the e-mailed link by Dee Ess-Ell")
+    assert len(reason) <= 100
 
 
 def test_a_link_for_one_school_is_refused_for_another(

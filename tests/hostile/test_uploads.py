@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from core.access_log import record_access
 from core.roles import Role
 from core.spreadsheets import FORMULA_STARTS, safe_cell
+from devtools.synthetic import synthetic_rows, to_csv
 from referrals.imports import services as imports
 from referrals.imports.format import ImportRefused, parse_file
-from referrals.imports.synthetic import synthetic_rows, to_csv
 from referrals.models import ImportBatch, Referral, School
 from tests.conftest import sign_in_verified
 from tests.hostile.strategies import LYING_FILES, hostile_text

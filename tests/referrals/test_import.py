@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import Role
+from devtools.synthetic import synthetic_rows, to_csv
 from referrals import services, tasks
 from referrals.imports import services as imports
 from referrals.imports.format import ImportRefused, all_columns
-from referrals.imports.synthetic import synthetic_rows, to_csv
 from referrals.imports.write import change_reason
 from referrals.models import (
     Child,

@@ -102,7 +102,7 @@ def test_the_administrator_role_holds_exactly_its_jobs_permissions(administrator
 
 
 def test_no_demo_account_is_a_superuser():
-    from referrals.management.commands.seed_demo import Command
+    from devtools.management.commands.seed_demo import Command
 
     users = Command().ensure_users()
     assert not any(user.is_superuser for user in users.values())

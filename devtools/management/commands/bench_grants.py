@@ -58,8 +58,8 @@ from django.utils import timezone
 
 from core import permissions
 from core.roles import GROUP_NAMES, Role
+from devtools.management.commands import bench as issue2
 from referrals import selectors
-from referrals.management.commands import bench as issue2
 from referrals.models import Child, Referral, ReferralChild, ReferralGroupGrant, ReferralUserGrant
 
 SEED = 20261129

@@ -110,7 +110,7 @@ V1_TITLE = "Model guidance for handling peer on peer abuse in schools (demo)"
 def seed_guidance_for_cabinet(*, admin):
     """Version 1 as it went to cabinet: drafted and submitted by an administrator in early
     November 2020 (the 26 November 2020 report's Appendix 6). Returns it; idempotent."""
-    from scrutiny.demo import on
+    from devtools.demo.scrutiny import on
 
     existing = ModelGuidanceVersion.objects.filter(number=1).first()
     if existing is not None:
@@ -128,7 +128,7 @@ def seed_guidance_for_cabinet(*, admin):
 def _approve_and_publish(officer, version, decision, *, on_day):
     """Another officer (not the drafter) records the approval and publishes, once the
     decision has taken effect."""
-    from scrutiny.demo import on
+    from devtools.demo.scrutiny import on
 
     with on(on_day):
         services.guidance_version_approve(user=officer, version_id=version.pk, decision=decision)
@@ -162,8 +162,8 @@ def _cabinet_decision(user):
 
 def _decision(user, *, committee, meeting, title, purpose, maker, published, decided, effective):
     """A decision made the proper way: its report published, then the decision recorded."""
+    from devtools.demo.scrutiny import on
     from scrutiny import services as scrutiny
-    from scrutiny.demo import on
     from scrutiny.models import AgendaItem, Committee, Meeting
 
     body, _ = Committee.objects.get_or_create(name=committee[0], defaults={"kind": committee[1]})
@@ -268,7 +268,7 @@ def seed_model_guidance(*, users, first_names, surnames) -> bool:
     administrator drafts and submits; the report officer records approval and publishes."""
     if ModelGuidanceVersion.objects.filter(number__gte=2).exists():
         return False
-    from scrutiny.demo import on
+    from devtools.demo.scrutiny import on
 
     rnd = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
     officer, admin = users["officer"], users["admin"]

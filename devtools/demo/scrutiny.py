@@ -15,7 +15,7 @@ closed in September with every assessment accepted and a completed moderation; m
 version 1 drafted and submitted by an administrator in early November; the papers published
 on 18 November (five clear days before the meeting) and frozen as version 1 of the report;
 cabinet's decision on 26 November, published the next day, effective after the call-in
-period. guidance.demo then records version 1's approval (another officer) citing it.
+period. devtools.demo.guidance then records version 1's approval (another officer) citing it.
 """
 
 from __future__ import annotations
@@ -467,7 +467,7 @@ def seed_cabinet_report(*, officer, lead, review, reviewer=None, admin=None) -> 
     )
 
     # Model guidance version 1, drafted and submitted for cabinet's approval (Appendix 6).
-    from guidance.demo import seed_guidance_for_cabinet
+    from devtools.demo.guidance import seed_guidance_for_cabinet
 
     guidance_v1 = seed_guidance_for_cabinet(admin=admin or officer)
 

@@ -150,7 +150,7 @@ class Command(BaseCommand):
                 self.cabinet_report(users)
                 self.emergency_access(users)
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {Referral.objects.count()} referrals."))
-        from guidance.demo import seed_model_guidance
+        from devtools.demo.guidance import seed_model_guidance
 
         if seed_model_guidance(users=users, first_names=FIRST_NAMES, surnames=SURNAMES):
             self.stdout.write(
@@ -158,10 +158,10 @@ class Command(BaseCommand):
             )
 
     def cabinet_report(self, users) -> bool:
-        """The 26 November 2020 cabinet report, rebuilt from the demo review (scrutiny.demo).
+        """The 26 November 2020 cabinet report, rebuilt from the demo review (devtools.demo.scrutiny).
         Added to a database loaded before it existed; False when it is already there."""
+        from devtools.demo.scrutiny import REPORT_TITLE, seed_cabinet_report
         from reviews.models import Review
-        from scrutiny.demo import REPORT_TITLE, seed_cabinet_report
         from scrutiny.models import CabinetReport
 
         review = Review.objects.filter(title__startswith="Review of peer on peer abuse cases").first()

@@ -39,8 +39,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core import permissions
 from core.documents.registry import object_for
 from core.models import ExportJob
-from referrals.management.commands import bench as issue2
-from referrals.management.commands import bench_grants
+from devtools.management.commands import bench as issue2
+from devtools.management.commands import bench_grants
 from referrals.models import Referral
 from reviews.models import CaseAssessment, Review
 from scrutiny import services as scrutiny_services
@@ -73,6 +73,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--out", default=str(Path(settings.VAR_DIR) / "loadtest" / "sessions.json"), help="Sessions file."
         )
+        # This command runs with local settings (production settings do not install devtools);
+        # the server runs production's, whose cookie names differ (__Host-): loadtest/run.sh
+        # reads them from the production settings and passes them here.
+        parser.add_argument("--session-cookie", default=settings.SESSION_COOKIE_NAME)
+        parser.add_argument("--csrf-cookie", default=settings.CSRF_COOKIE_NAME)
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -120,7 +125,7 @@ class Command(BaseCommand):
         # The cookies the server reads them from (production's are __Host- names).
         out: dict = {
             "groups": {},
-            "cookies": {"session": settings.SESSION_COOKIE_NAME, "csrf": settings.CSRF_COOKIE_NAME},
+            "cookies": {"session": options["session_cookie"], "csrf": options["csrf_cookie"]},
         }
         for group, usernames in GROUPS.items():
             sessions = []

@@ -1,7 +1,7 @@
 """Time importing 10,000 historic referrals on PostgreSQL (``make bench``).
 
 The issue's target: a 10,000-row file is checked and imported in under a minute. The
-command makes a synthetic file (referrals/imports/synthetic.py), then times the two
+command makes a synthetic file (devtools/synthetic.py), then times the two
 service calls a manager's two clicks make: ``referral_import_preview`` (read, check,
 compare, store) and ``referral_import_apply`` (check again, write in one transaction). It
 then times the same file again (nothing to change) and a file with 1,000 rows changed.
@@ -29,8 +29,8 @@ from django.test.utils import override_settings
 from simple_history.utils import bulk_create_with_history
 
 from core.roles import GROUP_NAMES, Role
+from devtools.synthetic import synthetic_rows, to_csv
 from referrals.imports import services as imports
-from referrals.imports.synthetic import synthetic_rows, to_csv
 from referrals.models import ImportBatch, Referral, ReferralChild, School
 
 ROWS = 10_000

@@ -44,9 +44,9 @@ from simple_history.utils import bulk_create_with_history
 
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.timescales import add_working_hours, decision_due_at, local_zone
+from devtools.management.commands.seed_demo import FIRST_NAMES as DEMO_FIRST_NAMES
 from referrals import selectors
 from referrals.filters import ReferralFilter
-from referrals.management.commands.seed_demo import FIRST_NAMES as DEMO_FIRST_NAMES
 from referrals.models import (
     AbuseForm,
     Child,
