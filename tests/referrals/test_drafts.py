@@ -163,5 +163,8 @@ def test_nobody_but_the_author_sees_a_draft_in_any_role(client, role_user, pract
     assert client.get(reverse("referrals:create") + f"?draft={draft.pk}").status_code in (403, 404)
     assert client.post(reverse("referrals:drafts"), {"delete": draft.pk}).status_code in (403, 404)
     assert ReferralDraft.objects.filter(pk=draft.pk).exists()
+    from django.contrib import admin
+
+    assert ReferralDraft not in admin.site._registry  # not even an administrator's to browse
     sign_in_verified(client, practitioner)
     assert "Zebedee Quartermaine" in client.get(reverse("referrals:drafts")).content.decode()
