@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
@@ -378,6 +379,97 @@ def draft_data(posted) -> dict[str, list[str]]:
         if name in allowed or is_child:
             kept[name] = [str(v)[:20_000] for v in values[:20]]
     return kept
+
+
+#: The new referral form's sections, in the order the page asks them, and what each needs.
+_DRAFT_SECTIONS = (
+    (
+        "About the referral",
+        (
+            "received_date",
+            "received_time",
+            "source",
+            "forms_of_abuse",
+            "is_peer_on_peer",
+            "incident_date",
+            "location",
+            "consent_sought",
+        ),
+    ),
+    ("Referrer and what was reported", ("referrer_name", "narrative")),
+)
+_CHILD_REQUIRED = ("role", "first_name", "last_name", "date_of_birth", "gender")
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    """What a draft is, from what was typed in it: for its author's list of drafts."""
+
+    children: tuple[str, ...]
+    received_on: dt.date | None
+    last_section: str
+    sections_done: int
+    sections: int = len(_DRAFT_SECTIONS) + 1
+
+    @property
+    def children_label(self) -> str:
+        if not self.children:
+            return "No children entered yet"
+        if len(self.children) == 1:
+            return self.children[0]
+        return ", ".join(self.children[:-1]) + " and " + self.children[-1]
+
+
+def _typed(data: dict, name: str, form_class=None) -> bool:
+    field = (form_class or ReferralForm).base_fields.get(name)
+    if field is not None and isinstance(field.widget, forms.MultiWidget):
+        return all(_typed(data, f"{name}_{i}") for i in range(len(field.widget.widgets)))
+    return any(str(v).strip() for v in data.get(name, []))
+
+
+def _one(data: dict, name: str) -> str:
+    values = data.get(name) or [""]
+    return str(values[0]).strip()
+
+
+def draft_summary(data: dict[str, list[str]]) -> DraftSummary:
+    """Who and what a draft is about (the children's names, the received date) and how far it
+    got: the last of the form's sections, in its order, with everything it needs typed."""
+    rows = sorted({int(m.group(1)) for m in map(_DRAFT_ROW.match, data) if m})
+    children, roles_done = [], set()
+    for row in rows:
+        prefix = f"child-{row}-"
+        name = f"{_one(data, prefix + 'first_name')} {_one(data, prefix + 'last_name')}".strip()
+        if name:
+            children.append(name)
+        if all(
+            _typed({k.removeprefix(prefix): v for k, v in data.items()}, f, ChildForm)
+            for f in _CHILD_REQUIRED
+        ):
+            roles_done.add(_one(data, prefix + "role"))
+    try:
+        received_on = dt.date(
+            int(_one(data, "received_date_2")),
+            int(_one(data, "received_date_1")),
+            int(_one(data, "received_date_0")),
+        )
+    except ValueError:
+        received_on = None
+    done = []
+    for title, names in _DRAFT_SECTIONS:
+        complete = all(_typed(data, name) for name in names)
+        if "consent_sought" in names and _one(data, "consent_sought") == "False":
+            complete = complete and _typed(data, "consent_not_sought_reason")
+        if complete:
+            done.append(title)
+    if {ReferralChild.Role.VICTIM, ReferralChild.Role.ALLEGED_PERPETRATOR} <= roles_done:
+        done.append("Children")
+    return DraftSummary(
+        children=tuple(children),
+        received_on=received_on,
+        last_section=done[-1] if done else "",
+        sections_done=len(done),
+    )
 
 
 class ScreeningForm(forms.Form):

@@ -44,6 +44,7 @@ from referrals.forms import (
     RevokeForm,
     ScreeningForm,
     draft_data,
+    draft_summary,
 )
 from referrals.imports import selectors as import_selectors
 from referrals.imports import services as imports
@@ -331,7 +332,9 @@ class DraftListView(MashRoleRequiredMixin, View):
             request,
             self.template_name,
             {
-                "drafts": list(selectors.drafts_of(user=request.user)),
+                "drafts": [
+                    (draft, draft_summary(draft.data)) for draft in selectors.drafts_of(user=request.user)
+                ],
                 "draft_days": settings.REFERRAL_DRAFT_DAYS,
             },
         )
@@ -633,8 +636,13 @@ class DecisionView(TransitionView):
 
 
 class AmendDecisionView(DecisionView):
+    """Amend the decision in force: the form starts from it, every answer as it stands (so an
+    amendment changes only what it means to change), with only the amendment's reason empty.
+    The page shows the decision's reasons, so it needs what any page showing them needs."""
+
     form_class = AmendDecisionForm
     amending = True
+    needs_exempt = True
 
     def get(self, request, pk):
         current = self.referral.decisions.in_force().prefetch_related("outcomes").first()
@@ -649,7 +657,12 @@ class AmendDecisionView(DecisionView):
             "version": self.referral.version,
             "outcomes": list(current.outcomes.all()),
             "advice": [name for name in ReferralDecision.ADVICE_FIELDS if getattr(current, name)],
+            "rationale": current.rationale,
+            "advice_notes": current.advice_notes,
+            "guidance_departure_reason": current.guidance_departure_reason,
+            "amendment_reason": "",
         }
+        self.log_exempt_read()
         return self.render(self.form_class(initial=initial))
 
     def check(self, form):

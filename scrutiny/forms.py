@@ -298,6 +298,19 @@ class DecisionForm(VersionedForm):
     status = _radios(DecisionRecord.Status.choices, "Status", "Select the status of the decision")
     key_decision = forms.BooleanField(label="This is a key decision", required=False)
     call_in = _radios(DecisionRecord.CallIn.choices, "Call-in", "Select where the decision stands on call-in")
+    call_in_exemption_reason = forms.CharField(
+        label="Why the key decision is urgent (if it is not subject to call-in)",
+        help_text="A key decision is subject to call-in unless any delay would seriously prejudice the "
+        "council's or the public's interests, and the chair of the scrutiny committee agrees.",
+        widget=forms.Textarea(attrs=TEXTAREA),
+        required=False,
+    )
+    call_in_exemption_agreed_by = forms.CharField(
+        label="Chair of the scrutiny committee who agreed it is urgent",
+        help_text="Their name, for example Councillor Jane Smith",
+        max_length=200,
+        required=False,
+    )
     published_on = GovDateField(
         label="Date published", noun="the date the decision was published", required=False
     )
@@ -325,9 +338,8 @@ class DecisionForm(VersionedForm):
 
 
 class ReportPublishForm(VersionedForm):
-    published_on = GovDateField(
-        label="Date the papers are published", noun="the date the papers are published"
-    )
+    """No date field: a version is dated the day it is published (by the system)."""
+
     kind = _radios(
         [("supplement", "A supplement (more papers)"), ("correction", "A correction")],
         "What is this version?",
@@ -339,9 +351,26 @@ class ReportPublishForm(VersionedForm):
         widget=forms.Textarea(attrs=TEXTAREA),
         required=False,
     )
+    urgency_reasons = forms.CharField(
+        label="The chair's reasons for considering the papers as a matter of urgency",
+        help_text="The special circumstances, as the minutes will record them",
+        widget=forms.Textarea(attrs=TEXTAREA),
+        error_messages={
+            "required": "Enter the chair's reasons for considering the papers as a matter of urgency"
+        },
+    )
+    urgency_agreed_by = forms.CharField(
+        label="Chair of the meeting who agreed",
+        help_text="Their name, for example Councillor Jane Smith",
+        max_length=200,
+        error_messages={"required": "Enter the name of the chair who agreed the papers are urgent"},
+    )
 
-    def __init__(self, *args, later: bool = False, **kwargs):
+    def __init__(self, *args, later: bool = False, late: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not later:
             del self.fields["kind"]
             del self.fields["reason"]
+        if not late:
+            del self.fields["urgency_reasons"]
+            del self.fields["urgency_agreed_by"]

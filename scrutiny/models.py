@@ -481,6 +481,16 @@ class DecisionRecord(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     key_decision = models.BooleanField(default=False)
     call_in = models.CharField(max_length=20, choices=CallIn.choices, default=CallIn.OPEN)
+    call_in_exemption_reason = models.TextField(
+        blank=True,
+        help_text="Why a key decision is not subject to call-in: why it is urgent (any delay would "
+        "seriously prejudice the council's or the public's interests).",
+    )
+    call_in_exemption_agreed_by = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The chair of the scrutiny committee who agreed the decision is urgent, by name.",
+    )
     published_on = models.DateField(null=True, blank=True)
     effective_on = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -499,6 +509,11 @@ class DecisionRecord(models.Model):
                 | models.Q(call_in_ends_on__isnull=True)
                 | models.Q(effective_on__gt=models.F("call_in_ends_on")),
                 name="decision_effective_after_call_in",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(key_decision=True, call_in="not_subject")
+                | (~models.Q(call_in_exemption_reason="") & ~models.Q(call_in_exemption_agreed_by="")),
+                name="key_decision_exempt_from_call_in_says_why",
             ),
         ]
 
@@ -538,8 +553,16 @@ class ReportVersion(models.Model):
     reason = models.TextField(blank=True, help_text="Why a supplement or correction was published.")
     title = models.CharField(max_length=300, help_text="The pack's title.")
     meeting_date = models.DateField()
-    published_on = models.DateField()
+    published_on = models.DateField(help_text="The day it was published: the day of publishing, never typed.")
     deadline = models.DateField(help_text="The last day to publish with five clear days before the meeting.")
+    urgency_reasons = models.TextField(
+        blank=True,
+        help_text="For papers published later than five clear days before the meeting: the special "
+        "circumstances for which the chair agreed they be considered as a matter of urgency.",
+    )
+    urgency_agreed_by = models.CharField(
+        max_length=200, blank=True, help_text="The chair of the meeting who agreed, by name."
+    )
     classification = models.CharField(max_length=20)
     report_fields = models.JSONField(help_text="The report's text as published.")
     report_html = models.TextField(help_text="The report as published (rendered once).")
@@ -564,6 +587,11 @@ class ReportVersion(models.Model):
                 | (models.Q(number__gt=1) & ~models.Q(kind="original") & ~models.Q(reason="")),
                 name="report_version_later_has_reason",
             ),
+            models.CheckConstraint(
+                condition=models.Q(published_on__lte=models.F("deadline"))
+                | (~models.Q(urgency_reasons="") & ~models.Q(urgency_agreed_by="")),
+                name="report_version_late_has_chairs_urgency",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -572,6 +600,11 @@ class ReportVersion(models.Model):
     @property
     def late(self) -> bool:
         return self.published_on > self.deadline
+
+    @property
+    def after_meeting(self) -> bool:
+        """Published after its meeting (refused since; older rows may be): the meeting never had it."""
+        return self.published_on > self.meeting_date
 
 
 class ReportVersionAppendix(models.Model):

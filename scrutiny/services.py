@@ -635,15 +635,52 @@ def call_in_ends_on(published_on: dt.date) -> dt.date:
 
 
 def late_publication_warning(version: ReportVersion) -> str:
-    """Empty when the papers gave five clear days; otherwise what went wrong, with the dates."""
+    """Empty when the papers gave five clear days; otherwise what went wrong, with the dates.
+    Papers published on the day of the meeting, or after it, say so plainly."""
     if not version.late:
         return ""
+    should = f"The papers should have been published by {version.deadline:%-d %B %Y} to give five clear days."
+    if version.after_meeting:
+        return (
+            f"Version {version.number} was published on {version.published_on:%-d %B %Y}, after the "
+            f"meeting on {version.meeting_date:%-d %B %Y}: the meeting did not have it. {should}"
+        )
+    if version.published_on == version.meeting_date:
+        return (
+            f"Version {version.number} was published on the day of the meeting, "
+            f"{version.meeting_date:%-d %B %Y}, with no clear days before it. {should}"
+        )
     days = clear_days(version.published_on, version.meeting_date)
     return (
         f"Version {version.number} was published on {version.published_on:%-d %B %Y}, {days} clear "
-        f"day{'' if days == 1 else 's'} before the meeting on {version.meeting_date:%-d %B %Y}. The papers "
-        f"should have been published by {version.deadline:%-d %B %Y} to give five clear days."
+        f"day{'' if days == 1 else 's'} before the meeting on {version.meeting_date:%-d %B %Y}. {should}"
     )
+
+
+def report_publication_refusal(report: CabinetReport, *, today: dt.date | None = None) -> str:
+    """Why no version of the report's papers can be published now, or empty if one can.
+
+    Papers are published for a meeting. Once the meeting has taken place, or its decision is
+    recorded, the papers it considered are a record: a version published afterwards was never
+    before the meeting, and a supplement could not be considered at it (Local Government Act
+    1972, s100B(4)). An error found afterwards is corrected in the minutes, not the papers."""
+    today = today or timezone.localdate()
+    if DecisionRecord.objects.filter(report=report).exists():
+        return (
+            "The decision has been recorded, so the papers it was made on cannot change. "
+            "Record any correction in the minutes of the meeting."
+        )
+    if today > report.meeting.date:
+        return (
+            f"The meeting on {report.meeting.date:%-d %B %Y} has taken place: papers published now "
+            "were not before it. Record any correction in the minutes of the meeting."
+        )
+    return ""
+
+
+def publication_is_late(report: CabinetReport, *, today: dt.date | None = None) -> bool:
+    """Whether papers published today give fewer than five clear days before the meeting."""
+    return (today or timezone.localdate()) > publication_deadline(report.meeting.date)
 
 
 def _sha(text: str) -> str:
@@ -656,17 +693,22 @@ def report_version_publish(
     user,
     report_id: int,
     expected_version: int | None,
-    published_on: dt.date | None,
     kind: str = ReportVersion.Kind.ORIGINAL,
     reason: str = "",
+    urgency_reasons: str = "",
+    urgency_agreed_by: str = "",
 ) -> ReportVersion:
     """Publish the report for its meeting: freeze its text and every appendix's content as it
     is now, into a new version. The first is the original; a later one is a supplement or a
     correction and says why. Packs are made only from versions, so a version's pack never
     changes; earlier versions and their packs stay as they were.
 
-    Publishing later than five clear days before the meeting is allowed (it happens) but the
-    version records it and the report shows the warning with the dates."""
+    A version is dated the day it is published: the date is the system's, never typed, so papers
+    cannot be back-dated to look as if they gave five clear days. Publishing later than five
+    clear days before the meeting is allowed (it happens) only with the chair's reasons for
+    considering the papers as a matter of urgency (s100B(4)(b)), recorded with the version; the
+    report shows the warning with the dates. Nothing is published once the meeting has taken
+    place or its decision is recorded (``report_publication_refusal``)."""
     from scrutiny import packs
 
     report = _lock(CabinetReport, report_id, expected_version)
@@ -674,23 +716,28 @@ def report_version_publish(
     last = report.versions.order_by("-number").first()
     Kind = ReportVersion.Kind
     errors = {}
-    if published_on is None:
-        errors["published_on"] = "Enter the date the papers are published"
-    if last is None:
-        kind, reason = Kind.ORIGINAL, reason.strip()
-        if published_on and published_on > report.meeting.date:
-            errors["published_on"] = "The papers must be published before the meeting"
-    else:
+    published_on = timezone.localdate()
+    refusal = report_publication_refusal(report, today=published_on)
+    if refusal:
+        raise ValidationError(refusal)
+    if last is not None:
         if kind not in (Kind.SUPPLEMENT, Kind.CORRECTION):
             errors["kind"] = "Select whether this is a supplement or a correction"
         if not reason.strip():
             errors["reason"] = f"Enter why the papers changed since version {last.number}"
-        if published_on and published_on < last.published_on:
-            errors["published_on"] = (
-                f"The date must be on or after version {last.number}'s, {last.published_on:%-d %B %Y}"
+    else:
+        kind, reason = Kind.ORIGINAL, reason.strip()
+    deadline = publication_deadline(report.meeting.date)
+    late = published_on > deadline
+    if late:
+        if not urgency_reasons.strip():
+            errors["urgency_reasons"] = (
+                "Enter the chair's reasons for considering the papers as a matter of urgency"
             )
+        if not urgency_agreed_by.strip():
+            errors["urgency_agreed_by"] = "Enter the name of the chair who agreed the papers are urgent"
     if not report.appendices.exists() and not report.purpose.strip():
-        errors["published_on"] = "The report has nothing to publish"
+        errors["__all__"] = "The report has nothing to publish"
     _raise_if(errors)
 
     frozen = packs.freeze(report)
@@ -702,7 +749,9 @@ def report_version_publish(
         title=packs.cabinet_report_title(report=report)[:300],
         meeting_date=report.meeting.date,
         published_on=published_on,
-        deadline=publication_deadline(report.meeting.date),
+        deadline=deadline,
+        urgency_reasons=urgency_reasons.strip() if late else "",
+        urgency_agreed_by=urgency_agreed_by.strip() if late else "",
         classification=frozen.classification,
         report_fields=frozen.report_fields,
         report_html=frozen.report_html,
@@ -749,6 +798,15 @@ class DecisionInput:
     decision_maker_name: str = ""
     delegation: str = ""
     decided_on: dt.date | None = None
+    call_in_exemption_reason: str = ""
+    call_in_exemption_agreed_by: str = ""
+
+    @property
+    def exempt_key_decision(self) -> bool:
+        """A key decision taken out of call-in: allowed only as urgent, with the scrutiny chair's
+        agreement, both recorded (the council's scrutiny procedure rules; the 2012 Executive
+        Arrangements Regulations' general-exception and special-urgency rules)."""
+        return self.key_decision and self.call_in == DecisionRecord.CallIn.NOT_SUBJECT
 
 
 def _published_decision_changes(existing: DecisionRecord, data: DecisionInput, *, report, decided_on) -> dict:
@@ -771,6 +829,14 @@ def _published_decision_changes(existing: DecisionRecord, data: DecisionInput, *
             data.delegation.strip() if data.decision_maker == Maker.OFFICER else "",
         ),
         "key_decision": (existing.key_decision, data.key_decision),
+        "call_in_exemption_reason": (
+            existing.call_in_exemption_reason,
+            data.call_in_exemption_reason.strip() if data.exempt_key_decision else "",
+        ),
+        "call_in_exemption_agreed_by": (
+            existing.call_in_exemption_agreed_by,
+            data.call_in_exemption_agreed_by.strip() if data.exempt_key_decision else "",
+        ),
     }
     errors = {
         field: "A published decision cannot be changed: it is a public record and may be relied on"
@@ -820,6 +886,15 @@ def decision_record(
         errors["delegation"] = "Enter the delegated power the officer made the decision under"
     if data.decision_maker in (Maker.CABINET_MEMBER, Maker.OFFICER) and not data.decision_maker_name.strip():
         errors["decision_maker_name"] = "Enter the title of the person who made the decision"
+    if data.exempt_key_decision:
+        if not data.call_in_exemption_reason.strip():
+            errors["call_in_exemption_reason"] = (
+                "Enter why the key decision is urgent: a key decision is subject to call-in unless it is"
+            )
+        if not data.call_in_exemption_agreed_by.strip():
+            errors["call_in_exemption_agreed_by"] = (
+                "Enter the name of the chair of the scrutiny committee who agreed the decision is urgent"
+            )
     decided_on = data.decided_on or report.meeting.date
     if existing is not None and existing.status != Status.DRAFT:
         errors.update(_published_decision_changes(existing, data, report=report, decided_on=decided_on))
@@ -857,6 +932,9 @@ def decision_record(
     )
     record.delegation = data.delegation.strip() if data.decision_maker == Maker.OFFICER else ""
     record.decided_on, record.call_in_ends_on = decided_on, ends
+    exempt = data.exempt_key_decision
+    record.call_in_exemption_reason = data.call_in_exemption_reason.strip() if exempt else ""
+    record.call_in_exemption_agreed_by = data.call_in_exemption_agreed_by.strip() if exempt else ""
     record.report_version = decided_version
     save_with_history(
         record, user=user, reason="Decision changed" if existing else "Decision recorded", new_version=True

@@ -536,12 +536,14 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
         report = self.report
         context = packs.report_context(report)
         may_see_exempt = can_see_exempt_appendices(request.user, report)
+        decision = DecisionRecord.objects.filter(report=report).first()
         return render(
             request,
             "scrutiny/report_detail.html",
             context
             | {
-                "decision": DecisionRecord.objects.filter(report=report).first(),
+                "decision": decision,
+                "can_publish": decision is None and timezone.localdate() <= report.meeting.date,
                 "can_manage": can_manage(request.user),
                 "can_grant": can_grant(request.user),
                 "may_see_exempt": may_see_exempt,
@@ -561,19 +563,61 @@ class ReportPublishView(ReportMixin, VersionedFormView):
         return self.report_url
 
     def form(self, data=None, files=None):
-        return self.form_class(data, files, initial=self.initial(), later=self.report.versions.exists())
+        return self.form_class(
+            data,
+            files,
+            initial=self.initial(),
+            later=self.report.versions.exists(),
+            late=services.publication_is_late(self.report),
+        )
 
     def initial(self):
-        return {"version": self.report.version, "published_on": timezone.localdate()}
+        return {"version": self.report.version}
+
+    def page(self, form, status=200):
+        refusal = services.report_publication_refusal(self.report)
+        if refusal:
+            return render(
+                self.request,
+                "scrutiny/publish_refused.html",
+                {"report": self.report, "back": self.back(), "message": refusal},
+                status=status,
+            )
+        return _form_page(
+            self.request,
+            form=form,
+            title=self.title,
+            back=self.back(),
+            back_label="Back",
+            intro=self.intro(),
+            submit=self.submit,
+            status=status,
+        )
+
+    def intro(self) -> str:
+        today, meeting = timezone.localdate(), self.report.meeting.date
+        deadline = services.publication_deadline(meeting)
+        text = (
+            f"The papers will be published today, {today:%-d %B %Y}, and dated so. The meeting is on "
+            f"{meeting:%-d %B %Y}: to give five clear days, papers had to be published by "
+            f"{deadline:%-d %B %Y}."
+        )
+        if today > deadline:
+            text += (
+                " Published now, they can be considered only if the chair of the meeting agrees they are "
+                "urgent, for reasons the minutes will record."
+            )
+        return text
 
     def save(self, data):
         version = services.report_version_publish(
             user=self.request.user,
             report_id=self.report.pk,
             expected_version=data["version"],
-            published_on=data["published_on"],
             kind=data.get("kind") or "original",
             reason=data.get("reason") or "",
+            urgency_reasons=data.get("urgency_reasons") or "",
+            urgency_agreed_by=data.get("urgency_agreed_by") or "",
         )
         messages.success(self.request, f"Version {version.number} published")
         warning = services.late_publication_warning(version)
@@ -698,6 +742,8 @@ class DecisionView(ReportMixin, VersionedFormView):
             "decision_maker_name": record.decision_maker_name,
             "delegation": record.delegation,
             "decided_on": record.decided_on,
+            "call_in_exemption_reason": record.call_in_exemption_reason,
+            "call_in_exemption_agreed_by": record.call_in_exemption_agreed_by,
             "version": record.version,
         }
 

@@ -181,9 +181,7 @@ def _decision(user, *, committee, meeting, title, purpose, maker, published, dec
                 "recommendations": "Approve the model guidance for use in all schools",
             },
         )
-        scrutiny.report_version_publish(
-            user=user, report_id=report.pk, expected_version=report.version, published_on=published
-        )
+        scrutiny.report_version_publish(user=user, report_id=report.pk, expected_version=report.version)
     with on(effective):
         return scrutiny.decision_record(
             user=user,

@@ -485,7 +485,6 @@ def seed_cabinet_report(*, officer, lead, review, reviewer=None, admin=None) -> 
             user=officer,
             report_id=report.pk,
             expected_version=report.version,
-            published_on=dt.date(2020, 11, 18),
         )
     # The decision: made on 26 November, published the next day, effective after call-in.
     with on(dt.date(2020, 12, 7)):

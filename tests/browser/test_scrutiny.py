@@ -13,7 +13,7 @@ from scrutiny import services
 from scrutiny.models import Action, Appendix, CabinetReport, DecisionRecord, Recommendation
 from tests.browser.pages import add_authenticator, choose, fill_date, sign_in
 from tests.browser.test_axe import Audit
-from tests.scrutiny.helpers import meetings
+from tests.scrutiny.helpers import meetings, travel_to
 
 
 @pytest.fixture
@@ -148,15 +148,25 @@ def test_officer_tracks_recommendations_and_composes_a_report(
     assert "Enter the date the decision was published" in errors
     assert not DecisionRecord.objects.exists()
 
-    # The papers published six days before the meeting: a frozen version 1.
-    audit.visit("report-before-publishing", f"/scrutiny/reports/{report.pk}/")
-    page.get_by_role("link", name="Publish the papers for the meeting").click()
-    audit("report-publish")
-    fill_date(page, "Date the papers are published", dt.date(2020, 11, 20))
-    page.get_by_role("button", name="Publish").click()
-    page.get_by_text("Version 1 published").wait_for()
-    audit("report-published")
+    # The papers published on Friday 20 November, three clear days before the meeting: a frozen
+    # version 1, with the chair's reasons for urgency. A version is dated the day it is
+    # published (never typed), so the test goes to that day, and signs in on it.
+    with travel_to(dt.date(2020, 11, 20)):
+        sign_in(page, "officer")
+        audit.visit("report-before-publishing", f"/scrutiny/reports/{report.pk}/")
+        page.get_by_role("link", name="Publish the papers for the meeting").click()
+        audit("report-publish")
+        assert "The papers will be published today, 20 November 2020" in page.content()
+        page.get_by_label("The chair's reasons for considering the papers as a matter of urgency").fill(
+            "The police report arrived on 19 November."
+        )
+        page.get_by_label("Chair of the meeting who agreed").fill("Councillor Jane Smith")
+        page.get_by_role("button", name="Publish").click()
+        page.get_by_text("Version 1 published").wait_for()
+        audit("report-published")
+    sign_in(page, "officer")
     assert list(report.versions.values_list("number", flat=True)) == [1]
+    assert report.versions.get().published_on == dt.date(2020, 11, 20)
 
     # Now the decision, which must say who made it: a cabinet member needs their title.
     audit.visit("decision-published", f"/scrutiny/reports/{report.pk}/decision/")

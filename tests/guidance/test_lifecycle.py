@@ -594,3 +594,21 @@ def test_the_public_page_shows_the_real_approval_chain(officer, client):
     assert "Submitted for approval</dt>" in page.replace("</dt> <dd", "</dt><dd")
     assert f"Call-in period ended {today - dt.timedelta(days=1):%-d %B %Y}, not called in" in page
     assert "Decision took effect" in page
+
+
+def test_the_approval_chain_says_why_a_key_decision_was_not_subject_to_call_in(officer, client):
+    version = _submitted(officer)
+    decision = cabinet_decision(
+        officer,
+        key_decision=True,
+        call_in_exemption_reason="Schools needed the guidance before the new term.",
+        call_in_exemption_agreed_by="Councillor Pat Jones",
+    )
+    approver = second_officer()
+    services.guidance_version_approve(user=approver, version_id=version.pk, decision=decision)
+    services.guidance_version_publish(user=approver, version_id=version.pk)
+    page = " ".join(client.get(reverse("guidance:published")).content.decode().split())
+    assert (
+        "Not subject to call-in (urgent, agreed by the chair of the scrutiny committee, Councillor Pat "
+        "Jones: Schools needed the guidance before the new term.)"
+    ) in page

@@ -400,3 +400,54 @@ def test_other_details_still_change_under_a_decision(practitioner):
     )
     referral.refresh_from_db()
     assert referral.location == "online"
+
+
+def test_the_amend_page_starts_from_the_decision_in_force_with_only_the_reason_empty(client, practitioner):
+    """Found by attack: the amend page started with its reasons blank, so an amendment meant to
+    change one outcome wiped the reasons, the advice notes and the guidance departure."""
+    referral = screened(practitioner)
+    decide(
+        practitioner,
+        referral,
+        "s17",
+        rationale="Qzrationale as decided",
+        advice_notes="Qzadvice notes as decided",
+        guidance_departure_reason="Qzdeparture as decided",
+        advice={"dsl_informed": True},
+    )
+    referral.refresh_from_db()
+    sign_in_verified(client, practitioner)
+    url = reverse("referrals:amend_decision", args=[referral.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.initial["rationale"] == "Qzrationale as decided"
+    assert form.initial["advice_notes"] == "Qzadvice notes as decided"
+    assert form.initial["guidance_departure_reason"] == "Qzdeparture as decided"
+    assert form.initial["amendment_reason"] == ""
+    body = response.content.decode()
+    for text in ("Qzrationale as decided", "Qzadvice notes as decided", "Qzdeparture as decided"):
+        assert f"{text}</textarea>" in body
+    assert 'name="amendment_reason"' in body
+    # The amendment reason is still required: blank is refused, nothing recorded.
+    data = form_data(referral, "s17", rationale="Qzrationale as decided", amendment_reason="")
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    assert "Enter why the decision is being amended" in refused.content.decode()
+    assert referral.decisions.count() == 1
+
+
+def test_the_amend_page_shows_the_reasons_only_to_a_verified_holder_and_logs_it(client, practitioner):
+    from core.models import AccessLogEntry
+
+    referral = screened(practitioner)
+    decide(practitioner, referral, "s17", rationale="Qzrationale secret", guidance_departure_reason="Why")
+    url = reverse("referrals:amend_decision", args=[referral.pk])
+    client.force_login(practitioner)  # signed in without the second factor
+    response = client.get(url)
+    assert response.status_code == 302  # to the second factor first
+    assert "Qzrationale secret" not in response.content.decode()
+    sign_in_verified(client, practitioner)
+    before = AccessLogEntry.objects.count()
+    assert "Qzrationale secret" in client.get(url).content.decode()
+    assert AccessLogEntry.objects.count() == before + 1

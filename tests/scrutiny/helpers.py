@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -76,16 +77,39 @@ def add_appendix(user, report, **kwargs):
     return services.appendix_add(user=user, report_id=report.pk, expected_version=report.version, data=data)
 
 
-@unit_of_work
-def publish(user, report, *, on: dt.date | None = None, kind: str = "original", reason: str = ""):
-    """Publish the report's papers: a frozen version (the first on 18 November 2020 by default,
-    five clear days before the 26 November meeting)."""
-    report.refresh_from_db()
-    return services.report_version_publish(
-        user=user,
-        report_id=report.pk,
-        expected_version=report.version,
-        published_on=on or dt.date(2020, 11, 18),
-        kind=kind,
-        reason=reason,
+def travel_to(day: dt.date, hour: int = 9):
+    """Be on that day (local time), as time_machine makes it: a version is dated the day it is
+    published, by the system, so a test publishes "on" a day by being there."""
+    import time_machine
+    from django.conf import settings
+
+    return time_machine.travel(
+        dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False
     )
+
+
+@unit_of_work
+def publish(
+    user,
+    report,
+    *,
+    on: dt.date | None = None,
+    kind: str = "original",
+    reason: str = "",
+    urgency_reasons: str = "",
+    urgency_agreed_by: str = "",
+):
+    """Publish the report's papers on a day: a frozen version (the first on 18 November 2020 by
+    default, five clear days before the 26 November meeting). The test travels to that day; the
+    date is never passed in."""
+    report.refresh_from_db()
+    with travel_to(on or dt.date(2020, 11, 18)):
+        return services.report_version_publish(
+            user=user,
+            report_id=report.pk,
+            expected_version=report.version,
+            kind=kind,
+            reason=reason,
+            urgency_reasons=urgency_reasons,
+            urgency_agreed_by=urgency_agreed_by,
+        )

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 
 from core.roles import Role
 from scrutiny import selectors, services
-from scrutiny.models import Action, Appendix, Recommendation, Response
+from scrutiny.models import Action, Appendix, DecisionRecord, Recommendation, Response
 from tests.nplusone import unit_of_work
 from tests.scrutiny.helpers import add_appendix, make_report, meetings, pdf_bytes, pdf_upload, publish
 
@@ -478,3 +479,73 @@ def test_a_published_decision_cannot_be_rewritten_and_a_called_in_one_says_so(of
             user=officer, report_id=other.pk, expected_version=None, data=called_in_but_published
         )
     assert "status" in error.value.message_dict
+
+
+def test_a_key_decision_is_exempt_from_call_in_only_as_urgent_with_the_scrutiny_chair_named(officer):
+    report = make_report(officer)
+    publish(officer, report)
+    exempted = services.DecisionInput(
+        decision_text="Approved",
+        status="published",
+        key_decision=True,
+        call_in="not_subject",
+        published_on=dt.date(2020, 11, 27),
+    )
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(user=officer, report_id=report.pk, expected_version=None, data=exempted)
+    assert set(error.value.message_dict) == {"call_in_exemption_reason", "call_in_exemption_agreed_by"}
+    with pytest.raises(ValidationError) as error:  # blank is no reason
+        services.decision_record(
+            user=officer,
+            report_id=report.pk,
+            expected_version=None,
+            data=services.DecisionInput(
+                **{
+                    **exempted.__dict__,
+                    "call_in_exemption_reason": " ",
+                    "call_in_exemption_agreed_by": "Cllr",
+                }
+            ),
+        )
+    assert set(error.value.message_dict) == {"call_in_exemption_reason"}
+    # A non-key decision needs none (and keeps none).
+    other = make_report(officer, title="Another report")
+    publish(officer, other)
+    non_key = services.decision_record(
+        user=officer,
+        report_id=other.pk,
+        expected_version=None,
+        data=services.DecisionInput(
+            **{**exempted.__dict__, "key_decision": False, "call_in_exemption_reason": "Not needed"}
+        ),
+    )
+    assert non_key.call_in_exemption_reason == ""
+    with_reasons = services.DecisionInput(
+        **{
+            **exempted.__dict__,
+            "call_in_exemption_reason": "Any delay would leave no service from 1 December.",
+            "call_in_exemption_agreed_by": "Councillor Pat Jones",
+        }
+    )
+    record = services.decision_record(
+        user=officer, report_id=report.pk, expected_version=None, data=with_reasons
+    )
+    assert (record.call_in_exemption_reason, record.call_in_exemption_agreed_by) == (
+        "Any delay would leave no service from 1 December.",
+        "Councillor Pat Jones",
+    )
+    assert record.call_in_ends_on is None
+    # Published, the reasons are part of the public record: they cannot be rewritten.
+    with pytest.raises(ValidationError) as error:
+        services.decision_record(
+            user=officer,
+            report_id=report.pk,
+            expected_version=record.version,
+            data=services.DecisionInput(
+                **{**with_reasons.__dict__, "call_in_exemption_agreed_by": "Someone"}
+            ),
+        )
+    assert "call_in_exemption_agreed_by" in error.value.message_dict
+    # And the database refuses the record without them, however it is written.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DecisionRecord.objects.filter(pk=record.pk).update(call_in_exemption_reason="")

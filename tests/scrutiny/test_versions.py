@@ -4,7 +4,9 @@ Publishing freezes a version: the text and every appendix's content as rendered 
 Packs are made only from a version, so the same version always gives the same pack digest,
 whatever happens to the model guidance, the responses or the exempt case data later. A later
 change is a new version (a supplement or a correction) with a reason; the old one stays.
-Publication later than five clear days before the meeting is recorded with a warning.
+Publication later than five clear days before the meeting is recorded with a warning and the
+chair's reasons for urgency. A version is dated the day it is published (by the system, never
+typed); nothing is published once the meeting has taken place or its decision is recorded.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import datetime as dt
 import pytest
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core import documents
 from core.documents import services as document_services
@@ -29,7 +32,7 @@ from scrutiny.models import ExemptAppendixSnapshot, ReportVersion, ReportVersion
 from tests.conftest import sign_in_verified
 from tests.guidance.helpers import approved, published
 from tests.nplusone import unit_of_work
-from tests.scrutiny.helpers import add_appendix, make_report, meetings, publish
+from tests.scrutiny.helpers import add_appendix, make_report, meetings, publish, travel_to
 
 pytestmark = pytest.mark.django_db
 
@@ -163,14 +166,11 @@ def test_a_change_after_publication_is_a_new_version_with_a_reason(officer, repo
     first = publish(officer, report)
     _change_everything(officer, report)
     with pytest.raises(ValidationError) as error:
-        publish(officer, report, on=dt.date(2020, 11, 20))
+        publish(officer, report, on=dt.date(2020, 11, 18))
     assert set(error.value.message_dict) == {"kind", "reason"}
     assert error.value.message_dict["reason"] == ["Enter why the papers changed since version 1"]
-    with pytest.raises(ValidationError) as error:
-        publish(officer, report, on=dt.date(2020, 11, 17), kind="correction", reason="x")
-    assert "on or after version 1's" in error.value.message_dict["published_on"][0]
     second = publish(
-        officer, report, on=dt.date(2020, 11, 20), kind="correction", reason="The guidance was replaced."
+        officer, report, on=dt.date(2020, 11, 18), kind="correction", reason="The guidance was replaced."
     )
     assert (second.number, second.kind, second.guidance_version.number) == (2, "correction", 2)
     assert second.digest != first.digest
@@ -179,7 +179,39 @@ def test_a_change_after_publication_is_a_new_version_with_a_reason(officer, repo
     assert list(report.versions.values_list("number", flat=True)) == [1, 2]
 
 
-def test_publishing_late_warns_with_the_dates(officer, report):
+def test_a_version_is_dated_the_day_it_is_published_never_a_typed_date(officer, report, client):
+    """Found by attack: the publish page took any date, so papers published on the day of the
+    meeting could be dated ten days earlier and look as if they gave five clear days."""
+    with pytest.raises(TypeError):
+        services.report_version_publish(  # no way to pass a date in
+            user=officer,
+            report_id=report.pk,
+            expected_version=report.version,
+            published_on=dt.date(2020, 11, 1),
+        )
+    url = reverse("scrutiny:report_publish", args=[report.pk])
+    with travel_to(dt.date(2020, 11, 20)):
+        sign_in_verified(client, officer)
+        form = client.get(url).content.decode()
+        assert "published_on" not in form
+        assert "The papers will be published today, 20 November 2020, and dated so." in form
+        response = client.post(
+            url,
+            {
+                "version": report.version,
+                "urgency_reasons": "The appendix was late.",
+                "urgency_agreed_by": "Cllr A",
+            }
+            | _date("published_on", dt.date(2020, 11, 1)),  # typed anyway: ignored
+        )
+    assert response.status_code == 302
+    version = ReportVersion.objects.get()
+    assert version.published_on == dt.date(2020, 11, 20)
+    assert version.late
+    assert timezone.localtime(version.published_at).date() == version.published_on
+
+
+def test_publishing_late_needs_the_chairs_reasons_for_urgency_and_warns_with_the_dates(officer, report):
     # The meeting is on Thursday 26 November 2020: five clear working days back is Thursday
     # 19 November, so the papers must be out by Wednesday 18 November.
     assert services.publication_deadline(dt.date(2020, 11, 26)) == dt.date(2020, 11, 18)
@@ -189,16 +221,120 @@ def test_publishing_late_warns_with_the_dates(officer, report):
     assert services.clear_days(dt.date(2020, 8, 27), dt.date(2020, 9, 4)) == 4
     on_time = publish(officer, report)
     assert services.late_publication_warning(on_time) == ""
-    late = publish(officer, report, on=dt.date(2020, 11, 20), kind="supplement", reason="A late appendix.")
+    assert (on_time.urgency_reasons, on_time.urgency_agreed_by) == ("", "")
+    with pytest.raises(ValidationError) as error:
+        publish(officer, report, on=dt.date(2020, 11, 20), kind="supplement", reason="A late appendix.")
+    assert error.value.message_dict == {
+        "urgency_reasons": ["Enter the chair's reasons for considering the papers as a matter of urgency"],
+        "urgency_agreed_by": ["Enter the name of the chair who agreed the papers are urgent"],
+    }
+    late = publish(
+        officer,
+        report,
+        on=dt.date(2020, 11, 20),
+        kind="supplement",
+        reason="A late appendix.",
+        urgency_reasons="The police report arrived on 19 November.",
+        urgency_agreed_by="Councillor Jane Smith",
+    )
     assert late.late
+    assert (late.urgency_reasons, late.urgency_agreed_by) == (
+        "The police report arrived on 19 November.",
+        "Councillor Jane Smith",
+    )
     assert services.late_publication_warning(late) == (
         "Version 2 was published on 20 November 2020, 3 clear days before the meeting on 26 November "
         "2020. The papers should have been published by 18 November 2020 to give five clear days."
     )
+    on_the_day = publish(
+        officer,
+        report,
+        on=dt.date(2020, 11, 26),
+        kind="correction",
+        reason="A figure was wrong.",
+        urgency_reasons="The figure misled the reader.",
+        urgency_agreed_by="Councillor Jane Smith",
+    )
+    assert services.late_publication_warning(on_the_day) == (
+        "Version 3 was published on the day of the meeting, 26 November 2020, with no clear days before "
+        "it. The papers should have been published by 18 November 2020 to give five clear days."
+    )
+
+
+def test_nothing_is_published_after_the_meeting_or_once_the_decision_is_recorded(officer, report):
+    """Found by attack: a supplement published after the meeting said "0 clear days before" it.
+    The meeting never had it: nothing more is published for a meeting that has taken place, and
+    nothing once its decision is recorded (a correction then goes in the minutes)."""
     another = make_report(officer, title="Another")
     with pytest.raises(ValidationError) as error:
         publish(officer, another, on=dt.date(2020, 11, 27))
-    assert error.value.message_dict["published_on"] == ["The papers must be published before the meeting"]
+    assert error.value.messages == [
+        "The meeting on 26 November 2020 has taken place: papers published now were not before it. "
+        "Record any correction in the minutes of the meeting."
+    ]
+    publish(officer, report)
+    with pytest.raises(ValidationError) as error:
+        publish(officer, report, on=dt.date(2020, 11, 27), kind="supplement", reason="After the meeting.")
+    assert "has taken place" in error.value.messages[0]
+    services.decision_record(
+        user=officer,
+        report_id=report.pk,
+        expected_version=None,
+        data=services.DecisionInput(
+            decision_text="Agreed", status="draft", key_decision=False, call_in="open"
+        ),
+    )
+    with pytest.raises(ValidationError) as error:  # even on the day of the meeting
+        publish(
+            officer,
+            report,
+            on=dt.date(2020, 11, 26),
+            kind="correction",
+            reason="After the decision.",
+            urgency_reasons="x",
+            urgency_agreed_by="y",
+        )
+    assert error.value.messages == [
+        "The decision has been recorded, so the papers it was made on cannot change. "
+        "Record any correction in the minutes of the meeting."
+    ]
+    assert list(report.versions.values_list("number", flat=True)) == [1]
+
+
+def test_the_publish_page_says_plainly_when_the_papers_can_no_longer_be_published(officer, report, client):
+    publish(officer, report)
+    url = reverse("scrutiny:report_publish", args=[report.pk])
+    detail = reverse("scrutiny:report", args=[report.pk])
+    with travel_to(dt.date(2020, 11, 26)):
+        sign_in_verified(client, officer)  # a session lasts half an hour: sign in on the day
+        assert url in client.get(detail).content.decode()
+    with travel_to(dt.date(2020, 11, 27)):
+        sign_in_verified(client, officer)
+        assert url not in client.get(detail).content.decode()
+        page = client.get(url).content.decode()
+        assert "The papers can no longer be published" in page
+        assert "The meeting on 26 November 2020 has taken place" in page
+        refused = client.post(url, {"version": report.version, "kind": "supplement", "reason": "Late"})
+    assert refused.status_code == 400
+    assert report.versions.count() == 1
+
+
+def test_a_version_published_after_its_meeting_before_the_fix_says_so_plainly(officer, report):
+    version = publish(officer, report)
+    ReportVersion.objects.filter(pk=version.pk).update(
+        published_on=dt.date(2020, 11, 27), urgency_reasons="x", urgency_agreed_by="y"
+    )
+    version.refresh_from_db()
+    assert services.late_publication_warning(version) == (
+        "Version 1 was published on 27 November 2020, after the meeting on 26 November 2020: the meeting "
+        "did not have it. The papers should have been published by 18 November 2020 to give five clear days."
+    )
+
+
+def test_late_papers_cannot_be_stored_without_the_chairs_reasons(officer, report):
+    version = publish(officer, report)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReportVersion.objects.filter(pk=version.pk).update(published_on=dt.date(2020, 11, 20))
 
 
 def test_exempt_content_is_stored_apart_and_the_public_pack_never_reads_it(officer, report):
@@ -223,17 +359,29 @@ def test_exempt_content_is_stored_apart_and_the_public_pack_never_reads_it(offic
 def test_the_decided_report_shows_its_versions_and_their_packs(
     officer, report, client, role_user, django_capture_on_commit_callbacks
 ):
-    sign_in_verified(client, officer)
     url = reverse("scrutiny:report_publish", args=[report.pk])
-    bad = client.post(url, {"version": report.version})
-    assert bad.status_code == 400
-    assert "Enter the date the papers are published" in bad.content.decode()
-    assert not ReportVersion.objects.exists()
-    response = client.post(url, {"version": report.version} | _date("published_on", dt.date(2020, 11, 20)))
-    assert response.status_code == 302
-    version = ReportVersion.objects.get()
-    page = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    with travel_to(dt.date(2020, 11, 20)):
+        sign_in_verified(client, officer)  # a session lasts half an hour: sign in on the day
+        bad = client.post(url, {"version": report.version})
+        assert bad.status_code == 400
+        assert "Enter the chair&#x27;s reasons for considering the papers as a matter of urgency" in (
+            bad.content.decode()
+        )
+        assert not ReportVersion.objects.exists()
+        response = client.post(
+            url,
+            {
+                "version": report.version,
+                "urgency_reasons": "The appendix came late.",
+                "urgency_agreed_by": "Councillor Jane Smith",
+            },
+        )
+        assert response.status_code == 302
+        version = ReportVersion.objects.get()
+        page = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
     assert "should have been published by 18 November 2020" in page  # the warning, with the dates
+    assert "The chair of the meeting, Councillor Jane Smith, agreed it be considered as a matter" in page
+    sign_in_verified(client, officer)
     exports = reverse("documents:exports", args=["cabinet_report_version", version.pk])
     assert exports in page
     with django_capture_on_commit_callbacks(execute=True):
@@ -245,12 +393,16 @@ def test_the_decided_report_shows_its_versions_and_their_packs(
     assert reverse("documents:download", args=[job.pk]) in page
     # A second version asks what it is and why.
     report.refresh_from_db()
-    form = client.get(url).content.decode()
+    with travel_to(dt.date(2020, 11, 21)):
+        sign_in_verified(client, officer)
+        form = client.get(url).content.decode()
     assert "Why the papers changed" in form
     # Readers see the versions but cannot publish.
     reader = role_user(Role.LEAD_REVIEWER, username="reader")
+    with travel_to(dt.date(2020, 11, 21)):
+        sign_in_verified(client, reader)
+        assert client.get(url).status_code == 404
     sign_in_verified(client, reader)
-    assert client.get(url).status_code == 404
     assert job.checksum in client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from core.roles import Role
 from scrutiny import services
-from scrutiny.models import Appendix, CabinetReport, Recommendation
+from scrutiny.models import Appendix, CabinetReport, DecisionRecord, Recommendation
 from tests.conftest import sign_in_verified
 from tests.scrutiny.helpers import REPORT_VALUES, add_appendix, make_report, meetings, pdf_bytes, publish
 
@@ -256,3 +256,42 @@ def test_readers_see_no_change_buttons(client, role_user, officer):
     assert "Change the report" not in page
     assert client.get(reverse("scrutiny:report_edit", args=[report.pk])).status_code == 404
     assert client.post(reverse("scrutiny:report_edit", args=[report.pk]), {}).status_code == 404
+
+
+def test_a_key_decision_not_subject_to_call_in_needs_the_scrutiny_chairs_agreement_shown_on_the_record(
+    officer_client, officer
+):
+    """Found by attack: a key decision was recorded as "not subject to call-in" with no reason,
+    so it took effect with no chance for scrutiny to call it in and no record of why."""
+    report = make_report(officer, decision_type="key")
+    publish(officer, report)
+    url = reverse("scrutiny:decision", args=[report.pk])
+    form = {
+        "decision_text": "Approved",
+        "status": "published",
+        "key_decision": "on",
+        "call_in": "not_subject",
+        "decision_maker": "cabinet",
+    } | _date("published_on", dt.date(2020, 11, 27))
+    refused = officer_client.post(url, form)
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "Enter why the key decision is urgent" in body
+    assert "Enter the name of the chair of the scrutiny committee who agreed the decision is urgent" in body
+    assert not DecisionRecord.objects.filter(report=report).exists()
+    response = officer_client.post(
+        url,
+        form
+        | {
+            "call_in_exemption_reason": "The contract ends on 1 December; any delay leaves no service.",
+            "call_in_exemption_agreed_by": "Councillor Pat Jones",
+        },
+    )
+    assert response.status_code == 302
+    page = officer_client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    assert "Why it is not subject to call-in" in page
+    assert "Urgent: The contract ends on 1 December; any delay leaves no service." in page
+    assert "Agreed by the chair of the scrutiny committee, Councillor Pat Jones" in page
+    # The decision page starts from the record, reasons included.
+    again = officer_client.get(url).content.decode()
+    assert "Councillor Pat Jones" in again
