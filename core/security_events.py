@@ -35,6 +35,10 @@ TELL_IG = frozenset(
         Kind.TWO_FACTOR_RESET,
         Kind.ROLE_CHANGED,
         Kind.ACCOUNT_CHANGED,
+        Kind.ACCOUNT_CREATED,
+        Kind.ROLE_REQUESTED,
+        Kind.ROLE_REFUSED,
+        Kind.EMAIL_CHANGED,
         Kind.TWO_FACTOR_FAILURES,
         Kind.RESTRICTED,
     }
