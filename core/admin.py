@@ -123,11 +123,18 @@ class UserAdmin(BaseUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
+        previous_email = (
+            User.objects.filter(pk=obj.pk).values_list("email", flat=True).first() if change else ""
+        )
         super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            services.user_email_changed(
+                actor=request.user, user=obj, previous_email=previous_email or "", request=request
+            )
         if not change:
             services.user_account_created(actor=request.user, user=obj, request=request)
         if change:
-            watched = {"username", "email", "is_active", "is_staff", "is_superuser"}
+            watched = {"username", "is_active", "is_staff", "is_superuser"}  # e-mail: its own event
             services.user_account_changed(
                 actor=request.user, user=obj, fields=set(form.changed_data) & watched, request=request
             )

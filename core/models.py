@@ -274,6 +274,10 @@ class SecurityEvent(models.Model):
     )
     detail = models.CharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    previous_email = models.EmailField(
+        blank=True,
+        help_text="EMAIL_CHANGED only: the address before the change, which is told of it too.",
+    )
 
     objects = AccessLogQuerySet.as_manager()
 

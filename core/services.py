@@ -207,6 +207,21 @@ def user_account_created(*, actor, user, request=None) -> SecurityEvent:
     )
 
 
+def user_email_changed(*, actor, user, previous_email: str, request=None) -> SecurityEvent | None:
+    """Record a change to ``user``'s e-mail address and tell the old address and the new one
+    (and information governance): security e-mails cannot be quietly redirected."""
+    if (previous_email or "").lower() == (user.email or "").lower():
+        return None
+    return security_event_record(
+        kind=SecurityEvent.Kind.EMAIL_CHANGED,
+        user=user,
+        actor=actor,
+        detail="E-mail address changed; the old address and the new one have been told",
+        request=request,
+        previous_email=previous_email or "",
+    )
+
+
 def user_account_changed(*, actor, user, fields: Iterable[str], request=None) -> None:
     """Record an administrator's change to someone's account (password, status, privileges)."""
     fields = sorted(set(fields))

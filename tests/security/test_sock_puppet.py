@@ -251,3 +251,37 @@ def test_the_database_refuses_a_request_for_oneself_or_a_decision_by_the_request
             RoleRequest.objects.create(
                 user=colleague_admin, roles=["mash_manager"], requested_by=ada, decided_by=decider
             )
+
+
+# --- An administrator changes someone's e-mail address -------------------------------------------
+
+
+def test_an_e_mail_change_tells_the_old_address_and_the_new_and_ig(
+    ada, ig, role_user, django_capture_on_commit_callbacks
+):
+    """The finding: changing the address silently redirected the holder's security e-mails."""
+    holder = role_user(Role.REVIEWER, username="holder", email="holder@council.example")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_client(ada).post(
+            reverse("admin:auth_user_change", args=[holder.pk]),
+            _user_form(holder, email="attacker@elsewhere.example", groups=_groups(Role.REVIEWER)),
+        )
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(kind=Kind.EMAIL_CHANGED)
+    assert (event.user, event.actor, event.previous_email) == (holder, ada, "holder@council.example")
+    recipients = sorted(address for m in mail.outbox for address in m.to)
+    assert recipients == sorted(["holder@council.example", "attacker@elsewhere.example", ig.email])
+    to_old = next(m for m in mail.outbox if m.to == ["holder@council.example"])
+    assert "e-mail address changed" in to_old.subject
+    assert "If this was not you" in to_old.body
+    assert "attacker@elsewhere.example" not in to_old.body  # no address is handed to the other
+    assert not SecurityEvent.objects.filter(kind=Kind.ACCOUNT_CHANGED).exists()  # one event, not two
+
+
+def test_an_unchanged_address_writes_no_event(ada, role_user):
+    holder = role_user(Role.REVIEWER, username="holder", email="holder@council.example")
+    assert (
+        services.user_email_changed(actor=ada, user=holder, previous_email="Holder@Council.example") is None
+    )
+    assert not SecurityEvent.objects.filter(kind=Kind.EMAIL_CHANGED).exists()
