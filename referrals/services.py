@@ -919,15 +919,13 @@ def referral_grant(
         errors["reason"] = error
     if not actions:
         errors["actions"] = "Select what the person may do"
-    if expires_on is not None and expires_on <= timezone.localdate():
-        errors["expires_on"] = "The date the grant ends must be in the future"
+    expires_on = expires_on or permissions.grant_default_end()
+    error = permissions.grant_end_error(expires_on)
+    if error:
+        errors["expires_on"] = error
     _raise_if(errors)
     referral = Referral.objects.select_for_update().get(pk=referral_id)
-    expires_at = (
-        dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone())
-        if expires_on
-        else None
-    )
+    expires_at = permissions.grant_ends_at(expires_on)
     permissions.grant_many(
         referral,
         actions=actions,
@@ -941,8 +939,7 @@ def referral_grant(
         kind=SecurityEvent.Kind.GRANT_GIVEN,
         user=user,
         actor=granted_by,
-        detail=f"Grant on a referral: {', '.join(actions)}"
-        + (f", until {expires_on:%-d %B %Y}" if expires_on else ", no end date"),
+        detail=f"Grant on a referral: {', '.join(actions)}" + f", until {expires_on:%-d %B %Y}",
     )
 
 
