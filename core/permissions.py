@@ -546,3 +546,25 @@ class RoleRequiredMixin(AccessMixin):
 
 class MashRoleRequiredMixin(RoleRequiredMixin):
     roles = MASH_ROLES
+
+
+#: Roles whose work touches case data: everyone but the administrator, who holds no grant on it
+#: and so has no work tray, no export, no referral (``holds_no_grants``).
+CASE_WORK_ROLES = frozenset(Role) - {Role.ADMINISTRATOR}
+
+
+def does_case_work(user) -> bool:
+    roles = user_roles(user)
+    return bool(roles & CASE_WORK_ROLES) and Role.ADMINISTRATOR not in roles
+
+
+class CaseWorkRequiredMixin(RoleRequiredMixin):
+    """Pages over case data (the work tray and its export): a 404 for an administrator even if
+    they hold another role too, as for anyone with no case-work role."""
+
+    roles = CASE_WORK_ROLES
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not does_case_work(request.user):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)

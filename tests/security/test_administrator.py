@@ -267,3 +267,17 @@ def test_every_model_admin_is_known_and_none_shows_case_data(client, administrat
                 response = client.get(url)
                 assert response.status_code in (200, 302, 403), (user, url, response.status_code)
                 assert CANARY not in response.content.decode().lower(), (user, url)
+
+
+def test_an_administrator_has_no_work_tray_nor_its_export(admin_client, administrator, role_user):
+    """The finding: an administrator opened the (empty) work tray and its export. They hold no
+    case data, so both answer 404 (as the access matrix says), even beside another role, and
+    the menu does not offer the tray."""
+    ReferralFactory()
+    for name in ("referrals:tray", "referrals:export"):
+        assert admin_client.get(reverse(name)).status_code == 404, name
+    home = admin_client.get(reverse("core:home")).content.decode()
+    assert reverse("referrals:tray") not in home
+    administrator.groups.add(Group.objects.get(name=GROUP_NAMES[Role.REVIEWER]))
+    administrator._mash_roles = None
+    assert admin_client.get(reverse("referrals:tray")).status_code == 404
