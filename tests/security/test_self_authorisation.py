@@ -460,3 +460,30 @@ def test_an_administrator_is_never_given_a_grant_on_case_data(client, manager, r
     sign_in_verified(client, manager)
     page = client.get(reverse("referrals:grants", args=[referral.pk])).content.decode()
     assert "(ada)" not in page
+
+
+def test_the_exempt_appendix_grant_page_does_not_offer_information_governance_itself(client, role_user):
+    """The finding: the grantee list offered the officer giving access (the service refused)."""
+    officer = role_user(Role.REPORT_OFFICER, username="officer")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig-self")
+    other_ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig-other")
+    report = make_report(officer)
+    url = reverse("scrutiny:report_grants", args=[report.pk])
+    sign_in_verified(client, ig)
+    choices = client.get(url).context["form"].fields["user"].queryset
+    assert ig not in choices
+    assert {officer, other_ig} <= set(choices)
+    ends = timezone.localdate() + dt.timedelta(days=30)
+    forged = client.post(
+        url,
+        {
+            "user": ig.pk,
+            "reason": GOOD_REASON,
+            "expires_on_0": ends.day,
+            "expires_on_1": ends.month,
+            "expires_on_2": ends.year,
+        },
+    )
+    assert forged.status_code in (200, 400)
+    assert "Select a valid choice" in forged.content.decode()
+    assert not permissions.has_grant(ig, report)
