@@ -62,10 +62,45 @@ def test_a_reason_that_says_nothing_is_refused_with_a_clear_message(reason):
 
 
 @pytest.mark.parametrize(
-    "reason", [GOOD_REASON, "Police called: child missing tonight", "Presenting officer at cabinet"]
+    "reason",
+    [
+        GOOD_REASON,
+        "Police called: child missing tonight",
+        "Presenting officer at cabinet",
+        "Strategy discussion with police on 3 March",
+        "LADO consultation planned for Tuesday",
+        "Needs access to complete the strategy discussion",
+    ],
 )
 def test_a_reason_that_says_something_is_accepted(reason):
     assert reason_error(reason) is None
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "asdf qwer zxcv jklm uiop",
+        "asdf qwer zxcv jkl asdf",
+        "qwerty asdfgh zxcvbn poiuyt",
+        "lorem ipsum dolor sit amet",
+        "blah blah blah blargh flibble",
+        "hellooo the caseeee worlddd reviewww",  # repeated letters are not words
+    ],
+)
+def test_made_up_words_are_refused_with_a_clear_message(reason):
+    """The finding: three made-up "words" passed as a reason."""
+    assert reason_error(reason, what="the reason") in (
+        "Enter the reason in plain words that someone else can read, in at least 3 words",
+        "Enter the reason, in at least 20 characters and 3 words",
+    )
+    with pytest.raises(ValidationError):
+        ReasonValidator("the reason")(reason)
+
+
+def test_keyboard_mash_of_the_right_length_gets_the_plain_words_message():
+    assert reason_error("asdf qwer zxcv jklm uiop") == (
+        "Enter the reason in plain words that someone else can read, in at least 3 words"
+    )
 
 
 def test_every_grant_and_emergency_access_service_refuses_an_empty_reason(role_user):
