@@ -365,6 +365,7 @@ class AccessLogView(RoleRequiredMixin, View):
                 "page": page,
                 "query": query.urlencode(),
             },
+            status=400 if form.is_bound and form.errors else 200,
         )
 
     @staticmethod

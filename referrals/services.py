@@ -329,11 +329,11 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         link._history_user = user
         link._change_reason = "Referral recorded"
         link.save()
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
 
-def _grant_defaults(referral: Referral, *, user, acting) -> None:
+def referral_grant_defaults(referral: Referral, *, user, acting) -> None:
     """The practitioner who logged a live referral and the MASH team see and change it.
 
     A restricted referral gets none: only named grants see it (referral_restrict). A closed one
@@ -718,7 +718,7 @@ def referral_reopen(*, user, referral_id: int, expected_version: int, reason: st
     referral.reopened_by = user
     _save(referral, user=user, reason="Referral reopened")
     _note(user=user, referral=referral, text=f"Referral reopened: {reason.strip()}")
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
 
@@ -872,7 +872,7 @@ def referral_lift_restriction(
     referral.restricted_by = None
     _save(referral, user=user, reason="Restriction lifted")
     _note(user=user, referral=referral, text=f"Restriction lifted: {reason}")
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     security_event_record(
         kind=SecurityEvent.Kind.RESTRICTED,
         user=user,
