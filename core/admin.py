@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -9,7 +9,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import services
-from core.models import AccessLogEntry, SecurityEvent
+from core.models import AccessLogEntry, RoleRequest, SecurityEvent
+from core.roles import GROUP_NAMES, Role, has_role
 
 
 @admin.register(AccessLogEntry)
@@ -122,9 +123,18 @@ class UserAdmin(BaseUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
+        previous_email = (
+            User.objects.filter(pk=obj.pk).values_list("email", flat=True).first() if change else ""
+        )
         super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            services.user_email_changed(
+                actor=request.user, user=obj, previous_email=previous_email or "", request=request
+            )
+        if not change:
+            services.user_account_created(actor=request.user, user=obj, request=request)
         if change:
-            watched = {"username", "email", "is_active", "is_staff", "is_superuser"}
+            watched = {"username", "is_active", "is_staff", "is_superuser"}  # e-mail: its own event
             services.user_account_changed(
                 actor=request.user, user=obj, fields=set(form.changed_data) & watched, request=request
             )
@@ -140,10 +150,18 @@ class UserAdmin(BaseUserAdmin):
             )
         if groups is not None:
             try:
-                services.user_roles_change(actor=request.user, user=obj, groups=groups, request=request)
+                outcome = services.user_roles_change(
+                    actor=request.user, user=obj, groups=groups, request=request
+                )
             except ValidationError as error:
-                # The field is read-only on one's own account, so only a forged form gets here.
+                # One's own account: the field is read-only, so only a forged form gets here.
                 raise PermissionDenied(error.messages[0]) from error
+            if outcome.request is not None:
+                messages.warning(
+                    request,
+                    f"The change to {obj.get_username()}'s roles gives a role that another "
+                    "administrator must approve (Role requests). Until then their roles are unchanged.",
+                )
 
     def construct_change_message(self, request, form, formsets, add=False):
         if isinstance(form, AdminPasswordChangeForm):
@@ -152,6 +170,71 @@ class UserAdmin(BaseUserAdmin):
                 actor=request.user, user=form.user, fields=["password"], request=request
             )
         return super().construct_change_message(request, form, formsets, add)
+
+
+@admin.register(RoleRequest)
+class RoleRequestAdmin(admin.ModelAdmin):
+    """Role changes waiting for a second administrator: approved or refused only through the
+    actions, which call ``core.services.role_request_decide`` (it refuses the requester, the
+    account changed, and anyone in their chain)."""
+
+    list_display = ("requested_at", "user", "wanted", "was", "requested_by", "status", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("user", "requested_by", "decided_by")
+    search_fields = ("user__username", "requested_by__username")
+    actions = ("approve", "refuse")
+    fields = (
+        "user",
+        "roles",
+        "roles_before",
+        "requested_by",
+        "requested_at",
+        "status",
+        "decided_by",
+        "decided_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Roles asked for")
+    def wanted(self, obj):
+        return ", ".join(sorted(GROUP_NAMES[Role(value)] for value in obj.roles)) or "none"
+
+    @admin.display(description="Roles before")
+    def was(self, obj):
+        return ", ".join(sorted(GROUP_NAMES[Role(value)] for value in obj.roles_before)) or "none"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_decide_permission(self, request):
+        return has_role(request.user, Role.ADMINISTRATOR)
+
+    def _decide(self, request, queryset, *, approve: bool):
+        for role_request in queryset:
+            try:
+                services.role_request_decide(
+                    approver=request.user, request_id=role_request.pk, approve=approve, request=request
+                )
+            except (PermissionDenied, ValidationError) as refused:
+                message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
+                self.message_user(request, f"{role_request.user}: {message}", messages.ERROR)
+            else:
+                verb = "approved" if approve else "refused"
+                self.message_user(request, f"{role_request.user}: role change {verb}", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected role changes", permissions=["decide"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Refuse the selected role changes", permissions=["decide"])
+    def refuse(self, request, queryset):
+        self._decide(request, queryset, approve=False)
 
 
 class GroupAdmin(BaseGroupAdmin):

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from core.permissions import can_open_referrals, is_verified
+from core.permissions import can_open_referrals, does_case_work, is_verified
 from core.roles import MASH_ROLES, Role, user_roles
 
 
@@ -11,6 +11,7 @@ def service(request):
         "council_name": settings.COUNCIL_NAME,
         "user_roles": roles,
         "can_open_referrals": can_open_referrals(request.user),
+        "can_see_tray": does_case_work(request.user),
         "can_create_referrals": bool(roles & MASH_ROLES),
         "is_information_governance": Role.INFORMATION_GOVERNANCE in roles,
         "is_administrator": Role.ADMINISTRATOR in roles,

@@ -41,6 +41,24 @@ class ModelMultipleChoiceField(IdsInRangeMixin, forms.ModelMultipleChoiceField):
     pass
 
 
+#: The longest password any form takes (Django's own former limit): longer is refused before
+#: the hasher sees it.
+PASSWORD_MAX_LENGTH = 4096
+
+
+def password_field(label: str = "Your password") -> forms.CharField:
+    """The one definition of "enter your password" on this service's own forms."""
+    return forms.CharField(
+        label=label,
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        error_messages={"required": "Enter your password"},
+        widget=forms.PasswordInput(
+            attrs={"class": "govuk-input govuk-!-width-one-half", "autocomplete": "current-password"}
+        ),
+    )
+
+
 def _code_input() -> forms.TextInput:
     """A one-time code: short, the browser may fill it from an SMS or app, no spellcheck."""
     return forms.TextInput(
@@ -90,6 +108,13 @@ class _LogSearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
 
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "'To' must be the same as or after 'from'")
+        return cleaned
+
 
 class AccessLogSearchForm(_LogSearchForm):
     field_order = ["username", "record_label", "channel", "break_glass_only", "start", "end"]
@@ -103,13 +128,7 @@ class AccessLogSearchForm(_LogSearchForm):
 class StepUpForm(forms.Form):
     """Before a second factor changes: the password again, and a current or recovery code."""
 
-    password = forms.CharField(
-        label="Your password",
-        max_length=256,
-        strip=False,
-        error_messages={"required": "Enter your password"},
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = password_field()
     current_code = forms.CharField(
         label="Code from your current authenticator app, or a recovery code",
         max_length=32,
@@ -183,13 +202,6 @@ class SecurityEventSearchForm(_LogSearchForm):
         self.fields["kind"].choices = [("", "Any"), *SecurityEvent.Kind.choices]
         self.fields["kind"].error_messages["invalid_choice"] = "Select an event from the list"
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and start > end:
-            self.add_error("end", "'To' must be the same as or after 'from'")
-        return cleaned
-
 
 class BreakGlassReviewForm(forms.Form):
     justified = forms.TypedChoiceField(
@@ -206,24 +218,6 @@ class BreakGlassReviewForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Enter a note on why it was or was not justified"},
         validators=[ReasonValidator("a note on why it was or was not justified")],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()
-
-
-class PasswordAgainForm(forms.Form):
-    """Enter the password again before a change to how the account signs in."""
-
-    password = forms.CharField(
-        label="Your password",
-        max_length=4096,
-        strip=False,
-        error_messages={"required": "Enter your password"},
-        widget=forms.PasswordInput(
-            attrs={"class": "govuk-input govuk-!-width-one-half", "autocomplete": "current-password"}
-        ),
     )
 
     def __init__(self, *args, **kwargs):

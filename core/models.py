@@ -248,6 +248,10 @@ class SecurityEvent(models.Model):
         RECOVERY_CODE_USED = "recovery_used", "Recovery code used"
         TWO_FACTOR_FAILURES = "2fa_failures", "Repeated wrong second-factor codes"
         ROLE_CHANGED = "role_changed", "Roles changed"
+        ROLE_REQUESTED = "role_requested", "Role change requested"
+        ROLE_REFUSED = "role_refused", "Role change refused"
+        ACCOUNT_CREATED = "account_created", "Account created by an administrator"
+        EMAIL_CHANGED = "email_changed", "E-mail address changed"
         ACCOUNT_CHANGED = "account_changed", "Account changed by an administrator"
         GRANT_GIVEN = "grant_given", "Access granted"
         RESTRICTED = "restricted", "Record restricted"
@@ -270,6 +274,10 @@ class SecurityEvent(models.Model):
     )
     detail = models.CharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    previous_email = models.EmailField(
+        blank=True,
+        help_text="EMAIL_CHANGED only: the address before the change, which is told of it too.",
+    )
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -326,3 +334,52 @@ class BreakGlassReview(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Break-glass reviews are append-only")
+
+
+class RoleRequest(models.Model):
+    """A change to someone's roles that gives a role needing a second administrator
+    (``core.roles.ROLES_NEEDING_APPROVAL``): it takes effect only when another administrator,
+    outside the requester's and the account's chain, approves it (``core.services``).
+
+    The database refuses a request for one's own account and a decision by the requester or
+    by the account being changed, whatever the application does.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        WITHDRAWN = "withdrawn", "Replaced by a later request"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The account to change.",
+    )
+    roles = models.JSONField(help_text="Every role the account would hold (core.roles.Role values).")
+    roles_before = models.JSONField(default=list, help_text="The roles it held when this was asked.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-requested_at", "-id")
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(requested_by=models.F("user")), name="role_request_not_own"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | (~models.Q(decided_by=models.F("requested_by")) & ~models.Q(decided_by=models.F("user"))),
+                name="role_request_decided_by_a_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Role request {self.pk} for {self.user_id}"

@@ -76,19 +76,58 @@ def not_self_granted() -> models.CheckConstraint:
     )
 
 
-class SelfGrantError(ValueError):
-    """Raised by ``grant_many`` for a grant given to the person giving it."""
+#: Every grant a person gives on a record (``GrantKind.EXPLICIT``: a manager's on a referral,
+#: information governance's on a report's exempt appendices) ends: 30 days from today unless
+#: the grantor says, never more than 90 days away.
+GRANT_DEFAULT_DAYS = 30
+GRANT_MAX_DAYS = 90
+
+
+def grant_default_end() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=GRANT_DEFAULT_DAYS)
+
+
+def grant_end_error(expires_on: dt.date, *, noun: str = "The date the grant ends") -> str | None:
+    """Why ``expires_on`` cannot end a grant given today, or None."""
+    today = timezone.localdate()
+    if expires_on <= today:
+        return f"{noun} must be in the future"
+    if expires_on > today + dt.timedelta(days=GRANT_MAX_DAYS):
+        return f"{noun} must be within {GRANT_MAX_DAYS} days of today"
+    return None
+
+
+def grant_ends_at(expires_on: dt.date) -> dt.datetime:
+    """A grant ends as its end date begins (local midnight)."""
+    return dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone())
+
+
+def explicit_grant_ends() -> models.CheckConstraint:
+    """A grant a person gives always has an end date; the database refuses one without."""
+    return models.CheckConstraint(
+        condition=~Q(kind=GrantKind.EXPLICIT.value) | Q(expires_at__isnull=False),
+        name="%(app_label)s_%(class)s_explicit_grant_ends",
+    )
+
+
+class GrantRefused(ValueError):
+    """A grant the rules refuse (raised by ``grant_many``); the message says why."""
+
+
+class SelfGrantError(GrantRefused):
+    """A grant given to the person giving it."""
 
 
 class UserGrantBase(GrantFields, UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         abstract = True
-        constraints = [not_self_granted()]
+        constraints = [not_self_granted(), explicit_grant_ends()]
 
 
 class GroupGrantBase(GrantFields, GroupObjectPermissionBase):
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = True
+        constraints = [explicit_grant_ends()]
 
 
 def _codename(model: type[models.Model], action: str) -> str:
@@ -380,16 +419,24 @@ def grant_many(
     ``granted_by`` is the person who authorised the grant, never one of ``users`` (except for
     the ``SELF_GIVEN_KINDS``, with an end date); a grant given by rule (a live referral's
     defaults) has none, and ``acting`` names who set it off, for the grant's history.
+
+    An ``EXPLICIT`` grant always ends: ``GRANT_DEFAULT_DAYS`` from today if no end is given,
+    and never more than ``GRANT_MAX_DAYS`` away (``GrantRefused``).
     """
     model = type(obj)
     actions, users, groups = list(actions), list(users), list(groups)
+    if kind == GrantKind.EXPLICIT:
+        if expires_at is None:
+            expires_at = grant_ends_at(grant_default_end())
+        elif expires_at > grant_ends_at(timezone.localdate() + dt.timedelta(days=GRANT_MAX_DAYS)):
+            raise GrantRefused(f"A grant ends within {GRANT_MAX_DAYS} days")
     if (
         users
         and Group.objects.filter(
             name=GROUP_NAMES[Role.ADMINISTRATOR], user__in=[holder.pk for holder in users]
         ).exists()
     ):
-        raise SelfGrantError("Administrators hold no grant on case data")
+        raise GrantRefused("Administrators hold no grant on case data")
     if granted_by is not None and kind not in SELF_GIVEN_KINDS:
         if any(holder.pk == granted_by.pk for holder in users):
             raise SelfGrantError("Nobody can give themselves a grant")
@@ -491,3 +538,25 @@ class RoleRequiredMixin(AccessMixin):
 
 class MashRoleRequiredMixin(RoleRequiredMixin):
     roles = MASH_ROLES
+
+
+#: Roles whose work touches case data: everyone but the administrator, who holds no grant on it
+#: and so has no work tray, no export, no referral (``holds_no_grants``).
+CASE_WORK_ROLES = frozenset(Role) - {Role.ADMINISTRATOR}
+
+
+def does_case_work(user) -> bool:
+    roles = user_roles(user)
+    return bool(roles & CASE_WORK_ROLES) and Role.ADMINISTRATOR not in roles
+
+
+class CaseWorkRequiredMixin(RoleRequiredMixin):
+    """Pages over case data (the work tray and its export): a 404 for an administrator even if
+    they hold another role too, as for anyone with no case-work role."""
+
+    roles = CASE_WORK_ROLES
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not does_case_work(request.user):
+            raise Http404("Page not found")
+        return super().dispatch(request, *args, **kwargs)

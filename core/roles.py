@@ -19,6 +19,23 @@ GROUP_NAMES: dict[Role, str] = {role: role.label for role in Role}
 #: Roles whose work is the MASH front door: they may open referrals.
 MASH_ROLES = frozenset({Role.MASH_PRACTITIONER, Role.MASH_MANAGER})
 
+#: Roles that give access to others (account roles: Administrator; per-record grants: MASH
+#: manager, lead reviewer, information governance) or open children's identities by the role
+#: alone (the MASH roles, information governance). Giving one is a request that a second
+#: administrator approves (core.services.user_roles_change, role_request_decide): otherwise an
+#: administrator could make an account, give it one of these, and use it, or have it change
+#: their own roles (the sock puppet). Reviewers and report officers see identities only through
+#: a grant someone else gives, so they are given at once.
+ROLES_NEEDING_APPROVAL = frozenset(
+    {
+        Role.ADMINISTRATOR,
+        Role.INFORMATION_GOVERNANCE,
+        Role.MASH_MANAGER,
+        Role.LEAD_REVIEWER,
+        Role.MASH_PRACTITIONER,
+    }
+)
+
 
 def user_roles(user) -> frozenset[Role]:
     """The roles a user holds, read once per request and cached on the user object."""
@@ -77,6 +94,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         _crud("auth.group", "view"),
         # The read-only access log, and sign-in lock-outs (read only).
         _crud("core.accesslogentry", "view"),
+        # Role changes waiting for a second administrator (decided through core.services).
+        _crud("core.rolerequest", "view"),
         _crud("axes.accessattempt", "view"),
     ),
 }

@@ -35,6 +35,10 @@ TELL_IG = frozenset(
         Kind.TWO_FACTOR_RESET,
         Kind.ROLE_CHANGED,
         Kind.ACCOUNT_CHANGED,
+        Kind.ACCOUNT_CREATED,
+        Kind.ROLE_REQUESTED,
+        Kind.ROLE_REFUSED,
+        Kind.EMAIL_CHANGED,
         Kind.TWO_FACTOR_FAILURES,
         Kind.RESTRICTED,
     }
@@ -43,11 +47,26 @@ TELL_IG = frozenset(
 
 @transaction.atomic
 def security_event_record(
-    *, kind: str, user, actor=None, detail: str = "", request=None, tell_user: bool = True
+    *,
+    kind: str,
+    user,
+    actor=None,
+    detail: str = "",
+    request=None,
+    tell_user: bool = True,
+    previous_email: str = "",
 ) -> SecurityEvent:
-    """Record one security event about ``user`` and queue its e-mails after commit."""
+    """Record one security event about ``user`` and queue its e-mails after commit.
+
+    ``previous_email`` (an address change): the old address is e-mailed as well as the new, so
+    an address changed by someone else cannot silently take the holder's security e-mails."""
     event = SecurityEvent.objects.create(
-        kind=kind, user=user, actor=actor, detail=detail[:300], ip_address=_client_ip(request)
+        kind=kind,
+        user=user,
+        actor=actor,
+        detail=detail[:300],
+        ip_address=_client_ip(request),
+        previous_email=previous_email,
     )
     if tell_user or kind in TELL_IG:
         enqueue_on_commit("core.tasks.send_security_event_mail", event.pk, int(tell_user))
@@ -68,14 +87,18 @@ def security_event_notify(*, event_id: int, tell_user: bool = True) -> int:
     event = SecurityEvent.objects.select_related("user", "actor").get(pk=event_id)
     context = {"event": event, "council_name": settings.COUNCIL_NAME}
     sent = 0
-    if tell_user and event.user.email:
-        send_mail(
-            subject=f"Security: {event.get_kind_display().lower()} on your account",
-            message=render_to_string("core/email/security_event_user.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[event.user.email],
-        )
-        sent += 1
+    holder_addresses = [event.user.email] if event.user.email else []
+    if event.previous_email and event.previous_email.lower() != event.user.email.lower():
+        holder_addresses.insert(0, event.previous_email)
+    if tell_user:
+        for address in holder_addresses:  # one e-mail each: neither address learns the other's
+            send_mail(
+                subject=f"Security: {event.get_kind_display().lower()} on your account",
+                message=render_to_string("core/email/security_event_user.txt", context),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[address],
+            )
+            sent += 1
     if event.kind in TELL_IG:
         recipients = information_governance_emails()
         if recipients:

@@ -4,10 +4,9 @@ and the account pages that list, add and remove them. The rules live in core.sec
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import IntegrityError
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -18,13 +17,19 @@ from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
 
 from core import security_keys
-from core.forms import PasswordAgainForm
+from core.forms import StepUpForm
 from core.permissions import is_verified
+from core.views import step_up_from_form
 
 
 class PasswordAgainRequired(exceptions.OTPWebAuthnApiError):
+    """The step-up (password and a current or recovery code) has not been done, or is used up."""
+
     status_code = 403
-    default_detail = "Enter your password again before you add a security key."
+    default_detail = (
+        "Enter your password and a code from your authenticator app, or a recovery code, "
+        "before you add a security key."
+    )
     default_code = "password_again_required"
 
 
@@ -100,22 +105,9 @@ class SignInMethodsView(LoginRequiredMixin, View):
         return render(request, self.template_name, security_keys.sign_in_methods(user=request.user))
 
 
-def _password_again(request, form) -> HttpResponseRedirect | None:
-    """Check the password entered again; a redirect when the session has to end."""
-    if not form.is_valid():
-        return None
-    outcome = security_keys.reauth_check(request, form.cleaned_data["password"])
-    if outcome is None:
-        logout(request)
-        messages.info(request, "You entered a wrong password too many times. Sign in again.")
-        return redirect("login")
-    if outcome is False:
-        form.add_error("password", "The password is not right. Enter your password.")
-    return None
-
-
 class SecurityKeyAddView(LoginRequiredMixin, View):
-    """First factor: the key straight away. Otherwise: the password again, then the key."""
+    """First factor: the key straight away. Otherwise: the step-up (the password again and a
+    current or recovery code, as for replacing the authenticator app), then the key."""
 
     template_name = "core/security_key_add.html"
 
@@ -126,14 +118,13 @@ class SecurityKeyAddView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
-        return self.render(PasswordAgainForm())
+        return self.render(StepUpForm())
 
     def post(self, request):
-        form = PasswordAgainForm(request.POST)
-        ended = _password_again(request, form)
-        if ended:
-            return ended
-        if form.is_valid() and not form.errors:
+        if security_keys.is_first_factor(request.user):
+            return redirect("core:security_key_add")  # nothing to confirm: the key straight away
+        form = StepUpForm(request.POST)
+        if step_up_from_form(request, form):
             return redirect("core:security_key_add")
         return self.render(form, status=400)
 
@@ -167,16 +158,12 @@ class SecurityKeyRemoveView(LoginRequiredMixin, View):
         return key
 
     def get(self, request, pk: int):
-        return self.render(self.key(pk), PasswordAgainForm())
+        return self.render(self.key(pk), StepUpForm())
 
     def post(self, request, pk: int):
         key = self.key(pk)
-        form = PasswordAgainForm(request.POST)
-        ended = _password_again(request, form)
-        if ended:
-            return ended
-        if form.is_valid() and not form.errors:
-            security_keys.reauth_consume(request)
+        form = StepUpForm(request.POST)
+        if step_up_from_form(request, form):
             try:
                 name = security_keys.security_key_remove(request=request, key_id=key.pk)
             except security_keys.SecurityKeyError as error:

@@ -4,16 +4,15 @@ The rules (docs/adr/0015-security-keys.md):
 
 - A key is only ever a second factor: the password comes first (passwordless sign-in is off).
 - An account with no confirmed factor may add a key as its first factor (as it may set up an
-  authenticator app). An account that has one adds a key only from a verified session and
-  after entering its password again (``reauth_record``), once per password entry.
-- Removing a key needs a verified session and the password; the last factor cannot go.
+  authenticator app). An account that has one adds a key under the same step-up as replacing
+  its authenticator app (``core.two_factor.replacement_allowed``): a verified session, the
+  password again and a current code or a recovery code, used up by the one key it adds.
+- Removing a key needs the same step-up; the last factor cannot go.
 - Every addition and removal writes a security event, which e-mails the account holder.
 - Signing in with a key verifies the session (django-otp) and gives it a new session key.
 """
 
 from __future__ import annotations
-
-import time
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -25,15 +24,6 @@ from core import two_factor
 from core.models import SecurityEvent
 from core.permissions import is_verified
 from core.security_events import security_event_record
-
-#: When the password was last entered again in this session (time.time()).
-REAUTH_AT = "mash_reauth_at"
-#: Wrong passwords entered again in this session; at REAUTH_MAX_FAILURES the session ends.
-REAUTH_FAILURES = "mash_reauth_failures"
-#: How long a password entered again lets the account add a key (a key's ceremony may take
-#: up to OTP_WEBAUTHN_TIMEOUT_SECONDS, five minutes).
-REAUTH_SECONDS = 10 * 60
-REAUTH_MAX_FAILURES = 5
 
 
 class SecurityKeyError(Exception):
@@ -49,30 +39,6 @@ class SecurityKeyHelper(WebAuthnHelper):
         return credential
 
 
-# --- Entering the password again --------------------------------------------------------------
-
-
-def reauth_check(request, password: str) -> bool | None:
-    """Check the password entered again. True: right (recorded in the session); False: wrong;
-    None: wrong too often, so the caller must end the session."""
-    if request.user.check_password(password):
-        request.session[REAUTH_AT] = time.time()
-        request.session.pop(REAUTH_FAILURES, None)
-        return True
-    failures = request.session.get(REAUTH_FAILURES, 0) + 1
-    request.session[REAUTH_FAILURES] = failures
-    return None if failures >= REAUTH_MAX_FAILURES else False
-
-
-def reauth_is_fresh(request) -> bool:
-    entered = request.session.get(REAUTH_AT)
-    return entered is not None and 0 <= time.time() - entered <= REAUTH_SECONDS
-
-
-def reauth_consume(request) -> None:
-    request.session.pop(REAUTH_AT, None)
-
-
 # --- Rules and selectors ----------------------------------------------------------------------
 
 
@@ -82,14 +48,14 @@ def is_first_factor(user) -> bool:
 
 
 def may_add_key(request) -> bool:
-    """First factor: anyone signed in; otherwise a verified session with the password just
-    entered again."""
+    """First factor: anyone signed in; otherwise the step-up that replacing an authenticator
+    needs (a verified session, the password again and a current or recovery code)."""
     user = request.user
     if not user.is_authenticated or not user.is_active:
         return False
     if is_first_factor(user):
         return True
-    return is_verified(user) and reauth_is_fresh(request)
+    return two_factor.replacement_allowed(request)
 
 
 def security_keys_for(*, user):
@@ -132,7 +98,9 @@ def security_key_register(*, request, helper, state: dict, data: dict) -> WebAut
     _lock_user(user)
     first = is_first_factor(user)
     if not may_add_key(request):
-        raise SecurityKeyError("Enter your password again before you add a security key")
+        raise SecurityKeyError(
+            "Enter your password and a code from your authenticator app before you add a security key"
+        )
     credential = helper.register_complete(user=user, state=state, data=data)
     security_event_record(
         kind=SecurityEvent.Kind.SECURITY_KEY_ADDED,
@@ -141,7 +109,7 @@ def security_key_register(*, request, helper, state: dict, data: dict) -> WebAut
         detail=f"{credential.name}{' (first second factor)' if first else ''}",
         request=request,
     )
-    reauth_consume(request)
+    two_factor.step_up_consume(request)
     if not is_verified(user):
         from django_otp import login as otp_login
 
@@ -152,9 +120,12 @@ def security_key_register(*, request, helper, state: dict, data: dict) -> WebAut
 
 @transaction.atomic
 def security_key_remove(*, request, key_id: int) -> str:
-    """Remove one of the signed-in user's keys; returns its name. Refuses the last factor."""
+    """Remove one of the signed-in user's keys after the step-up; returns its name. Refuses the
+    last factor. The step-up is used up by the key that goes."""
     user = request.user
     _lock_user(user)
+    if not two_factor.replacement_allowed(request):
+        raise SecurityKeyError("Enter your password and a code from your authenticator app first")
     key = security_keys_for(user=user).select_for_update().get(pk=key_id)
     others = [
         device
@@ -168,6 +139,7 @@ def security_key_remove(*, request, key_id: int) -> str:
         )
     name = key.name
     key.delete()
+    two_factor.step_up_consume(request)
     security_event_record(
         kind=SecurityEvent.Kind.SECURITY_KEY_REMOVED, user=user, actor=user, detail=name, request=request
     )

@@ -1,20 +1,33 @@
 """Writes to user accounts: roles and administrator changes (the admin calls these).
 
 A role is a group (core.roles). Changing someone's roles is a security event e-mailed to
-information governance, and nobody changes their own: an administrator who needs another
-role asks another administrator, and information governance is told either way.
+information governance, and nobody authorises themselves:
+
+- nobody changes their own roles;
+- giving a role in ``ROLES_NEEDING_APPROVAL`` is a request (``RoleRequest``) that takes effect
+  only when a second administrator approves it (``role_request_decide``). The approver is not
+  the requester, not the account being changed, and not an account either of them made or
+  asked a role for, directly or down a chain of such accounts (``accounts_sponsored_by``): an
+  administrator cannot make an account, make it an administrator and have it approve (or
+  make) changes to their own roles (the sock puppet);
+- an account cannot change the roles of an account that made it or asked a role for it;
+- making an account is a security event, e-mailed to information governance.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from core.models import AccessLogEntry, BreakGlassReview, SecurityEvent
+from core.models import AccessLogEntry, BreakGlassReview, RoleRequest, SecurityEvent
 from core.reasons import reason_check
+from core.roles import GROUP_NAMES, ROLES_NEEDING_APPROVAL, Role, has_role
 from core.security_events import security_event_record
 
 #: Account fields only a superuser (the break-fix account) may change, and nobody on their own
@@ -24,31 +37,189 @@ PRIVILEGE_FIELDS = ("is_superuser", "user_permissions")
 OWN_ACCOUNT_LOCKED = ("groups", "is_staff", "is_superuser", "user_permissions", "is_active")
 
 
-def _names(groups: Iterable[Group]) -> str:
-    return ", ".join(sorted(group.name for group in groups)) or "none"
+def _role_labels(values: Iterable[str]) -> str:
+    return ", ".join(sorted(GROUP_NAMES[Role(value)] for value in values)) or "none"
 
 
-@transaction.atomic
-def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> bool:
-    """Set ``user``'s roles to ``groups``; refuse a change to one's own. True if anything changed."""
-    groups = list(groups)
+def _roles_of(groups: Iterable[Group]) -> set[str]:
+    label_to_role = {label: role for role, label in GROUP_NAMES.items()}
+    return {label_to_role[group.name].value for group in groups if group.name in label_to_role}
+
+
+def accounts_sponsored_by(user_ids: Iterable[int]) -> set[int]:
+    """Every account that one of ``user_ids`` made (ACCOUNT_CREATED) or asked a role for
+    (``RoleRequest``), and every account those made or asked for, down the chain."""
+    edges: dict[int, set[int]] = defaultdict(set)
+    made = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.ACCOUNT_CREATED, actor__isnull=False)
+    for sponsor, account in made.values_list("actor_id", "user_id"):
+        edges[sponsor].add(account)
+    for sponsor, account in RoleRequest.objects.values_list("requested_by_id", "user_id"):
+        edges[sponsor].add(account)
+    found: set[int] = set()
+    stack = list(user_ids)
+    while stack:
+        for account in edges[stack.pop()]:
+            if account not in found:
+                found.add(account)
+                stack.append(account)
+    return found
+
+
+def _refuse_chain(*, actor, user) -> None:
     if actor.pk == user.pk:
         raise ValidationError(
             {"groups": "You cannot change your own roles. Ask another administrator to change them"}
         )
-    before = list(user.groups.all())
-    if {g.pk for g in before} == {g.pk for g in groups}:
-        return False
-    user.groups.set(groups)
+    if actor.pk in accounts_sponsored_by([user.pk]):
+        raise ValidationError(
+            {
+                "groups": "You cannot change the roles of the account that made yours or asked for "
+                "your roles. Ask another administrator"
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """What ``user_roles_change`` did: changed at once, or asked a second administrator."""
+
+    changed: bool
+    request: RoleRequest | None = None
+
+    def __bool__(self) -> bool:
+        return self.changed
+
+
+def _apply_roles(*, user, roles: set[str]) -> None:
+    user.groups.set(Group.objects.filter(name__in=[GROUP_NAMES[Role(value)] for value in roles]))
     user._mash_roles = None  # the cached roles (core.roles.user_roles) are stale now
+
+
+@transaction.atomic
+def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> RoleChange:
+    """Set ``user``'s roles to ``groups``, or ask a second administrator to.
+
+    Refuses a change to one's own roles, or to the roles of an account that made (or asked
+    roles for) the actor. A change that gives a role in ``ROLES_NEEDING_APPROVAL`` does not
+    take effect: it becomes a pending ``RoleRequest`` (replacing any earlier one for the same
+    account), a ROLE_REQUESTED event e-mailed to information governance."""
+    groups = list(groups)
+    _refuse_chain(actor=actor, user=user)
+    before = _roles_of(Group.objects.filter(user=user.pk))
+    wanted = _roles_of(groups)
+    if before == wanted:
+        return RoleChange(False)
+    if (wanted - before) & ROLES_NEEDING_APPROVAL:
+        RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
+            status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
+        )
+        pending = RoleRequest.objects.create(
+            user=user, roles=sorted(wanted), roles_before=sorted(before), requested_by=actor
+        )
+        security_event_record(
+            kind=SecurityEvent.Kind.ROLE_REQUESTED,
+            user=user,
+            actor=actor,
+            detail=f"Request {pending.pk}: roles {_role_labels(wanted)} (now: {_role_labels(before)}); "
+            "waits for another administrator",
+            request=request,
+        )
+        return RoleChange(False, pending)
+    _apply_roles(user=user, roles=wanted)
     security_event_record(
         kind=SecurityEvent.Kind.ROLE_CHANGED,
         user=user,
         actor=actor,
-        detail=f"Roles now: {_names(groups)} (were: {_names(before)})",
+        detail=f"Roles now: {_role_labels(wanted)} (were: {_role_labels(before)})",
         request=request,
     )
-    return True
+    return RoleChange(True)
+
+
+def role_request_may_decide(*, approver, role_request: RoleRequest) -> str | None:
+    """None if ``approver`` may decide ``role_request``; otherwise why not."""
+    if not approver.is_active or not has_role(approver, Role.ADMINISTRATOR):
+        return "Only another administrator decides a role change"
+    if approver.pk == role_request.requested_by_id:
+        return "You asked for this change: another administrator must decide it"
+    if approver.pk == role_request.user_id:
+        return "This change is to your own roles: another administrator must decide it"
+    if approver.pk in accounts_sponsored_by([role_request.requested_by_id, role_request.user_id]):
+        return (
+            "Your account was made, or given its roles, by the person who asked for this change or "
+            "the person it changes: an administrator outside that chain must decide it"
+        )
+    return None
+
+
+@transaction.atomic
+def role_request_decide(*, approver, request_id: int, approve: bool, request=None) -> RoleRequest:
+    """A second administrator approves (the roles change now) or refuses a pending request.
+    Either way a security event names the requester and the approver."""
+    role_request = (
+        RoleRequest.objects.select_for_update().select_related("user", "requested_by").get(pk=request_id)
+    )
+    if role_request.status != RoleRequest.Status.PENDING:
+        raise ValidationError("This role change has already been decided")
+    why_not = role_request_may_decide(approver=approver, role_request=role_request)
+    if why_not:
+        raise PermissionDenied(why_not)
+    user = role_request.user
+    role_request.decided_by = approver
+    role_request.decided_at = timezone.now()
+    requester = role_request.requested_by.get_username()
+    if approve:
+        before = _roles_of(Group.objects.filter(user=user.pk))
+        _apply_roles(user=user, roles=set(role_request.roles))
+        role_request.status = RoleRequest.Status.APPROVED
+        security_event_record(
+            kind=SecurityEvent.Kind.ROLE_CHANGED,
+            user=user,
+            actor=approver,
+            detail=f"Roles now: {_role_labels(role_request.roles)} (were: {_role_labels(before)}); "
+            f"request {role_request.pk} by {requester}, approved by {approver.get_username()}",
+            request=request,
+        )
+    else:
+        role_request.status = RoleRequest.Status.REFUSED
+        security_event_record(
+            kind=SecurityEvent.Kind.ROLE_REFUSED,
+            user=user,
+            actor=approver,
+            detail=f"Request {role_request.pk} by {requester} for roles {_role_labels(role_request.roles)} "
+            f"refused by {approver.get_username()}",
+            request=request,
+        )
+    role_request.save(update_fields=["status", "decided_by", "decided_at"])
+    return role_request
+
+
+def user_account_created(*, actor, user, request=None) -> SecurityEvent:
+    """Record that an administrator made an account (information governance is told). The
+    record also ties the account to its maker, so it can never approve the maker's roles."""
+    return security_event_record(
+        kind=SecurityEvent.Kind.ACCOUNT_CREATED,
+        user=user,
+        actor=actor,
+        detail=f"Account {user.get_username()} created",
+        request=request,
+        tell_user=False,
+    )
+
+
+def user_email_changed(*, actor, user, previous_email: str, request=None) -> SecurityEvent | None:
+    """Record a change to ``user``'s e-mail address and tell the old address and the new one
+    (and information governance): security e-mails cannot be quietly redirected."""
+    if (previous_email or "").lower() == (user.email or "").lower():
+        return None
+    return security_event_record(
+        kind=SecurityEvent.Kind.EMAIL_CHANGED,
+        user=user,
+        actor=actor,
+        detail="E-mail address changed; the old address and the new one have been told",
+        request=request,
+        previous_email=previous_email or "",
+    )
 
 
 def user_account_changed(*, actor, user, fields: Iterable[str], request=None) -> None:

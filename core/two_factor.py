@@ -97,6 +97,11 @@ def replacement_allowed(request) -> bool:
     return 0 <= time.time() - step_up_at.get("at", 0) <= STEP_UP_SECONDS
 
 
+def step_up_consume(request) -> None:
+    """The step-up has been used for one change (a security key added or removed)."""
+    request.session.pop(STEP_UP_SESSION_KEY, None)
+
+
 def reset_allowed(*, actor, user) -> bool:
     """An administrator resets someone else's second factor; nobody resets their own."""
     return has_role(actor, Role.ADMINISTRATOR) and actor.pk != user.pk

@@ -133,6 +133,29 @@ class VerifyView(LoginRequiredMixin, View):
         )
 
 
+def step_up_from_form(request, form: StepUpForm) -> bool:
+    """Check a bound StepUpForm with ``two_factor.step_up``: True when the password and the code
+    were both right (the step-up now holds); otherwise the form carries the errors. Every change
+    to an existing second factor (replacing the app, adding or removing a security key) uses it."""
+    if not form.is_valid():
+        return False
+    password_right, check = two_factor.step_up(
+        request, password=form.cleaned_data["password"], code=form.cleaned_data["current_code"]
+    )
+    if check:
+        return True
+    if not password_right:
+        form.add_error("password", "The password is not right. Enter your password.")
+    else:
+        _wrong_code(
+            form,
+            check,
+            "current_code",
+            "The code is not right, or has been used. Enter the code your app shows now, or a recovery code.",
+        )
+    return False
+
+
 def _recovery_codes_page(request, codes: list[str], *, heading: str):
     """Shown once, straight after the code that confirmed the authenticator; never stored."""
     response = render(
@@ -217,22 +240,8 @@ class TwoFactorReplaceView(LoginRequiredMixin, View):
         if two_factor.replacement_allowed(request) and "code" in request.POST:
             return self.post_new(request)
         form = StepUpForm(request.POST)
-        if form.is_valid():
-            password_right, check = two_factor.step_up(
-                request, password=form.cleaned_data["password"], code=form.cleaned_data["current_code"]
-            )
-            if check:
-                return redirect("core:two_factor_replace")
-            if not password_right:
-                form.add_error("password", "The password is not right. Enter your password.")
-            else:
-                _wrong_code(
-                    form,
-                    check,
-                    "current_code",
-                    "The code is not right, or has been used. Enter the code your app shows now, "
-                    "or a recovery code.",
-                )
+        if step_up_from_form(request, form):
+            return redirect("core:two_factor_replace")
         return self.render_step_up(form, status=400)
 
     def post_new(self, request):
@@ -356,6 +365,7 @@ class AccessLogView(RoleRequiredMixin, View):
                 "page": page,
                 "query": query.urlencode(),
             },
+            status=400 if form.is_bound and form.errors else 200,
         )
 
     @staticmethod

@@ -629,7 +629,7 @@ class GrantForm(forms.Form):
     expires_on = GovDateField(
         noun="the date the grant ends",
         label="Grant ends on (optional)",
-        help_text="Leave blank for no end date. For example, 27 3 2027",
+        help_text="Leave blank to end it in 30 days. At most 90 days from today. For example, 27 3 2027",
         required=False,
     )
 

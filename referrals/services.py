@@ -288,11 +288,11 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         seen.add(child.pk)
         link = ReferralChild(referral=referral, child=child, role=item.role, label=_label_for(index))
         save_with_history(link, user=user, reason="Referral recorded")
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
 
-def _grant_defaults(referral: Referral, *, user, acting) -> None:
+def referral_grant_defaults(referral: Referral, *, user, acting) -> None:
     """The practitioner who logged a live referral and the MASH team see and change it.
 
     A restricted referral gets none: only named grants see it (referral_restrict). A closed one
@@ -689,7 +689,7 @@ def referral_reopen(*, user, referral_id: int, expected_version: int, reason: st
     referral.reopened_by = user
     save_with_history(referral, user=user, reason="Referral reopened", new_version=True)
     _note(user=user, referral=referral, text=f"Referral reopened: {reason.strip()}")
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     return referral
 
 
@@ -842,7 +842,7 @@ def referral_lift_restriction(
     referral.restricted_by = None
     save_with_history(referral, user=user, reason="Restriction lifted", new_version=True)
     _note(user=user, referral=referral, text=f"Restriction lifted: {reason}")
-    _grant_defaults(referral, user=referral.created_by, acting=user)
+    referral_grant_defaults(referral, user=referral.created_by, acting=user)
     security_event_record(
         kind=SecurityEvent.Kind.RESTRICTED,
         user=user,
@@ -889,15 +889,13 @@ def referral_grant(
         errors["reason"] = error
     if not actions:
         errors["actions"] = "Select what the person may do"
-    if expires_on is not None and expires_on <= timezone.localdate():
-        errors["expires_on"] = "The date the grant ends must be in the future"
+    expires_on = expires_on or permissions.grant_default_end()
+    error = permissions.grant_end_error(expires_on)
+    if error:
+        errors["expires_on"] = error
     _raise_if(errors)
     referral = Referral.objects.select_for_update().get(pk=referral_id)
-    expires_at = (
-        dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone())
-        if expires_on
-        else None
-    )
+    expires_at = permissions.grant_ends_at(expires_on)
     permissions.grant_many(
         referral,
         actions=actions,
@@ -911,8 +909,7 @@ def referral_grant(
         kind=SecurityEvent.Kind.GRANT_GIVEN,
         user=user,
         actor=granted_by,
-        detail=f"Grant on a referral: {', '.join(actions)}"
-        + (f", until {expires_on:%-d %B %Y}" if expires_on else ", no end date"),
+        detail=f"Grant on a referral: {', '.join(actions)}" + f", until {expires_on:%-d %B %Y}",
     )
 
 

@@ -23,7 +23,7 @@ from core import exempt, permissions
 from core.access_log import record_access
 from core.history import exempt_fields_shown
 from core.models import AccessLogEntry
-from core.permissions import MashRoleRequiredMixin
+from core.permissions import CaseWorkRequiredMixin, MashRoleRequiredMixin
 from core.roles import Role, has_role
 from core.selectors import access_log_for
 from referrals import selectors, services
@@ -147,7 +147,7 @@ class ReferralMixin(LoginRequiredMixin):
 # --- Work tray ----------------------------------------------------------------------------
 
 
-class TrayListView(LoginRequiredMixin, TemplateView):
+class TrayListView(CaseWorkRequiredMixin, TemplateView):
     template_name = "referrals/referral_list.html"
     filterset_class = ReferralFilter  # its parameters are walked by tests/security/test_differential.py
 
@@ -1004,7 +1004,7 @@ class RecordAccessLogView(ReferralMixin, TemplateView):
         }
 
 
-class TrayExportView(LoginRequiredMixin, View):
+class TrayExportView(CaseWorkRequiredMixin, View):
     filterset_class = ReferralFilter
     """The work tray's rows as CSV, with identities only for rows the user may see (logged)."""
 

@@ -273,19 +273,19 @@ class GrantForm(GovForm):
         help_text="At most 90 days from today. For example, 27 3 2027",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, grantor=None, **kwargs):
         from django.contrib.auth import get_user_model
 
         from core.roles import GROUP_NAMES
         from scrutiny.permissions import READERS
 
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name__in=[GROUP_NAMES[r] for r in READERS])
-            .distinct()
-            .order_by("username")
+        people = get_user_model().objects.filter(
+            is_active=True, groups__name__in=[GROUP_NAMES[r] for r in READERS]
         )
+        if grantor is not None:  # nobody grants to themselves (the service refuses it too)
+            people = people.exclude(pk=grantor.pk)
+        self.fields["user"].queryset = people.distinct().order_by("username")
         self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
 
 

@@ -531,13 +531,11 @@ def appendix_update(*, user, appendix_id: int, expected_version: int, data: Appe
 # --- Grants and the decision ----------------------------------------------------------------------
 
 
-#: Access to a report's exempt appendices always ends: 30 days unless the grantor says, at most 90.
-REPORT_GRANT_DEFAULT_DAYS = 30
-REPORT_GRANT_MAX_DAYS = 90
-
-
-def report_grant_default_end() -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=REPORT_GRANT_DEFAULT_DAYS)
+#: Access to a report's exempt appendices always ends: 30 days unless the grantor says, at most 90
+#: (the rule every grant a person gives follows: core.permissions).
+REPORT_GRANT_DEFAULT_DAYS = permissions.GRANT_DEFAULT_DAYS
+REPORT_GRANT_MAX_DAYS = permissions.GRANT_MAX_DAYS
+report_grant_default_end = permissions.grant_default_end
 
 
 @transaction.atomic
@@ -558,12 +556,10 @@ def report_grant(*, granted_by, report_id: int, user, reason: str, expires_on: d
     error = reason_error(reason, what="why this person needs the exempt appendices")
     if error:
         errors["reason"] = error
-    today = timezone.localdate()
     expires_on = expires_on or report_grant_default_end()
-    if expires_on <= today:
-        errors["expires_on"] = "The date access ends must be in the future"
-    elif expires_on > today + dt.timedelta(days=REPORT_GRANT_MAX_DAYS):
-        errors["expires_on"] = f"The date access ends must be within {REPORT_GRANT_MAX_DAYS} days of today"
+    error = permissions.grant_end_error(expires_on, noun="The date access ends")
+    if error:
+        errors["expires_on"] = error
     _raise_if(errors)
     row = permissions.grant(
         report,
@@ -573,7 +569,7 @@ def report_grant(*, granted_by, report_id: int, user, reason: str, expires_on: d
         granted_by=granted_by,
         kind=GrantKind.EXPLICIT,
         # Access ends as the end date begins (as a referral grant's does): never over 90 days.
-        expires_at=dt.datetime.combine(expires_on, dt.time(0), tzinfo=timezone.get_current_timezone()),
+        expires_at=permissions.grant_ends_at(expires_on),
     )
     security_event_record(
         kind=SecurityEvent.Kind.GRANT_GIVEN,

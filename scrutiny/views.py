@@ -681,7 +681,9 @@ class ReportGrantsView(ReportMixin, GrantorsMixin, View):
         )
 
     def get(self, request, report_pk):
-        return self.page(forms.GrantForm(initial={"expires_on": services.report_grant_default_end()}))
+        return self.page(
+            forms.GrantForm(initial={"expires_on": services.report_grant_default_end()}, grantor=request.user)
+        )
 
     def post(self, request, report_pk):
         if "revoke" in request.POST:
@@ -697,7 +699,7 @@ class ReportGrantsView(ReportMixin, GrantorsMixin, View):
                 raise Http404("Page not found") from bad
             messages.success(request, "Grant removed")
             return redirect("scrutiny:report_grants", self.report.pk)
-        form = forms.GrantForm(request.POST)
+        form = forms.GrantForm(request.POST, grantor=request.user)
         if not form.is_valid():
             return self.page(form, 400)
         try:

@@ -95,9 +95,9 @@ class ReferralFactory(UnitFactory):
             referral=self, referrer_name="Test Referrer", narrative="Test narrative", referrer_contact=""
         )
         if self.status != Referral.Status.CLOSED:
-            from referrals.services import _grant_defaults
+            from referrals.services import referral_grant_defaults
 
-            _grant_defaults(self, user=self.created_by, acting=self.created_by)
+            referral_grant_defaults(self, user=self.created_by, acting=self.created_by)
         if extracted is False:
             return
         school = SchoolFactory()

@@ -27,6 +27,7 @@ TESTS_DIR = str(Path(__file__).resolve().parent)
 #: Modules whose public functions are units of work (services write, selectors read).
 UNIT_MODULES = [
     "core.selectors",
+    "core.services",
     "core.documents.selectors",
     "core.documents.services",
     "guidance.packs",

@@ -85,8 +85,9 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "guidance:published_pdf": ALL,
     "guidance:definitions": ALL,
     "guidance:acknowledge": ALL,
-    "referrals:tray": ALL,
-    "referrals:export": ALL,
+    # Administrators hold no case data: no work tray, no export (core.permissions.CASE_WORK_ROLES).
+    "referrals:tray": ALL - {R.ADMINISTRATOR},
+    "referrals:export": ALL - {R.ADMINISTRATOR},
     "referrals:create": MASH,
     "referrals:drafts": MASH,
     "referrals:detail": OPENERS,

@@ -337,10 +337,17 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own configuration (DEFAULT_LOGGING) gives "django" and "django.server"
+        # handlers of their own, which print unfiltered, and "django.server" no propagation:
+        # with its handler removed, its records reached logging's last-resort handler and
+        # printed runserver's request line, query string and all. Every Django logger writes
+        # through the one filtered console handler instead (tests/security/test_log_scrub.py).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Django's request logger would print request bodies in some errors; keep it at warning.
         "django.request": {"level": "WARNING"},
-        # runserver's own access line repeats the query string; mash.request replaces it.
-        "django.server": {"level": "WARNING"},
+        # runserver's own access line repeats the query string; mash.request replaces it, and
+        # the 4xx and 5xx lines it still writes go through the filter (query strings removed).
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
         "axes": {"level": "WARNING"},
         # WeasyPrint's step-by-step progress (core.documents reads it while rendering).
         "weasyprint.progress": {"level": "WARNING"},

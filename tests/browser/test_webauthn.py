@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
@@ -46,12 +47,19 @@ def test_a_security_key_is_added_and_then_signs_in_without_a_code(page, practiti
     expect(page.get_by_text("You have not added a security key.")).to_be_visible()
     reports.append(axe_violations(page, "sign-in methods, no key"))
     page.get_by_role("link", name="Add a security key").click()
-    # The password again first.
+    # The step-up first, as for replacing the app: the password again and a current code.
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_title(re.compile(r"^Error: Add a security key"))
     expect(page.get_by_role("link", name="Enter your password")).to_be_visible()
     reports.append(axe_violations(page, "add a key, password missing"))
     page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("link", name="Enter the code from your authenticator app")).to_be_visible()
+    # The app's code was used to sign in a moment ago (good once per 30 seconds): a recovery code.
+    static = StaticDevice.objects.create(user=practitioner, name="Recovery codes", confirmed=True)
+    static.token_set.create(token="recover1")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("Code from your current authenticator app, or a recovery code").fill("recover1")
     page.get_by_role("button", name="Continue").click()
     add = page.get_by_role("button", name="Add security key")
     expect(add).to_be_visible()

@@ -39,6 +39,7 @@ ADMIN_MODELS = {
     "otp_static.StaticDevice": "recovery codes (another change governs what it shows)",
     "core.AccessLogEntry": "who read what: references and field names, never values",
     "core.SecurityEvent": "account events: no case data by design",
+    "core.RoleRequest": "role changes waiting for a second administrator: usernames and roles",
     "referrals.School": "reference data",
     "referrals.ReferralSource": "reference data",
     "referrals.Outcome": "reference data",
@@ -182,12 +183,14 @@ def test_a_role_change_in_the_admin_is_a_security_event_ig_hears_of(
     colleague = role_user(Role.REVIEWER, username="colleague", email="colleague@council.example")
     url = reverse("admin:auth_user_change", args=[colleague.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url, _user_form(colleague, groups=_groups(Role.LEAD_REVIEWER)))
+        # A role that opens nothing without someone else's grant changes at once (the others
+        # wait for a second administrator: test_sock_puppet.py).
+        response = admin_client.post(url, _user_form(colleague, groups=_groups(Role.REPORT_OFFICER)))
     assert response.status_code == 302
-    assert list(colleague.groups.values_list("name", flat=True)) == ["Lead reviewer"]
+    assert list(colleague.groups.values_list("name", flat=True)) == ["Report officer"]
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.ROLE_CHANGED)
     assert (event.user, event.actor) == (colleague, administrator)
-    assert "Lead reviewer" in event.detail
+    assert "Report officer" in event.detail
     assert sorted(address for m in mail.outbox for address in m.to) == sorted([ig.email, colleague.email])
 
 
@@ -264,3 +267,17 @@ def test_every_model_admin_is_known_and_none_shows_case_data(client, administrat
                 response = client.get(url)
                 assert response.status_code in (200, 302, 403), (user, url, response.status_code)
                 assert CANARY not in response.content.decode().lower(), (user, url)
+
+
+def test_an_administrator_has_no_work_tray_nor_its_export(admin_client, administrator, role_user):
+    """The finding: an administrator opened the (empty) work tray and its export. They hold no
+    case data, so both answer 404 (as the access matrix says), even beside another role, and
+    the menu does not offer the tray."""
+    ReferralFactory()
+    for name in ("referrals:tray", "referrals:export"):
+        assert admin_client.get(reverse(name)).status_code == 404, name
+    home = admin_client.get(reverse("core:home")).content.decode()
+    assert reverse("referrals:tray") not in home
+    administrator.groups.add(Group.objects.get(name=GROUP_NAMES[Role.REVIEWER]))
+    administrator._mash_roles = None
+    assert admin_client.get(reverse("referrals:tray")).status_code == 404

@@ -282,9 +282,9 @@ def _build_world(role: Role, variant: str):
             pk=770000 + n, referral=made, occurred_on=INCIDENT, text=f"Note seen{n}", recorded_by=creator
         )
         if status != Referral.Status.CLOSED and not restricted:
-            from referrals.services import _grant_defaults
+            from referrals.services import referral_grant_defaults
 
-            _grant_defaults(made, user=creator, acting=creator)
+            referral_grant_defaults(made, user=creator, acting=creator)
         # Administrators hold no grant on case data: for them every record stays hidden.
         if grant_to_user and not permissions.holds_no_grants(user):
             permissions.grant(

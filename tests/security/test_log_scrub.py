@@ -103,3 +103,72 @@ def test_the_request_line_of_a_search_has_no_query(client, db):
     assert record.path == "/referrals/"
     assert NAME not in record.getMessage()
     assert NAME not in repr(record.__dict__)
+
+
+_DEV_SERVER_SCRIPT = """
+import logging, sys
+import django
+django.setup()
+from django.core.servers.basehttp import WSGIRequestHandler
+
+class Handler(WSGIRequestHandler):
+    def __init__(self):  # no socket: only the logging runserver does for each request
+        self.request = object()
+        self.requestline = "GET /referrals/?q=NAME HTTP/1.1"
+        self.client_address = ("127.0.0.1", 50000)
+
+    def log_date_time_string(self):
+        return "now"
+
+for status in ("200", "404", "500"):
+    Handler().log_message('"%s" %s %s', "GET /referrals/?q=NAME HTTP/1.1", status, "179")
+logging.getLogger("django.request").warning("Not Found: %s", "/referrals/?q=NAME")
+
+# Every logger that stops propagating writes only through handlers that scrub.
+from core.logs import ExemptDataFilter
+for name, logger in logging.Logger.manager.loggerDict.items():
+    if not isinstance(logger, logging.Logger) or logger.propagate:
+        continue
+    if not logger.handlers:
+        print("NO HANDLER", name)
+    for handler in logger.handlers:
+        if not any(isinstance(f, ExemptDataFilter) for f in handler.filters):
+            print("UNFILTERED", name, handler)
+"""
+
+
+@pytest.mark.parametrize("settings_module", ["config.settings.local", "config.settings.production"])
+def test_the_development_server_line_keeps_no_query_string(settings_module):
+    """The finding: runserver's ``django.server`` line (no handler and no propagation once the
+    project's LOGGING replaced Django's) reached logging's last resort and printed the query
+    string, a name search and all. Now it goes through the one filtered console handler."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "LOG_FORMAT": "plain",
+        # Production settings have no defaults: enough for them to load.
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "localhost",
+        "SITE_URL": "https://mash.example",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///:memory:"),
+    }
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _DEV_SERVER_SCRIPT.replace("NAME", NAME)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert NAME not in output
+    assert "/referrals/?[query removed]" in output  # the 404 and 500 lines are still written
+    assert "NO HANDLER" not in output
+    assert "UNFILTERED" not in output

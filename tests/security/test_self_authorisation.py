@@ -62,10 +62,45 @@ def test_a_reason_that_says_nothing_is_refused_with_a_clear_message(reason):
 
 
 @pytest.mark.parametrize(
-    "reason", [GOOD_REASON, "Police called: child missing tonight", "Presenting officer at cabinet"]
+    "reason",
+    [
+        GOOD_REASON,
+        "Police called: child missing tonight",
+        "Presenting officer at cabinet",
+        "Strategy discussion with police on 3 March",
+        "LADO consultation planned for Tuesday",
+        "Needs access to complete the strategy discussion",
+    ],
 )
 def test_a_reason_that_says_something_is_accepted(reason):
     assert reason_error(reason) is None
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "asdf qwer zxcv jklm uiop",
+        "asdf qwer zxcv jkl asdf",
+        "qwerty asdfgh zxcvbn poiuyt",
+        "lorem ipsum dolor sit amet",
+        "blah blah blah blargh flibble",
+        "hellooo the caseeee worlddd reviewww",  # repeated letters are not words
+    ],
+)
+def test_made_up_words_are_refused_with_a_clear_message(reason):
+    """The finding: three made-up "words" passed as a reason."""
+    assert reason_error(reason, what="the reason") in (
+        "Enter the reason in plain words that someone else can read, in at least 3 words",
+        "Enter the reason, in at least 20 characters and 3 words",
+    )
+    with pytest.raises(ValidationError):
+        ReasonValidator("the reason")(reason)
+
+
+def test_keyboard_mash_of_the_right_length_gets_the_plain_words_message():
+    assert reason_error("asdf qwer zxcv jklm uiop") == (
+        "Enter the reason in plain words that someone else can read, in at least 3 words"
+    )
 
 
 def test_every_grant_and_emergency_access_service_refuses_an_empty_reason(role_user):
@@ -121,8 +156,11 @@ def test_the_database_refuses_a_grant_given_to_oneself_on_every_user_grant_table
         record = records[table._meta.get_field("content_object").related_model._meta.label]()
         [permission] = permissions._permissions(type(record), [permissions.VIEW_EXEMPT]).values()
         row = {"content_object": record, "permission": permission, "user": person, "reason": GOOD_REASON}
+        ends = timezone.now() + dt.timedelta(days=30)
         with pytest.raises(IntegrityError), transaction.atomic():
-            table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.EXPLICIT)
+            table.objects.create(
+                **row, granted_by=person, kind=permissions.GrantKind.EXPLICIT, expires_at=ends
+            )
         # Emergency access with no end is refused too; with an end, and by another, it stands.
         with pytest.raises(IntegrityError), transaction.atomic():
             table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.BREAK_GLASS)
@@ -133,7 +171,104 @@ def test_the_database_refuses_a_grant_given_to_oneself_on_every_user_grant_table
             expires_at=timezone.now() + dt.timedelta(hours=4),
         )
         table.objects.filter(user=person).delete()
-        table.objects.create(**row, granted_by=other)
+        table.objects.create(**row, granted_by=other, expires_at=ends)
+
+
+def _grant_tables():
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, permissions.UserGrantBase | permissions.GroupGrantBase)
+        and not model.__name__.startswith("Historical")
+    ]
+
+
+def test_the_database_refuses_a_grant_a_person_gives_with_no_end_on_every_grant_table(role_user):
+    """The finding: a manager's grant on a referral could have no end date."""
+    from django.contrib.auth.models import Group
+
+    manager = role_user(Role.MASH_MANAGER, username="grantor")
+    holder = role_user(Role.REVIEWER, username="holder")
+    group = Group.objects.get(name="Reviewer")
+    records = {
+        "referrals.Referral": lambda: ReferralFactory(status=Referral.Status.CLOSED),
+        "scrutiny.CabinetReport": lambda: make_report(role_user(Role.REPORT_OFFICER, username="author")),
+    }
+    tables = _grant_tables()
+    assert len(tables) == 4
+    for table in tables:
+        record = records[table._meta.get_field("content_object").related_model._meta.label]()
+        [permission] = permissions._permissions(type(record), [permissions.VIEW_EXEMPT]).values()
+        holder_field = "user" if issubclass(table, permissions.UserGrantBase) else "group"
+        row = {
+            "content_object": record,
+            "permission": permission,
+            holder_field: holder if holder_field == "user" else group,
+            "reason": GOOD_REASON,
+            "granted_by": manager,
+        }
+        with pytest.raises(IntegrityError), transaction.atomic():
+            table.objects.create(**row, kind=permissions.GrantKind.EXPLICIT)
+        table.objects.create(**row, kind=permissions.GrantKind.EXPLICIT, expires_at=timezone.now())
+        # A live referral's default grants are given by rule, and end when it closes.
+        table.objects.all().delete()
+        table.objects.create(**row, kind=permissions.GrantKind.DEFAULT)
+
+
+def test_a_referral_grant_ends_30_days_by_default_and_never_after_90(manager, role_user):
+    reviewer = role_user(Role.REVIEWER, username="reviewer")
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    today = timezone.localdate()
+
+    def give(**extra):
+        referral_services.referral_grant(
+            granted_by=manager,
+            referral_id=referral.pk,
+            user=reviewer,
+            actions=[permissions.VIEW_EXEMPT],
+            reason=GOOD_REASON,
+            **extra,
+        )
+        return ReferralUserGrant.objects.filter(user=reviewer).first()
+
+    assert timezone.localtime(give().expires_at).date() == today + dt.timedelta(days=30)
+    for too_far in (today + dt.timedelta(days=91), today + dt.timedelta(days=3650)):
+        with pytest.raises(ValidationError) as caught:
+            give(expires_on=too_far)
+        assert caught.value.message_dict["expires_on"] == [
+            "The date the grant ends must be within 90 days of today"
+        ]
+    with pytest.raises(ValidationError):
+        give(expires_on=today)
+    assert timezone.localtime(give(expires_on=today + dt.timedelta(days=90)).expires_at).date() == (
+        today + dt.timedelta(days=90)
+    )
+
+
+def test_the_grant_wrapper_gives_every_explicit_grant_an_end_and_refuses_one_past_90_days(manager, role_user):
+    reviewer = role_user(Role.REVIEWER, username="reviewer")
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    row = permissions.grant(
+        referral, action=permissions.VIEW_EXEMPT, user=reviewer, reason=GOOD_REASON, granted_by=manager
+    )
+    assert timezone.localtime(row.expires_at).date() == timezone.localdate() + dt.timedelta(days=30)
+    with pytest.raises(permissions.GrantRefused, match="within 90 days"):
+        permissions.grant(
+            referral,
+            action=permissions.VIEW_EXEMPT,
+            user=reviewer,
+            reason=GOOD_REASON,
+            granted_by=manager,
+            expires_at=timezone.now() + dt.timedelta(days=120),
+        )
+
+
+def test_the_grant_page_says_a_blank_end_is_30_days(client, manager):
+    referral = ReferralFactory(status=Referral.Status.CLOSED)
+    sign_in_verified(client, manager)
+    page = client.get(reverse("referrals:grants", args=[referral.pk])).content.decode()
+    assert "Leave blank to end it in 30 days" in page
+    assert "no end date" not in page
 
 
 def test_the_grant_wrapper_refuses_a_grant_given_to_oneself(manager):
@@ -346,7 +481,8 @@ def test_an_administrator_is_never_given_a_grant_on_case_data(client, manager, r
             reason="Needs access to complete the strategy discussion",
         )
     assert "Administrators cannot be given access" in refused.value.message_dict["user"][0]
-    with pytest.raises(permissions.SelfGrantError):
+    # Refused as a grant the rules refuse, not as a grant to oneself (it is not one).
+    with pytest.raises(permissions.GrantRefused) as wrapper_refused:
         permissions.grant(
             referral,
             action=permissions.VIEW_EXEMPT,
@@ -354,7 +490,35 @@ def test_an_administrator_is_never_given_a_grant_on_case_data(client, manager, r
             reason="Needs access to complete the strategy discussion",
             granted_by=manager,
         )
+    assert not isinstance(wrapper_refused.value, permissions.SelfGrantError)
     assert not permissions.has_grant(administrator, referral)
     sign_in_verified(client, manager)
     page = client.get(reverse("referrals:grants", args=[referral.pk])).content.decode()
     assert "(ada)" not in page
+
+
+def test_the_exempt_appendix_grant_page_does_not_offer_information_governance_itself(client, role_user):
+    """The finding: the grantee list offered the officer giving access (the service refused)."""
+    officer = role_user(Role.REPORT_OFFICER, username="officer")
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig-self")
+    other_ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig-other")
+    report = make_report(officer)
+    url = reverse("scrutiny:report_grants", args=[report.pk])
+    sign_in_verified(client, ig)
+    choices = client.get(url).context["form"].fields["user"].queryset
+    assert ig not in choices
+    assert {officer, other_ig} <= set(choices)
+    ends = timezone.localdate() + dt.timedelta(days=30)
+    forged = client.post(
+        url,
+        {
+            "user": ig.pk,
+            "reason": GOOD_REASON,
+            "expires_on_0": ends.day,
+            "expires_on_1": ends.month,
+            "expires_on_2": ends.year,
+        },
+    )
+    assert forged.status_code in (200, 400)
+    assert "Select a valid choice" in forged.content.decode()
+    assert not permissions.has_grant(ig, report)

@@ -9,10 +9,13 @@ import time
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+from zeal import zeal_ignore
 
-from core import security_keys
+from core import security_keys, two_factor
 from core.models import SecurityEvent
 from core.roles import Role
 from tests.conftest import sign_in_verified
@@ -33,8 +36,29 @@ def post_json(client, url, data=None):
     return client.post(url, data or {}, content_type="application/json")
 
 
-def password_again(client, password=PASSWORD):
-    return client.post(reverse("core:security_key_add"), {"password": password})
+def current_code(user) -> str:
+    """The code the holder's authenticator app shows now."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    return f"{code:0{device.digits}d}"
+
+
+def recovery_code(user) -> str:
+    """A fresh recovery code of the holder's (a TOTP code is good once per 30 seconds)."""
+    with zeal_ignore():  # test set-up, once per step-up
+        static, _ = StaticDevice.objects.get_or_create(
+            user=user, name="Recovery codes", defaults={"confirmed": True}
+        )
+        token = f"rc{static.token_set.count() + 1:06d}"
+        static.token_set.create(token=token)
+    return token
+
+
+def step_up(client, user, *, password=PASSWORD, code=None, url=None):
+    """The step-up that every change to an existing factor needs: the password again and a
+    current code (or a recovery code)."""
+    data = {"password": password, "current_code": recovery_code(user) if code is None else code}
+    return client.post(url or reverse("core:security_key_add"), data)
 
 
 def add_key(client, key: SoftKey):
@@ -64,7 +88,7 @@ def keyed(holder, client):
     """The holder with an authenticator app and one security key (added the proper way)."""
     key = SoftKey()
     sign_in_verified(client, holder)
-    password_again(client)
+    assert step_up(client, holder).status_code == 302
     assert add_key(client, key).status_code == 200
     client.logout()
     mail.outbox.clear()
@@ -87,7 +111,7 @@ def test_a_password_only_session_of_an_account_with_a_factor_cannot_reach_regist
         )
     sign_in_with_password(client, holder)
     # Even with the password entered again on the page: the page itself is closed.
-    page = client.post(reverse("core:security_key_add"), {"password": PASSWORD})
+    page = client.post(reverse("core:security_key_add"), {"password": PASSWORD, "current_code": "123456"})
     assert page.status_code == 302
     assert page["Location"].startswith(reverse("core:verify"))
     begin = post_json(client, REG_BEGIN)
@@ -109,46 +133,69 @@ def test_the_ceremony_refuses_an_unverified_session_even_past_the_middleware(cli
     TOTPDevice.objects.create(user=holder, name="App", confirmed=True)
     sign_in_with_password(client, holder)
     session = client.session
-    session[security_keys.REAUTH_AT] = time.time()
+    session[two_factor.STEP_UP_SESSION_KEY] = {"user": holder.pk, "at": time.time()}
     session.save()
     response = post_json(client, REG_BEGIN)
     assert response.status_code == 403
     assert not WebAuthnCredential.objects.exists()
 
 
-def test_a_verified_session_must_enter_the_password_again(client, holder):
+def test_a_verified_session_must_step_up_first(client, holder):
     sign_in_verified(client, holder)
     response = post_json(client, REG_BEGIN)
     assert response.status_code == 403
     assert response.json()["code"] == "password_again_required"
-    page = client.get(reverse("core:security_key_add"))
-    assert b"Enter your password again" in page.content
-    assert b"passkey-register-button" not in page.content
+    page = client.get(reverse("core:security_key_add")).content.decode()
+    assert "Your password" in page
+    assert "Code from your current authenticator app, or a recovery code" in page
+    assert "passkey-register-button" not in page
 
 
-def test_a_wrong_password_is_refused_and_opens_nothing(client, holder):
+def test_the_password_alone_no_longer_opens_registration(client, holder):
+    """The finding: adding a key to an account that has a factor needed only the password,
+    while replacing the authenticator app needed the password and a current code."""
     sign_in_verified(client, holder)
-    response = password_again(client, "not-the-password")
+    response = client.post(reverse("core:security_key_add"), {"password": PASSWORD})
     assert response.status_code == 400
-    assert "The password is not right. Enter your password." in response.content.decode()
+    assert "Enter the code from your authenticator app, or a recovery code" in response.content.decode()
+    assert post_json(client, REG_BEGIN).status_code == 403
+    assert "passkey-register-button" not in client.get(reverse("core:security_key_add")).content.decode()
+
+
+def test_a_wrong_password_or_a_wrong_code_is_refused_and_opens_nothing(client, holder):
+    sign_in_verified(client, holder)
+    wrong_password = step_up(client, holder, password="not-the-password")
+    assert wrong_password.status_code == 400
+    assert "The password is not right. Enter your password." in wrong_password.content.decode()
+    wrong_code = step_up(client, holder, code="000000")
+    assert wrong_code.status_code == 400
+    assert "The code is not right" in wrong_code.content.decode()
+    assert post_json(client, REG_BEGIN).status_code == 403
+    assert not WebAuthnCredential.objects.exists()
+
+
+def test_a_current_code_from_the_app_steps_up_as_well_as_a_recovery_code(client, holder):
+    sign_in_verified(client, holder)
+    assert step_up(client, holder, code=current_code(holder)).status_code == 302
+    assert post_json(client, REG_BEGIN).status_code == 200
+
+
+def test_wrong_passwords_count_towards_the_sign_in_lockout(client, holder):
+    """The password entered again goes through ``authenticate``: django-axes counts it."""
+    from axes.models import AccessAttempt
+
+    sign_in_verified(client, holder)
+    for _ in range(3):
+        assert step_up(client, holder, password="wrong-wrong-wrong", code="000000").status_code == 400
+    assert AccessAttempt.objects.get(username=holder.username).failures_since_start == 3
     assert post_json(client, REG_BEGIN).status_code == 403
 
 
-def test_five_wrong_passwords_end_the_session(client, holder):
-    sign_in_verified(client, holder)
-    for _ in range(security_keys.REAUTH_MAX_FAILURES - 1):
-        assert password_again(client, "wrong-wrong-wrong").status_code == 400
-    ended = password_again(client, "wrong-wrong-wrong")
-    assert ended.status_code == 302
-    assert ended["Location"] == reverse("login")
-    assert client.get(VERIFIED_PAGE)["Location"].startswith(reverse("login"))
-
-
-def test_after_the_password_a_key_is_added_once_recorded_and_e_mailed(
+def test_after_the_step_up_a_key_is_added_once_recorded_and_e_mailed(
     client, holder, django_capture_on_commit_callbacks
 ):
     sign_in_verified(client, holder)
-    assert password_again(client).status_code == 302
+    assert step_up(client, holder).status_code == 302
     page = client.get(reverse("core:security_key_add"))
     assert b"passkey-register-button" in page.content
     with django_capture_on_commit_callbacks(execute=True):
@@ -160,15 +207,15 @@ def test_after_the_password_a_key_is_added_once_recorded_and_e_mailed(
     assert (event.user, event.actor) == (holder, holder)
     assert [m.to for m in mail.outbox] == [["holder@council.example"]]
     assert "Security key added" in mail.outbox[0].body
-    # The password entered again was for one key: a second needs it again.
+    # The step-up was for one key: a second needs it again.
     assert post_json(client, REG_BEGIN).status_code == 403
 
 
-def test_the_password_entered_again_lasts_ten_minutes(client, holder):
+def test_the_step_up_lasts_ten_minutes(client, holder):
     sign_in_verified(client, holder)
-    password_again(client)
+    assert step_up(client, holder).status_code == 302
     session = client.session
-    session[security_keys.REAUTH_AT] = time.time() - security_keys.REAUTH_SECONDS - 1
+    session[two_factor.STEP_UP_SESSION_KEY]["at"] = time.time() - two_factor.STEP_UP_SECONDS - 1
     session.save()
     assert post_json(client, REG_BEGIN).status_code == 403
 
@@ -180,7 +227,7 @@ def test_an_account_with_no_factor_may_add_a_key_as_its_first(
     assert client.get(VERIFIED_PAGE)["Location"].startswith(reverse("core:two_factor_setup"))
     page = client.get(reverse("core:security_key_add"))
     assert page.status_code == 200
-    assert b"passkey-register-button" in page.content  # no password again: nothing to protect yet
+    assert b"passkey-register-button" in page.content  # no step-up: nothing to protect yet
     old_session = client.session.session_key
     with django_capture_on_commit_callbacks(execute=True):
         assert add_key(client, SoftKey()).status_code == 200
@@ -189,7 +236,7 @@ def test_an_account_with_no_factor_may_add_a_key_as_its_first(
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SECURITY_KEY_ADDED)
     assert "first" in event.detail
     assert len(mail.outbox) == 1
-    # Now it has a factor: the next key needs the password again.
+    # Now it has a factor: the next key needs the step-up.
     assert post_json(client, REG_BEGIN).status_code == 403
 
 
@@ -206,7 +253,7 @@ def test_a_first_key_cannot_be_completed_once_another_factor_was_set_up(client, 
 
 def test_a_registration_is_refused_for_another_origin(client, holder):
     sign_in_verified(client, holder)
-    password_again(client)
+    step_up(client, holder)
     response = add_key(client, SoftKey(origin="https://evil.example"))
     assert response.status_code == 422
     assert not WebAuthnCredential.objects.exists()
@@ -215,11 +262,11 @@ def test_a_registration_is_refused_for_another_origin(client, holder):
 def test_the_same_key_cannot_be_added_twice(client, holder, role_user):
     key = SoftKey()
     sign_in_verified(client, holder)
-    password_again(client)
+    step_up(client, holder)
     assert add_key(client, key).status_code == 200
     other = role_user(Role.MASH_PRACTITIONER, username="other")
     sign_in_verified(client, other)
-    password_again(client)
+    step_up(client, other)
     again = add_key(client, key)  # the same credential id, for another account
     assert again.status_code == 409
     assert list(WebAuthnCredential.objects.values_list("user__username", flat=True)) == ["holder"]
@@ -298,23 +345,49 @@ def test_the_sign_in_methods_page_lists_the_app_and_the_keys(client, holder, key
     assert reverse("core:security_key_remove", args=[WebAuthnCredential.objects.get().pk]) in page
 
 
-def test_removing_a_key_needs_a_verified_session_and_the_password(
+def test_removing_a_key_needs_a_verified_session_the_password_and_a_code(
     client, holder, keyed, django_capture_on_commit_callbacks
 ):
     key = WebAuthnCredential.objects.get()
     url = reverse("core:security_key_remove", args=[key.pk])
     sign_in_with_password(client, holder)
-    assert client.post(url, {"password": PASSWORD})["Location"].startswith(reverse("core:verify"))
+    assert step_up(client, holder, url=url)["Location"].startswith(reverse("core:verify"))
     sign_in_verified(client, holder)
-    assert client.post(url, {"password": "wrong-wrong-wrong"}).status_code == 400
+    # The finding: the password alone removed a key.
+    assert client.post(url, {"password": PASSWORD}).status_code == 400
+    assert step_up(client, holder, url=url, password="wrong-wrong-wrong").status_code == 400
+    assert step_up(client, holder, url=url, code="000000").status_code == 400
     assert WebAuthnCredential.objects.exists()
+    assert "Code from your current authenticator app, or a recovery code" in client.get(url).content.decode()
+    for model in (TOTPDevice, StaticDevice):  # the wrong code's throttle, waited out
+        model.objects.filter(user=holder).update(
+            throttling_failure_count=0, throttling_failure_timestamp=None
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"password": PASSWORD})
+        response = step_up(client, holder, url=url, code=current_code(holder))
     assert response.status_code == 302
     assert not WebAuthnCredential.objects.exists()
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SECURITY_KEY_REMOVED)
     assert event.detail == "Security key 1"
     assert [m.to for m in mail.outbox] == [["holder@council.example"]]
+    # The step-up was used up by that removal.
+    assert two_factor.STEP_UP_SESSION_KEY not in client.session
+
+
+def test_the_key_services_refuse_without_the_step_up(rf, holder, keyed):
+    """Defence in depth: the services check the rule themselves, whatever the view did."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    request = rf.post("/")
+    request.user = holder
+    request.session = SessionStore()
+    holder.otp_device = TOTPDevice.objects.get(user=holder)
+    request.session[DEVICE_ID_SESSION_KEY] = holder.otp_device.persistent_id
+    with pytest.raises(security_keys.SecurityKeyError):
+        security_keys.security_key_remove(request=request, key_id=WebAuthnCredential.objects.get().pk)
+    assert not security_keys.may_add_key(request)
+    assert WebAuthnCredential.objects.exists()
 
 
 def test_another_accounts_key_cannot_be_removed(client, role_user, holder, keyed):
@@ -322,7 +395,7 @@ def test_another_accounts_key_cannot_be_removed(client, role_user, holder, keyed
     sign_in_verified(client, other)
     url = reverse("core:security_key_remove", args=[WebAuthnCredential.objects.get().pk])
     assert client.get(url).status_code == 404
-    assert client.post(url, {"password": PASSWORD}).status_code == 404
+    assert step_up(client, other, url=url).status_code == 404
     assert WebAuthnCredential.objects.exists()
 
 
@@ -330,7 +403,11 @@ def test_the_only_factor_cannot_be_removed(client, holder):
     sign_in_with_password(client, holder)
     add_key(client, SoftKey())  # the first factor: the session is verified by it
     key = WebAuthnCredential.objects.get()
-    response = client.post(reverse("core:security_key_remove", args=[key.pk]), {"password": PASSWORD})
+    # A recovery code (a key as the first factor gives none; one is made here) steps up.
+    StaticDevice.objects.create(user=holder, name="Recovery codes", confirmed=True).token_set.create(
+        token="rc1"
+    )
+    response = step_up(client, holder, url=reverse("core:security_key_remove", args=[key.pk]), code="rc1")
     assert response.status_code == 400
     assert "You cannot remove your only way to sign in" in response.content.decode()
     assert WebAuthnCredential.objects.exists()
