@@ -322,8 +322,11 @@ class SecurityEventsView(RoleRequiredMixin, View):
 
     def get(self, request):
         form = self.search_form_class(request.GET or None)
-        criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        invalid = form.is_bound and not form.is_valid()
+        criteria = {} if invalid or not form.is_bound else form.cleaned_data
         events = security_events_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
+        if invalid:
+            events = events.none()
         page = Paginator(events, 50).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
@@ -349,9 +352,13 @@ class AccessLogView(RoleRequiredMixin, View):
 
     def get(self, request):
         form = self.search_form_class(request.GET or None)
-        criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        invalid = form.is_bound and not form.is_valid()
+        criteria = {} if invalid or not form.is_bound else form.cleaned_data
         entries = access_log_search(**{k: v for k, v in criteria.items() if v not in (None, "")})
-        if request.GET.get("format") == "csv":
+        if invalid:
+            # A search that cannot be understood finds nothing, and is never exported unfiltered.
+            entries = entries.none()
+        elif request.GET.get("format") == "csv":
             return self.csv(entries)
         page = Paginator(entries, 50).get_page(request.GET.get("page"))
         query = request.GET.copy()

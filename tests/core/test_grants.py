@@ -342,3 +342,25 @@ def test_housekeeping_removes_expired_grants_with_history(closed_referral, manag
         assert delete_expired_grants() == 1
     assert not ReferralUserGrant.objects.exists()
     assert ReferralUserGrant.history.filter(history_type="-", history_change_reason="Expired").count() == 1
+
+
+def test_a_search_the_access_log_cannot_understand_finds_and_exports_nothing(client, role_user, practitioner):
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    referral = ReferralFactory(reference="MASH-2020-0888")
+    AccessLogEntry.objects.create(
+        user=practitioner,
+        record_type="referrals.referral",
+        record_id=referral.pk,
+        record_label=referral.reference,
+        channel="page",
+    )
+    sign_in_verified(client, ig)
+    backwards = {"start": "2026-12-04", "end": "2026-01-01"}
+    page = client.get(reverse("core:access_log"), backwards)
+    assert page.status_code == 400
+    assert "MASH-2020-0888" not in page.content.decode()
+    export = client.get(reverse("core:access_log"), {**backwards, "format": "csv"})
+    assert not export["Content-Type"].startswith("text/csv")
+    assert "MASH-2020-0888" not in export.content.decode()
+    events = client.get(reverse("core:security_events"), backwards)
+    assert events.status_code == 400
