@@ -76,8 +76,14 @@ def _may_export(entry: DocumentKind, obj, *, user, variant: str) -> bool:
 
 
 def _broker_ready() -> None:
-    """Fail fast, before anything is written, when the broker cannot be reached."""
-    from config.celery import app
+    """Fail fast, before anything is written, when the broker cannot be reached.
+
+    Asks the Celery app the export task is bound to (the project's, from ``config.celery``,
+    once it is loaded), so core imports nothing above it.
+    """
+    from core.tasks import render_export_job
+
+    app = render_export_job.app
 
     if app.conf.task_always_eager:
         return

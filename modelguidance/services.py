@@ -26,7 +26,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.concurrency import Conflict, lock_for_change
-from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
+from modelguidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
 
 logger = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     version.version += 1
     _save(version, user=user, reason="Published")
     ack_ids = acknowledgements_request(user=user, version=version)
-    from guidance import tasks
+    from modelguidance import tasks
 
     tasks.render_published_pdf.delay_on_commit(version.pk)
     for ack_id in ack_ids:
@@ -309,7 +309,7 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
 def published_pdf_name(version: ModelGuidanceVersion) -> str:
     """Where a published version's PDF is kept: fixed by the version (it never changes once
     published) and by its text, so a corrected reference text makes a new file."""
-    from guidance import packs
+    from modelguidance import packs
 
     digest = packs.digest(guidance_version=version)[:16]
     return f"guidance/published/model-guidance-v{version.number}-{digest}.pdf"
@@ -325,7 +325,7 @@ def guidance_version_render_pdf(*, version_id: int) -> str | None:
     from django.core.files.storage import default_storage
 
     from core.documents import render_pack
-    from guidance import packs
+    from modelguidance import packs
 
     version = ModelGuidanceVersion.objects.get(pk=version_id)
     if version.status != Status.PUBLISHED:
@@ -375,14 +375,14 @@ def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> Non
     token = secrets.token_urlsafe(32)
     ack.token_hash = token_hash(token)
     ack.expires_at = now + dt.timedelta(days=_link_days())
-    path = reverse("guidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
+    path = reverse("modelguidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
     context = {
         "ack": ack,
         "school": ack.school,
         "lead": ack.lead,
         "guidance_version": ack.guidance_version,
         "link": f"{settings.SITE_URL.rstrip('/')}{path}",
-        "public_link": f"{settings.SITE_URL.rstrip('/')}{reverse('guidance:published')}",
+        "public_link": f"{settings.SITE_URL.rstrip('/')}{reverse('modelguidance:published')}",
         "expires_at": ack.expires_at,
         "reminder": reminder,
         "council_name": settings.COUNCIL_NAME,
@@ -391,7 +391,7 @@ def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> Non
         subject=("Reminder: " if reminder else "")
         + "Please acknowledge the model guidance for peer on peer abuse "
         + f"(version {ack.guidance_version.number})",
-        message=render_to_string("guidance/email/acknowledgement_request.txt", context),
+        message=render_to_string("modelguidance/email/acknowledgement_request.txt", context),
         from_email=None,
         recipient_list=[ack.lead.email],
     )
@@ -430,7 +430,7 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
         _refuse("Only the published version can be acknowledged.", code="not_published")
     ack.remind_requested_at = timezone.now()
     _save(ack, user=user, reason="Reminder requested")
-    from guidance import tasks
+    from modelguidance import tasks
 
     tasks.send_acknowledgement_reminder.delay_on_commit(ack.pk)
     return ack
@@ -440,7 +440,7 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
 def acknowledgements_remind_all(*, user, version_id: int) -> int:
     """Ask for a reminder to every school yet to acknowledge the published version: the rows
     locked and read in one query, each saved with its history, one e-mail task each."""
-    from guidance import tasks
+    from modelguidance import tasks
 
     acks = list(
         Acknowledgement.objects.select_for_update(of=("self",))
