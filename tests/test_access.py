@@ -256,7 +256,7 @@ def guidance_ids(role_user, django_capture_on_commit_callbacks):
     guidance_services.guidance_version_attach_eqia(
         user=officer, version_id=version.pk, upload=eqia_upload(), summary="x"
     )
-    return {"guidance": version.pk, "school_pk": school.pk, **link.groupdict()}
+    return {"modelguidance": version.pk, "school_pk": school.pk, **link.groupdict()}
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_the_published_version_is_readable_without_signing_in(client, officer):
         "version_eqia_file",
         "version_acknowledgements",
     ):
-        page = client.get(reverse(f"guidance:{name}", args=[later.pk]))
+        page = client.get(reverse(f"modelguidance:{name}", args=[later.pk]))
         assert page.status_code == 302, name
         assert page["Location"].startswith(reverse("login"))
 
