@@ -3,7 +3,7 @@ safeguarding leads and their training, and the schools' acknowledgements.
 
 It sits above scrutiny (a version is approved by a cabinet decision, ``scrutiny.DecisionRecord``)
 and was split out of ``guidance/``, which keeps the DfE guidance library below reviews
-(docs/adr/0018-layers.md). The tables keep the names they had in ``guidance`` (``Meta.db_table``
+(docs/adr/0019-layers.md). The tables keep the names they had in ``guidance`` (``Meta.db_table``
 and the history's ``table_name``): the move changed Django's state, not the database.
 """
 

@@ -5,7 +5,7 @@ Scrutiny sits below the council's model guidance (a version is approved by a cab
 Scrutiny owns the appendix kind and its foreign key; the app that owns the content registers,
 in its ``AppConfig.ready()``, how the appendix is drawn and what a report may choose for it,
 the way apps register their documents with ``core.documents``. So scrutiny imports nothing
-above it (docs/adr/0018-layers.md, enforced by import-linter in ``make lint``).
+above it (docs/adr/0019-layers.md, enforced by import-linter in ``make lint``).
 """
 
 from __future__ import annotations

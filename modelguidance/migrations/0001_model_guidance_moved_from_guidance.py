@@ -1,5 +1,5 @@
 # The council's model guidance moved out of ``guidance`` (which keeps the DfE guidance library)
-# into this app, which sits above scrutiny (docs/adr/0018-layers.md).
+# into this app, which sits above scrutiny (docs/adr/0019-layers.md).
 #
 # State only: the tables keep their names (``Meta.db_table``, the history's ``table_name``), so
 # nothing in the database moves and no row is copied. guidance 0008 removes the models from

@@ -1,6 +1,6 @@
 """Scrutiny takes the model guidance's appendix through its registry (scrutiny.extensions), which
 the modelguidance app fills in ``ready()``: scrutiny imports nothing above it
-(docs/adr/0018-layers.md), and works, with an empty appendix, when nothing is registered."""
+(docs/adr/0019-layers.md), and works, with an empty appendix, when nothing is registered."""
 
 from __future__ import annotations
 
