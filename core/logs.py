@@ -6,8 +6,8 @@ Every record reaching the console handler passes two filters (config/settings/ba
   belongs to, so every line of one request can be found together.
 - ``ExemptDataFilter`` is the guard. Whatever a developer writes, it
 
-  * masks every exempt value loaded in this request or task: the referrals app registers each
-    exempt field's value as its model instances are loaded (``remember_exempt``), so
+  * masks every exempt value loaded in this request or task: ``core.exempt`` remembers each
+    registered exempt field's value as its model instances are loaded (``remember_exempt``), so
     ``log.info("child %s", child.first_name)`` prints ``[exempt]``;
   * removes query strings (a name search travels in one) from the message and every extra;
   * keeps only the shape of SQL log lines (``django.db.backends`` would print parameters);
@@ -26,7 +26,8 @@ import traceback
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-MASK = "[exempt]"
+from core.exempt import MASK
+
 QUERY_REMOVED = "?[query removed]"
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

@@ -6,8 +6,6 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self):
-        from django.db.models.signals import post_init
-
         from core import permissions
         from core.roles import MASH_ROLES
         from referrals.models import Referral
@@ -20,24 +18,43 @@ class ReferralsConfig(AppConfig):
             description="The MASH team reads closed referrals that are not restricted (history checks)",
         )
 
-        from core.logs import remember_exempt
-        from referrals.exempt import EXEMPT_FIELDS
+        from core import exempt
+        from referrals.models import CaseNote, Child, ReferralDecision, ReferralDetail
 
-        def remember(sender, instance, **kwargs):
-            # Every exempt value loaded is masked in every log line of this request or task.
-            names = EXEMPT_FIELDS.get(getattr(sender, "instance_type", sender), ())
-            remember_exempt(
-                *(
-                    instance.__dict__.get(name)
-                    for name in names
-                    if not instance._meta.get_field(name).is_relation
-                )
-            )
-
-        for model in EXEMPT_FIELDS:
-            post_init.connect(remember, sender=model, weak=False, dispatch_uid=f"exempt-log-{model}")
-            history = getattr(model, "history", None)
-            if history is not None:
-                post_init.connect(
-                    remember, sender=history.model, weak=False, dispatch_uid=f"exempt-log-h-{model}"
-                )
+        # The exempt information a referral holds: who the children are, who referred, and
+        # everything written about the case (core.exempt: masked in pages, history and logs).
+        exempt.register(
+            Child,
+            [
+                "first_name",
+                "last_name",
+                "first_name_key",
+                "last_name_key",
+                "date_of_birth",
+                "address",
+                "postcode",
+                "school",
+            ],
+        )
+        exempt.register(
+            ReferralDetail,
+            [
+                "referrer_name",
+                "referrer_role",
+                "referrer_organisation",
+                "referrer_contact",
+                "narrative",
+                "consent_not_sought_reason",
+            ],
+        )
+        exempt.register(
+            ReferralDecision,
+            [
+                "rationale",
+                "advice_notes",
+                "guidance_departure_reason",
+                "amendment_reason",
+                "authorisation_note",
+            ],
+        )
+        exempt.register(CaseNote, ["text"])

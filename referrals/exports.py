@@ -11,12 +11,12 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from core.access_log import record_access_many
+from core.exempt import MASK, field_labels
 from core.models import AccessLogEntry
 from core.permissions import exempt_ids
 from core.spreadsheets import safe_row
 from core.timescales import age_on
-from referrals.exempt import MASK, exempt_field_names
-from referrals.models import Referral, ReferralChild, ReferralDecision
+from referrals.models import Child, Referral, ReferralChild, ReferralDecision, ReferralDetail
 
 EXPORT_LIMIT = 10_000
 PSEUDONYMOUS_COLUMNS = [
@@ -36,6 +36,11 @@ PSEUDONYMOUS_COLUMNS = [
     "Children (label, role, age at incident, school phase)",
 ]
 EXEMPT_COLUMNS = ["Children's names, dates of birth and schools", "Referrer", "What was reported"]
+#: The exempt fields those columns hold: what each identifiable row's access-log entry names.
+EXEMPT_COLUMN_FIELDS = {
+    Child: ["first_name", "last_name", "date_of_birth", "school"],
+    ReferralDetail: ["referrer_name", "referrer_role", "referrer_organisation", "narrative"],
+}
 
 
 def tray_csv_response(*, request, user, queryset: QuerySet[Referral]) -> HttpResponse:
@@ -100,7 +105,7 @@ def tray_csv_response(*, request, user, queryset: QuerySet[Referral]) -> HttpRes
         request=request,
         user=user,
         records=[(r, r.reference) for r in rows if r.pk in identifiable],
-        fields=exempt_field_names(),
+        fields=field_labels(EXEMPT_COLUMN_FIELDS),
         channel=AccessLogEntry.Channel.EXPORT,
     )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

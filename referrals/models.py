@@ -2,7 +2,8 @@
 
 Identity-revealing data (children's names, dates of birth, addresses, school identity,
 referrer identity, narrative, notes and any other free text about the case) lives in its
-own models or fields, declared once in ``referrals/exempt.py``. The ``Referral`` row itself
+own models or fields, registered exempt in ``ReferralsConfig.ready`` (``core.exempt``). The
+``Referral`` row itself
 holds only pseudonymous case data.
 """
 

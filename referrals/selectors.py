@@ -16,9 +16,10 @@ from django.utils.dateparse import parse_datetime
 from django_cte import CTE, with_cte
 
 from core import permissions
+from core.exempt import mask, shown_fields
+from core.history import HistoryEntry, history_entries
 from core.roles import MASH_ROLES, user_roles
 from core.timescales import age_on
-from referrals.exempt import MASK, is_exempt, mask
 from referrals.models import (
     AbuseForm,
     CaseNote,
@@ -321,6 +322,30 @@ class ReferralView:
     exempt_visible: bool
     can_change: bool
     other_referrals: list[OtherReferral] = field(default_factory=list)
+    #: The exempt fields the page shows (``Model.field``), for the access log: none if masked.
+    shown_fields: list[str] = field(default_factory=list)
+
+
+#: The exempt fields the referral page prints (the address, postcode and search keys it does not).
+DETAIL_SHOWS = {
+    Child: ["first_name", "last_name", "date_of_birth", "school"],
+    ReferralDetail: [
+        "referrer_name",
+        "referrer_role",
+        "referrer_organisation",
+        "referrer_contact",
+        "narrative",
+        "consent_not_sought_reason",
+    ],
+    ReferralDecision: [
+        "rationale",
+        "advice_notes",
+        "guidance_departure_reason",
+        "amendment_reason",
+        "authorisation_note",
+    ],
+    CaseNote: ["text"],
+}
 
 
 def referral_get(*, user, pk: int) -> Referral:
@@ -389,6 +414,11 @@ def referral_view(*, user, pk: int) -> ReferralView:
         ),
         exempt_visible=visible,
         can_change=permissions.has_grant(user, referral, permissions.CHANGE),
+        shown_fields=(
+            shown_fields([detail, *decisions, *notes, *(c.child for c in children)], displayed=DETAIL_SHOWS)
+            if visible
+            else []
+        ),
     )
 
 
@@ -466,114 +496,11 @@ def child_matches(*, user, first_name: str, last_name: str, date_of_birth: dt.da
 # --- History ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Change:
-    field: str
-    old: str
-    new: str
-
-
-@dataclass
-class HistoryEntry:
-    when: dt.datetime
-    who: str
-    what: str
-    reason: str
-    changes: list[Change]
-
-
-def _display(record, field_name: str) -> str:
-    value = getattr(record, field_name, None)
-    if value is None or value == "":
-        return "(blank)"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):  # many-to-many, as simple-history reports it
-        return ", ".join(sorted(str(v) for v in value)) or "(none)"
-    getter = getattr(record, f"get_{field_name}_display", None)
-    if getter:
-        return str(getter())
-    if hasattr(value, "get_full_name"):
-        return value.get_full_name() or value.get_username()
-    if isinstance(value, dt.datetime):
-        from core.templatetags.mash import when
-
-        return when(value)
-    if isinstance(value, dt.date):
-        return value.strftime("%-d %B %Y")
-    return str(value)
-
-
-_HIDDEN_FIELDS = {"version", "first_name_key", "last_name_key"}
-
-
-def _entries_for(records, label, names: dict[str, dict[int, str]], visible: bool) -> list[HistoryEntry]:
-    entries = []
-    previous = {}
-    for record in sorted(records, key=attrgetter("history_date", "history_id")):
-        key = getattr(record, record.instance_type._meta.pk.attname)
-        old = previous.get(key)
-        changes: list[Change] = []
-        if old is not None:
-            delta = record.diff_against(old)
-            for change in delta.changes:
-                if change.field in _HIDDEN_FIELDS:
-                    continue
-                name = _verbose(record, change.field)
-                if not visible and is_exempt(record.instance_type, change.field):
-                    changes.append(Change(field=name, old=MASK, new=MASK))
-                    continue
-                if isinstance(change.new, list) or isinstance(change.old, list):
-                    old_value = _m2m_display(change.old or [], names)
-                    new_value = _m2m_display(change.new or [], names)
-                else:
-                    old_value = _display(old, change.field)
-                    new_value = _display(record, change.field)
-                changes.append(Change(field=name, old=old_value, new=new_value))
-        previous[key] = record
-        action = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
-        if old is not None and not changes and record.history_type == "~":
-            continue
-        entries.append(
-            HistoryEntry(
-                when=record.history_date,
-                who=_who(record.history_user),
-                what=f"{label(record)} {action}",
-                reason=record.history_change_reason or "",
-                changes=changes,
-            )
-        )
-    return entries
-
-
-def _m2m_display(items, names: dict[str, dict[int, str]]) -> str:
-    """Name the targets of a many-to-many change ({'referral': 1, 'abuseform': 3} -> 'Sexting')."""
-    shown = []
-    for item in items:
-        for key, value in item.items():
-            if key in names:
-                shown.append(names[key].get(value, f"#{value}"))
-    return ", ".join(sorted(shown)) or "(none)"
-
-
 def _m2m_names() -> dict[str, dict[int, str]]:
     return {
         "abuseform": dict(AbuseForm.objects.values_list("pk", "name")),
         "outcome": dict(Outcome.objects.values_list("pk", "name")),
     }
-
-
-def _verbose(record, field_name: str) -> str:
-    try:
-        return str(record.instance_type._meta.get_field(field_name).verbose_name).capitalize()
-    except Exception:
-        return field_name.replace("_", " ").capitalize()
-
-
-def _who(user) -> str:
-    if user is None:
-        return "System"
-    return user.get_full_name() or user.get_username()
 
 
 def referral_history(
@@ -612,7 +539,7 @@ def referral_history(
     names = _m2m_names()
     entries: list[HistoryEntry] = []
     for records, label in history_models:
-        entries.extend(_entries_for(list(records), label, names, visible))
+        entries.extend(history_entries(records, label=label, may_see_exempt=visible, m2m_names=names))
     entries.sort(key=attrgetter("when"), reverse=True)
     return referral, entries, visible
 
@@ -625,11 +552,13 @@ def referral_changes_since(*, user, referral: Referral, version: int) -> list[Hi
     )
     since = min((r.history_date for r in records if r.version == version), default=None)
     names = _m2m_names()
-    entries = _entries_for(records, lambda r: "Referral", names, visible)
+    entries = history_entries(records, label=lambda r: "Referral", may_see_exempt=visible, m2m_names=names)
     detail_records = list(
         ReferralDetail.history.filter(referral_id=referral.pk).select_related("history_user")
     )
-    detail_entries = _entries_for(detail_records, lambda r: "Referrer and narrative", names, visible)
+    detail_entries = history_entries(
+        detail_records, label=lambda r: "Referrer and narrative", may_see_exempt=visible, m2m_names=names
+    )
     entries.extend(detail_entries)
     if since is not None:
         # Only what happened after the user's version: not the records' creation.

@@ -19,14 +19,14 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import TemplateView
 
-from core import permissions
+from core import exempt, permissions
 from core.access_log import record_access
+from core.history import exempt_fields_shown
 from core.models import AccessLogEntry
 from core.permissions import MashRoleRequiredMixin
 from core.roles import Role, has_role
 from core.selectors import access_log_for
 from referrals import selectors, services
-from referrals.exempt import exempt_field_names
 from referrals.exports import tray_csv_response
 from referrals.filters import ReferralFilter
 from referrals.forms import (
@@ -48,7 +48,7 @@ from referrals.forms import (
 from referrals.imports import selectors as import_selectors
 from referrals.imports import services as imports
 from referrals.imports.format import ImportRefused, all_columns, child_columns
-from referrals.models import ImportBatch, Referral, ReferralDecision, ReferralDraft
+from referrals.models import ImportBatch, Referral, ReferralDecision, ReferralDetail, ReferralDraft
 from referrals.selectors import TrayView
 
 
@@ -118,13 +118,14 @@ class ReferralMixin(LoginRequiredMixin):
                 return redirect(f"{reverse('core:verify')}?next={request.path}")
         return super().dispatch(request, *args, **kwargs)
 
-    def log_exempt_read(self, channel: str = AccessLogEntry.Channel.PAGE) -> None:
+    def log_exempt_read(self, fields: list[str], channel: str = AccessLogEntry.Channel.PAGE) -> None:
+        """One access-log row naming the exempt fields this page showed (``Model.field``)."""
         record_access(
             request=self.request,
             user=self.request.user,
             record=self.referral,
             label=self.referral.reference,
-            fields=exempt_field_names(),
+            fields=fields,
             channel=channel,
         )
 
@@ -342,6 +343,19 @@ class DraftListView(MashRoleRequiredMixin, View):
         return HttpResponseRedirect(reverse("referrals:drafts"))
 
 
+#: The exempt fields the change-referral form holds (the children are changed one by one).
+EDIT_SHOWS = {
+    ReferralDetail: [
+        "consent_not_sought_reason",
+        "referrer_name",
+        "referrer_role",
+        "referrer_organisation",
+        "referrer_contact",
+        "narrative",
+    ]
+}
+
+
 class ReferralEditView(ReferralMixin, View):
     template_name = "referrals/referral_edit.html"
     needs_change = True
@@ -350,8 +364,9 @@ class ReferralEditView(ReferralMixin, View):
     def get(self, request, pk):
         if self.referral.status == Referral.Status.CLOSED:
             raise Http404("Page not found")
-        self.log_exempt_read()
-        return self.render(ReferralForm(initial=ReferralForm.initial_for(self.referral)))
+        initial = ReferralForm.initial_for(self.referral)
+        self.log_exempt_read(exempt.shown_fields([self.referral.detail], displayed=EDIT_SHOWS))
+        return self.render(ReferralForm(initial=initial))
 
     def post(self, request, pk):
         form = ReferralForm(request.POST)
@@ -441,7 +456,7 @@ class ReferralDetailView(ReferralMixin, TemplateView):
         except Referral.DoesNotExist as missing:
             raise Http404("Page not found") from missing
         if view.exempt_visible:
-            self.log_exempt_read()
+            self.log_exempt_read(view.shown_fields)
         user = self.request.user
         return {
             **super().get_context_data(**kwargs),
@@ -462,7 +477,7 @@ class ReferralHistoryView(ReferralMixin, TemplateView):
             user=self.request.user, pk=self.referral.pk, referral=self.referral
         )
         if visible:
-            self.log_exempt_read(AccessLogEntry.Channel.HISTORY)
+            self.log_exempt_read(exempt_fields_shown(entries), AccessLogEntry.Channel.HISTORY)
         return {
             **super().get_context_data(**kwargs),
             "referral": referral,
@@ -749,6 +764,10 @@ class ManagerOnlyMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
+#: The decision's reasons the authorisation page shows.
+AUTHORISE_SHOWS = {ReferralDecision: ["rationale", "guidance_departure_reason", "amendment_reason"]}
+
+
 class AuthoriseDecisionView(ManagerOnlyMixin, ReferralMixin, View):
     """A MASH manager (never the decision's author) authorises a decision awaiting it, or not."""
 
@@ -770,7 +789,7 @@ class AuthoriseDecisionView(ManagerOnlyMixin, ReferralMixin, View):
                 "Authorise the decision",
                 "No decision on this referral is awaiting authorisation.",
             )
-        self.log_exempt_read()
+        self.log_exempt_read(exempt.shown_fields([self.decision], displayed=AUTHORISE_SHOWS))
         return self.render(AuthoriseDecisionForm(initial={"version": self.referral.version}))
 
     def post(self, request, pk):

@@ -166,23 +166,29 @@ class AssessmentForm(forms.Form):
         label="Areas for improvement", widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    def __init__(self, *args, assessment: CaseAssessment, **kwargs):
+    def __init__(self, *args, assessment: CaseAssessment, rows, exempt_visible: bool, **kwargs):
+        """``assessment`` and ``rows`` (its ratings) come from ``reviews.selectors.assessment_page``:
+        masked for a viewer who may not see exempt information, who gets no free-text field at
+        all (nothing exempt in the page's initial values, and a save keeps what is stored)."""
         super().__init__(*args, **kwargs)
         self.helper = _helper()
         self.assessment = assessment
-        self.rows = list(
-            assessment.ratings.select_related("criterion__document").prefetch_related(
-                "criterion__forms_of_abuse"
-            )
-        )
+        self.rows = list(rows)
+        self.free_text = exempt_visible
+        if not exempt_visible:
+            del self.fields["good_practice"]
+            del self.fields["areas_for_improvement"]
         if not self.is_bound:
             self.initial.update(
                 version=assessment.version,
                 advice_matched=assessment.advice_matched,
                 overall_judgement=assessment.overall_judgement,
-                good_practice=assessment.good_practice,
-                areas_for_improvement=assessment.areas_for_improvement,
             )
+            if exempt_visible:
+                self.initial.update(
+                    good_practice=assessment.good_practice,
+                    areas_for_improvement=assessment.areas_for_improvement,
+                )
         for row in self.rows:
             self.fields[f"rating_{row.criterion_id}"] = forms.ChoiceField(
                 # crispy-forms-gds renders labels unescaped: the criterion text is escaped here.
@@ -192,33 +198,41 @@ class AssessmentForm(forms.Form):
                 required=False,
                 initial=row.rating,
             )
-            self.fields[f"evidence_{row.criterion_id}"] = forms.CharField(
-                label=escape(f"Evidence for {row.criterion.code}"),
-                widget=forms.Textarea(attrs={"rows": 2}),
-                required=False,
-                initial=row.evidence,
-            )
+            if exempt_visible:
+                self.fields[f"evidence_{row.criterion_id}"] = forms.CharField(
+                    label=escape(f"Evidence for {row.criterion.code}"),
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                    required=False,
+                    initial=row.evidence,
+                )
 
     def criterion_fields(self):
+        """(rating row, rating field, evidence field or None without the free text)."""
         return [
-            (row, self[f"rating_{row.criterion_id}"], self[f"evidence_{row.criterion_id}"])
+            (
+                row,
+                self[f"rating_{row.criterion_id}"],
+                self[f"evidence_{row.criterion_id}"] if self.free_text else None,
+            )
             for row in self.rows
         ]
 
     def to_kwargs(self) -> dict:
+        """The service's arguments. Without the free text, ``None``: the stored text is kept."""
         d = self.cleaned_data
+        text = (lambda name: d.get(name, "")) if self.free_text else (lambda name: None)
         return {
             "expected_version": d["version"],
             "ratings": {
                 row.criterion_id: services.RatingInput(
-                    d.get(f"rating_{row.criterion_id}", ""), d.get(f"evidence_{row.criterion_id}", "")
+                    d.get(f"rating_{row.criterion_id}", ""), text(f"evidence_{row.criterion_id}")
                 )
                 for row in self.rows
             },
             "advice_matched": d.get("advice_matched", ""),
             "overall_judgement": d.get("overall_judgement", ""),
-            "good_practice": d.get("good_practice", ""),
-            "areas_for_improvement": d.get("areas_for_improvement", ""),
+            "good_practice": text("good_practice"),
+            "areas_for_improvement": text("areas_for_improvement"),
         }
 
 

@@ -4,7 +4,7 @@ A review screens every referral received in its periods down to the cases its ru
 in, assigns them to reviewers (who get time-limited grants on exactly those cases), and
 records each reviewer's rating of every criterion that applied when the referral came in.
 Free text written about a case (evidence, good practice, areas for improvement, comments)
-is exempt information, declared in referrals/exempt.py with the rest.
+is exempt information, registered in ``ReviewsConfig.ready`` (``core.exempt``).
 """
 
 from __future__ import annotations

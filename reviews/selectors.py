@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from copy import copy
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from core import permissions
+from core.exempt import MASK, mask_all
+from core.exempt import shown_fields as exempt_shown_fields
 from core.roles import Role, has_role
 from core.timescales import age_on
 from guidance.models import GuidanceDocument
 from guidance.selectors import documents_in_force
-from referrals.models import Referral, ReferralChild, ReferralDecision
+from referrals.models import Child, Referral, ReferralChild, ReferralDecision, ReferralDetail
+from referrals.selectors import referral_view, referrals_visible_to
 from reviews.models import (
     CaseAssessment,
     CriterionRating,
@@ -283,3 +287,68 @@ def review_case_details(*, review: Review) -> list[CaseDetail]:
             )
         )
     return rows
+
+
+# --- One assessment ---------------------------------------------------------------------------
+
+
+@dataclass
+class AssessmentPage:
+    """An assessment as its page shows it. For a viewer who may not see the case's exempt
+    information (core.exempt), every exempt value here is already the mask: the assessment's
+    free text, each rating's evidence, the children's names and what was written about the
+    case. The page and its form can only show what they are given."""
+
+    assessment: CaseAssessment
+    ratings: list[CriterionRating]
+    case: object | None  # referrals.selectors.ReferralView, if the viewer may open the referral
+    children: list[tuple[object, str]]  # (the child's facts, name or mask)
+    exempt_visible: bool
+    #: The exempt fields the page shows (``Model.field``), for the access log.
+    shown_fields: list[str] = field(default_factory=list)
+
+
+#: The exempt fields the assessment page prints.
+ASSESSMENT_SHOWS = {
+    CaseAssessment: ["good_practice", "areas_for_improvement", "lead_comments"],
+    CriterionRating: ["evidence"],
+    Child: ["first_name", "last_name"],
+    ReferralDecision: ["rationale"],
+    ReferralDetail: ["narrative"],
+}
+
+
+def assessment_page(*, user, assessment: CaseAssessment) -> AssessmentPage:
+    """The assessment, its ratings and the case, masked for a viewer who may not see them.
+
+    ``assessment`` is the view's (already checked to be the viewer's to open); the page gets a
+    copy, so the caller's instance keeps its values."""
+    may_open = referrals_visible_to(user=user).filter(pk=assessment.referral_id).exists()
+    case = referral_view(user=user, pk=assessment.referral_id) if may_open else None
+    visible = bool(case and case.exempt_visible)
+    shown = copy(assessment)
+    ratings = list(
+        CriterionRating.objects.filter(assessment_id=assessment.pk)
+        .select_related("criterion__document")
+        .prefetch_related("criterion__forms_of_abuse")
+    )
+    if not visible:
+        mask_all([shown, *ratings])
+    children = [
+        (facts, f"{facts.child.first_name} {facts.child.last_name}" if visible else MASK)
+        for facts in (case.children if case else [])
+    ]
+    shown_fields = []
+    if visible:
+        shown_fields = exempt_shown_fields(
+            [shown, *ratings, case.detail, *case.decisions, *(facts.child for facts in case.children)],
+            displayed=ASSESSMENT_SHOWS,
+        )
+    return AssessmentPage(
+        assessment=shown,
+        ratings=ratings,
+        case=case,
+        children=children,
+        exempt_visible=visible,
+        shown_fields=shown_fields,
+    )

@@ -290,7 +290,7 @@ def _lock_assessment(assessment_id: int, expected_version: int | None = None) ->
 @dataclass(frozen=True)
 class RatingInput:
     rating: str
-    evidence: str = ""
+    evidence: str | None = ""  # None: keep the stored evidence (a reviewer who may not see it)
 
 
 @transaction.atomic
@@ -302,10 +302,11 @@ def assessment_save(
     ratings: Mapping[int, RatingInput],
     advice_matched: str = "",
     overall_judgement: str = "",
-    good_practice: str = "",
-    areas_for_improvement: str = "",
+    good_practice: str | None = "",
+    areas_for_improvement: str | None = "",
 ) -> CaseAssessment:
-    """Save a reviewer's work in progress (all of it or part)."""
+    """Save a reviewer's work in progress (all of it or part). A text given as ``None`` is kept
+    as stored: the reviewer saved from a page that did not show it (core.exempt)."""
     assessment = _lock_assessment(assessment_id, expected_version)
     if assessment.reviewer_id != user.pk:
         raise ValidationError("Only the assigned reviewer can change this assessment")
@@ -318,14 +319,17 @@ def assessment_save(
             raise ValidationError("That criterion does not apply to this case")
         if value.rating and value.rating not in CriterionRating.Rating.values:
             raise ValidationError({f"rating_{criterion_id}": "Select a rating"})
-        if (row.rating, row.evidence) != (value.rating, value.evidence):
-            row.rating, row.evidence = value.rating, value.evidence
+        evidence = row.evidence if value.evidence is None else value.evidence
+        if (row.rating, row.evidence) != (value.rating, evidence):
+            row.rating, row.evidence = value.rating, evidence
             _touch(row, user=user, reason="Rated")
             row.save()
     assessment.advice_matched = advice_matched
     assessment.overall_judgement = overall_judgement
-    assessment.good_practice = good_practice
-    assessment.areas_for_improvement = areas_for_improvement
+    if good_practice is not None:
+        assessment.good_practice = good_practice
+    if areas_for_improvement is not None:
+        assessment.areas_for_improvement = areas_for_improvement
     assessment.version += 1
     _touch(assessment, user=user, reason="Saved")
     assessment.save()

@@ -6,9 +6,18 @@ class ScrutinyConfig(AppConfig):
     verbose_name = "Scrutiny"
 
     def ready(self):
-        from core import documents
+        from core import documents, exempt
         from scrutiny import packs
-        from scrutiny.models import ReportVersion
+        from scrutiny.models import Appendix, ExemptAppendixSnapshot, ReportVersion
+
+        # An appendix marked exempt: its content (and the review a generated one is made from).
+        exempt.register(
+            Appendix,
+            ["text", "file", "file_size", "file_pages", "review"],
+            when=lambda appendix: appendix.exempt,
+        )
+        # A published exempt appendix's content, kept apart from the version's public rows.
+        exempt.register(ExemptAppendixSnapshot, ["body_html"])
 
         # Packs are made only from a published (frozen) version of a report, never from the
         # live report: the same version always gives the same pack (scrutiny/packs.py).

@@ -13,6 +13,7 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.history import HistoryEntry, history_entries
 from scrutiny.models import (
     Action,
     AgendaEntry,
@@ -246,6 +247,51 @@ def exempt_notice(appendix: Appendix) -> str:
     )
 
 
+# --- One appendix ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AppendixPage:
+    """An appendix as its page shows it. For a viewer who may not see an exempt appendix's
+    content, ``appendix`` is a copy whose content fields are the mask (core.exempt) and
+    ``context`` is None: the page has nothing exempt to show."""
+
+    appendix: Appendix
+    shown: bool  # its content is the viewer's to see
+    context: dict | None  # the generated or text body's template context (not for an upload)
+    notice: str
+    #: For the access log: the exempt fields the page shows (``Model.field``).
+    shown_fields: list[str] = field(default_factory=list)
+
+
+def appendix_page(*, user, appendix: Appendix) -> AppendixPage:
+    from copy import copy
+
+    from core.exempt import field_labels, mask, shown_fields
+    from referrals.models import Child
+    from scrutiny import packs
+    from scrutiny.permissions import can_see_exempt_appendices
+
+    shown = not appendix.exempt or can_see_exempt_appendices(user, appendix.report)
+    page_appendix = copy(appendix)
+    if not shown:
+        mask(page_appendix)
+        return AppendixPage(appendix=page_appendix, shown=False, context=None, notice=exempt_notice(appendix))
+    context = None
+    if appendix.kind != Appendix.Kind.UPLOADED_PDF:
+        context = packs.appendix_context(appendix) | {"body": packs.TEMPLATES[appendix.kind][1]}
+    fields = shown_fields([appendix])
+    if appendix.exempt and appendix.kind == Appendix.Kind.EXEMPT_CASE_LIST:
+        fields += field_labels({Child: ["first_name", "last_name", "school"]})  # each case's children
+    return AppendixPage(
+        appendix=page_appendix,
+        shown=True,
+        context=context,
+        notice=exempt_notice(appendix) if appendix.exempt else "",
+        shown_fields=sorted(fields),
+    )
+
+
 # --- Generated appendices ------------------------------------------------------------------------
 
 
@@ -312,80 +358,11 @@ def exempt_case_list(review) -> list[ExemptCase]:
 
 # --- History ------------------------------------------------------------------------------------
 
-MASK = "[exempt]"
-_HIDDEN = {"version", "file_sha256", "updated_at"}
 
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    when: dt.datetime
-    who: str
-    what: str
-    reason: str
-    changes: list[Change]
-
-
-def _display(record, name: str) -> str:
-    value = getattr(record, name, None)
-    if value in (None, ""):
-        return "(blank)"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    getter = getattr(record, f"get_{name}_display", None)
-    if getter:
-        return str(getter())
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%-d %B %Y %H:%M")
-    if isinstance(value, dt.date):
-        return value.strftime("%-d %B %Y")
-    return str(value)
-
-
-def _entries(records, label, *, masked=lambda record, field: False) -> list[HistoryEntry]:
-    entries = []
-    previous = {}
-    records = records.select_related("history_user")
-    for record in sorted(records, key=attrgetter("history_date", "history_id")):
-        key = record.id
-        old = previous.get(key)
-        changes = []
-        if old is not None:
-            for change in record.diff_against(old).changes:
-                if change.field in _HIDDEN:
-                    continue
-                name = record.instance_type._meta.get_field(change.field).verbose_name
-                if masked(record, change.field) or masked(old, change.field):
-                    changes.append(Change(str(name).capitalize(), MASK, MASK))
-                else:
-                    changes.append(
-                        Change(
-                            str(name).capitalize(),
-                            _display(old, change.field),
-                            _display(record, change.field),
-                        )
-                    )
-        previous[key] = record
-        if old is not None and not changes and record.history_type == "~":
-            continue
-        action = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
-        user = record.history_user
-        entries.append(
-            HistoryEntry(
-                when=record.history_date,
-                who=(user.get_full_name() or user.get_username()) if user else "System",
-                what=f"{label(record)} {action}",
-                reason=record.history_change_reason or "",
-                changes=changes,
-            )
-        )
-    return entries
+def _entries(records, label) -> list[HistoryEntry]:
+    """Records that hold nothing exempt: should a field of theirs be registered exempt one day,
+    it is masked for everyone (these pages check no grant)."""
+    return history_entries(records.select_related("history_user"), label=label, may_see_exempt=False)
 
 
 def recommendation_history(recommendation: Recommendation) -> list[HistoryEntry]:
@@ -401,17 +378,14 @@ def recommendation_history(recommendation: Recommendation) -> list[HistoryEntry]
     return entries
 
 
-#: Appendix fields that hold its content: masked in history unless the viewer may see it.
-APPENDIX_CONTENT = {"text", "file", "file_size", "file_pages", "review"}
-
-
 def report_history(report: CabinetReport, *, may_see_exempt: bool) -> list[HistoryEntry]:
-    def masked(record, name):
-        return not may_see_exempt and record.exempt and name in APPENDIX_CONTENT
-
+    """The report's history: an exempt appendix's content (core.exempt) is masked unless
+    ``may_see_exempt``; ``core.history.exempt_fields_shown`` says what was shown, for the log."""
     entries = _entries(CabinetReport.history.filter(id=report.pk), lambda r: "Report")
-    entries += _entries(
-        Appendix.history.filter(report_id=report.pk), lambda r: f"Appendix {r.number}", masked=masked
+    entries += history_entries(
+        Appendix.history.filter(report_id=report.pk).select_related("history_user"),
+        label=lambda r: f"Appendix {r.number}",
+        may_see_exempt=may_see_exempt,
     )
     entries += _entries(DecisionRecord.history.filter(report_id=report.pk), lambda r: "Decision")
     entries += _entries(AgendaEntry.history.filter(item_id=report.agenda_item_id), lambda r: "Agenda entry")

@@ -21,6 +21,8 @@ from django.views import View
 
 from core import permissions as core_permissions
 from core.access_log import record_access, record_access_many
+from core.exempt import shown_fields
+from core.history import exempt_fields_shown
 from core.models import AccessLogEntry
 from core.spreadsheets import safe_cell as _cell
 from referrals.views import _apply_errors
@@ -600,17 +602,14 @@ class ReportHistoryView(ReportMixin, ReadersMixin, View):
     def get(self, request, report_pk):
         may_see = can_see_exempt_appendices(request.user, self.report)
         entries = selectors.report_history(self.report, may_see_exempt=may_see)
-        if (
-            may_see
-            and any(e.what.startswith("Appendix") for e in entries)
-            and self.report.appendices.filter(exempt=True).exists()
-        ):
+        shown = exempt_fields_shown(entries)
+        if may_see and shown:  # logged when the history showed an exempt appendix's content
             record_access(
                 request=request,
                 user=request.user,
                 record=self.report,
                 label=f"Cabinet report {self.report.pk}",
-                fields=["exempt appendices (history)"],
+                fields=shown,
                 channel=AccessLogEntry.Channel.HISTORY,
             )
         return render(
@@ -765,14 +764,15 @@ class AppendixMixin:
     def may_see_content(self) -> bool:
         return not self.appendix.exempt or can_see_exempt_appendices(self.request.user, self.appendix.report)
 
-    def log_read(self, channel=AccessLogEntry.Channel.PAGE) -> None:
+    def log_read(self, channel=AccessLogEntry.Channel.PAGE, fields=()) -> None:
+        """``fields``: the exempt fields the page showed (``Model.field``), after the appendix."""
         if self.appendix.exempt:
             record_access(
                 request=self.request,
                 user=self.request.user,
                 record=self.appendix.report,
                 label=f"Cabinet report {self.appendix.report_id}",
-                fields=[f"appendix {self.appendix.number}"],
+                fields=[f"appendix {self.appendix.number}", *fields],
                 channel=channel,
             )
             # And against each referral whose case the appendix shows.
@@ -798,7 +798,8 @@ class AppendixEditView(AppendixMixin, VersionedFormView):
     def get(self, request, **kwargs):
         if not self.may_see_content():
             raise Http404("Page not found")
-        self.log_read()
+        # The form holds the appendix's text and which review it is made from.
+        self.log_read(fields=shown_fields([self.appendix], displayed={Appendix: ["text", "review"]}))
         return super().get(request, **kwargs)
 
     def post(self, request, **kwargs):
@@ -835,20 +836,20 @@ class AppendixDetailView(AppendixMixin, ReadersMixin, View):
     """An appendix as the pack will show it. Exempt content: grant holders only, logged."""
 
     def get(self, request, appendix_pk):
-        appendix = self.appendix
-        show = self.may_see_content()
-        context = {
-            "appendix": appendix,
-            "report": appendix.report,
-            "show": show,
-            "notice": selectors.exempt_notice(appendix) if appendix.exempt else "",
-            "can_manage": can_manage(request.user),
-        }
-        if show and appendix.kind != Appendix.Kind.UPLOADED_PDF:
-            context |= packs.appendix_context(appendix) | {"body": packs.TEMPLATES[appendix.kind][1]}
-        if show:
-            self.log_read()
-        return render(request, "scrutiny/appendix_detail.html", context)
+        page = selectors.appendix_page(user=request.user, appendix=self.appendix)
+        if page.shown:
+            self.log_read(fields=page.shown_fields)
+        return render(
+            request,
+            "scrutiny/appendix_detail.html",
+            (page.context or {})  # the body's own context: the pack's template reads it as it is
+            | {
+                "page": page,
+                "appendix": page.appendix,
+                "report": page.appendix.report,
+                "can_manage": can_manage(request.user),
+            },
+        )
 
 
 class AppendixFileView(AppendixMixin, ReadersMixin, View):
@@ -858,7 +859,7 @@ class AppendixFileView(AppendixMixin, ReadersMixin, View):
         appendix = self.appendix
         if appendix.kind != Appendix.Kind.UPLOADED_PDF or not appendix.file or not self.may_see_content():
             raise Http404("Page not found")
-        self.log_read(channel=AccessLogEntry.Channel.PDF)
+        self.log_read(channel=AccessLogEntry.Channel.PDF, fields=shown_fields([appendix]))
         return FileResponse(
             appendix.file.open("rb"),
             as_attachment=True,

@@ -16,8 +16,6 @@ from django.views.generic import TemplateView
 from core.access_log import record_access
 from core.models import AccessLogEntry
 from core.roles import Role, has_role
-from referrals.exempt import exempt_field_names
-from referrals.selectors import referral_view
 from referrals.views import _apply_errors
 from reviews import selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ReviewForm, ScreeningForm
@@ -294,14 +292,24 @@ class AssessmentView(LoginRequiredMixin, View):
             raise Http404("Page not found")
         return assessment
 
+    @cached_property
+    def page(self) -> selectors.AssessmentPage:
+        return selectors.assessment_page(user=self.request.user, assessment=self.assessment)
+
+    def form(self, data=None) -> AssessmentForm:
+        page = self.page
+        return AssessmentForm(
+            data, assessment=page.assessment, rows=page.ratings, exempt_visible=page.exempt_visible
+        )
+
     def get(self, request, assessment_pk):
-        return self.render(AssessmentForm(assessment=self.assessment), AssessmentDecisionForm())
+        return self.render(self.form(), AssessmentDecisionForm())
 
     def post(self, request, assessment_pk):
         assessment = self.assessment
         if "decide" in request.POST:
             return self.post_decision(request)
-        form = AssessmentForm(request.POST, assessment=assessment)
+        form = self.form(request.POST)
         if not form.is_valid():
             return self.render(form, AssessmentDecisionForm(), status=400)
         try:
@@ -320,7 +328,7 @@ class AssessmentView(LoginRequiredMixin, View):
                 # The work is saved; the page carries the saved version so the next submit works.
                 data = request.POST.copy()
                 data["version"] = str(saved.version)
-                form = AssessmentForm(data, assessment=saved)
+                form = self.form(data)
                 form.is_valid()
                 _apply_errors(form, error)
                 return self.render(form, AssessmentDecisionForm(), status=400)
@@ -330,7 +338,7 @@ class AssessmentView(LoginRequiredMixin, View):
     def post_decision(self, request):
         form = AssessmentDecisionForm(request.POST)
         if not form.is_valid():
-            return self.render(AssessmentForm(assessment=self.assessment), form, status=400)
+            return self.render(self.form(), form, status=400)
         try:
             services.assessment_decide(
                 user=request.user,
@@ -340,7 +348,7 @@ class AssessmentView(LoginRequiredMixin, View):
             )
         except ValidationError as error:
             _apply_errors(form, error)
-            return self.render(AssessmentForm(assessment=self.assessment), form, status=400)
+            return self.render(self.form(), form, status=400)
         messages.success(
             request,
             "Assessment accepted" if form.cleaned_data["decision"] == "accept" else "Assessment returned",
@@ -348,16 +356,16 @@ class AssessmentView(LoginRequiredMixin, View):
         return redirect("reviews:detail", pk=self.assessment.review_id)
 
     def render(self, form, decision_form, status=200):
-        assessment = self.assessment
+        page = self.page
+        assessment = page.assessment
         user = self.request.user
-        case = referral_view(user=user, pk=assessment.referral_id) if self._may_open(user) else None
-        if case is not None and case.exempt_visible:
+        if page.exempt_visible:
             record_access(
                 request=self.request,
                 user=user,
                 record=assessment.referral,
                 label=assessment.referral.reference,
-                fields=exempt_field_names(),
+                fields=page.shown_fields,
                 channel=AccessLogEntry.Channel.PAGE,
             )
         editable = assessment.reviewer_id == user.pk and assessment.status in (
@@ -370,22 +378,17 @@ class AssessmentView(LoginRequiredMixin, View):
             {
                 "assessment": assessment,
                 "review": assessment.review,
-                "case": case,
+                "page": page,
+                "case": page.case,
                 "form": form,
                 "decision_form": decision_form,
                 "error_forms": [form, decision_form],
                 "editable": editable,
                 "can_decide": assessment.review.lead_reviewer_id == user.pk
                 and assessment.status == CaseAssessment.Status.SUBMITTED,
-                "exempt_visible": bool(case and case.exempt_visible),
             },
             status=status,
         )
-
-    def _may_open(self, user) -> bool:
-        from referrals.selectors import referrals_visible_to
-
-        return referrals_visible_to(user=user).filter(pk=self.assessment.referral_id).exists()
 
 
 class ModerationView(ReviewMixin, TemplateView):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import RequestFactory
 
@@ -43,3 +45,108 @@ def test_grants_and_break_glass_take_a_sentence_long_reason(role_user):
         request=RequestFactory().get("/"), user=manager, referral_id=referral.pk, reason=LONG_REASON
     )
     assert entry.reason == LONG_REASON.strip()
+
+
+# --- The one history builder (core.history.history_entries) ------------------------------------
+
+
+def _change_row(page: str, field_label: str) -> tuple[str, str]:
+    import re
+
+    match = re.search(
+        rf'<th scope="row" class="govuk-table__header">{re.escape(field_label)}</th>'
+        r'<td class="govuk-table__cell">(.*?)</td><td class="govuk-table__cell">(.*?)</td>',
+        page,
+    )
+    assert match, field_label
+    return match.group(1), match.group(2)
+
+
+@pytest.fixture
+def screened_referral(role_user):
+    """A referral recorded and screened through the services (so its history has changes),
+    and information governance, who may open any referral but holds no grant on this one."""
+    from django.utils import timezone
+
+    from referrals.models import RagLevel
+    from tests.referrals.helpers import child_input, referral_input
+
+    author = role_user(Role.MASH_PRACTITIONER, username="history-author")
+    other = role_user(Role.INFORMATION_GOVERNANCE, username="history-ig")
+    referral = services.referral_create(
+        user=author,
+        data=referral_input(incident_date=timezone.localdate() - dt.timedelta(days=1)),
+        children=[child_input("victim"), child_input("alleged_perpetrator")],
+    )
+    data = referral_input(
+        incident_date=timezone.localdate() - dt.timedelta(days=1), narrative="Second account: qzhistory"
+    )
+    services.referral_update(user=author, referral_id=referral.pk, expected_version=1, data=data)
+    services.referral_start_screening(
+        user=author, referral_id=referral.pk, expected_version=2, rag=RagLevel.objects.get(code="red")
+    )
+    assert not permissions.has_grant(other, referral, permissions.VIEW_EXEMPT)
+    return referral, author, other
+
+
+def test_the_history_page_masks_exempt_changes_for_those_who_may_not_see_them(client, screened_referral):
+    from django.urls import reverse
+
+    from core.exempt import MASK
+    from tests.conftest import sign_in_verified
+
+    referral, author, other = screened_referral
+    url = reverse("referrals:history", args=[referral.pk])
+    sign_in_verified(client, author)
+    page = client.get(url).content.decode()
+    assert "qzhistory" in _change_row(page, "Narrative")[1]
+    sign_in_verified(client, other)
+    page = client.get(url).content.decode()
+    assert "qzhistory" not in page
+    assert _change_row(page, "Narrative") == (MASK, MASK)
+
+
+def test_a_newly_registered_field_is_masked_in_history_without_touching_the_history_code(
+    client, screened_referral, monkeypatch
+):
+    """Register a field exempt (as an app's ready() would) and every history page masks it."""
+    from django.urls import reverse
+
+    from core import exempt
+    from core.exempt import MASK
+    from referrals.models import Referral
+    from tests.conftest import sign_in_verified
+
+    referral, author, other = screened_referral
+    url = reverse("referrals:history", args=[referral.pk])
+    label = str(Referral._meta.get_field("rag").verbose_name).capitalize()
+    sign_in_verified(client, other)
+    assert _change_row(client.get(url).content.decode(), label)[1] == "Red"  # not exempt today
+
+    monkeypatch.setattr(exempt, "_REGISTRY", dict(exempt._REGISTRY))  # put back after the test
+    exempt.register(Referral, ["rag"])
+    assert _change_row(client.get(url).content.decode(), label) == (MASK, MASK)
+    sign_in_verified(client, author)  # a grant holder still sees it, and the read names it
+    assert _change_row(client.get(url).content.decode(), label)[1] == "Red"
+    from core.models import AccessLogEntry
+
+    logged = AccessLogEntry.objects.filter(channel=AccessLogEntry.Channel.HISTORY).latest("id")
+    assert "Referral.rag" in logged.fields
+    assert "ReferralDetail.narrative" in logged.fields
+    assert "Child.first_name" not in logged.fields  # no child's name changed: none was shown
+
+
+def test_one_history_diff_builder():
+    """Only core.history compares history records, so every history page masks the same way."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    callers = [
+        str(path.relative_to(root))
+        for app in ("config", "core", "referrals", "reviews", "guidance", "scrutiny")
+        for path in (root / app).rglob("*.py")
+        if "diff_against(" in path.read_text()
+    ]
+    assert callers == ["core/history.py"]
