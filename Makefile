@@ -51,7 +51,7 @@ test: setup ## Set up and run the whole test suite
 test-fast: setup ## Run the tests without the browser journeys
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
 
-lint: setup ## ruff, the import contracts (import-linter), and models that agree with their migrations
+lint: setup ## ruff, the import contracts (import-linter, docs/adr/0019-layers.md), and models that agree with their migrations
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("referrals/", include("referrals.urls")),
     path("guidance/", include("guidance.urls")),
+    path("guidance/", include("modelguidance.urls")),  # same prefix: the addresses do not change
     path("reviews/", include("reviews.urls")),
     path("documents/", include("core.documents.urls")),
     path("scrutiny/", include("scrutiny.urls")),

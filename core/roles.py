@@ -83,12 +83,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
                 "scrutiny.agendaentry",
                 "guidance.guidancedocument",
                 "guidance.criterion",
-                "guidance.safeguardinglead",
-                "guidance.trainingrecord",
+                "modelguidance.safeguardinglead",
+                "modelguidance.trainingrecord",
             )
         ),
-        _crud("guidance.modelguidanceversion", "view"),
-        _crud("guidance.acknowledgement", "view"),
+        _crud("modelguidance.modelguidanceversion", "view"),
+        _crud("modelguidance.acknowledgement", "view"),
         # User accounts and their roles (a role is a group: seen, never changed).
         _crud("auth.user", *_KEEP),
         _crud("auth.group", "view"),

@@ -1,20 +1,13 @@
-"""The model guidance as a document pack (core.documents): Appendix 6 with Appendix 7.
+"""The DfE guidance library's part for document packs: Appendix 7, "What is peer on peer abuse".
 
-Registered as ``guidance_version`` so officers can export any version through the export
-pages, and used by ``guidance_version_render_pdf`` for the public PDF of the published one.
-Nothing in it is exempt.
+The cabinet report (scrutiny) and the model guidance (modelguidance) both print it. It
+registers no document kind of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
-
-from core.documents import HtmlPart, register
-from core.roles import has_role
-from guidance import permissions, selectors
-from guidance.models import ModelGuidanceVersion
-
-KIND = "guidance_version"
+from core.documents import HtmlPart
+from guidance import selectors
 
 
 def definitions_part() -> HtmlPart:
@@ -24,60 +17,3 @@ def definitions_part() -> HtmlPart:
         template="guidance/pdf/definitions.html",
         context={"forms": list(selectors.abuse_forms_with_guidance())},
     )
-
-
-def parts(*, guidance_version: ModelGuidanceVersion) -> list[HtmlPart]:
-    return [
-        HtmlPart(
-            title=guidance_version.title,
-            template="guidance/pdf/version.html",
-            context={"guidance_version": guidance_version, "sections": list(guidance_version.sections.all())},
-        ),
-        definitions_part(),
-    ]
-
-
-def digest(*, guidance_version: ModelGuidanceVersion) -> str:
-    """Changes whenever the text or the status does (a draft's edits bump ``version``)."""
-    forms = selectors.abuse_forms_with_guidance().values_list(
-        "pk", "name", "guidance_summary", "first_named_in"
-    )
-    source = repr(
-        (
-            guidance_version.pk,
-            guidance_version.version,
-            str(guidance_version.status),  # a TextChoices member and its str must agree
-            [(s.order, s.heading, s.body) for s in guidance_version.sections.all()],
-            list(forms),
-        )
-    )
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
-def classification(*, guidance_version: ModelGuidanceVersion) -> str:
-    if guidance_version.status in (
-        ModelGuidanceVersion.Status.PUBLISHED,
-        ModelGuidanceVersion.Status.SUPERSEDED,
-    ):
-        return "Open"
-    return f"Open - {guidance_version.get_status_display().upper()}, NOT FOR USE BY SCHOOLS"
-
-
-def may_view(*, user, guidance_version: ModelGuidanceVersion) -> bool:
-    return has_role(user, *permissions.EDITORS)
-
-
-def title(guidance_version: ModelGuidanceVersion) -> str:
-    return f"Model guidance version {guidance_version.number}"
-
-
-register(
-    KIND,
-    model=ModelGuidanceVersion,
-    parts=parts,
-    digest=digest,
-    classification=classification,
-    may_download_exempt=lambda **kw: False,
-    title=title,
-    may_view=may_view,
-)

@@ -248,12 +248,15 @@ class AppendixForm(VersionedForm):
     )
 
     def __init__(self, *args, **kwargs):
-        from guidance.models import ModelGuidanceVersion
+        from scrutiny import extensions
 
         super().__init__(*args, **kwargs)
-        self.fields["guidance_version"].queryset = ModelGuidanceVersion.objects.exclude(
-            status=ModelGuidanceVersion.Status.DRAFT
-        ).order_by("-number")
+        # The versions a report may carry, as the model guidance app says (scrutiny.extensions).
+        source = extensions.appendix_source(Appendix.Kind.MODEL_GUIDANCE)
+        model = Appendix._meta.get_field("guidance_version").related_model
+        self.fields["guidance_version"].queryset = (
+            source.choices() if source is not None else model._default_manager.none()
+        )
 
 
 class GrantForm(GovForm):

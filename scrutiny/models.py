@@ -387,7 +387,7 @@ class Appendix(models.Model):
         "reviews.Review", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     guidance_version = models.ForeignKey(
-        "guidance.ModelGuidanceVersion",
+        "modelguidance.ModelGuidanceVersion",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -567,7 +567,7 @@ class ReportVersion(models.Model):
     report_fields = models.JSONField(help_text="The report's text as published.")
     report_html = models.TextField(help_text="The report as published (rendered once).")
     guidance_version = models.ForeignKey(
-        "guidance.ModelGuidanceVersion",
+        "modelguidance.ModelGuidanceVersion",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from scrutiny import selectors
+from scrutiny import extensions, selectors
 from scrutiny.models import (
     Appendix,
     CabinetReport,
@@ -92,22 +92,13 @@ def appendix_context(appendix: Appendix) -> dict:
 
 
 def guidance_context(version=None) -> dict:
-    """The model guidance (Appendix 6): the version put to the meeting when the appendix names
-    one (a version submitted for approval, say), otherwise the published one, never a draft:
-    guidance's own selector serves only the one published version (None before any is
-    published), and guidance.packs says how a version is printed."""
-    from guidance.models import ModelGuidanceVersion
-    from guidance.packs import parts
-    from guidance.selectors import published_version
-
-    if version is not None and version.status == ModelGuidanceVersion.Status.DRAFT:
-        version = None
-    if version is None:
-        version = published_version()
-    if version is None:
+    """The model guidance (Appendix 6), as the app that owns it draws it (``scrutiny.extensions``):
+    the version put to the meeting when the appendix names one (a version submitted for approval,
+    say), otherwise the published one, never a draft. Without that app, an empty appendix."""
+    source = extensions.appendix_source(Appendix.Kind.MODEL_GUIDANCE)
+    if source is None:
         return {"guidance_version": None}
-    part = parts(guidance_version=version)[0]
-    return {"guidance_template": part.template, **part.context}
+    return source.context(version)
 
 
 def definitions_context() -> dict:
@@ -298,8 +289,6 @@ def _version_digest(report_fields: dict, report_html: str, appendices) -> str:
 
 def freeze(report: CabinetReport) -> Frozen:
     """Render the report and every appendix from their sources as they are now, once."""
-    from guidance.models import ModelGuidanceVersion
-
     appendices = list(report.appendices.select_related("review", "guidance_version").order_by("number"))
     report_fields = {name: getattr(report, name) for name in REPORT_FIELDS} | {
         "meeting": str(report.meeting),
@@ -333,9 +322,7 @@ def freeze(report: CabinetReport) -> Frozen:
             )
             continue
         context = appendix_context(appendix)
-        if appendix.kind == Appendix.Kind.MODEL_GUIDANCE and isinstance(
-            context.get("guidance_version"), ModelGuidanceVersion
-        ):
+        if appendix.kind == Appendix.Kind.MODEL_GUIDANCE and context.get("guidance_version") is not None:
             guidance_version = context["guidance_version"]
         html = render_to_string(TEMPLATES[appendix.kind][1], context)
         frozen.append(

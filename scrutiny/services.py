@@ -416,7 +416,7 @@ class AppendixInput:
     review: object | None = None  # reviews.Review
     text: str = ""
     upload: object | None = None  # an UploadedFile
-    guidance_version: object | None = None  # guidance.ModelGuidanceVersion put to the meeting
+    guidance_version: object | None = None  # modelguidance.ModelGuidanceVersion put to the meeting
 
 
 def validate_pdf(upload) -> tuple[bytes, str, int]:

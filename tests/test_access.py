@@ -20,7 +20,12 @@ SKIP_PREFIXES = ("admin:",)
 PUBLIC = {"login", "core:accessibility", "logout", "healthz"}
 #: Pages anyone may read without signing in (schools are outside the council): they are in
 #: EXPECTED for every role too, and signed out they answer 200 rather than a sign-in redirect.
-ANONYMOUS = {"guidance:published", "guidance:published_pdf", "guidance:definitions", "guidance:acknowledge"}
+ANONYMOUS = {
+    "modelguidance:published",
+    "modelguidance:published_pdf",
+    "guidance:definitions",
+    "modelguidance:acknowledge",
+}
 #: The security-key ceremonies (core.security_key_views): JSON over POST for the package's
 #: script, so a GET answers 405 to every signed-in role. Who may POST what is tested in
 #: tests/security/test_webauthn.py (registration is closed to a password-only session of an
@@ -69,22 +74,22 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "guidance:timeline": ALL,
     # The walked version is a draft with its equality impact assessment attached; approving
     # and publishing answer with their confirmation pages (the POST is what the service refuses).
-    "guidance:versions": GUIDANCE_EDITORS,
-    "guidance:version_detail": GUIDANCE_EDITORS,
-    "guidance:version_edit": GUIDANCE_EDITORS,
-    "guidance:version_submit": GUIDANCE_EDITORS,
-    "guidance:version_eqia": GUIDANCE_EDITORS,
-    "guidance:version_eqia_file": GUIDANCE_EDITORS,
-    "guidance:version_approve": GUIDANCE_APPROVERS,
-    "guidance:version_publish": GUIDANCE_APPROVERS,
-    "guidance:version_compare": GUIDANCE_EDITORS,
-    "guidance:version_acknowledgements": GUIDANCE_EDITORS,
-    "guidance:coverage": DSL_TRAINING,
-    "guidance:school_coverage": DSL_TRAINING,
-    "guidance:published": ALL,
-    "guidance:published_pdf": ALL,
+    "modelguidance:versions": GUIDANCE_EDITORS,
+    "modelguidance:version_detail": GUIDANCE_EDITORS,
+    "modelguidance:version_edit": GUIDANCE_EDITORS,
+    "modelguidance:version_submit": GUIDANCE_EDITORS,
+    "modelguidance:version_eqia": GUIDANCE_EDITORS,
+    "modelguidance:version_eqia_file": GUIDANCE_EDITORS,
+    "modelguidance:version_approve": GUIDANCE_APPROVERS,
+    "modelguidance:version_publish": GUIDANCE_APPROVERS,
+    "modelguidance:version_compare": GUIDANCE_EDITORS,
+    "modelguidance:version_acknowledgements": GUIDANCE_EDITORS,
+    "modelguidance:coverage": DSL_TRAINING,
+    "modelguidance:school_coverage": DSL_TRAINING,
+    "modelguidance:published": ALL,
+    "modelguidance:published_pdf": ALL,
     "guidance:definitions": ALL,
-    "guidance:acknowledge": ALL,
+    "modelguidance:acknowledge": ALL,
     # Administrators hold no case data: no work tray, no export (core.permissions.CASE_WORK_ROLES).
     "referrals:tray": ALL - {R.ADMINISTRATOR},
     "referrals:export": ALL - {R.ADMINISTRATOR},
@@ -240,7 +245,7 @@ def guidance_ids(role_user, django_capture_on_commit_callbacks):
 
     from django.core import mail
 
-    from guidance import services as guidance_services
+    from modelguidance import services as guidance_services
     from tests.guidance.helpers import draft, eqia_upload, published, school_with_dsl
 
     officer = role_user(R.REPORT_OFFICER, username="the-officer")
@@ -252,7 +257,7 @@ def guidance_ids(role_user, django_capture_on_commit_callbacks):
     guidance_services.guidance_version_attach_eqia(
         user=officer, version_id=version.pk, upload=eqia_upload(), summary="x"
     )
-    return {"guidance": version.pk, "school_pk": school.pk, **link.groupdict()}
+    return {"modelguidance": version.pk, "school_pk": school.pk, **link.groupdict()}
 
 
 @pytest.fixture

@@ -187,8 +187,8 @@ def grow_guidance(*, to: int, officer, version, compared) -> None:
     version), versions up to ``to``, and ``to`` sections in the compared drafts."""
     import datetime as dt
 
-    from guidance import services as guidance_services
-    from guidance.models import ModelGuidanceVersion, SafeguardingLead
+    from modelguidance import services as guidance_services
+    from modelguidance.models import ModelGuidanceVersion, SafeguardingLead
     from tests.guidance.helpers import draft, school_with_dsl
 
     for index in range(to - SafeguardingLead.objects.count()):
@@ -258,14 +258,14 @@ def test_scrutiny_guidance_and_packs_pages_use_the_same_queries_at_3_and_30_reco
                 ),
                 {},
             ),
-            "guidance versions": (reverse("guidance:versions"), {}),
-            "guidance version": (reverse("guidance:version_detail", args=[compared[0].pk]), {}),
+            "guidance versions": (reverse("modelguidance:versions"), {}),
+            "guidance version": (reverse("modelguidance:version_detail", args=[compared[0].pk]), {}),
             "guidance compare": (
-                reverse("guidance:version_compare", args=[compared[0].pk]),
+                reverse("modelguidance:version_compare", args=[compared[0].pk]),
                 {"with": compared[1].pk},
             ),
-            "training coverage": (reverse("guidance:coverage"), {}),
-            "acknowledgements": (reverse("guidance:version_acknowledgements", args=[version.pk]), {}),
+            "training coverage": (reverse("modelguidance:coverage"), {}),
+            "acknowledgements": (reverse("modelguidance:version_acknowledgements", args=[version.pk]), {}),
         }
 
     sizes = {}

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "reviews",
     "guidance",
     "scrutiny",
+    "modelguidance",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """Which documents can be exported as packs, and who may export and download them.
 
 Each app registers its kinds from its own ``packs`` module (found by ``autodiscover_modules``
-when the core app is ready): for example scrutiny registers ``cabinet_report`` and guidance
+when the core app is ready): for example scrutiny registers ``cabinet_report`` and modelguidance
 ``guidance_version``. The functions take the object by the keyword their own signature names
 (``parts(report=...)``), so each app keeps its own vocabulary.
 """

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from guidance import services
-from guidance.models import ModelGuidanceVersion, SafeguardingLead, TrainingRecord
+from modelguidance import services
+from modelguidance.models import ModelGuidanceVersion, SafeguardingLead, TrainingRecord
 from referrals.models import School
 
 SEED = 20201126 + 6

@@ -24,17 +24,3 @@ def abuse_form_guidance(field=None):
         value = field.value() or []
         chosen = {str(v.pk if hasattr(v, "pk") else v) for v in value}
     return {"forms": list(selectors.abuse_forms_with_guidance()), "chosen": chosen}
-
-
-STATUS_TAGS = {
-    "draft": "govuk-tag--grey",
-    "submitted": "govuk-tag--yellow",
-    "approved": "govuk-tag--blue",
-    "published": "govuk-tag--green",
-    "superseded": "govuk-tag--grey",
-}
-
-
-@register.inclusion_tag("guidance/includes/version_status.html")
-def version_status(version):
-    return {"label": version.get_status_display(), "css": STATUS_TAGS.get(version.status, "")}

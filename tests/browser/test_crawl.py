@@ -50,8 +50,8 @@ NOT_PAGES = {
     "referrals:import_sample",  # CSV
     "scrutiny:export",  # CSV
     "scrutiny:appendix_file",  # the uploaded PDF
-    "guidance:published_pdf",  # PDF
-    "guidance:version_eqia_file",  # PDF
+    "modelguidance:published_pdf",  # PDF
+    "modelguidance:version_eqia_file",  # PDF
     "documents:download",  # PDF
     "documents:job_status",  # JSON for the progress bar's script
     "healthz",  # JSON
@@ -72,7 +72,7 @@ NOT_BY_LINK = {
     # in leads there (tests/browser/test_axe.py audits it).
     "core:two_factor_setup": "part of signing in, for an account with no authenticator yet",
     # Schools' DSLs open it from the e-mail (tests/browser/test_guidance.py).
-    "guidance:acknowledge": "the link is in the acknowledgement e-mail only",
+    "modelguidance:acknowledge": "the link is in the acknowledgement e-mail only",
     # Reached by submitting the upload form (tests/browser/test_import.py).
     "referrals:import_preview": "reached by POSTing a CSV file",
     # Reached by pressing "Export the ... pack" (tests/browser/test_packs.py and the keyboard
@@ -105,8 +105,8 @@ NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
     Role.REPORT_OFFICER: {
         # The demo's version 3 is a draft without its equality impact assessment, so the
         # version page offers neither (tests/browser/test_guidance.py walks both with axe).
-        "guidance:version_approve": "only for a submitted version with its EqIA attached",
-        "guidance:version_publish": "only for an approved version",
+        "modelguidance:version_approve": "only for a submitted version with its EqIA attached",
+        "modelguidance:version_publish": "only for an approved version",
     },
 }
 

@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 
 from core.roles import Role
-from guidance.models import Acknowledgement, ModelGuidanceVersion
+from modelguidance.models import Acknowledgement, ModelGuidanceVersion
 from tests.browser.pages import add_authenticator, sign_in
 from tests.browser.test_axe import Audit
 from tests.guidance.helpers import PDF, cabinet_decision, school_with_dsl

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from core.concurrency import Conflict, lock_for_change
-from guidance.services import GuidanceConflict
+from modelguidance.services import GuidanceConflict
 from referrals.models import Referral
 from referrals.services import ReferralConflict
 from scrutiny import services as scrutiny_services

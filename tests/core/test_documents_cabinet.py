@@ -175,7 +175,7 @@ def test_the_public_pack_carries_the_published_guidance_and_the_definitions(
     """Appendices 6 and 7 from the guidance app: the published version's text is in the public
     pack (a draft's never is) and so are the forms of abuse; publishing the next version makes
     a new pack rather than reusing the old one."""
-    from guidance import services as guidance_services
+    from modelguidance import services as guidance_services
     from referrals.models import AbuseForm
     from tests.guidance.helpers import approved, draft, published
 

@@ -145,7 +145,7 @@ def test_one_history_diff_builder():
     root = Path(settings.BASE_DIR)
     callers = [
         str(path.relative_to(root))
-        for app in ("config", "core", "referrals", "reviews", "guidance", "scrutiny")
+        for app in ("config", "core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance")
         for path in (root / app).rglob("*.py")
         if "diff_against(" in path.read_text()
     ]

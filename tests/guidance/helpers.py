@@ -7,8 +7,8 @@ import datetime as dt
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from guidance import services
-from guidance.models import SafeguardingLead, TrainingRecord
+from modelguidance import services
+from modelguidance.models import SafeguardingLead, TrainingRecord
 from tests.factories import SchoolFactory
 from tests.nplusone import unit_of_work
 

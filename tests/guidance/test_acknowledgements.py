@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import Role
-from guidance import services
-from guidance.models import Acknowledgement
+from modelguidance import services
+from modelguidance.models import Acknowledgement
 from tests.conftest import sign_in_verified
 from tests.guidance.helpers import approved, published, school_with_dsl
 
@@ -102,7 +102,7 @@ def test_a_dsl_acknowledges_without_an_account_and_the_link_then_stops_working(
     version = _publish(officer, django_capture_on_commit_callbacks)
     school = schools[0]
     match = _links()[f"dsl{school.urn}@school.example"]
-    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    url = reverse("modelguidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
     page = client.get(url)
     body = page.content.decode()
     assert page.status_code == 200
@@ -141,7 +141,7 @@ def test_a_200_character_name_is_recorded_not_a_server_error(
     version = _publish(officer, django_capture_on_commit_callbacks)
     school = schools[0]
     match = _links()[f"dsl{school.urn}@school.example"]
-    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    url = reverse("modelguidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
     name = ("Dee Ess-Ell " * 20)[:199] + "Z"
     assert len(name) == 200
     done = client.post(url, {"name": name, "confirm": "on"})
@@ -160,7 +160,7 @@ def test_a_link_for_one_school_is_refused_for_another(
 ):
     version = _publish(officer, django_capture_on_commit_callbacks)
     match = _links()[f"dsl{schools[0].urn}@school.example"]
-    wrong = reverse("guidance:acknowledge", kwargs={"urn": schools[1].urn, "token": match["token"]})
+    wrong = reverse("modelguidance:acknowledge", kwargs={"urn": schools[1].urn, "token": match["token"]})
     response = client.get(wrong)
     assert response.status_code == 404
     assert schools[0].name not in response.content.decode()
@@ -173,14 +173,14 @@ def test_a_link_for_one_school_is_refused_for_another(
 
 def test_a_made_up_token_is_refused(client, officer, schools, django_capture_on_commit_callbacks):
     _publish(officer, django_capture_on_commit_callbacks)
-    url = reverse("guidance:acknowledge", kwargs={"urn": schools[0].urn, "token": "guessed-token"})
+    url = reverse("modelguidance:acknowledge", kwargs={"urn": schools[0].urn, "token": "guessed-token"})
     assert client.get(url).status_code == 404
 
 
 def test_a_link_expires(client, officer, schools, django_capture_on_commit_callbacks, settings):
     _publish(officer, django_capture_on_commit_callbacks)
     match = _links()[f"dsl{schools[0].urn}@school.example"]
-    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    url = reverse("modelguidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
     ack = Acknowledgement.objects.get(school=schools[0])
     with time_machine.travel(ack.expires_at - dt.timedelta(seconds=5)):
         assert client.get(url).status_code == 200
@@ -199,7 +199,7 @@ def test_a_link_for_a_superseded_version_is_refused(
     _publish(officer, django_capture_on_commit_callbacks, title="First")
     match = _links()[f"dsl{schools[0].urn}@school.example"]
     _publish(officer, django_capture_on_commit_callbacks, title="Second")
-    url = reverse("guidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
+    url = reverse("modelguidance:acknowledge", kwargs={"urn": match["urn"], "token": match["token"]})
     response = client.get(url)
     assert response.status_code == 410
     assert "newer version" in response.content.decode()
@@ -214,21 +214,23 @@ def test_the_council_sees_who_has_acknowledged_and_reminds_the_rest(
     services.acknowledgement_confirm(urn=match["urn"], token=match["token"], name="Dee")
     school_with_dsl(name="Joined later")  # asked by no e-mail: not listed as waiting
     sign_in_verified(client, officer)
-    page = client.get(reverse("guidance:version_acknowledgements", args=[version.pk]))
+    page = client.get(reverse("modelguidance:version_acknowledgements", args=[version.pk]))
     body = page.content.decode()
     assert "1 of 3 schools asked have acknowledged" in body
     assert "Not acknowledged (2)" in body
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("guidance:version_acknowledgements", args=[version.pk]), {"all": "1"})
+        response = client.post(
+            reverse("modelguidance:version_acknowledgements", args=[version.pk]), {"all": "1"}
+        )
     assert response.status_code == 302
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"dsl{s.urn}@school.example" for s in schools[1:])
     assert all(m.subject.startswith("Reminder:") for m in mail.outbox)
     # The reminder's link replaces the first one.
     old = first_links[f"dsl{schools[1].urn}@school.example"]
-    assert client.get(reverse("guidance:acknowledge", kwargs=dict(old.groupdict()))).status_code == 404
+    assert client.get(reverse("modelguidance:acknowledge", kwargs=dict(old.groupdict()))).status_code == 404
     new = _links()[f"dsl{schools[1].urn}@school.example"]
-    assert client.get(reverse("guidance:acknowledge", kwargs=dict(new.groupdict()))).status_code == 200
+    assert client.get(reverse("modelguidance:acknowledge", kwargs=dict(new.groupdict()))).status_code == 200
     ack = Acknowledgement.objects.get(school=schools[1])
     assert ack.reminders == 1
     # A reminder task run twice sends one e-mail.

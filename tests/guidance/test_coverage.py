@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from core.roles import Role
-from guidance.models import SafeguardingLead, TrainingRecord
-from guidance.selectors import (
+from modelguidance.models import SafeguardingLead, TrainingRecord
+from modelguidance.selectors import (
     schools_with_current_dsl_training,
     training_coverage,
     training_cutoff,
@@ -124,14 +124,14 @@ def test_the_coverage_pages(client, role_user):
     school_with_dsl(trained_on=D(2020, 1, 1), name="Lapsed Academy")
     school, _ = school_with_dsl(trained_on=D(2026, 1, 1), name="Trained Academy")
     sign_in_verified(client, role_user(Role.MASH_MANAGER))
-    page = client.get(reverse("guidance:coverage"), {"on_0": "1", "on_1": "9", "on_2": "2026"})
+    page = client.get(reverse("modelguidance:coverage"), {"on_0": "1", "on_1": "9", "on_2": "2026"})
     body = page.content.decode()
     assert page.status_code == 200
     assert "1 of 2" in body
     assert "Lapsed Academy" in body
     assert "DSL training was due by 1 January 2022" in body
-    bad = client.get(reverse("guidance:coverage"), {"on_0": "31", "on_1": "2", "on_2": "2026"})
+    bad = client.get(reverse("modelguidance:coverage"), {"on_0": "31", "on_1": "2", "on_2": "2026"})
     assert "There is a problem" in bad.content.decode()
-    detail = client.get(reverse("guidance:school_coverage", args=[school.pk]))
+    detail = client.get(reverse("modelguidance:school_coverage", args=[school.pk]))
     assert "DSL training" in detail.content.decode()
     assert "1 January 2026" in detail.content.decode()

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import Role
-from guidance import services
-from guidance.models import ModelGuidanceVersion
+from modelguidance import services
+from modelguidance.models import ModelGuidanceVersion
 from tests.conftest import sign_in_verified
 from tests.guidance.helpers import (
     approved,
@@ -290,7 +290,7 @@ def test_a_form_post_cannot_publish_an_unapproved_version(officer, officer_clien
     version = draft(officer)
     if stage == "submitted":
         services.guidance_version_submit(user=officer, version_id=version.pk)
-    response = officer_client.post(reverse("guidance:version_publish", args=[version.pk]))
+    response = officer_client.post(reverse("modelguidance:version_publish", args=[version.pk]))
     assert response.status_code == 400
     assert "Only an approved version can be published" in response.content.decode()
     assert "There is a problem" in response.content.decode()
@@ -304,7 +304,7 @@ def test_a_form_post_cannot_approve_without_the_eqia(officer, officer_client):
     services.guidance_version_submit(user=officer, version_id=version.pk)
     decision = cabinet_decision(officer)
     response = officer_client.post(
-        reverse("guidance:version_approve", args=[version.pk]), {"decision": decision.pk}
+        reverse("modelguidance:version_approve", args=[version.pk]), {"decision": decision.pk}
     )
     assert response.status_code == 400
     assert "Attach the equality impact assessment before recording approval" in response.content.decode()
@@ -320,7 +320,7 @@ def test_a_draft_decision_record_is_not_offered_for_approval(officer, officer_cl
     )
     undecided = cabinet_decision(officer, status="draft")
     response = officer_client.post(
-        reverse("guidance:version_approve", args=[version.pk]), {"decision": undecided.pk}
+        reverse("modelguidance:version_approve", args=[version.pk]), {"decision": undecided.pk}
     )
     assert response.status_code == 400
     version.refresh_from_db()
@@ -331,31 +331,31 @@ def test_administrators_draft_but_do_not_approve_or_publish(client, role_user, o
     admin_user = role_user(Role.ADMINISTRATOR)
     version = approved(officer)
     sign_in_verified(client, admin_user)
-    assert client.get(reverse("guidance:version_detail", args=[version.pk])).status_code == 200
-    assert client.post(reverse("guidance:version_publish", args=[version.pk])).status_code == 404
+    assert client.get(reverse("modelguidance:version_detail", args=[version.pk])).status_code == 200
+    assert client.post(reverse("modelguidance:version_publish", args=[version.pk])).status_code == 404
     version.refresh_from_db()
     assert version.status == Status.APPROVED
 
 
 def test_the_admin_cannot_change_or_publish_a_version(admin_client, officer):
     version = approved(officer)
-    change = reverse("admin:guidance_modelguidanceversion_change", args=[version.pk])
+    change = reverse("admin:modelguidance_modelguidanceversion_change", args=[version.pk])
     page = admin_client.get(change)
     assert page.status_code == 200  # readable
     assert 'name="status"' not in page.content.decode()
     response = admin_client.post(change, {"status": "published", "title": "x"})
     assert response.status_code == 403
-    assert admin_client.get(reverse("admin:guidance_modelguidanceversion_add")).status_code == 403
+    assert admin_client.get(reverse("admin:modelguidance_modelguidanceversion_add")).status_code == 403
     version.refresh_from_db()
     assert version.status == Status.APPROVED
     assert version.published_at is None
 
 
 def test_the_full_journey_through_the_pages(officer, officer_client):
-    response = officer_client.post(reverse("guidance:versions"))
+    response = officer_client.post(reverse("modelguidance:versions"))
     version = ModelGuidanceVersion.objects.get()
-    assert response["Location"] == reverse("guidance:version_edit", args=[version.pk])
-    edit = reverse("guidance:version_edit", args=[version.pk])
+    assert response["Location"] == reverse("modelguidance:version_edit", args=[version.pk])
+    edit = reverse("modelguidance:version_edit", args=[version.pk])
     data = {
         "title": "Model guidance",
         "change_summary": "First version",
@@ -373,25 +373,25 @@ def test_the_full_journey_through_the_pages(officer, officer_client):
     assert "Enter the text of the section" in bad.content.decode()
     assert officer_client.post(edit, data).status_code == 302
     assert [s.heading for s in version.sections.all()] == ["Purpose"]
-    assert officer_client.post(reverse("guidance:version_submit", args=[version.pk])).status_code == 302
+    assert officer_client.post(reverse("modelguidance:version_submit", args=[version.pk])).status_code == 302
     eqia = officer_client.post(
-        reverse("guidance:version_eqia", args=[version.pk]),
+        reverse("modelguidance:version_eqia", args=[version.pk]),
         {"file": eqia_upload(), "summary": "No adverse impact"},
     )
     assert eqia.status_code == 302
     decision = cabinet_decision(officer)
     # The drafter may not approve their own version; another officer records it.
     own = officer_client.post(
-        reverse("guidance:version_approve", args=[version.pk]), {"decision": decision.pk}
+        reverse("modelguidance:version_approve", args=[version.pk]), {"decision": decision.pk}
     )
     assert own.status_code == 400
     assert "someone else must approve it" in own.content.decode()
     sign_in_verified(officer_client, second_officer())
     approve = officer_client.post(
-        reverse("guidance:version_approve", args=[version.pk]), {"decision": decision.pk}
+        reverse("modelguidance:version_approve", args=[version.pk]), {"decision": decision.pk}
     )
     assert approve.status_code == 302
-    assert officer_client.post(reverse("guidance:version_publish", args=[version.pk])).status_code == 302
+    assert officer_client.post(reverse("modelguidance:version_publish", args=[version.pk])).status_code == 302
     version.refresh_from_db()
     assert version.status == Status.PUBLISHED
 
@@ -421,7 +421,7 @@ def test_a_stale_edit_page_changes_nothing_and_says_so(officer, officer_client):
         change_summary="y",
         sections=[services.SectionInput("Theirs", "Their words")],
     )
-    response = officer_client.post(reverse("guidance:version_edit", args=[version.pk]), stale)
+    response = officer_client.post(reverse("modelguidance:version_edit", args=[version.pk]), stale)
     assert response.status_code == 409
     assert "Someone else changed this version while you were editing it" in response.content.decode()
     assert [(s.heading, s.body) for s in version.sections.all()] == [("Theirs", "Their words")]
@@ -431,7 +431,7 @@ def test_adding_a_section_redraws_the_form_without_errors_or_saving(officer, off
     version = draft(officer)
     before = version.version
     response = officer_client.post(
-        reverse("guidance:version_edit", args=[version.pk]),
+        reverse("modelguidance:version_edit", args=[version.pk]),
         {**_edit_data(version, **{"section-0-body": ""}), "add_section": "1"},
     )
     body = response.content.decode()
@@ -445,7 +445,8 @@ def test_adding_a_section_redraws_the_form_without_errors_or_saving(officer, off
 def test_removing_every_section_is_refused(officer, officer_client):
     version = draft(officer)
     response = officer_client.post(
-        reverse("guidance:version_edit", args=[version.pk]), _edit_data(version, **{"section-0-remove": "on"})
+        reverse("modelguidance:version_edit", args=[version.pk]),
+        _edit_data(version, **{"section-0-remove": "on"}),
     )
     assert response.status_code == 400
     assert "Add at least one section" in response.content.decode()
@@ -587,7 +588,7 @@ def test_the_public_page_shows_the_real_approval_chain(officer, client):
     approver = second_officer()
     services.guidance_version_approve(user=approver, version_id=version.pk, decision=decision)
     services.guidance_version_publish(user=approver, version_id=version.pk)
-    page = " ".join(client.get(reverse("guidance:published")).content.decode().split())
+    page = " ".join(client.get(reverse("modelguidance:published")).content.decode().split())
     assert "Approved by cabinet" not in page
     assert "Cabinet member children and families (a cabinet member)" in page
     assert f"on {today:%-d %B %Y}" in page
@@ -607,7 +608,7 @@ def test_the_approval_chain_says_why_a_key_decision_was_not_subject_to_call_in(o
     approver = second_officer()
     services.guidance_version_approve(user=approver, version_id=version.pk, decision=decision)
     services.guidance_version_publish(user=approver, version_id=version.pk)
-    page = " ".join(client.get(reverse("guidance:published")).content.decode().split())
+    page = " ".join(client.get(reverse("modelguidance:published")).content.decode().split())
     assert (
         "Not subject to call-in (urgent, agreed by the chair of the scrutiny committee, Councillor Pat "
         "Jones: Schools needed the guidance before the new term.)"

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from core.roles import Role
-from guidance import services
+from modelguidance import services
 from tests.core.pdf_helpers import need_poppler, pdf_text, reader
 from tests.guidance.helpers import draft, published
 
@@ -28,7 +28,7 @@ def _body(response) -> bytes:
 
 def test_no_pdf_until_something_is_published(client, officer):
     draft(officer, sections=[services.SectionInput("Draft heading", "Draft words")])
-    assert client.get(reverse("guidance:published_pdf")).status_code == 404
+    assert client.get(reverse("modelguidance:published_pdf")).status_code == 404
 
 
 def test_publishing_renders_the_pdf_once_and_anyone_downloads_it(
@@ -45,7 +45,7 @@ def test_publishing_renders_the_pdf_once_and_anyone_downloads_it(
     assert default_storage.exists(name)  # rendered by the task queued on publishing
     draft(officer, sections=[services.SectionInput("Unapproved heading", "Unapproved words")])
     with mock.patch("core.documents.render_pack") as render:
-        response = client.get(reverse("guidance:published_pdf"))
+        response = client.get(reverse("modelguidance:published_pdf"))
     render.assert_not_called()  # served from storage, not rendered per request
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -64,7 +64,7 @@ def test_the_pdf_follows_the_newly_published_version(client, officer, django_cap
     published(officer, sections=[services.SectionInput("Old words", "x")])
     with django_capture_on_commit_callbacks(execute=True):
         published(officer, sections=[services.SectionInput("New words", "y")])
-    text = pdf_text(_body(client.get(reverse("guidance:published_pdf"))))
+    text = pdf_text(_body(client.get(reverse("modelguidance:published_pdf"))))
     assert "New words" in text
     assert "Old words" not in text
 
@@ -72,7 +72,7 @@ def test_the_pdf_follows_the_newly_published_version(client, officer, django_cap
 def test_a_missing_file_is_rendered_on_request(client, officer):
     need_poppler()
     published(officer, sections=[services.SectionInput("Rendered late", "x")])  # task not run
-    response = client.get(reverse("guidance:published_pdf"))
+    response = client.get(reverse("modelguidance:published_pdf"))
     assert response.status_code == 200
     assert "Rendered late" in pdf_text(_body(response))
 

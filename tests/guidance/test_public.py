@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from core.roles import Role
-from guidance import services
+from modelguidance import services
 from referrals.models import AbuseForm
 from tests.conftest import sign_in_verified
 from tests.guidance.helpers import approved, draft, published
@@ -23,7 +23,7 @@ def officer(role_user):
 def test_nothing_is_public_until_a_version_is_published(client, officer):
     draft(officer, sections=[services.SectionInput("Secret draft heading", "Draft words")])
     approved(officer, sections=[services.SectionInput("Approved not published", "Words")])
-    response = client.get(reverse("guidance:published"))
+    response = client.get(reverse("modelguidance:published"))
     assert response.status_code == 404
     assert "Secret draft heading" not in response.content.decode()
 
@@ -33,7 +33,7 @@ def test_the_published_version_is_readable_without_signing_in(client, officer):
         officer, title="Published guidance", sections=[services.SectionInput("Purpose", "Why **this**")]
     )
     later = draft(officer, title="Newer draft", sections=[services.SectionInput("Draft only", "Not yet")])
-    response = client.get(reverse("guidance:published"))
+    response = client.get(reverse("modelguidance:published"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "Published guidance" in body
@@ -48,7 +48,7 @@ def test_the_published_version_is_readable_without_signing_in(client, officer):
         "version_eqia_file",
         "version_acknowledgements",
     ):
-        page = client.get(reverse(f"guidance:{name}", args=[later.pk]))
+        page = client.get(reverse(f"modelguidance:{name}", args=[later.pk]))
         assert page.status_code == 302, name
         assert page["Location"].startswith(reverse("login"))
 
@@ -70,7 +70,7 @@ def test_guessing_ids_and_old_addresses_reaches_no_draft(client, officer):
 def test_a_superseded_version_is_no_longer_public(client, officer):
     published(officer, title="First", sections=[services.SectionInput("Old words", "x")])
     published(officer, title="Second", sections=[services.SectionInput("New words", "y")])
-    body = client.get(reverse("guidance:published")).content.decode()
+    body = client.get(reverse("modelguidance:published")).content.decode()
     assert "New words" in body
     assert "Old words" not in body
 
@@ -79,7 +79,7 @@ def test_other_roles_cannot_open_drafts(client, role_user, officer):
     version = draft(officer)
     for role in (Role.MASH_PRACTITIONER, Role.REVIEWER, Role.INFORMATION_GOVERNANCE):
         sign_in_verified(client, role_user(role))
-        assert client.get(reverse("guidance:version_detail", args=[version.pk])).status_code == 404
+        assert client.get(reverse("modelguidance:version_detail", args=[version.pk])).status_code == 404
 
 
 def test_definitions_come_from_the_taxonomy_with_the_first_edition(client):
@@ -116,8 +116,8 @@ def test_the_referral_form_shows_the_guidance_for_the_chosen_form(practitioner_c
 def test_public_pages_carry_no_protective_marking_and_signed_in_pages_do(client, officer):
     published(officer, title="Published guidance", sections=[services.SectionInput("Purpose", "Why")])
     marking = "OFFICIAL-SENSITIVE"
-    for name in ("guidance:published", "guidance:definitions", "core:accessibility", "login"):
+    for name in ("modelguidance:published", "guidance:definitions", "core:accessibility", "login"):
         assert marking not in client.get(reverse(name)).content.decode(), name
     sign_in_verified(client, officer)
-    assert marking in client.get(reverse("guidance:published")).content.decode()
+    assert marking in client.get(reverse("modelguidance:published")).content.decode()
     assert marking in client.get(reverse("referrals:tray")).content.decode()

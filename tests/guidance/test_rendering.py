@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from guidance.models import GuidanceSection
 from guidance.rendering import render_markdown, side_by_side
+from modelguidance.models import GuidanceSection
 
 ATTACKS = [
     "<script>alert(1)</script>",

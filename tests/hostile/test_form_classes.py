@@ -18,7 +18,14 @@ from tests.hostile.strategies import hostile_number_part, hostile_text
 pytestmark = pytest.mark.django_db
 
 #: The modules with the product's forms; a module merged later (scrutiny, guidance) is added here.
-FORM_MODULES = ["referrals.forms", "reviews.forms", "core.forms", "guidance.forms", "scrutiny.forms"]
+FORM_MODULES = [
+    "referrals.forms",
+    "reviews.forms",
+    "core.forms",
+    "guidance.forms",
+    "scrutiny.forms",
+    "modelguidance.forms",
+]
 
 
 def form_classes() -> list[type[forms.Form]]:

@@ -62,7 +62,7 @@ NOT_FREE_TEXT = {
 
 
 #: Apps whose models hold what people type; an app merged later is added here.
-PRODUCT_APPS = {"core", "referrals", "reviews", "guidance", "scrutiny"}
+PRODUCT_APPS = {"core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance"}
 
 
 def payload_for(field: models.Field) -> str:

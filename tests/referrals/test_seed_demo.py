@@ -40,8 +40,8 @@ def test_demo_data_shape_and_idempotence(settings, django_user_model):
     assert funnel.received == 320
     assert 25 <= funnel.included <= funnel.candidates <= 40
 
-    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead
-    from guidance.selectors import training_coverage
+    from modelguidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead
+    from modelguidance.selectors import training_coverage
 
     statuses = list(ModelGuidanceVersion.objects.order_by("number").values_list("status", flat=True))
     assert statuses == ["superseded", "published", "draft"]

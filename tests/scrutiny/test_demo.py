@@ -121,7 +121,7 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
         response = client.get(reverse("scrutiny:appendix", args=[appendix.pk]))
         assert response.status_code == 200, appendix
         assert appendix.title in response.content.decode()
-    from guidance.models import ModelGuidanceVersion
+    from modelguidance.models import ModelGuidanceVersion
 
     put_to_cabinet = ModelGuidanceVersion.objects.get(number=1)
     draft = ModelGuidanceVersion.objects.get(status="draft")
@@ -178,7 +178,7 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     call_command("seed_demo")
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
     # (Such a database predates the model guidance too: its versions cite the cabinet decision.)
-    from guidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
+    from modelguidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
     from scrutiny.models import Appendix, ExemptAppendixSnapshot, ReportVersion, ReportVersionAppendix
 
     Acknowledgement.objects.all().delete()
@@ -249,7 +249,7 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     assert "exempt by virtue of paragraph 2 of part 1 of schedule 12a" in public
     assert "redacted cso report april 2017" in public
     assert "demo: a stand-in for the redacted report" in public  # the uploaded PDF, merged
-    from guidance.models import ModelGuidanceVersion
+    from modelguidance.models import ModelGuidanceVersion
 
     put_to_cabinet = ModelGuidanceVersion.objects.get(number=1)
     assert _normal(put_to_cabinet.sections.order_by("order").first().heading) in public  # Appendix 6
@@ -269,8 +269,8 @@ def test_the_demo_2020_pack_digest_survives_a_new_guidance_publication(settings,
 
     from core import documents
     from core.documents.rendering import pack_html
-    from guidance import services as guidance_services
-    from guidance.models import ModelGuidanceVersion
+    from modelguidance import services as guidance_services
+    from modelguidance.models import ModelGuidanceVersion
     from scrutiny import packs
     from tests.guidance.helpers import cabinet_decision, eqia_upload
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from core.roles import Role
-from guidance import services as guidance_services
+from modelguidance import services as guidance_services
 from referrals.models import AbuseForm
 from scrutiny import packs
 from scrutiny.models import Appendix

@@ -26,7 +26,7 @@ from core.documents import services as document_services
 from core.documents.rendering import pack_html
 from core.models import ExportJob
 from core.roles import Role
-from guidance import services as guidance_services
+from modelguidance import services as guidance_services
 from scrutiny import packs, services
 from scrutiny.models import ExemptAppendixSnapshot, ReportVersion, ReportVersionAppendix
 from tests.conftest import sign_in_verified

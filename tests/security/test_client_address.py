@@ -93,7 +93,7 @@ def test_the_access_log_and_security_events_use_the_same_address_as_lockouts(set
 def test_no_other_code_reads_the_address_itself():
     """REMOTE_ADDR and X-Forwarded-For are read in one place only."""
     readers = []
-    for app in ("config", "core", "referrals", "reviews", "scrutiny", "guidance"):
+    for app in ("config", "core", "referrals", "reviews", "scrutiny", "guidance", "modelguidance"):
         for path in (ROOT / app).rglob("*.py"):
             text = path.read_text()
             if ("REMOTE_ADDR" in text or "X_FORWARDED_FOR" in text) and path.name != "client_address.py":

@@ -63,7 +63,7 @@ NOT_PAGES = {
 OTHER_QUERY_PARAMETERS = {
     "login": "?next= is where to go after signing in",
     "core:verify": "?next= is where to go after the second factor",
-    "guidance:version_compare": "?with= picks another guidance version (no case data)",
+    "modelguidance:version_compare": "?with= picks another guidance version (no case data)",
     "referrals:create": "?draft= continues one of the author's own drafts (anyone else's is a 404)",
     "reviews:findings": (
         "?theme=/?recommendation= pick an item to edit; ?criterion=&period=&rating= a table cell,"
@@ -83,7 +83,7 @@ LISTS_OF_ONE_RECORD = {
     "scrutiny:report_publish": "publishing one report's papers (a form, not a list)",
     "scrutiny:disclosure_check": "one report's published figures",
     "reviews:report": "one review's report",
-    "guidance:version_acknowledgements": "one guidance version's acknowledgements",
+    "modelguidance:version_acknowledgements": "one guidance version's acknowledgements",
     "documents:exports": "one record's document packs",
     "documents:job": "one export job",
     "documents:job_status": "one export job",
@@ -91,7 +91,7 @@ LISTS_OF_ONE_RECORD = {
 }
 #: Starting points for a list's probes, where its default view would hide most records.
 BASELINES = {"referrals:tray": [{"view": "all"}]}
-PROJECT_APPS = {"config", "core", "referrals", "reviews", "scrutiny", "guidance"}
+PROJECT_APPS = {"config", "core", "referrals", "reviews", "scrutiny", "guidance", "modelguidance"}
 _LIST_NAME = re.compile(r"List|Export|Search|Tray|Tracker|Log|Report", re.IGNORECASE)
 _GET_KEYS = re.compile(r"""GET\.get\(\s*["'](\w+)["']|GET\[\s*["'](\w+)["']\]""")
 

@@ -28,7 +28,7 @@ from simple_history.utils import bulk_create_with_history
 from core.concurrency import Conflict, lock_for_change
 from core.outbox import enqueue_on_commit
 from core.records import delete_with_history, save_with_history
-from guidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
+from modelguidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
 from referrals.models import School
 
 logger = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
 def published_pdf_name(version: ModelGuidanceVersion) -> str:
     """Where a published version's PDF is kept: fixed by the version (it never changes once
     published) and by its text, so a corrected reference text makes a new file."""
-    from guidance import packs
+    from modelguidance import packs
 
     digest = packs.digest(guidance_version=version)[:16]
     return f"guidance/published/model-guidance-v{version.number}-{digest}.pdf"
@@ -321,7 +321,7 @@ def guidance_version_render_pdf(*, version_id: int) -> str | None:
     from django.core.files.storage import default_storage
 
     from core.documents import render_pack
-    from guidance import packs
+    from modelguidance import packs
 
     version = ModelGuidanceVersion.objects.get(pk=version_id)
     if version.status != Status.PUBLISHED:
@@ -371,14 +371,14 @@ def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> Non
     token = secrets.token_urlsafe(32)
     ack.token_hash = token_hash(token)
     ack.expires_at = now + dt.timedelta(days=_link_days())
-    path = reverse("guidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
+    path = reverse("modelguidance:acknowledge", kwargs={"urn": ack.school.urn, "token": token})
     context = {
         "ack": ack,
         "school": ack.school,
         "lead": ack.lead,
         "guidance_version": ack.guidance_version,
         "link": f"{settings.SITE_URL.rstrip('/')}{path}",
-        "public_link": f"{settings.SITE_URL.rstrip('/')}{reverse('guidance:published')}",
+        "public_link": f"{settings.SITE_URL.rstrip('/')}{reverse('modelguidance:published')}",
         "expires_at": ack.expires_at,
         "reminder": reminder,
         "council_name": settings.COUNCIL_NAME,
@@ -387,7 +387,7 @@ def _send_link(ack: Acknowledgement, *, reminder: bool, now: dt.datetime) -> Non
         subject=("Reminder: " if reminder else "")
         + "Please acknowledge the model guidance for peer on peer abuse "
         + f"(version {ack.guidance_version.number})",
-        message=render_to_string("guidance/email/acknowledgement_request.txt", context),
+        message=render_to_string("modelguidance/email/acknowledgement_request.txt", context),
         from_email=None,
         recipient_list=[ack.lead.email],
     )

@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from guidance.services import (
+from modelguidance.services import (
     acknowledgement_send,
     acknowledgement_send_reminder,
     guidance_version_render_pdf,
