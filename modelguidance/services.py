@@ -293,9 +293,9 @@ def guidance_version_publish(*, user, version_id: int) -> ModelGuidanceVersion:
     ack_ids = acknowledgements_request(user=user, version=version)
     # Through the outbox (ADR 0013): queued once this commits, kept and retried if the broker
     # is down, so publishing never fails or loses an e-mail because of Redis.
-    enqueue_on_commit("guidance.tasks.render_published_pdf", version.pk)
+    enqueue_on_commit("modelguidance.tasks.render_published_pdf", version.pk)
     for ack_id in ack_ids:
-        enqueue_on_commit("guidance.tasks.send_acknowledgement_request", ack_id)
+        enqueue_on_commit("modelguidance.tasks.send_acknowledgement_request", ack_id)
     return version
 
 
@@ -426,7 +426,7 @@ def acknowledgement_remind(*, user, acknowledgement_id: int) -> Acknowledgement:
         _refuse("Only the published version can be acknowledged.", code="not_published")
     ack.remind_requested_at = timezone.now()
     save_with_history(ack, user=user, reason="Reminder requested")
-    enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
+    enqueue_on_commit("modelguidance.tasks.send_acknowledgement_reminder", ack.pk)
     return ack
 
 
@@ -447,7 +447,7 @@ def acknowledgements_remind_all(*, user, version_id: int) -> int:
     for ack in acks:
         ack.remind_requested_at = now
         save_with_history(ack, user=user, reason="Reminder requested")
-        enqueue_on_commit("guidance.tasks.send_acknowledgement_reminder", ack.pk)
+        enqueue_on_commit("modelguidance.tasks.send_acknowledgement_reminder", ack.pk)
     return len(acks)
 
 

@@ -14,7 +14,7 @@ from modelguidance.services import (
 
 
 @shared_task(
-    name="guidance.tasks.send_acknowledgement_request",
+    name="modelguidance.tasks.send_acknowledgement_request",
     autoretry_for=(ConnectionError, TimeoutError, SMTPException),
     retry_backoff=True,
     max_retries=8,
@@ -24,7 +24,7 @@ def send_acknowledgement_request(acknowledgement_id: int) -> bool:
 
 
 @shared_task(
-    name="guidance.tasks.send_acknowledgement_reminder",
+    name="modelguidance.tasks.send_acknowledgement_reminder",
     autoretry_for=(ConnectionError, TimeoutError, SMTPException),
     retry_backoff=True,
     max_retries=8,
@@ -34,7 +34,7 @@ def send_acknowledgement_reminder(acknowledgement_id: int) -> bool:
 
 
 @shared_task(
-    name="guidance.tasks.render_published_pdf",
+    name="modelguidance.tasks.render_published_pdf",
     autoretry_for=(ConnectionError, TimeoutError),
     retry_backoff=True,
     max_retries=5,

@@ -662,7 +662,7 @@ class AmendDecisionView(DecisionView):
             "guidance_departure_reason": current.guidance_departure_reason,
             "amendment_reason": "",
         }
-        self.log_exempt_read()
+        self.log_exempt_read(exempt.shown_fields([current], displayed=AMEND_SHOWS))
         return self.render(self.form_class(initial=initial))
 
     def check(self, form):
@@ -779,6 +779,8 @@ class ManagerOnlyMixin:
 
 #: The decision's reasons the authorisation page shows.
 AUTHORISE_SHOWS = {ReferralDecision: ["rationale", "guidance_departure_reason", "amendment_reason"]}
+#: What the amend page puts in its form from the decision in force.
+AMEND_SHOWS = {ReferralDecision: ["rationale", "advice_notes", "guidance_departure_reason"]}
 
 
 class AuthoriseDecisionView(ManagerOnlyMixin, ReferralMixin, View):

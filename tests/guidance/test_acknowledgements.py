@@ -83,8 +83,8 @@ def test_the_jobs_go_through_the_outbox_with_ids_only(officer, schools):
     version = published(officer)  # the test's transaction never commits: the rows stay unsent
     messages = list(OutboxMessage.objects.order_by("pk"))
     assert Counter(m.task for m in messages) == {
-        "guidance.tasks.render_published_pdf": 1,
-        "guidance.tasks.send_acknowledgement_request": len(schools),
+        "modelguidance.tasks.render_published_pdf": 1,
+        "modelguidance.tasks.send_acknowledgement_request": len(schools),
     }
     acks = Acknowledgement.objects.filter(guidance_version=version)
     assert sorted(m.args for m in messages) == sorted([[version.pk]] + [[a.pk] for a in acks])
@@ -92,7 +92,7 @@ def test_the_jobs_go_through_the_outbox_with_ids_only(officer, schools):
     services.acknowledgements_remind_all(user=officer, version_id=version.pk)
     first = acks.order_by("pk").first()
     services.acknowledgement_remind(user=officer, acknowledgement_id=first.pk)
-    reminders = OutboxMessage.objects.filter(task="guidance.tasks.send_acknowledgement_reminder")
+    reminders = OutboxMessage.objects.filter(task="modelguidance.tasks.send_acknowledgement_reminder")
     assert sorted(m.args for m in reminders) == sorted([[a.pk] for a in acks] + [[first.pk]])
 
 

@@ -49,6 +49,12 @@ def _make(cls, data=None, files=None):
         from reviews.models import CaseAssessment
 
         kwargs["assessment"] = CaseAssessment.objects.first()
+    if "rows" in params:
+        from reviews.models import CriterionRating
+
+        kwargs["rows"] = list(CriterionRating.objects.filter(assessment=kwargs.get("assessment")))
+    if "exempt_visible" in params:
+        kwargs["exempt_visible"] = True  # the widest form: every free-text field present
     if "notes" in params:
         from referrals.models import CaseNote
 
