@@ -21,6 +21,15 @@ from tests.factories import UserFactory
 from tests.nplusone import digests_are_fresh_reads, tasks_are_units, unit_of_work, wrap_unit_modules
 from tests.support import demo
 
+# Fixtures that tests in several folders use (test modules import helpers from tests/support,
+# never fixtures: these are found here).
+from tests.support.access import review_ids  # noqa: F401
+from tests.support.canary import canary_referral, canary_review, published  # noqa: F401
+from tests.support.celery_worker import publish_to, worker  # noqa: F401
+from tests.support.filesystem_worker import filesystem_worker  # noqa: F401
+from tests.support.packs_worker import media, pack_worker  # noqa: F401
+from tests.support.referral_form import source_and_form_ids  # noqa: F401
+
 wrap_unit_modules()
 tasks_are_units()
 digests_are_fresh_reads()
@@ -42,7 +51,7 @@ SERIAL_PATHS = [
     TESTS / "core" / "test_backup.py",
     TESTS / "security" / "test_production_logs.py",
 ]
-SERIAL_FIXTURES = {"live_server", "worker", "pack_worker", "filesystem_worker", "browser", "page"}
+SERIAL_FIXTURES = {"live_server", "worker", "pack_worker", "filesystem_worker"}
 
 
 def is_serial(item) -> bool:

@@ -17,7 +17,7 @@ from scipy.optimize import linprog
 from scrutiny import packs
 from scrutiny.models import CabinetReport
 from tests.conftest import sign_in_verified
-from tests.reviews.test_findings import Tables
+from tests.support.tables import Tables
 
 pytestmark = pytest.mark.django_db
 
