@@ -1,7 +1,7 @@
 """Every URL in the URLconf, walked as every role (and signed out).
 
 New URL patterns are picked up automatically: a page nobody thought about cannot escape,
-because a pattern missing from EXPECTED fails the walk.
+because a pattern missing from EXPECTED (tests/support/access.py) fails the walk.
 """
 
 from __future__ import annotations
