@@ -45,11 +45,11 @@ run: demo ## Set everything up and serve the app with demo data on http://127.0.
 worker: setup ## Run only the Celery worker
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=1
 
-test: setup ## Set up and run the whole test suite
-	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+test: setup ## Set up and run the whole test suite: in parallel (one worker per core), then the serial tests
+	bin/run-tests $(PYTEST_ARGS)
 
-test-fast: setup ## Run the tests without the browser journeys
-	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
+test-fast: setup ## The test suite without the browser journeys (-m "not browser")
+	MARK="not browser" bin/run-tests $(PYTEST_ARGS)
 
 lint: setup ## ruff, the import contracts (import-linter, docs/adr/0019-layers.md), and models that agree with their migrations
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ never go green by skipping.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -18,12 +19,94 @@ from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
 from tests.nplusone import digests_are_fresh_reads, tasks_are_units, unit_of_work, wrap_unit_modules
+from tests.support import demo
+
+# Fixtures that tests in several folders use (test modules import helpers from tests/support,
+# never fixtures: these are found here).
+from tests.support.access import review_ids  # noqa: F401
+from tests.support.canary import canary_referral, canary_review, published  # noqa: F401
+from tests.support.celery_worker import publish_to, worker  # noqa: F401
+from tests.support.filesystem_worker import filesystem_worker  # noqa: F401
+from tests.support.packs_worker import media, pack_worker  # noqa: F401
+from tests.support.referral_form import source_and_form_ids  # noqa: F401
 
 wrap_unit_modules()
 tasks_are_units()
 digests_are_fresh_reads()
 
 IN_CI = bool(os.environ.get("CI"))
+
+TESTS = Path(__file__).resolve().parent
+
+# Tests that cannot share the machine with other tests running at the same time: `make test`
+# runs them after the parallel run, in one process (bin/run-tests). Browser tests (a live
+# server and chromium), fault tests (they stop and start servers), real Celery workers, the
+# backup test (a fixed scratch database, pg_dump and psql) and the gunicorn log test. A test
+# elsewhere that uses one of SERIAL_FIXTURES is serial too, so a new one is caught.
+SERIAL_PATHS = [
+    TESTS / "browser",
+    TESTS / "faults",
+    TESTS / "test_celery_worker.py",
+    TESTS / "test_packs_worker.py",
+    TESTS / "core" / "test_backup.py",
+    TESTS / "security" / "test_production_logs.py",
+]
+SERIAL_FIXTURES = {"live_server", "worker", "pack_worker", "filesystem_worker"}
+
+
+def is_serial(item) -> bool:
+    path = Path(item.path)
+    return any(path == serial or serial in path.parents for serial in SERIAL_PATHS) or bool(
+        SERIAL_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def pytest_itemcollected(item):
+    """Mark as each test is collected (before ``-m`` chooses): ``serial`` for the tests above;
+    the demo-data tests go to one xdist worker, where they share one seed (tests/support/demo.py)."""
+    if is_serial(item):
+        item.add_marker(pytest.mark.serial)
+    if demo.wanted(item):
+        item.add_marker(pytest.mark.xdist_group(demo.MARK))
+
+
+def pytest_collection_modifyitems(items):
+    """The demo-data tests run one after another (where the first of them was collected), so
+    the process seeds the demo once for all of them."""
+    first = next((n for n, item in enumerate(items) if demo.wanted(item)), None)
+    if first is None:
+        return
+    ours = [item for item in items if demo.wanted(item)]
+    rest = [item for item in items if not demo.wanted(item)]
+    items[:] = rest[:first] + ours + rest[first:]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A demo test after the shared seed was rolled back (other tests ran between): seed again."""
+    if demo.current is not None and demo.wanted(item):
+        demo.current.seed()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last demo test of a stretch (its own changes already rolled back), roll the
+    shared seed back, so no other test sees it. At the end of the run the fixture does it."""
+    yield
+    if demo.current is not None and nextitem is not None and not demo.wanted(nextitem):
+        demo.current.roll_back()
+
+
+@pytest.fixture(scope="session")
+def demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo data (``seed_demo``), seeded once per test process and shared (see
+    tests/support/demo.py). A test's own changes are rolled back as any test's are."""
+    demo.current = demo.DemoData(django_db_blocker, tmp_path_factory.mktemp("demo-media"))
+    demo.current.seed()
+    yield demo.current
+    demo.current.roll_back()
+    demo.current = None
+
 
 # Hypothesis: modest example counts so the suite stays fast; no deadline (a request against
 # PostgreSQL on a shared machine is slow at times, and slowness is not what these tests are
@@ -141,28 +224,3 @@ def verified_client(client):
 def admin_client(client, admin_user):
     """pytest-django's admin_client, signed in with two-factor as every account must be."""
     return sign_in_verified(client, admin_user)
-
-
-def _task_contexts():
-    """A Celery task run eagerly inside a request is, in production, its own process: give it
-    its own zeal context, as the middleware gives each request one."""
-    from celery.signals import task_postrun, task_prerun
-    from zeal import zeal_context
-
-    open_contexts = {}
-
-    def started(task_id=None, **kwargs):
-        context = zeal_context()
-        context.__enter__()
-        open_contexts[task_id] = context
-
-    def finished(task_id=None, **kwargs):
-        context = open_contexts.pop(task_id, None)
-        if context is not None:
-            context.__exit__(None, None, None)
-
-    task_prerun.connect(started, weak=False, dispatch_uid="tests.zeal_task_start")
-    task_postrun.connect(finished, weak=False, dispatch_uid="tests.zeal_task_end")
-
-
-_task_contexts()

@@ -21,9 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -38,66 +36,10 @@ from tests.conftest import require_service, sign_in_verified
 from tests.core.pdf_helpers import pdf_text
 from tests.documents_kind import KIND, PUBLIC_MARK
 from tests.factories import ReferralFactory
-from tests.test_celery_worker import _database_url, publish_to  # noqa: F401 - publish_to is a fixture
 
-ROOT = Path(__file__).resolve().parent.parent
 Status = ExportJob.Status
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Path(settings.MEDIA_ROOT)
-
-
-@pytest.fixture
-def pack_worker(tmp_path, media):
-    """Start `celery worker` processes (each in its own process group); stop them afterwards."""
-    processes: list[subprocess.Popen] = []
-
-    def start(extra_env: dict[str, str], *, pool: str = "solo") -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "DATABASE_URL": _database_url(),
-            "MEDIA_ROOT": str(media),
-            **extra_env,
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            f"--pool={pool}",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--include=tests.documents_kind",
-            f"--hostname=packs-{uuid.uuid4().hex[:8]}@%h",
-        ]
-        log = open(tmp_path / f"worker-{len(processes)}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(  # noqa: S603 - this Python, fixed arguments
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        process.log_path = log.name
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _wait_for(job_id: int, statuses, seconds: float = 90, worker=None) -> ExportJob:
@@ -134,7 +76,7 @@ def _one_file(media: Path, job: ExportJob) -> None:
 
 @pytest.mark.redis
 @transactional
-def test_a_pack_job_runs_end_to_end_on_a_real_worker(pack_worker, publish_to, role_user, media):  # noqa: F811
+def test_a_pack_job_runs_end_to_end_on_a_real_worker(pack_worker, publish_to, role_user, media):
     url = os.environ["REDIS_URL"]
     publish_to(url, redis_transport_options(3600))
     worker = pack_worker({"REDIS_URL": url})
@@ -151,7 +93,7 @@ def test_a_pack_job_runs_end_to_end_on_a_real_worker(pack_worker, publish_to, ro
 @transactional
 def test_a_worker_child_killed_mid_render_is_replaced_and_the_job_completes_once(
     pack_worker,
-    publish_to,  # noqa: F811
+    publish_to,
     role_user,
     media,
 ):
@@ -177,7 +119,7 @@ def test_a_worker_child_killed_mid_render_is_replaced_and_the_job_completes_once
 @transactional
 def test_a_worker_killed_mid_render_is_redelivered_once_a_worker_is_back(
     pack_worker,
-    publish_to,  # noqa: F811
+    publish_to,
     role_user,
     media,
 ):
@@ -253,7 +195,7 @@ def private_redis(tmp_path):
 @transactional
 def test_with_redis_down_asking_for_an_export_says_so_and_makes_nothing(
     client,
-    publish_to,  # noqa: F811
+    publish_to,
     private_redis,
     role_user,
     media,
@@ -283,7 +225,7 @@ def test_with_redis_down_asking_for_an_export_says_so_and_makes_nothing(
 
 @transactional
 def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_waits_in_the_outbox(
-    publish_to,  # noqa: F811
+    publish_to,
     private_redis,
     role_user,
     monkeypatch,
@@ -313,7 +255,7 @@ def test_if_redis_goes_away_between_the_check_and_the_publish_the_job_waits_in_t
 @transactional
 def test_a_job_whose_message_redis_lost_is_published_again_and_completes_once(
     pack_worker,
-    publish_to,  # noqa: F811
+    publish_to,
     private_redis,
     role_user,
     media,

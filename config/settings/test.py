@@ -1,7 +1,7 @@
 """Test settings: DATABASE_URL and REDIS_URL come from the environment (CI sets them)."""
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
@@ -11,6 +11,14 @@ STORAGES["staticfiles"] = {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# pytest-xdist (`make test`): each worker has its own test database (pytest-django adds the
+# worker's name to it) and its own keys on the broker, so no worker reads another's messages.
+XDIST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+if XDIST_WORKER and REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"{XDIST_WORKER}:",
+    }
 CELERY_TASK_EAGER_PROPAGATES = True
 AXES_FAILURE_LIMIT = 5
 WHITENOISE_USE_FINDERS = True

@@ -18,9 +18,9 @@ from core.roles import Role
 from referrals.models import Referral
 from reviews import services
 from tests.browser.pages import add_authenticator, sign_in
-from tests.browser.test_axe import Audit
 from tests.factories import ReferralFactory
 from tests.nplusone import set_up
+from tests.support.axe import Audit
 
 RATINGS = [
     "met",

@@ -28,7 +28,7 @@ from core.roles import Role
 from devtools.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from tests.browser.pages import axe_violations, screenshot, sign_in
 from tests.nplusone import set_up
-from tests.test_access import EXPECTED, POST_ONLY
+from tests.support.access import EXPECTED, POST_ONLY
 
 #: How many pages of one URL pattern a role visits (different records, filters, pages), and
 #: how many new links to one pattern each page adds: a list of 25 referrals adds three, so

@@ -14,8 +14,8 @@ from django.core import mail
 from core.roles import Role
 from modelguidance.models import Acknowledgement, ModelGuidanceVersion
 from tests.browser.pages import add_authenticator, sign_in
-from tests.browser.test_axe import Audit
 from tests.guidance.helpers import PDF, cabinet_decision, school_with_dsl
+from tests.support.axe import Audit
 
 LINK = re.compile(r"https?://[^\s]+(?P<path>/guidance/acknowledge/[^/]+/[^/\s]+/)")
 

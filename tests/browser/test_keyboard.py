@@ -39,13 +39,10 @@ from tests.browser.pages import (
     screenshot,
     sign_in_by_keyboard,
 )
-from tests.browser.test_packs import filesystem_worker  # noqa: F401 - a fixture
-from tests.browser.test_reviews import _review_in_reviewing
 from tests.factories import SchoolFactory
 from tests.nplusone import set_up
 from tests.scrutiny.helpers import add_appendix, make_report, publish
-from tests.test_celery_worker import publish_to  # noqa: F401 - a fixture
-from tests.test_packs_worker import media, pack_worker  # noqa: F401 - fixtures
+from tests.support.reviews import _review_in_reviewing
 
 
 def test_a_practitioner_logs_screens_and_decides_a_referral_by_keyboard(page, practitioner):
@@ -178,7 +175,7 @@ def _report_with_an_exempt_appendix(officer):
     return report
 
 
-def test_an_officer_exports_the_public_pack_by_keyboard(page, role_user, filesystem_worker):  # noqa: F811
+def test_an_officer_exports_the_public_pack_by_keyboard(page, role_user, filesystem_worker):
     officer = role_user(Role.REPORT_OFFICER, username="officer", first_name="Olu", last_name="Officer")
     add_authenticator(officer)
     report = _report_with_an_exempt_appendix(officer)

@@ -18,30 +18,9 @@ from core import permissions
 from core.models import AccessLogEntry, ExportJob
 from core.roles import Role
 from tests.browser.pages import add_authenticator, sign_in
-from tests.browser.test_axe import Audit
 from tests.documents_kind import KIND
 from tests.factories import ReferralFactory
-from tests.test_celery_worker import publish_to  # noqa: F401 - a fixture
-from tests.test_packs_worker import media, pack_worker  # noqa: F401 - fixtures
-
-
-@pytest.fixture
-def filesystem_worker(tmp_path, publish_to, pack_worker):  # noqa: F811
-    """A real worker on kombu's filesystem broker; the test kind reads its parts slowly."""
-    broker = tmp_path / "broker"
-    for folder in ("out", "processed", "control"):
-        (broker / folder).mkdir(parents=True)
-    publish_to(
-        "filesystem://",
-        {
-            "data_folder_in": str(broker / "out"),
-            "data_folder_out": str(broker / "out"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-        },
-    )
-    return pack_worker({"REDIS_URL": "", "CELERY_BROKER_DIR": str(broker), "TEST_PACK_SLEEP": "3"})
+from tests.support.axe import Audit
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from core.roles import Role
 from scrutiny import services
 from scrutiny.models import Action, Appendix, CabinetReport, DecisionRecord, Recommendation
 from tests.browser.pages import add_authenticator, choose, fill_date, sign_in
-from tests.browser.test_axe import Audit
 from tests.scrutiny.helpers import meetings, travel_to
+from tests.support.axe import Audit
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from core.roles import Role
 from tests.conftest import sign_in_verified
-from tests.test_exempt_leak import leaks
+from tests.support.canary import leaks
 
 pytestmark = pytest.mark.django_db
 

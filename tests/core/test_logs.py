@@ -20,8 +20,8 @@ from core.roles import Role
 from referrals import services
 from referrals.models import Child
 from tests.conftest import sign_in_verified
-from tests.test_access import app_urls
-from tests.test_exempt_leak import CANARY, leaks
+from tests.support.access import app_urls
+from tests.support.canary import CANARY, leaks
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from core.roles import Role
 from core.two_factor import GRANT_CAPABLE_ROLES
 from tests.conftest import sign_in_verified
 from tests.factories import ReferralFactory, UserFactory
-from tests.test_access import PUBLIC, _own_import_batch, app_urls
+from tests.support.access import PUBLIC, _own_import_batch, app_urls
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from core.models import OutboxMessage
 from core.outbox import outbox_flush
 from referrals.models import Referral, ReferralDecision
 from tests.conftest import require_service
-from tests.test_celery_worker import _decide, _wait_for_feedback
+from tests.support.celery_worker import _decide, _wait_for_feedback
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
 

@@ -21,7 +21,7 @@ import pytest
 
 from config.celery import app as celery_app
 from referrals.models import ReferralDecision
-from tests.test_celery_worker import ROOT, _database_url, _decide, _wait_for_feedback
+from tests.support.celery_worker import ROOT, _database_url, _decide, _wait_for_feedback
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(300)]
 KILLS = 3

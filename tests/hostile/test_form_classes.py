@@ -5,7 +5,6 @@ invalid form says why in words, and a valid one hands its service the types it e
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import inspect
 
 import pytest
@@ -14,31 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.hostile.strategies import hostile_number_part, hostile_text
+from tests.support.form_classes import form_classes
 
 pytestmark = pytest.mark.django_db
-
-#: The modules with the product's forms; a module merged later (scrutiny, guidance) is added here.
-FORM_MODULES = [
-    "referrals.forms",
-    "reviews.forms",
-    "core.forms",
-    "guidance.forms",
-    "scrutiny.forms",
-    "modelguidance.forms",
-]
-
-
-def form_classes() -> list[type[forms.Form]]:
-    found = []
-    for name in FORM_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, forms.BaseForm) and cls.__module__ == name and cls is not forms.Form:
-                found.append(cls)
-    return found
 
 
 def _make(cls, data=None, files=None):

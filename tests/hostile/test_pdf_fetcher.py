@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.test_xss import _documents
+from tests.support.documents import _documents
 
 #: What a template (or text a person typed into one) could make WeasyPrint ask for.
 REFUSED_URLS = [

@@ -23,7 +23,7 @@ from tests.hostile.walk import (
     forms_in,
     named_patterns,
 )
-from tests.test_access import SKIP_PREFIXES, app_urls
+from tests.support.access import SKIP_PREFIXES, app_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,7 @@ def test_neighbouring_ids_of_records_out_of_reach_answer_not_found(client, role_
     """A record made for someone else, and its neighbours either side, on every URL with an id:
     404 unless the page is one the role gets for any record (tests/test_access.py EXPECTED)."""
     from core.roles import Role
-    from tests.test_access import EXPECTED
+    from tests.support.access import EXPECTED
 
     world = build_world(role_user)
     other = build_world(role_user, tag="other")  # the same shapes again: another review, batch and referral

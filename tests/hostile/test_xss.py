@@ -10,7 +10,6 @@ payload would make, no template syntax evaluated.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from html.parser import HTMLParser
 
@@ -25,8 +24,8 @@ from core import permissions
 from core.roles import Role
 from referrals import services
 from tests.hostile.walk import ACTORS, body_of, build_world
-from tests.test_access import app_urls
-from tests.test_exempt_leak import canary_referral, canary_review, published  # noqa: F401 - fixtures
+from tests.support.access import app_urls
+from tests.support.documents import _documents
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +170,7 @@ def script_problems(html: str) -> list[str]:
 
 
 @pytest.fixture
-def filled_world(role_user, canary_referral, canary_review, django_capture_on_commit_callbacks):  # noqa: F811
+def filled_world(role_user, canary_referral, canary_review, django_capture_on_commit_callbacks):
     world = build_world(role_user)
     manager = world.users[Role.MASH_MANAGER.value]
     # The manager may see the canary referral's identities, so the exempt fields render too.
@@ -204,8 +203,8 @@ def test_payloads_in_every_free_text_field_render_escaped_on_every_page(
     client,
     actor,
     filled_world,
-    canary_referral,  # noqa: F811 - the fixture
-    canary_review,  # noqa: F811
+    canary_referral,
+    canary_review,
 ):
     world = filled_world
     world.sign_in(client, actor)
@@ -227,7 +226,7 @@ def test_payloads_in_every_free_text_field_render_escaped_on_every_page(
         assert seen_payload, "the walk should have met the payload somewhere (escaped)"
 
 
-def test_emails_carry_no_markup_that_runs(filled_world, canary_referral):  # noqa: F811
+def test_emails_carry_no_markup_that_runs(filled_world, canary_referral):
     """The service's e-mails are plain text; an HTML alternative, if one is added, is checked."""
     from referrals.models import ReferralDecision, ReferralDetail
 
@@ -256,11 +255,6 @@ def test_emails_carry_no_markup_that_runs(filled_world, canary_referral):  # noq
         for content, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
                 assert not script_problems(content), script_problems(content)
-
-
-def _documents():
-    """core.documents, the PDF pipeline (merged: its absence is a failure, never a skip)."""
-    return importlib.import_module("core.documents")
 
 
 def _registry(documents) -> dict:

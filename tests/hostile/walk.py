@@ -28,7 +28,7 @@ from django.utils import timezone
 from core.roles import Role
 from tests.conftest import sign_in_verified
 from tests.nplusone import set_up
-from tests.test_access import PUBLIC, app_urls, named_patterns
+from tests.support.access import PUBLIC, app_urls, named_patterns
 
 #: Tables a request may change without having changed anything of the case.
 ALWAYS_EXCLUDED = frozenset(

@@ -9,50 +9,21 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from referrals import services
 from referrals.models import (
     AbuseForm,
     DecisionAuthorisationRule,
     Outcome,
-    RagLevel,
     Referral,
     ReferralDecision,
 )
 from tests.conftest import sign_in_verified
 from tests.nplusone import unit_of_work
-from tests.referrals.helpers import referral_input, two_children
+from tests.referrals.helpers import referral_input
+from tests.support.decisions import decide, outcomes, screened
 
 pytestmark = pytest.mark.django_db
-
-
-def outcomes(*codes):
-    return list(Outcome.objects.filter(code__in=codes))
-
-
-@unit_of_work
-def screened(user, form="sexual-assault", received_at=None):
-    changes = {"forms_of_abuse": [AbuseForm.objects.get(code=form)]}
-    if received_at is not None:
-        changes |= {"received_at": received_at, "incident_date": timezone.localtime(received_at).date()}
-    referral = services.referral_create(user=user, data=referral_input(**changes), children=two_children())
-    return services.referral_start_screening(
-        user=user, referral_id=referral.pk, expected_version=1, rag=RagLevel.objects.get(code="red")
-    )
-
-
-@unit_of_work
-def decide(user, referral, *codes, expected_version=None, **changes):
-    referral.refresh_from_db()
-    return services.referral_record_decision(
-        user=user,
-        referral_id=referral.pk,
-        expected_version=expected_version or referral.version,
-        decision=services.DecisionInput(
-            outcomes=outcomes(*codes), rationale=changes.pop("rationale", "r"), **changes
-        ),
-    )
 
 
 # --- Contradictions ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from referrals import services
 from referrals.models import Referral, ReferralDraft
 from referrals.tasks import delete_expired_drafts
 from tests.conftest import sign_in_verified
-from tests.referrals.test_views import payload, source_and_form_ids  # noqa: F401 - a fixture
+from tests.support.referral_form import payload
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def _save_draft(client, data):
 def test_a_half_typed_referral_is_saved_as_a_draft_and_finished_later(
     practitioner_client,
     practitioner,
-    source_and_form_ids,  # noqa: F811
+    source_and_form_ids,
 ):
     full = payload(source_and_form_ids)
     half = {k: v for k, v in full.items() if not k.startswith("child-1-")} | {"narrative": "", "junk": "x"}
@@ -53,7 +53,7 @@ def test_a_half_typed_referral_is_saved_as_a_draft_and_finished_later(
     assert not ReferralDraft.objects.exists()  # finished: the draft is gone
 
 
-def test_a_draft_is_its_authors_alone(client, role_user, practitioner, source_and_form_ids):  # noqa: F811
+def test_a_draft_is_its_authors_alone(client, role_user, practitioner, source_and_form_ids):
     draft = services.referral_draft_save(user=practitioner, data={"referrer_name": ["Secret Name"]})
     for role in (Role.MASH_PRACTITIONER, Role.MASH_MANAGER):
         other = role_user(role)
@@ -89,7 +89,7 @@ def test_a_nul_in_a_draft_is_dropped_not_a_server_error(practitioner_client):
     assert ReferralDraft.objects.get().data["narrative"] == ["ab"]
 
 
-def test_the_list_says_what_each_draft_is(practitioner_client, practitioner, source_and_form_ids):  # noqa: F811
+def test_the_list_says_what_each_draft_is(practitioner_client, practitioner, source_and_form_ids):
     """Found by attack: the list showed only when each draft was started and saved, so an
     author with several could not tell them apart."""
     full = payload(source_and_form_ids)

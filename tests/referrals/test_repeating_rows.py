@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from referrals.models import Referral
-from tests.referrals.test_views import payload, source_and_form_ids  # noqa: F401 - a fixture
+from tests.support.referral_form import payload
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def _with_blank_rows(data: dict, extra: int) -> dict:
 
 
 @pytest.mark.parametrize("extra", [1, 3])
-def test_blank_extra_child_rows_are_ignored(practitioner_client, source_and_form_ids, extra):  # noqa: F811
+def test_blank_extra_child_rows_are_ignored(practitioner_client, source_and_form_ids, extra):
     response = practitioner_client.post(
         reverse("referrals:create"), _with_blank_rows(payload(source_and_form_ids), extra)
     )
@@ -25,7 +25,7 @@ def test_blank_extra_child_rows_are_ignored(practitioner_client, source_and_form
     assert Referral.objects.get().children.count() == 2
 
 
-def test_a_blank_row_with_only_its_unticked_defaults_is_ignored(practitioner_client, source_and_form_ids):  # noqa: F811
+def test_a_blank_row_with_only_its_unticked_defaults_is_ignored(practitioner_client, source_and_form_ids):
     data = _with_blank_rows(payload(source_and_form_ids), 1)
     # What a browser sends for an untouched row: empty boxes and the "not known" selects.
     data.update(
@@ -46,7 +46,7 @@ def test_a_blank_row_with_only_its_unticked_defaults_is_ignored(practitioner_cli
     assert Referral.objects.get().children.count() == 2
 
 
-def test_a_partial_row_is_refused_and_everything_typed_is_kept(practitioner_client, source_and_form_ids):  # noqa: F811
+def test_a_partial_row_is_refused_and_everything_typed_is_kept(practitioner_client, source_and_form_ids):
     data = _with_blank_rows(payload(source_and_form_ids), 1)
     data["child-2-first_name"] = "Partialname"
     response = practitioner_client.post(reverse("referrals:create"), data)

@@ -15,9 +15,9 @@ call_command = set_up(_call_command)
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_data_shape_and_idempotence(settings, django_user_model):
+def test_demo_data_shape_and_idempotence(settings, django_user_model, demo_data):
+    """The shared seed (tests/support/demo.py: ``seed_demo`` run once for the run's demo tests)."""
     settings.DEBUG = True
-    call_command("seed_demo")
     historic = Referral.objects.filter(received_at__date__lte=dt.date(2019, 11, 30))
     assert historic.count() == 320
     assert School.objects.count() == 60

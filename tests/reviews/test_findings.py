@@ -14,7 +14,6 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -29,6 +28,7 @@ from reviews.models import ReviewRecommendation, ReviewTheme
 from tests.conftest import sign_in_verified
 from tests.factories import ReferralFactory, SchoolFactory
 from tests.nplusone import set_up
+from tests.support.tables import Tables
 
 pytestmark = pytest.mark.django_db
 
@@ -45,56 +45,6 @@ def at(day: dt.date) -> dt.datetime:
 
 
 # --- Reading the pages ------------------------------------------------------------------------------
-
-
-class Tables(HTMLParser):
-    """Every table on a page as {caption: [[cell text, ...], ...]}, leaving out visually-hidden text."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._caption = self._row = self._cell = None
-        self._rows: list[list[str]] = []
-        self._in_caption = False
-        self._hidden = 0
-        self._depth = 0
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        self._depth += 1
-        if self._hidden or "govuk-visually-hidden" in (dict(attrs).get("class") or ""):
-            self._hidden += 1
-        if tag == "table":
-            self._caption, self._rows = "", []
-        elif tag == "caption":
-            self._in_caption = True
-        elif tag == "tr":
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        self._depth -= 1
-        if self._hidden:
-            self._hidden -= 1
-        if tag == "caption":
-            self._in_caption = False
-        elif tag in ("td", "th") and self._cell is not None:
-            self._row.append(" ".join(self._cell.split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self._rows.append(self._row)
-            self._row = None
-        elif tag == "table":
-            self.tables[" ".join(self._caption.split())] = self._rows
-
-    def handle_data(self, data):
-        if self._hidden:
-            return
-        if self._in_caption:
-            self._caption += data
-        elif self._cell is not None:
-            self._cell += data
 
 
 def compliance(html: str, period: str) -> dict[str, dict[str, str]]:

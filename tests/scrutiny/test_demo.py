@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommendation, Response
 from tests.conftest import sign_in_verified
-from tests.nplusone import set_up
+from tests.nplusone import set_up, unit_of_work
 
 call_command = set_up(_call_command)  # the seed builds its rows one by one on purpose
 
@@ -61,11 +61,10 @@ def appendix_list_2020() -> list[tuple[int, str]]:
     ]
 
 
-def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
-    """One seed (it takes a minute): the report, the tracker, the pages, idempotence."""
+def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model, demo_data):
+    """The shared seed: the report, the tracker, the pages, idempotence."""
     settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo")
+    settings.MEDIA_ROOT = str(demo_data.copy_media(tmp_path))
     demo = CabinetReport.objects.get(meeting__date="2020-11-26")
 
     # The 2020 appendix list, in order; Appendix 2 exempt; Appendix 4 an uploaded PDF.
@@ -199,7 +198,7 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model):
     assert ModelGuidanceVersion.objects.get(number=1).decision.report.meeting.date.isoformat() == "2020-11-26"
 
 
-def test_the_demo_report_as_packs(settings, tmp_path):
+def test_the_demo_report_as_packs(settings, tmp_path, demo_data):
     """The 2020 report through the real pipeline - the export job and its Celery task, with
     the N+1 detector on as for any task: the public pack carries no child's name from the
     exempt Appendix 2 (a notice stands in its place) and the exempt pack does; the uploaded
@@ -217,8 +216,7 @@ def test_the_demo_report_as_packs(settings, tmp_path):
 
     need_poppler()
     settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo")
+    settings.MEDIA_ROOT = str(demo_data.copy_media(tmp_path))
     demo = CabinetReport.objects.get(meeting__date="2020-11-26")
     cases = selectors.exempt_case_list(demo.appendices.get(number=2).review)
     names = {name for case in cases for _, name, _ in case.children}
@@ -231,6 +229,7 @@ def test_the_demo_report_as_packs(settings, tmp_path):
 
     version = demo.versions.get()
 
+    @unit_of_work  # each pack is its own request and task, as an officer's would be
     def pack(variant: str) -> bytes:
         job, _ = documents.export_job_request(
             user=officer, kind="cabinet_report_version", object_id=version.pk, variant=variant
@@ -260,7 +259,7 @@ def test_the_demo_report_as_packs(settings, tmp_path):
     page_png(exempt_pdf, 1, Path(__file__).resolve().parents[2] / "test-artifacts" / "demo-exempt-pack")
 
 
-def test_the_demo_2020_pack_digest_survives_a_new_guidance_publication(settings, tmp_path):
+def test_the_demo_2020_pack_digest_survives_a_new_guidance_publication(settings, tmp_path, demo_data):
     """The incident: after model guidance version 3 was published, a new public pack of the
     decided 2020 report read "Version 3, published ..." in Appendix 6. The decided version's
     digest and pack are the same after a new guidance version is published."""
@@ -275,8 +274,7 @@ def test_the_demo_2020_pack_digest_survives_a_new_guidance_publication(settings,
     from tests.guidance.helpers import cabinet_decision, eqia_upload
 
     settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo")
+    settings.MEDIA_ROOT = str(demo_data.copy_media(tmp_path))
     demo = CabinetReport.objects.get(meeting__date="2020-11-26")
     version = demo.versions.get()
     entry = documents.get_kind("cabinet_report_version")

@@ -10,7 +10,6 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from django.core.management import call_command as _call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 from scipy.optimize import linprog
@@ -18,10 +17,7 @@ from scipy.optimize import linprog
 from scrutiny import packs
 from scrutiny.models import CabinetReport
 from tests.conftest import sign_in_verified
-from tests.nplusone import set_up
-from tests.reviews.test_findings import Tables
-
-call_command = set_up(_call_command)  # the seed builds its rows one by one on purpose
+from tests.support.tables import Tables
 
 pytestmark = pytest.mark.django_db
 
@@ -64,10 +60,11 @@ def reader_bounds(result) -> dict:
     return found
 
 
-def test_the_demo_public_pack_reveals_no_suppressed_figure(settings, tmp_path, client, django_user_model):
+def test_the_demo_public_pack_reveals_no_suppressed_figure(
+    settings, tmp_path, client, django_user_model, demo_data
+):
     settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo")
+    settings.MEDIA_ROOT = str(demo_data.copy_media(tmp_path))
     demo = CabinetReport.objects.get(meeting__date="2020-11-26")
     publications = packs.cabinet_report_disclosure(report=demo)
     assert len(publications) == 1

@@ -45,7 +45,7 @@ from referrals.models import (
 from tests.conftest import sign_in_verified
 from tests.factories import UserFactory
 from tests.nplusone import set_up
-from tests.test_access import named_patterns
+from tests.support.access import named_patterns
 
 pytestmark = pytest.mark.django_db
 

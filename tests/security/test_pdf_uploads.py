@@ -22,8 +22,8 @@ from pikepdf import Array, Dictionary, Name
 from core.roles import Role
 from scrutiny.models import Appendix
 from tests.conftest import sign_in_verified
-from tests.hostile.test_uploads import refuses_upload
 from tests.scrutiny.helpers import add_appendix, make_report, pdf_bytes
+from tests.support.uploads import refuses_upload
 
 pytestmark = pytest.mark.django_db
 

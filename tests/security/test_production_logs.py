@@ -27,7 +27,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import sign_in_verified
-from tests.test_celery_worker import _database_url
+from tests.support.celery_worker import _database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY_FIRST = "Qzcnrylogfirst"

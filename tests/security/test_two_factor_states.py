@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.middleware import FIRST_FACTOR_ONLY, TWO_FACTOR_EXEMPT
 from core.roles import Role
 from tests.conftest import sign_in_verified
-from tests.test_access import ANONYMOUS, PUBLIC
+from tests.support.access import ANONYMOUS, PUBLIC
 
 pytestmark = pytest.mark.django_db
 
