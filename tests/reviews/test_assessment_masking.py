@@ -23,13 +23,13 @@ from core.roles import Role
 from reviews import services as review_services
 from reviews.models import CaseAssessment
 from tests.conftest import sign_in_verified
-from tests.test_exempt_leak import canary_referral, leaks, published  # noqa: F401 - fixtures
+from tests.support.canary import leaks
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def returned_assessment(role_user, canary_referral):  # noqa: F811 - the imported fixture
+def returned_assessment(role_user, canary_referral):
     """An assessment of the canary referral, canaries in all its free text, returned to the
     reviewer by the lead with a canary comment (so the reviewer may change it again)."""
     lead = role_user(Role.LEAD_REVIEWER, username="mask-lead")
