@@ -18,7 +18,7 @@ def form_modules() -> list[str]:
     is walked without being listed here."""
     names = []
     for config in apps.get_app_configs():
-        if not Path(config.path).resolve().is_relative_to(ROOT):
+        if Path(config.path).resolve().parent != ROOT:  # a package installed in .venv, say
             continue
         name = f"{config.name}.forms"
         if importlib.util.find_spec(name) is not None:
