@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -11,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core import services
 from core.models import AccessLogEntry, RoleRequest, SecurityEvent
 from core.roles import GROUP_NAMES, Role, has_role
+from core.two_factor import recovery_refusal
 
 
 @admin.register(AccessLogEntry)
@@ -162,6 +164,16 @@ class UserAdmin(BaseUserAdmin):
                     f"The change to {obj.get_username()}'s roles gives a role that another "
                     "administrator must approve (Role requests). Until then their roles are unchanged.",
                 )
+
+    def user_change_password(self, request, id, form_url=""):
+        """Setting someone's password: refused to the administrator who reset their second factor
+        recently (both by one person would hand them the account; core.two_factor)."""
+        user = self.get_object(request, unquote(id))
+        if user is not None and request.method == "POST":
+            refusal = recovery_refusal(actor=request.user, user=user, action="password")
+            if refusal:
+                raise PermissionDenied(refusal)
+        return super().user_change_password(request, id, form_url)
 
     def construct_change_message(self, request, form, formsets, add=False):
         if isinstance(form, AdminPasswordChangeForm):

@@ -74,12 +74,17 @@ def security_event_record(
 
 
 def information_governance_emails() -> list[str]:
-    return list(
+    """Everyone who holds the information governance role, and the team's fixed mailbox
+    (``SECURITY_ALERTS_EMAIL``): so an administrator who removes or disables the role's holders
+    cannot silence what they are told."""
+    holders = list(
         get_user_model()
         .objects.filter(groups__name=GROUP_NAMES[Role.INFORMATION_GOVERNANCE], is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
+    mailbox = settings.SECURITY_ALERTS_EMAIL
+    return holders + ([mailbox] if mailbox and mailbox not in holders else [])
 
 
 def security_event_notify(*, event_id: int, tell_user: bool = True) -> int:

@@ -95,21 +95,27 @@ def _apply_roles(*, user, roles: set[str]) -> None:
     user._mash_roles = None  # the cached roles (core.roles.user_roles) are stale now
 
 
+#: Roles whose removal also waits for a second administrator: without them nobody hears of
+#: security events or administers accounts, so one administrator must not silence them.
+OVERSIGHT_ROLES = frozenset({Role.INFORMATION_GOVERNANCE, Role.ADMINISTRATOR})
+
+
 @transaction.atomic
 def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> RoleChange:
     """Set ``user``'s roles to ``groups``, or ask a second administrator to.
 
     Refuses a change to one's own roles, or to the roles of an account that made (or asked
     roles for) the actor. A change that gives a role in ``ROLES_NEEDING_APPROVAL`` does not
-    take effect: it becomes a pending ``RoleRequest`` (replacing any earlier one for the same
-    account), a ROLE_REQUESTED event e-mailed to information governance."""
+    take effect, nor does one that removes a role in ``OVERSIGHT_ROLES``: it becomes a pending
+    ``RoleRequest`` (replacing any earlier one for the same account), a ROLE_REQUESTED event
+    e-mailed to information governance."""
     groups = list(groups)
     _refuse_chain(actor=actor, user=user)
     before = _roles_of(Group.objects.filter(user=user.pk))
     wanted = _roles_of(groups)
     if before == wanted:
         return RoleChange(False)
-    if (wanted - before) & ROLES_NEEDING_APPROVAL:
+    if (wanted - before) & ROLES_NEEDING_APPROVAL or (before - wanted) & OVERSIGHT_ROLES:
         RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
             status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
         )

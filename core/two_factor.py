@@ -102,6 +102,39 @@ def step_up_consume(request) -> None:
     request.session.pop(STEP_UP_SESSION_KEY, None)
 
 
+#: How long one administrator's password-set and second-factor reset of the same account count
+#: as one act: both by one person inside it would hand them the account (docs/security.md).
+RECOVERY_PAIR_DAYS = 30
+
+
+def recovery_refusal(*, actor, user, action: str) -> str | None:
+    """Why ``actor`` may not do ``action`` ("password" or "reset") to ``user``'s account, or None.
+
+    Setting someone's password and resetting their second factor each leave the holder in
+    charge of the other half of their sign-in. One administrator doing both could sign in as
+    them, so the second half needs a second administrator."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(days=RECOVERY_PAIR_DAYS)
+    mine = SecurityEvent.objects.filter(user=user, actor=actor, at__gte=since)
+    if (
+        action == "reset"
+        and mine.filter(kind=SecurityEvent.Kind.ACCOUNT_CHANGED, detail__contains="password").exists()
+    ):
+        return (
+            "You set this account's password recently: another administrator must reset its second "
+            "factor, so that no one person can sign in as its holder"
+        )
+    if action == "password" and mine.filter(kind=SecurityEvent.Kind.TWO_FACTOR_RESET).exists():
+        return (
+            "You reset this account's second factor recently: another administrator must set its "
+            "password, so that no one person can sign in as its holder"
+        )
+    return None
+
+
 def reset_allowed(*, actor, user) -> bool:
     """An administrator resets someone else's second factor; nobody resets their own."""
     return has_role(actor, Role.ADMINISTRATOR) and actor.pk != user.pk
@@ -334,6 +367,9 @@ def reset_second_factor(*, actor, user, how_confirmed: str, request=None) -> Sec
     device behind them). Writes TWO_FACTOR_RESET naming the administrator; IG is told."""
     if not reset_allowed(actor=actor, user=user):
         raise TwoFactorRefused("An administrator resets someone else's second factor, never their own")
+    refusal = recovery_refusal(actor=actor, user=user, action="reset")
+    if refusal:
+        raise TwoFactorRefused(refusal)
     _lock_account(user)
     removed = sum(model.objects.filter(user=user, confirmed=True).count() for model in device_classes())
     for model in device_classes():  # every kind: authenticator apps, recovery codes, security keys

@@ -38,6 +38,11 @@ class IllegalReviewStep(ValidationError):
     pass
 
 
+#: Reviewers' grants on a review's cases end at most this far ahead: longer than a referral grant
+#: (90 days) because a case review runs for months, but never open-ended (docs/security.md).
+REVIEW_GRANT_MAX_DAYS = 365
+
+
 def _require_status(review: Review, *statuses: str) -> None:
     if review.status not in statuses:
         allowed = " or ".join(Review.Status(s).label.lower() for s in statuses)
@@ -92,6 +97,10 @@ def review_create(
         errors["moderation_share"] = "The share moderated must be between 0 and 100 per cent"
     if grants_end_on <= timezone.localdate():
         errors["grants_end_on"] = "The date reviewers' access ends must be in the future"
+    elif grants_end_on > timezone.localdate() + dt.timedelta(days=REVIEW_GRANT_MAX_DAYS):
+        errors["grants_end_on"] = (
+            f"The date reviewers' access ends must be at most {REVIEW_GRANT_MAX_DAYS} days from today"
+        )
     if errors:
         raise ValidationError(errors)
     review = Review(

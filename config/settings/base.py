@@ -200,6 +200,9 @@ CRISPY_TEMPLATE_PACK = "gds"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mash-noreply@council.example")
+# Information governance's team mailbox: told of every security event information governance
+# hears of, beside the role's holders, so removing or disabling them cannot silence it.
+SECURITY_ALERTS_EMAIL = env.str("SECURITY_ALERTS_EMAIL", default="")
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/
 # so a real worker runs with no server to install.
