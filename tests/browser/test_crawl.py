@@ -107,6 +107,10 @@ NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
         # version page offers neither (tests/browser/test_guidance.py walks both with axe).
         "modelguidance:version_approve": "only for a submitted version with its EqIA attached",
         "modelguidance:version_publish": "only for an approved version",
+        # The demo report's meeting (26 November 2020) has passed and its decision is recorded,
+        # so no more papers are published and the report page offers no Publish link
+        # (tests/browser/test_scrutiny.py walks the publish page with axe).
+        "scrutiny:report_publish": "the demo report's meeting is over and decided",
     },
 }
 
