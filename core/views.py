@@ -86,8 +86,14 @@ def _wrong_code(form, check, field: str, message: str) -> None:
     if check.throttled_until is None:
         form.add_error(field, message)
         return
-    seconds = (check.throttled_until - timezone.now()).total_seconds()
-    minutes = max(1, math.ceil(seconds / 60))
+    seconds = max(1, math.ceil((check.throttled_until - timezone.now()).total_seconds()))
+    if seconds < 60:  # the first few wrong codes: a wait of seconds, said as such
+        form.add_error(
+            field,
+            f"That code was not right. Wait {seconds} second{'s' if seconds > 1 else ''}, then try again.",
+        )
+        return
+    minutes = math.ceil(seconds / 60)
     form.add_error(
         field,
         f"You have entered too many wrong codes. Wait {minutes} minute{'s' if minutes > 1 else ''}, "

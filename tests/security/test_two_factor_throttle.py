@@ -101,3 +101,18 @@ def test_five_wrong_codes_in_a_row_tell_the_holder_and_ig_once(
     client.force_login(user)
     wrong(FAILURE_ALERT_AT)
     assert alerts() == 2
+
+
+def test_a_short_wait_is_said_in_seconds_not_as_too_many_codes(client, role_user):
+    """Found by attack: one wrong code gave "too many wrong codes. Wait 1 minute" for a wait of
+    one second."""
+    user = role_user(Role.MASH_PRACTITIONER, username="pat")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=1)
+    waited(device, seconds=0)
+    device.refresh_from_db()
+    client.force_login(user)
+    answer = client.post(reverse("core:verify"), {"code": code_of(device)}).content.decode()
+    assert "That code was not right. Wait" in answer
+    assert "second" in answer
+    assert "too many wrong codes" not in answer
