@@ -131,6 +131,11 @@ def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> 
             request=request,
         )
         return RoleChange(False, pending)
+    # A change made at once overtakes any request still waiting: approving that later would put
+    # back roles from before this change, which the approver could not see.
+    RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
+        status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
+    )
     _apply_roles(user=user, roles=wanted)
     security_event_record(
         kind=SecurityEvent.Kind.ROLE_CHANGED,

@@ -116,3 +116,20 @@ def test_a_review_cannot_open_identities_for_more_than_a_year(role_user):
             grants_end_on=timezone.localdate() + dt.timedelta(days=reviews.REVIEW_GRANT_MAX_DAYS + 1),
         )
     assert "at most 365 days" in str(refused.value)
+
+
+def test_a_change_made_at_once_withdraws_a_request_still_waiting(role_user):
+    """Found by attack: a pending request stayed open after a later change, and approving it
+    would have replaced the roles given since."""
+    admin = role_user(Role.ADMINISTRATOR, username="admin1")
+    user = role_user(Role.REVIEWER, username="someone")
+    pending = services.user_roles_change(
+        actor=admin, user=user, groups=Group.objects.filter(name=GROUP_NAMES[Role.MASH_MANAGER])
+    ).request
+    assert pending is not None
+    with zeal_ignore():
+        services.user_roles_change(
+            actor=admin, user=user, groups=Group.objects.filter(name=GROUP_NAMES[Role.REPORT_OFFICER])
+        )
+    pending.refresh_from_db()
+    assert pending.status == RoleRequest.Status.WITHDRAWN
