@@ -110,28 +110,38 @@ RECOVERY_PAIR_DAYS = 30
 def recovery_refusal(*, actor, user, action: str) -> str | None:
     """Why ``actor`` may not do ``action`` ("password" or "reset") to ``user``'s account, or None.
 
-    Setting someone's password and resetting their second factor each leave the holder in
-    charge of the other half of their sign-in. One administrator doing both could sign in as
-    them, so the second half needs a second administrator."""
+    Setting someone's password (or making their account with one) and resetting their second
+    factor each leave the holder in charge of the other half of their sign-in. One administrator
+    doing both could sign in as them, so the second half needs a second administrator:
+    - no reset by the administrator who set the password the account has now (holders cannot
+      change their own password here, so that lasts as long as the password does);
+    - no password set by the administrator who reset the second factor within
+      ``RECOVERY_PAIR_DAYS``, or since when the holder has set up no new one."""
     from datetime import timedelta
 
+    from django.db.models import Q
     from django.utils import timezone
 
-    since = timezone.now() - timedelta(days=RECOVERY_PAIR_DAYS)
-    mine = SecurityEvent.objects.filter(user=user, actor=actor, at__gte=since)
-    if (
-        action == "reset"
-        and mine.filter(kind=SecurityEvent.Kind.ACCOUNT_CHANGED, detail__contains="password").exists()
-    ):
-        return (
-            "You set this account's password recently: another administrator must reset its second "
-            "factor, so that no one person can sign in as its holder"
-        )
-    if action == "password" and mine.filter(kind=SecurityEvent.Kind.TWO_FACTOR_RESET).exists():
-        return (
-            "You reset this account's second factor recently: another administrator must set its "
-            "password, so that no one person can sign in as its holder"
-        )
+    Kind = SecurityEvent.Kind
+    events = SecurityEvent.objects.filter(user=user).order_by("-at", "-pk")
+    if action == "reset":
+        password_set = events.filter(
+            Q(kind=Kind.ACCOUNT_CREATED) | Q(kind=Kind.ACCOUNT_CHANGED, detail__contains="password")
+        ).first()
+        if password_set is not None and password_set.actor_id == actor.pk:
+            return (
+                "You set this account's password (or made the account): another administrator must "
+                "reset its second factor, so that no one person can sign in as its holder"
+            )
+    if action == "password":
+        reset = events.filter(kind=Kind.TWO_FACTOR_RESET).first()
+        if reset is not None and reset.actor_id == actor.pk:
+            recent = reset.at >= timezone.now() - timedelta(days=RECOVERY_PAIR_DAYS)
+            if recent or not user_has_device(user, confirmed=True):
+                return (
+                    "You reset this account's second factor: another administrator must set its "
+                    "password, so that no one person can sign in as its holder"
+                )
     return None
 
 
