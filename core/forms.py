@@ -1,3 +1,4 @@
+from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Size
 from django import forms
@@ -8,12 +9,47 @@ from core.models import AccessLogEntry, SecurityEvent
 from core.reasons import ReasonValidator
 
 
-def _helper() -> FormHelper:
+def form_helper() -> FormHelper:
+    """crispy-forms-gds settings every form in the service shares: the page draws the <form>
+    and its CSRF token; small labels and legends."""
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
     helper.label_size = Size.SMALL
+    helper.legend_size = Size.SMALL
     return helper
+
+
+class GovDateField(DateInputField):
+    """A GOV.UK date input with messages that name the date being asked for."""
+
+    def __init__(self, *, noun: str, **kwargs):
+        super().__init__(**kwargs)
+        self.noun = noun
+        self.error_messages["required"] = f"Enter {noun}"
+        self.error_messages["incomplete"] = f"{noun[0].upper()}{noun[1:]} must include a day, month and year"
+        self.error_messages["invalid"] = f"{noun[0].upper()}{noun[1:]} must be a real date"
+
+    def compress(self, data_list):
+        try:
+            return super().compress(data_list)
+        # A year of twenty digits overflows the C long that datetime.date takes.
+        except (ValidationError, OverflowError) as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+    def clean(self, value):
+        try:
+            result = super().clean(value)
+        except ValidationError as error:
+            codes = {e.code for e in error.error_list}
+            if "required" in codes:
+                raise
+            if "incomplete" in codes:
+                raise ValidationError(self.error_messages["incomplete"], code="incomplete") from error
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+        if result is not None and not (1900 <= result.year <= 2100):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return result
 
 
 BIGINT_RANGE = range(-(2**63), 2**63)
@@ -80,7 +116,7 @@ class CodeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean_code(self) -> str:
         return "".join(self.cleaned_data["code"].split())
@@ -106,7 +142,7 @@ class _LogSearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean(self):
         cleaned = super().clean()
@@ -138,7 +174,7 @@ class StepUpForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean_current_code(self) -> str:
         return "".join(self.cleaned_data["current_code"].split())
@@ -181,7 +217,7 @@ class TwoFactorResetForm(forms.Form):
     def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor = actor
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
@@ -222,4 +258,16 @@ class BreakGlassReviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
+
+
+def apply_service_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form, field by field where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for item in errors:
+                form.add_error(target, item.messages[0] if hasattr(item, "messages") else item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)

@@ -1,6 +1,6 @@
 from django import forms
 
-from referrals.forms import GovDateField, _helper
+from core.forms import GovDateField, form_helper
 
 
 class InForceForm(forms.Form):
@@ -8,4 +8,4 @@ class InForceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()

@@ -1,6 +1,6 @@
 from django import forms
 
-from referrals.forms import GovDateField, _helper
+from core.forms import GovDateField, form_helper
 
 
 class VersionForm(forms.Form):
@@ -17,7 +17,7 @@ class VersionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class SectionForm(forms.Form):
@@ -35,7 +35,7 @@ class SectionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     @property
     def is_blank(self) -> bool:
@@ -85,7 +85,7 @@ class EqiaForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ApproveForm(forms.Form):
@@ -105,7 +105,7 @@ class ApproveForm(forms.Form):
             from scrutiny.models import DecisionRecord
 
             self.fields["decision"].queryset = DecisionRecord.objects.none()
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class AcknowledgeForm(forms.Form):
@@ -119,7 +119,7 @@ class AcknowledgeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class CoverageDateForm(forms.Form):
@@ -127,4 +127,4 @@ class CoverageDateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()

@@ -25,7 +25,7 @@ from referrals.models import School
 Status = ModelGuidanceVersion.Status
 
 
-def _apply_errors(form, error: ValidationError, field: str | None = None) -> None:
+def apply_service_errors(form, error: ValidationError, field: str | None = None) -> None:
     for message in error.messages:
         form.add_error(field, message)
 
@@ -129,7 +129,7 @@ class VersionEditView(EditorMixin, View):
             )
             return self.render(version, form, sections, status=409)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(version, form, sections, status=400)
         messages.success(request, "Draft saved")
         return self.back(version)
@@ -215,7 +215,7 @@ class VersionEqiaView(EditorMixin, TemplateView):
             )
         except ValidationError as error:
             field = "file" if getattr(error, "code", "").startswith("eqia_") else None
-            _apply_errors(form, error, field)
+            apply_service_errors(form, error, field)
             return self.show(form, status=400)
         messages.success(request, "Equality impact assessment attached")
         return self.back(self.get_version())
@@ -258,7 +258,7 @@ class VersionApproveView(EditorMixin, TemplateView):
                 user=request.user, version_id=self.get_version().pk, decision=form.cleaned_data["decision"]
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.show(form, status=400)
         messages.success(request, "Approval recorded")
         return self.back(self.get_version())

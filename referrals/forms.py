@@ -6,14 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from crispy_forms_gds.fields import DateInputField
-from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Size
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.forms import ModelMultipleChoiceField
+from core.forms import GovDateField, ModelMultipleChoiceField, form_helper
 from core.reasons import ReasonValidator
 from core.roles import GROUP_NAMES, Role
 from core.timescales import local_zone
@@ -32,47 +30,6 @@ from referrals.models import (
 
 YES_NO = ((True, "Yes"), (False, "No"))
 TIME_RE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
-
-
-def _helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    helper.label_size = Size.SMALL
-    helper.legend_size = Size.SMALL
-    return helper
-
-
-class GovDateField(DateInputField):
-    """A GOV.UK date input with messages that name the date being asked for."""
-
-    def __init__(self, *, noun: str, **kwargs):
-        super().__init__(**kwargs)
-        self.noun = noun
-        self.error_messages["required"] = f"Enter {noun}"
-        self.error_messages["incomplete"] = f"{noun[0].upper()}{noun[1:]} must include a day, month and year"
-        self.error_messages["invalid"] = f"{noun[0].upper()}{noun[1:]} must be a real date"
-
-    def compress(self, data_list):
-        try:
-            return super().compress(data_list)
-        # A year of twenty digits overflows the C long that datetime.date takes.
-        except (ValidationError, OverflowError) as error:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
-
-    def clean(self, value):
-        try:
-            result = super().clean(value)
-        except ValidationError as error:
-            codes = {e.code for e in error.error_list}
-            if "required" in codes:
-                raise
-            if "incomplete" in codes:
-                raise ValidationError(self.error_messages["incomplete"], code="incomplete") from error
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
-        if result is not None and not (1900 <= result.year <= 2100):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return result
 
 
 def _yes_no(label: str, required_message: str, help_text: str = "") -> forms.TypedChoiceField:
@@ -156,7 +113,7 @@ class ReferralForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean_received_time(self) -> dt.time:
         match = TIME_RE.match(self.cleaned_data["received_time"])
@@ -280,7 +237,7 @@ class ChildForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.incident_date = incident_date
         self.matches: list[Child] = []
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def offer_matches(self, matches: list[Child]) -> None:
         """Ask whether a new child is one already on record (same name and date of birth)."""
@@ -484,7 +441,7 @@ class ScreeningForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.fields["rag"].label_from_instance = lambda rag: (
             f"{rag.name} (respond within {rag.response_hours} working hours)"
         )
@@ -526,7 +483,7 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def to_input(self) -> services.DecisionInput:
         d = self.cleaned_data
@@ -559,7 +516,7 @@ class AuthoriseDecisionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ReasonForm(forms.Form):
@@ -572,7 +529,7 @@ class ReasonForm(forms.Form):
 
     def __init__(self, *args, reason_label: str = "Reason", required_message: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.fields["reason"].label = reason_label
         if required_message:
             self.fields["reason"].error_messages["required"] = required_message
@@ -593,7 +550,7 @@ class CaseNoteForm(forms.Form):
 
     def __init__(self, *args, notes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.fields["corrects"].choices = [("", "No")] + [
             (str(n.pk), f"Yes, it corrects the note of {n.occurred_on:%-d %B %Y} (note {n.pk})")
             for n in notes
@@ -637,7 +594,7 @@ class GrantForm(forms.Form):
         from django.contrib.auth import get_user_model
 
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.fields["user"].queryset = (
             get_user_model()
             .objects.filter(is_active=True, groups__isnull=False)
@@ -675,7 +632,7 @@ class BreakGlassForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ImportUploadForm(forms.Form):
@@ -690,7 +647,7 @@ class ImportUploadForm(forms.Form):
 
     def __init__(self, *args, max_megabytes: int = 20, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.helper.label_size = Size.MEDIUM
         self.fields[
             "file"

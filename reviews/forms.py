@@ -6,9 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.html import escape
 
-from core.forms import ModelMultipleChoiceField
+from core.forms import GovDateField, ModelMultipleChoiceField, form_helper
 from core.roles import GROUP_NAMES, Role
-from referrals.forms import GovDateField, _helper
 from referrals.models import AbuseForm
 from reviews import services
 from reviews.models import CaseAssessment, CriterionRating, ScreeningDecision
@@ -67,7 +66,7 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.fields["reviewers"].queryset = (
             get_user_model()
             .objects.filter(groups__name__in=[GROUP_NAMES[Role.REVIEWER], GROUP_NAMES[Role.LEAD_REVIEWER]])
@@ -171,7 +170,7 @@ class AssessmentForm(forms.Form):
         masked for a viewer who may not see exempt information, who gets no free-text field at
         all (nothing exempt in the page's initial values, and a save keeps what is stored)."""
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
         self.assessment = assessment
         self.rows = list(rows)
         self.free_text = exempt_visible
@@ -249,7 +248,7 @@ class AssessmentDecisionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ThemeForm(forms.Form):
@@ -267,7 +266,7 @@ class ThemeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "theme")
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class RecommendationForm(forms.Form):
@@ -295,4 +294,4 @@ class RecommendationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "recommendation")
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import GovDateField, form_helper
 from core.reasons import ReasonValidator
 from guidance.models import GuidanceDocument
-from referrals.forms import GovDateField, _helper
 from reviews.models import Review, ReviewRecommendation
 from scrutiny import selectors
 from scrutiny.models import (
@@ -27,7 +27,7 @@ TEXTAREA = {"rows": 4}
 class GovForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class VersionedForm(GovForm):

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from referrals.views import _apply_errors
+from core.forms import apply_service_errors
 from reviews import figures, selectors, services
 from reviews.forms import RecommendationForm, ThemeForm
 from reviews.models import CriterionRating, Review
@@ -84,7 +84,7 @@ class FindingsView(ReviewMixin, TemplateView):
                 except ValidationError as error:
                     if not hasattr(error, "error_dict"):
                         raise  # not about a field (the review has closed, say): said below
-                    _apply_errors(form, error)
+                    apply_service_errors(form, error)
                     return self.render(**{f"{action}_form": form}, status=400)
                 messages.success(request, "Theme saved" if action == "theme" else "Recommendation saved")
             elif action == "remove_theme":

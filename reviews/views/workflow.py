@@ -14,9 +14,9 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from core.access_log import record_access
+from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.roles import Role, has_role
-from referrals.views import _apply_errors
 from reviews import selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ReviewForm, ScreeningForm
 from reviews.models import CaseAssessment, CriterionRating, Review, ScreeningDecision
@@ -74,7 +74,7 @@ class ReviewCreateView(LoginRequiredMixin, View):
         try:
             review = services.review_create(user=request.user, lead_reviewer=request.user, **form.to_kwargs())
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(form, status=400)
         messages.success(request, "Review set up")
         return HttpResponseRedirect(reverse("reviews:detail", args=[review.pk]))
@@ -180,7 +180,7 @@ class ScreeningView(ReviewMixin, View):
                 reason=form.cleaned_data.get("reason", ""),
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(form, status=400)
         messages.success(request, f"Referral {decision.referral.reference} screened")
         return redirect("reviews:screening", pk=pk)
@@ -240,7 +240,7 @@ class AssignmentView(ReviewMixin, View):
                 reviewer=people[form.cleaned_data["reviewer"]],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(form, status=400)
         messages.success(request, "Case assigned")
         return redirect("reviews:assignment", pk=pk)
@@ -317,7 +317,7 @@ class AssessmentView(LoginRequiredMixin, View):
                 user=request.user, assessment_id=assessment.pk, **form.to_kwargs()
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(form, AssessmentDecisionForm(), status=400)
         if "submit" in request.POST:
             try:
@@ -330,7 +330,7 @@ class AssessmentView(LoginRequiredMixin, View):
                 data["version"] = str(saved.version)
                 form = self.form(data)
                 form.is_valid()
-                _apply_errors(form, error)
+                apply_service_errors(form, error)
                 return self.render(form, AssessmentDecisionForm(), status=400)
         messages.success(request, "Assessment submitted" if "submit" in request.POST else "Assessment saved")
         return redirect("reviews:assessment", assessment_pk=assessment.pk)
@@ -347,7 +347,7 @@ class AssessmentView(LoginRequiredMixin, View):
                 comments=form.cleaned_data.get("comments", ""),
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
             return self.render(self.form(), form, status=400)
         messages.success(
             request,

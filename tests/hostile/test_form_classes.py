@@ -104,7 +104,7 @@ def _validate(cls, data, QueryDict) -> None:
 def test_a_date_part_too_big_for_any_calendar_is_not_a_real_date(parts):
     from django.core.exceptions import ValidationError
 
-    from referrals.forms import GovDateField
+    from core.forms import GovDateField
 
     with pytest.raises(ValidationError, match="must be a real date"):
         GovDateField(noun="the date of the incident").clean(parts)

@@ -1,0 +1,60 @@
+"""The work tray and its CSV export."""
+
+from __future__ import annotations
+
+from django.views import View
+from django.views.generic import TemplateView
+
+from core.permissions import CaseWorkRequiredMixin
+from referrals import selectors
+from referrals.exports import tray_csv_response
+from referrals.filters import ReferralFilter
+from referrals.imports import services as imports
+from referrals.selectors import TrayView
+
+# --- Work tray ----------------------------------------------------------------------------
+
+
+class TrayListView(CaseWorkRequiredMixin, TemplateView):
+    template_name = "referrals/referral_list.html"
+    filterset_class = ReferralFilter  # its parameters are walked by tests/security/test_differential.py
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        view = self.request.GET.get("view", TrayView.AWAITING)
+        if view not in TrayView.LABELS:
+            view = TrayView.AWAITING
+        visible = selectors.referrals_visible_to(user=user)
+        filterset = self.filterset_class(self.request.GET or None, queryset=visible, user=user)
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        page = selectors.referral_tray(
+            user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
+        )
+        query = self.request.GET.copy()
+        query.pop("cursor", None)
+        query.pop("view", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "filter": filterset,
+            "filter_forms": [filterset.form] if filterset.is_bound else [],
+            "page": page,
+            "view": view,
+            "views": TrayView.LABELS,
+            "counts": selectors.tray_counts(user=user, queryset=visible),
+            "filter_query": query.urlencode(),
+            "filters_applied": bool(query),
+            "can_import": imports.can_import(user),
+            "name_match_cap": selectors.NAME_MATCH_CAP,
+        }
+
+
+class TrayExportView(CaseWorkRequiredMixin, View):
+    filterset_class = ReferralFilter
+    """The work tray's rows as CSV, with identities only for rows the user may see (logged)."""
+
+    def get(self, request):
+        user = request.user
+        visible = selectors.referrals_visible_to(user=user)
+        filterset = self.filterset_class(request.GET or None, queryset=visible, user=user)
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        return tray_csv_response(request=request, user=user, queryset=queryset)
