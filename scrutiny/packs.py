@@ -6,7 +6,7 @@ freezes the report's text and renders every appendix once, from its sources as t
 day (``freeze``); the version keeps that HTML (an exempt appendix's apart, in
 ``ExemptAppendixSnapshot``) and a digest over all of it. A version's pack is rendered from what
 it stored, never re-queried, so it is the same pack whatever happens to the review, the
-responses or the model guidance afterwards (docs/adr/0014-versions-frozen-reports.md).
+responses or the model guidance afterwards (docs/adr/0021-versions-frozen-cabinet-papers.md).
 
 The live report (``cabinet_report_digest``, ``appendix_context``) is what the composer pages
 show while the report is drafted: the digest is the sha256 of everything that would go into
