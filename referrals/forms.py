@@ -443,7 +443,7 @@ class ScreeningForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = form_helper()
         self.fields["rag"].label_from_instance = lambda rag: (
-            f"{rag.name} (respond within {rag.response_hours} working hours)"
+            f"{rag.name} (respond within {rag.response_hours} working hours, counted in opening hours)"
         )
 
 

@@ -179,6 +179,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
+# The MASH's opening hours: RAG response targets count only these (core.timescales). Days are
+# Monday=0 .. Sunday=6; bank holidays in England are always shut.
+MASH_OPENING_HOURS = {
+    "opens": env.str("MASH_OPENS", default="09:00"),
+    "closes": env.str("MASH_CLOSES", default="17:00"),
+    "days": env.list("MASH_OPEN_DAYS", cast=int, default=[0, 1, 2, 3, 4]),
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

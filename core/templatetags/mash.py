@@ -7,6 +7,8 @@ from django import template
 from django.template.loader import get_template
 from django.utils import timezone
 
+from core.timescales import clock
+
 register = template.Library()
 
 _FORMSET_INDEX = re.compile(r"-(\d+)$")
@@ -89,12 +91,12 @@ def gds_field(field):
 
 @register.filter
 def when(value):
-    """A date and time as GOV.UK writes them: 27 March 2019 at 2:30pm."""
+    """A date and time in the service's one style: Wed 27 Dec 2017, 5:00pm (midday, midnight),
+    in UK local time, with the weekday so a due date reads at a glance."""
     if value is None:
         return ""
     local = timezone.localtime(value)
-    hour = local.strftime("%-I:%M%p").lower().replace(":00", "")
-    return f"{local:%-d %B %Y} at {hour}"
+    return f"{local:%a %-d %b %Y}, {clock(local.time().replace(second=0, microsecond=0))}"
 
 
 @register.filter

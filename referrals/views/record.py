@@ -16,6 +16,7 @@ from core.history import exempt_fields_shown
 from core.models import AccessLogEntry
 from core.roles import Role, has_role
 from core.selectors import access_log_for
+from core.timescales import rag_clock
 from referrals import selectors, services
 from referrals.forms import (
     CaseNoteForm,
@@ -47,6 +48,11 @@ class ReferralDetailView(ReferralMixin, TemplateView):
             "can_see_access_log": has_role(user, Role.MASH_MANAGER, Role.INFORMATION_GOVERNANCE),
             "has_view_grant": permissions.has_grant(user, view.referral, permissions.VIEW_EXEMPT),
             "is_verified": permissions.is_verified(user),
+            "rag_clock": (
+                rag_clock(view.referral.received_at, view.referral.rag.response_hours)
+                if view.referral.rag_id and view.referral.rag_due_at
+                else None
+            ),
         }
 
 

@@ -3,7 +3,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.timescales import add_working_days, add_working_hours, age_on, decision_due_at, is_working_day
+from core.timescales import (
+    add_opening_hours,
+    add_working_days,
+    age_on,
+    clock,
+    decision_due_at,
+    is_working_day,
+    next_opening,
+    rag_clock,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -49,15 +58,49 @@ def test_add_working_days_counts_only_working_days():
 @pytest.mark.parametrize(
     ("start", "hours", "expected"),
     [
+        # Wednesday 27 March 2019, open: red's 2 hours run within the day.
         (at(2019, 3, 27, 10, 0), 2, at(2019, 3, 27, 12, 0)),
-        (at(2019, 3, 29, 16, 0), 24, at(2019, 4, 1, 16, 0)),  # Friday: the weekend does not count
-        (at(2019, 3, 29, 23, 0), 2, at(2019, 4, 1, 1, 0)),
-        (at(2019, 3, 30, 10, 0), 24, at(2019, 4, 2, 0, 0)),  # Saturday: clock starts on Monday
-        (at(2019, 4, 18, 20, 0), 6, at(2019, 4, 23, 2, 0)),  # Easter weekend skipped
+        # Close at 5pm stops the clock: 4:30pm + 2 hours is 10:30am the next morning.
+        (at(2019, 3, 27, 16, 30), 2, at(2019, 3, 28, 10, 30)),
+        # Evening (the bug: red once came due at 11:30pm): the clock starts at 9am.
+        (at(2019, 3, 27, 21, 30), 2, at(2019, 3, 28, 11, 0)),
+        # Before opening on a working day: starts at 9am that day.
+        (at(2019, 3, 27, 7, 15), 6, at(2019, 3, 27, 15, 0)),
+        # Friday 4pm: an hour on Friday, the weekend shut, the rest on Monday.
+        (at(2019, 3, 29, 16, 0), 2, at(2019, 4, 1, 10, 0)),
+        # Saturday: the clock starts on Monday at 9am; green's 24 hours are three days.
+        (at(2019, 3, 30, 10, 0), 24, at(2019, 4, 3, 17, 0)),
+        # Thursday 18 April 2019 at 8pm: Good Friday and Easter Monday are shut.
+        (at(2019, 4, 18, 20, 0), 6, at(2019, 4, 23, 15, 0)),
+        # Exactly at closing time counts as closed.
+        (at(2019, 3, 27, 17, 0), 2, at(2019, 3, 28, 11, 0)),
     ],
 )
-def test_rag_clock_runs_on_working_days_only(start, hours, expected):
-    assert add_working_hours(start, hours) == expected
+def test_rag_clock_runs_only_in_opening_hours(start, hours, expected):
+    assert add_opening_hours(start, hours) == expected
+
+
+def test_opening_hours_come_from_settings(settings):
+    settings.MASH_OPENING_HOURS = {"opens": "08:00", "closes": "20:00", "days": [0, 1, 2, 3, 4, 5]}
+    # Saturday 30 March 2019 is open in this MASH.
+    assert add_opening_hours(at(2019, 3, 30, 19, 0), 2) == at(2019, 4, 1, 9, 0)
+    assert next_opening(at(2019, 3, 31, 12, 0)) == at(2019, 4, 1, 8, 0)
+
+
+def test_the_referral_page_can_say_how_the_target_was_worked_out():
+    worked = rag_clock(at(2019, 3, 29, 18, 10), 2)
+    assert worked.started_late
+    assert worked.started_at == at(2019, 4, 1, 9, 0)
+    assert worked.due_at == at(2019, 4, 1, 11, 0)
+    assert worked.opening.describe() == "Monday to Friday, 9:00am to 5:00pm, except bank holidays"
+    assert not rag_clock(at(2019, 4, 1, 10, 0), 2).started_late
+
+
+def test_times_are_written_the_gov_uk_way():
+    assert clock(dt.time(12, 0)) == "midday"
+    assert clock(dt.time(0, 0)) == "midnight"
+    assert clock(dt.time(17, 0)) == "5:00pm"
+    assert clock(dt.time(9, 5)) == "9:05am"
 
 
 def test_age_on_birthday_boundaries():
