@@ -1,0 +1,345 @@
+"""Writes for the records lifecycle: legal holds, the disposal review, batches and disposal.
+
+Who: information governance only (``core.roles``), and nobody approves their own disposal: a
+batch's approver is neither the person who made it nor anyone who decided a record in it
+(and the database refuses an approver who made the batch). Disposal runs in the worker
+(``records.tasks.dispose_batch``, queued through ``core.outbox``) as the approver, and checks
+every record against the legal holds again at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import retention
+from core.outbox import enqueue_on_commit
+from core.reasons import reason_check
+from core.records import save_with_history
+from core.roles import Role, has_role
+from records import selectors
+from records.models import DisposalBatch, DisposalCandidate, LegalHold, Tombstone
+from referrals.models import AbuseForm, Referral
+
+logger = logging.getLogger(__name__)
+
+Status = DisposalCandidate.Status
+
+#: The longest one extension may keep a record past today.
+MAX_EXTENSION_YEARS = 10
+
+
+def _require_governance(user) -> None:
+    if not has_role(user, Role.INFORMATION_GOVERNANCE):
+        raise PermissionDenied("Only information governance manages records' retention")
+
+
+# --- Legal holds ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def legal_hold_place(
+    *,
+    user,
+    name: str,
+    reason: str,
+    received_from: dt.date | None = None,
+    received_to: dt.date | None = None,
+    forms_of_abuse: list[AbuseForm] | None = None,
+    references: list[str] | None = None,
+) -> LegalHold:
+    _require_governance(user)
+    errors = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = "Enter the name of the legal hold"
+    try:
+        reason = reason_check(reason, what="why the records must be kept")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    references = [r.strip().upper() for r in references or [] if r.strip()]
+    referrals = list(Referral.objects.filter(reference__in=references))
+    missing = sorted(set(references) - {r.reference for r in referrals})
+    if missing:
+        errors["references"] = f"There is no referral {', '.join(missing)}"
+    if received_from and received_to and received_from > received_to:
+        errors["received_to"] = "The end of the date range must be the same as or after its start"
+    if not (referrals or received_from or received_to or forms_of_abuse) and "references" not in errors:
+        errors["references"] = "Enter the referrals the hold covers, or a date range or forms of abuse"
+    if errors:
+        raise ValidationError(errors)
+    hold = LegalHold(
+        name=name,
+        reason=reason,
+        received_from=received_from,
+        received_to=received_to,
+        placed_by=user,
+        placed_at=timezone.now(),
+    )
+    save_with_history(
+        hold,
+        user=user,
+        reason="Legal hold placed",
+        m2m={"forms_of_abuse": forms_of_abuse or [], "referrals": referrals},
+    )
+    return hold
+
+
+@transaction.atomic
+def legal_hold_lift(*, user, hold_id: int, reason: str) -> LegalHold:
+    _require_governance(user)
+    hold = LegalHold.objects.select_for_update().get(pk=hold_id)
+    if not hold.in_force:
+        raise ValidationError({"reason": "This legal hold has already been lifted"})
+    hold.lift_reason = reason_check(reason, what="why the hold is lifted")
+    hold.lifted_by, hold.lifted_at = user, timezone.now()
+    save_with_history(hold, user=user, reason="Legal hold lifted")
+    return hold
+
+
+# --- The disposal review ---------------------------------------------------------------------------
+
+
+def _rule_and_due(record_type: str, dates: dict, outcomes: list[str]):
+    """The rule that keeps the record longest among its outcomes, and the day it ends."""
+    best = None
+    for outcome in outcomes or [""]:
+        rule = retention.rule_for(record_type, outcome)
+        if rule is None:
+            continue
+        due = rule.end_of_period(dates)
+        if due is not None and (best is None or due > best[1]):
+            best = (rule, due)
+    return best
+
+
+def disposal_review_list(*, today: dt.date | None = None, chunk: int = 2000) -> int:
+    """List every record past the end of its retention period into the disposal review (beat).
+
+    A record is not listed while it is listed already, kept longer (until its new date), under
+    a legal hold, or disposed of. Safe to run twice. Returns how many were listed."""
+    today = today or timezone.localdate()
+    listed = 0
+    for key, entry in retention.record_types().items():
+        last = 0
+        while True:
+            ids = list(
+                entry.model._default_manager.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                break
+            last = ids[-1]
+            listed += _list_chunk(key, entry, ids, today)
+    return listed
+
+
+def _list_chunk(key, entry, ids, today) -> int:
+    dates = entry.dates(ids)
+    outcomes = entry.outcomes(ids)
+    due = {}
+    for record_id in ids:
+        found = _rule_and_due(key, dates.get(record_id, {}), outcomes.get(record_id, []))
+        if found and found[1] <= today:
+            due[record_id] = found
+    if not due:
+        return 0
+    skip = set(
+        DisposalCandidate.objects.filter(record_type=key, record_id__in=due)
+        .filter(status__in=[*DisposalCandidate.OPEN, Status.DISPOSED])
+        .values_list("record_id", flat=True)
+    )
+    skip |= set(
+        DisposalCandidate.objects.filter(
+            record_type=key, record_id__in=due, status=Status.EXTENDED, extended_to__gt=today
+        ).values_list("record_id", flat=True)
+    )
+    skip |= set(
+        Tombstone.objects.filter(record_type=key, record_id__in=due).values_list("record_id", flat=True)
+    )
+    skip |= set(selectors.held_ids(key, due))
+    listed = 0
+    now = timezone.now()
+    for record_id, (rule, due_on) in due.items():
+        if record_id in skip:
+            continue
+        with transaction.atomic():
+            candidate = DisposalCandidate(
+                record_type=key,
+                record_id=record_id,
+                reference=entry.reference(record_id),
+                rule=rule.key,
+                rule_description=rule.describe(),
+                rule_source=rule.source,
+                trigger_date=dates[record_id][rule.trigger],
+                due_on=due_on,
+                listed_at=now,
+            )
+            save_with_history(candidate, user=None, reason="Listed for the disposal review")
+        listed += 1
+    return listed
+
+
+class Decision:
+    DISPOSE = "dispose"
+    EXTEND = "extend"
+    HOLD = "hold"
+
+
+@transaction.atomic
+def disposal_candidate_decide(
+    *,
+    user,
+    candidate_id: int,
+    decision: str,
+    reason: str = "",
+    extended_to: dt.date | None = None,
+    hold_name: str = "",
+) -> DisposalCandidate:
+    """Dispose of it (it joins the next batch), keep it longer (reason and new date), or hold
+    it (a legal hold naming the record, with its name and reason)."""
+    _require_governance(user)
+    candidate = DisposalCandidate.objects.select_for_update().get(pk=candidate_id)
+    if candidate.status != Status.AWAITING_DECISION:
+        raise ValidationError({"decision": "A decision has already been recorded for this record"})
+    today = timezone.localdate()
+    if decision == Decision.DISPOSE:
+        if selectors.held_ids(candidate.record_type, [candidate.record_id]):
+            raise ValidationError({"decision": "This record is under a legal hold and cannot be disposed of"})
+        candidate.status = Status.DISPOSE
+        candidate.reason = (reason or "").strip()
+    elif decision == Decision.EXTEND:
+        errors = {}
+        try:
+            candidate.reason = reason_check(reason, what="why the record is kept longer")
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if extended_to is None:
+            errors["extended_to"] = "Enter the date the record is kept until"
+        elif extended_to <= today:
+            errors["extended_to"] = "The date the record is kept until must be in the future"
+        elif extended_to > today.replace(year=today.year + MAX_EXTENSION_YEARS):
+            errors["extended_to"] = (
+                f"The date the record is kept until must be within {MAX_EXTENSION_YEARS} years"
+            )
+        if errors:
+            raise ValidationError(errors)
+        candidate.status, candidate.extended_to = Status.EXTENDED, extended_to
+    elif decision == Decision.HOLD:
+        if candidate.record_type != "referral":
+            raise ValidationError({"decision": "Only referrals can be put under a legal hold"})
+        try:
+            hold = legal_hold_place(
+                user=user, name=hold_name, reason=reason, references=[candidate.reference]
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {("hold_name" if k == "name" else k): v for k, v in error.message_dict.items()}
+            ) from error
+        candidate.status, candidate.hold, candidate.reason = Status.HELD, hold, hold.reason
+    else:
+        raise ValidationError({"decision": "Select what to do with the record"})
+    candidate.decided_by, candidate.decided_at = user, timezone.now()
+    save_with_history(candidate, user=user, reason=f"Decided: {candidate.get_status_display()}")
+    return candidate
+
+
+@transaction.atomic
+def disposal_batch_create(*, user) -> DisposalBatch:
+    """Put every record decided for disposal (and not yet in a batch) into a new batch."""
+    _require_governance(user)
+    waiting = list(selectors.candidates_to_batch().select_for_update(of=("self",)))
+    if not waiting:
+        raise ValidationError({None: "There are no records decided for disposal to put in a batch"})
+    batch = DisposalBatch(created_by=user, created_at=timezone.now())
+    save_with_history(batch, user=user, reason="Disposal batch made")
+    for candidate in waiting:
+        candidate.batch = batch
+        save_with_history(candidate, user=user, reason=f"In disposal batch {batch.pk}")
+    return batch
+
+
+@transaction.atomic
+def disposal_batch_approve(*, user, batch_id: int, approve: bool, note: str = "") -> DisposalBatch:
+    """A second person approves (the disposal is queued) or declines (the records go back to
+    the review) a batch."""
+    _require_governance(user)
+    batch = DisposalBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != DisposalBatch.Status.AWAITING_APPROVAL:
+        raise ValidationError({"approve": "This batch has already been decided"})
+    deciders = set(batch.candidates.values_list("decided_by_id", flat=True))
+    if user.pk == batch.created_by_id or user.pk in deciders:
+        raise PermissionDenied("Another information governance officer must approve this batch")
+    if not approve:
+        batch.approval_note = reason_check(note, field="note", what="why the batch is not approved")
+    else:
+        batch.approval_note = (note or "").strip()
+    batch.approved_by, batch.approved_at = user, timezone.now()
+    if approve:
+        batch.status = DisposalBatch.Status.APPROVED
+        save_with_history(batch, user=user, reason="Disposal batch approved")
+        enqueue_on_commit("records.tasks.dispose_batch", batch.pk)
+    else:
+        batch.status = DisposalBatch.Status.REJECTED
+        save_with_history(batch, user=user, reason="Disposal batch not approved")
+        for candidate in batch.candidates.select_for_update():
+            candidate.status, candidate.batch = Status.AWAITING_DECISION, None
+            candidate.decided_by = candidate.decided_at = None
+            save_with_history(candidate, user=user, reason="Batch not approved: back to the review")
+    return batch
+
+
+def disposal_batch_carry_out(*, batch_id: int) -> DisposalBatch:
+    """Dispose of every record of an approved batch (the worker; safe to run twice).
+
+    Each record in its own transaction: a record under a legal hold now is kept (and marked so),
+    one already disposed of is skipped. The approver is the acting user of every change."""
+    batch = DisposalBatch.objects.select_related("approved_by").get(pk=batch_id)
+    if batch.status not in (DisposalBatch.Status.APPROVED, DisposalBatch.Status.DISPOSED):
+        return batch
+    user = batch.approved_by
+    for candidate_id in batch.candidates.filter(status=Status.DISPOSE).values_list("pk", flat=True):
+        _dispose_one(candidate_id, user=user, batch=batch)
+    with transaction.atomic():
+        batch = DisposalBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status == DisposalBatch.Status.APPROVED:
+            batch.status, batch.disposed_at = DisposalBatch.Status.DISPOSED, timezone.now()
+            save_with_history(batch, user=user, reason="Disposal batch carried out")
+    return batch
+
+
+def _dispose_one(candidate_id: int, *, user, batch: DisposalBatch) -> None:
+    with transaction.atomic():
+        candidate = DisposalCandidate.objects.select_for_update().get(pk=candidate_id)
+        if candidate.status != Status.DISPOSE:
+            return
+        held = selectors.held_ids(candidate.record_type, [candidate.record_id])
+        if held:
+            candidate.status, candidate.hold = Status.HELD, held[candidate.record_id]
+            save_with_history(candidate, user=user, reason="Kept: under a legal hold at disposal")
+            return
+        entry = retention.record_type(candidate.record_type)
+        facts = entry.tombstone(candidate.record_id)
+        reason = f"Disposed of under the retention schedule ({candidate.rule})"
+        for eraser in retention.erasers(candidate.record_type):
+            eraser(record_id=candidate.record_id, user=user, reason=reason)
+        entry.dispose(record_id=candidate.record_id, user=user, reason=reason)
+        Tombstone.objects.create(
+            record_type=candidate.record_type,
+            record_id=candidate.record_id,
+            reference=candidate.reference,
+            facts=facts,
+            rule=candidate.rule,
+            batch=batch,
+            disposed_at=timezone.now(),
+        )
+        candidate.status = Status.DISPOSED
+        save_with_history(candidate, user=user, reason="Disposed of")
+    logger.info(
+        "records: disposed of %s %s in batch %s", candidate.record_type, candidate.record_id, batch.pk
+    )
