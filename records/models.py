@@ -164,7 +164,11 @@ class Tombstone(models.Model):
     reference = models.CharField(max_length=60)
     facts = models.JSONField(help_text="Reference, dates, forms of abuse, outcome, children's roles.")
     rule = models.CharField(max_length=100)
-    batch = models.ForeignKey(DisposalBatch, on_delete=models.PROTECT, related_name="tombstones")
+    # Empty when the disposal was re-applied after a restore from a backup older than its batch.
+    batch = models.ForeignKey(
+        DisposalBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="tombstones"
+    )
+    certificate = models.CharField(max_length=30, help_text="The batch's disposal certificate number.")
     disposed_at = models.DateTimeField()
 
     class Meta:

@@ -10,8 +10,11 @@ every record against the legal holds again at that moment.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -323,23 +326,96 @@ def _dispose_one(candidate_id: int, *, user, batch: DisposalBatch) -> None:
             candidate.status, candidate.hold = Status.HELD, held[candidate.record_id]
             save_with_history(candidate, user=user, reason="Kept: under a legal hold at disposal")
             return
-        entry = retention.record_type(candidate.record_type)
-        facts = entry.tombstone(candidate.record_id)
-        reason = f"Disposed of under the retention schedule ({candidate.rule})"
-        for eraser in retention.erasers(candidate.record_type):
-            eraser(record_id=candidate.record_id, user=user, reason=reason)
-        entry.dispose(record_id=candidate.record_id, user=user, reason=reason)
-        Tombstone.objects.create(
+        _erase_record(
             record_type=candidate.record_type,
             record_id=candidate.record_id,
             reference=candidate.reference,
-            facts=facts,
             rule=candidate.rule,
+            certificate=batch.certificate_number,
             batch=batch,
-            disposed_at=timezone.now(),
+            user=user,
         )
         candidate.status = Status.DISPOSED
         save_with_history(candidate, user=user, reason="Disposed of")
     logger.info(
         "records: disposed of %s %s in batch %s", candidate.record_type, candidate.record_id, batch.pk
     )
+
+
+def _erase_record(*, record_type, record_id, reference, rule, certificate, batch, user) -> Tombstone:
+    entry = retention.record_type(record_type)
+    facts = entry.tombstone(record_id)
+    reason = f"Disposed of under the retention schedule ({rule})"
+    for eraser in retention.erasers(record_type):
+        eraser(record_id=record_id, user=user, reason=reason)
+    entry.dispose(record_id=record_id, user=user, reason=reason)
+    tombstone = Tombstone.objects.create(
+        record_type=record_type,
+        record_id=record_id,
+        reference=reference,
+        facts=facts,
+        rule=rule,
+        batch=batch,
+        certificate=certificate,
+        disposed_at=timezone.now(),
+    )
+    line = {
+        "record_type": record_type,
+        "record_id": record_id,
+        "reference": reference,
+        "rule": rule,
+        "certificate": certificate,
+        "disposed_at": tombstone.disposed_at.isoformat(),
+    }
+    transaction.on_commit(lambda: _register_append(line))
+    return tombstone
+
+
+# --- The disposal register: what a restore must dispose of again ------------------------------------
+
+
+def _register_append(line: dict) -> None:
+    """Append one disposal to the register (JSON lines, references only: no exempt data). It is
+    kept apart from the database and its backups (docs/operations.md), so a restore of a backup
+    taken before the disposal can dispose of the record again."""
+    path = Path(settings.DISPOSAL_REGISTER_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as register:
+        register.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def disposals_reapply(*, path: str | None = None, user=None) -> list[str]:
+    """After a restore: dispose again of every record the register says was disposed of and the
+    restored database still holds (no tombstone). Safe to run twice. Returns the references."""
+    path = Path(path or settings.DISPOSAL_REGISTER_PATH)
+    if not path.exists():
+        return []
+    done = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip():
+            continue
+        line = json.loads(raw)
+        entry = retention.record_type(line["record_type"])
+        with transaction.atomic():
+            if Tombstone.objects.filter(
+                record_type=line["record_type"], record_id=line["record_id"]
+            ).exists():
+                continue
+            if not entry.model._default_manager.filter(pk=line["record_id"]).exists():
+                continue  # the backup was taken before the record was made
+            tombstone = _erase_record(
+                record_type=line["record_type"],
+                record_id=line["record_id"],
+                reference=line["reference"],
+                rule=line["rule"],
+                certificate=line["certificate"],
+                batch=None,
+                user=user,
+            )
+            DisposalCandidate.objects.filter(
+                record_type=line["record_type"],
+                record_id=line["record_id"],
+                status__in=DisposalCandidate.OPEN,
+            ).delete()
+        done.append(tombstone.reference)
+    return done

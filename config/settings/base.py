@@ -438,6 +438,10 @@ if _retention_file := env.str("RETENTION_SCHEDULE_FILE", default=""):
 
     with open(_retention_file, encoding="utf-8") as _handle:
         RETENTION_SCHEDULE = _json.load(_handle)
+# The disposal register (records.services): one JSON line per record disposed of, references only.
+# Keep it OUTSIDE the database and the media folder, on storage with its own copies, so that a
+# restore of a backup older than a disposal can re-apply it (manage.py reapply_disposals).
+DISPOSAL_REGISTER_PATH = env.str("DISPOSAL_REGISTER_PATH", default=str(VAR_DIR / "disposal-register.jsonl"))
 # Records past their period are listed for the disposal review once a day.
 CELERY_BEAT_SCHEDULE["list-for-disposal-review"] = {
     "task": "records.tasks.list_for_disposal_review",

@@ -33,8 +33,9 @@ SCHEDULE = [
 
 
 @pytest.fixture
-def schedule(settings):
+def schedule(settings, tmp_path):
     settings.RETENTION_SCHEDULE = SCHEDULE
+    settings.DISPOSAL_REGISTER_PATH = str(tmp_path / "register" / "disposals.jsonl")
     return settings
 
 
@@ -369,3 +370,36 @@ def test_the_schedule_picks_the_rule_for_the_outcome_and_documents_its_source(se
 
     with pytest.raises(ImproperlyConfigured):
         retention.schedule()
+
+
+def test_a_restore_from_an_older_backup_disposes_again_from_the_register(
+    canary_referral, governance, schedule, django_capture_on_commit_callbacks
+):
+    """The register (kept apart from the database) lists each disposal; a database restored
+    from a backup taken before it still holds the record, and reapply_disposals disposes of it."""
+    import json
+
+    from django.core.management import call_command
+
+    decider, approver = governance
+    services.disposal_review_list(today=timezone.localdate() + dt.timedelta(days=800))
+    candidate = DisposalCandidate.objects.get()
+    services.disposal_candidate_decide(user=decider, candidate_id=candidate.pk, decision="dispose")
+    batch = services.disposal_batch_create(user=decider)
+    _approve(batch, approver, django_capture_on_commit_callbacks)
+    register = Path(schedule.DISPOSAL_REGISTER_PATH)
+    [line] = [json.loads(raw) for raw in register.read_text().splitlines()]
+    assert line["reference"] == canary_referral.reference
+    assert CANARY not in register.read_text().lower()
+
+    # "The restore": the database as it was before the disposal (a new canary referral under the
+    # same id stands in for the restored rows), the register as it is now.
+    Tombstone.objects.all().delete()
+    DisposalCandidate.objects.all().delete()
+    ReferralDetail.objects.filter(referral=canary_referral).update(narrative="Qzcnry restored narrative")
+    assert database_hits(CANARY, DOB)
+    call_command("reapply_disposals")
+    assert database_hits(CANARY, DOB) == []
+    assert Tombstone.objects.get().certificate == batch.certificate_number
+    call_command("reapply_disposals")  # safe to run twice
+    assert Tombstone.objects.count() == 1

@@ -151,6 +151,13 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,
     "scrutiny:appendix_file": SCRUTINY_READERS,
+    # Records lifecycle (retention, legal holds, disposal): information governance alone.
+    "records:home": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:hold_create": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:hold": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:disposal_review": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:candidate": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:batch": frozenset({R.INFORMATION_GOVERNANCE}),
 }
 
 
@@ -218,7 +225,12 @@ def review_ids(role_user, settings, tmp_path):
     from tests.scrutiny.walk import scrutiny_walk_ids
 
     settings.MEDIA_ROOT = tmp_path
-    return {"reviews": review.pk, "assessment_pk": assessment.pk, **scrutiny_walk_ids(role_user)}
+    return {
+        "reviews": review.pk,
+        "assessment_pk": assessment.pk,
+        **scrutiny_walk_ids(role_user),
+        **records_walk_ids(role_user),
+    }
 
 
 def _own_import_batch(user, pk: int) -> None:
@@ -233,3 +245,28 @@ def _own_import_batch(user, pk: int) -> None:
         size=0,
         status=ImportBatch.Status.INVALID,
     )
+
+
+def records_walk_ids(role_user) -> dict[str, int]:
+    """A legal hold, a record in the disposal review and a batch awaiting approval, for the
+    records URLs (made by another information governance officer)."""
+    from records.models import DisposalBatch, DisposalCandidate, LegalHold
+
+    officer = role_user(R.INFORMATION_GOVERNANCE, username="the-records-officer")
+    referral = ReferralFactory()
+    now = timezone.now()
+    hold = LegalHold.objects.create(name="Walked hold", reason="Walk", placed_by=officer, placed_at=now)
+    hold.referrals.add(referral)
+    batch = DisposalBatch.objects.create(created_by=officer, created_at=now)
+    candidate = DisposalCandidate.objects.create(
+        record_type="referral",
+        record_id=referral.pk,
+        reference=referral.reference,
+        rule="referral:*",
+        rule_description="Walk",
+        rule_source="Walk",
+        trigger_date=now.date(),
+        due_on=now.date(),
+        listed_at=now,
+    )
+    return {"hold_pk": hold.pk, "candidate_pk": candidate.pk, "batch_pk": batch.pk}
