@@ -5,6 +5,7 @@ from crispy_forms_gds.layout import Size
 from django import forms
 
 from core.reasons import ReasonValidator
+from records.models import Redaction, SubjectAccessRequest
 from referrals.forms import GovDateField
 from referrals.models import AbuseForm
 
@@ -123,6 +124,102 @@ class BatchApprovalForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class SubjectAccessRequestForm(forms.Form):
+    reference = forms.CharField(
+        label="Referral the child appears in",
+        help_text="The referral's reference, for example MASH-2026-00012",
+        max_length=20,
+        error_messages={"required": "Enter the reference of a referral the child appears in"},
+    )
+    label = forms.CharField(
+        label="The child's label in that referral",
+        help_text="For example A",
+        max_length=3,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-2"}),
+        error_messages={"required": "Enter the child's label in the referral"},
+    )
+    requester_name = forms.CharField(
+        label="Name of the person making the request",
+        max_length=200,
+        error_messages={"required": "Enter the name of the person making the request"},
+    )
+    relation = forms.ChoiceField(
+        label="Their relation to the child",
+        choices=SubjectAccessRequest.Relation.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the requester's relation to the child"},
+    )
+    identity_verified = forms.CharField(
+        label="How their identity was verified",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter how the requester's identity was verified"},
+    )
+    received_on = GovDateField(
+        noun="the date the request was received", label="Date the request was received"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class ExtendForm(forms.Form):
+    extended_to = GovDateField(noun="the new date the response is due", label="New date the response is due")
+    reason = forms.CharField(
+        label="Why the response needs longer",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter why the response needs longer"},
+        validators=[ReasonValidator("why the response needs longer")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class RedactionAddForm(forms.Form):
+    text = forms.CharField(
+        label="Text to withhold",
+        help_text="It is withheld wherever it appears in the pack",
+        max_length=500,
+        error_messages={"required": "Enter the text to withhold"},
+    )
+    code = forms.ChoiceField(
+        label="Exemption",
+        choices=Redaction.Code.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the exemption that applies"},
+    )
+    reason = forms.CharField(
+        label="Why it is withheld",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter why it is withheld"},
+        validators=[ReasonValidator("why it is withheld")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class RedactionRemoveForm(forms.Form):
+    redaction = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    reason = forms.CharField(
+        label="Why it is disclosed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "Enter why it is disclosed"},
+        validators=[ReasonValidator("why it is disclosed")],
     )
 
     def __init__(self, *args, **kwargs):

@@ -179,3 +179,127 @@ class Tombstone(models.Model):
 
     def __str__(self) -> str:
         return f"Tombstone of {self.reference}"
+
+
+# --- Subject access requests ---------------------------------------------------------------------
+
+
+class SubjectAccessRequest(models.Model):
+    """A request by or for a child to see the records about them (UK GDPR Article 15).
+
+    Due one calendar month after receipt (the ICO's rule: the same day next month, or the
+    month's last day when there is no such day), extendable by up to two further months with a
+    reason. Who asked and how their identity was checked are exempt.
+    """
+
+    class Relation(models.TextChoices):
+        CHILD = "child", "The child"
+        PARENT = "parent", "A parent with parental responsibility"
+        REPRESENTATIVE = "representative", "A representative (for example a solicitor)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Being prepared"
+        SIGNED_OFF = "signed_off", "Signed off"
+
+    subject = models.ForeignKey(
+        "referrals.Child", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: The referral and label the subject was identified by (pseudonymous: "MASH-2026-00012, Child A").
+    subject_label = models.CharField(max_length=60)
+    requester_name = models.CharField(max_length=200)
+    relation = models.CharField(max_length=20, choices=Relation.choices)
+    identity_verified = models.TextField("how identity was verified")
+    received_on = models.DateField()
+    due_on = models.DateField()
+    extended_to = models.DateField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    logged_at = models.DateTimeField()
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-received_on", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(extended_to__isnull=True) | Q(extended_to__gt=F("due_on")),
+                name="sar_extension_after_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SAR-{self.pk:05d}"
+
+    @property
+    def reference(self) -> str:
+        return str(self)
+
+    @property
+    def deadline(self):
+        return self.extended_to or self.due_on
+
+
+class Redaction(models.Model):
+    """A piece of text withheld from a subject access pack, wherever it appears in it."""
+
+    class Code(models.TextChoices):
+        THIRD_PARTY = "third_party", "Third-party information (DPA 2018, Schedule 2, paragraph 16)"
+        SERIOUS_HARM = "serious_harm", "Serious harm (DPA 2018, Schedule 3, Part 5)"
+        CRIME = "crime", "Crime and taxation (DPA 2018, Schedule 2, paragraph 2)"
+        LEGAL_PRIVILEGE = (
+            "legal_privilege",
+            "Legal professional privilege (DPA 2018, Schedule 2, paragraph 19)",
+        )
+
+    class Origin(models.TextChoices):
+        PROPOSED = "proposed", "Proposed automatically"
+        ADDED = "added", "Added by the reviewer"
+
+    request = models.ForeignKey(SubjectAccessRequest, on_delete=models.CASCADE, related_name="redactions")
+    text = models.CharField(max_length=500)
+    about = models.CharField(max_length=200, help_text="What it is, by label: never the text itself.")
+    code = models.CharField(max_length=20, choices=Code.choices)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    reason = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"Redaction {self.pk}: {self.about}"
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+class DisclosureLogEntry(models.Model):
+    """What was disclosed to whom under which request, and what was withheld (counts by code)."""
+
+    request = models.ForeignKey(SubjectAccessRequest, on_delete=models.PROTECT, related_name="disclosures")
+    disclosed_at = models.DateTimeField()
+    disclosed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    export_job_id = models.BigIntegerField(null=True, blank=True)
+    references = models.JSONField(default=list, help_text="The referrals the pack covers.")
+    exemptions = models.JSONField(default=dict, help_text="Exemption code: how many redactions.")
+
+    class Meta:
+        ordering = ("-disclosed_at", "-id")
+        verbose_name_plural = "disclosure log"
+
+    def __str__(self) -> str:
+        return f"Disclosure under {self.request}"

@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core import retention
-from records.models import DisposalBatch, DisposalCandidate, LegalHold, Tombstone
+from records import subject_access
+from records.models import DisposalBatch, DisposalCandidate, LegalHold, SubjectAccessRequest, Tombstone
 from referrals.models import Referral
 
 
@@ -99,3 +100,49 @@ def batch_candidates(batch: DisposalBatch) -> QuerySet[DisposalCandidate]:
 
 def batch_tombstones(batch: DisposalBatch) -> QuerySet[Tombstone]:
     return batch.tombstones.order_by("reference")
+
+
+# --- Subject access requests ---------------------------------------------------------------------
+
+
+def sars_by_deadline() -> list[SubjectAccessRequest]:
+    requests = list(SubjectAccessRequest.objects.select_related("logged_by"))
+    requests.sort(key=lambda sar: (sar.status != SubjectAccessRequest.Status.OPEN, sar.deadline, sar.pk))
+    return requests
+
+
+def sars_overdue(today: dt.date | None = None) -> list[SubjectAccessRequest]:
+    today = today or timezone.localdate()
+    return [
+        sar
+        for sar in SubjectAccessRequest.objects.filter(status=SubjectAccessRequest.Status.OPEN)
+        if sar.deadline < today
+    ]
+
+
+def sar_detail(sar_id: int) -> SubjectAccessRequest:
+    return (
+        SubjectAccessRequest.objects.select_related("logged_by", "signed_off_by")
+        .prefetch_related("redactions", "disclosures__disclosed_by")
+        .get(pk=sar_id)
+    )
+
+
+def sar_references(sar: SubjectAccessRequest) -> list[str]:
+    if sar.subject_id is None:
+        return []
+    return list(
+        Referral.objects.filter(children__child_id=sar.subject_id)
+        .order_by("received_at")
+        .values_list("reference", flat=True)
+    )
+
+
+def sar_redaction_rows(sar: SubjectAccessRequest):
+    """The records gathered, and each redaction with where it appears (the reviewer's view)."""
+    records = subject_access.gather(sar)
+    rows = [
+        {"redaction": redaction, "contexts": subject_access.contexts(redaction, records)}
+        for redaction in sar.redactions.all()
+    ]
+    return records, rows

@@ -14,19 +14,30 @@ import json
 import logging
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from core import retention
+from core.access_log import record_access_many
+from core.models import AccessLogEntry
 from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import Role, has_role
-from records import selectors
-from records.models import DisposalBatch, DisposalCandidate, LegalHold, Tombstone
-from referrals.models import AbuseForm, Referral
+from records import selectors, subject_access
+from records.models import (
+    DisclosureLogEntry,
+    DisposalBatch,
+    DisposalCandidate,
+    LegalHold,
+    Redaction,
+    SubjectAccessRequest,
+    Tombstone,
+)
+from referrals.models import AbuseForm, Referral, ReferralChild
 
 logger = logging.getLogger(__name__)
 
@@ -419,3 +430,196 @@ def disposals_reapply(*, path: str | None = None, user=None) -> list[str]:
             ).delete()
         done.append(tombstone.reference)
     return done
+
+
+# --- Subject access requests -----------------------------------------------------------------------
+
+#: An extension may take the deadline to at most this many calendar months after receipt.
+SAR_MAX_MONTHS = 3
+
+
+def sar_due_on(received_on: dt.date) -> dt.date:
+    """One calendar month after receipt; at a month's end, the last day of the next month
+    (the ICO's rule: received 31 January, due 28 or 29 February)."""
+    return received_on + relativedelta(months=1)
+
+
+@transaction.atomic
+def sar_log(
+    *,
+    user,
+    reference: str,
+    label: str,
+    requester_name: str,
+    relation: str,
+    identity_verified: str,
+    received_on: dt.date,
+    request=None,
+) -> SubjectAccessRequest:
+    """Log a request about the child who is ``label`` in referral ``reference``, and propose
+    its third-party redactions."""
+    _require_governance(user)
+    errors = {}
+    link = (
+        ReferralChild.objects.select_related("referral")
+        .filter(referral__reference=(reference or "").strip().upper(), label=(label or "").strip().upper())
+        .first()
+    )
+    if link is None:
+        errors["reference"] = "Enter the reference of a referral the child appears in, and their label"
+    if not (requester_name or "").strip():
+        errors["requester_name"] = "Enter the name of the person making the request"
+    if relation not in SubjectAccessRequest.Relation.values:
+        errors["relation"] = "Select the requester's relation to the child"
+    if not (identity_verified or "").strip():
+        errors["identity_verified"] = "Enter how the requester's identity was verified"
+    if received_on is None or received_on > timezone.localdate():
+        errors["received_on"] = "The date the request was received must be today or in the past"
+    if errors:
+        raise ValidationError(errors)
+    sar = SubjectAccessRequest(
+        subject_id=link.child_id,
+        subject_label=f"{link.referral.reference}, Child {link.label}",
+        requester_name=requester_name.strip(),
+        relation=relation,
+        identity_verified=identity_verified.strip(),
+        received_on=received_on,
+        due_on=sar_due_on(received_on),
+        logged_by=user,
+        logged_at=timezone.now(),
+    )
+    save_with_history(sar, user=user, reason="Subject access request logged")
+    records = subject_access.gather(sar)
+    for proposal in subject_access.propose(sar, records):
+        redaction = Redaction(
+            request=sar,
+            text=proposal.text[:500],
+            about=proposal.about[:200],
+            code=proposal.code,
+            origin=Redaction.Origin.PROPOSED,
+        )
+        save_with_history(redaction, user=user, reason="Redaction proposed")
+    _log_reads(request, user, sar, records, "Subject access request logged: records gathered")
+    return sar
+
+
+def _log_reads(request, user, sar, records, reason: str) -> None:
+    record_access_many(
+        request=request,
+        user=user,
+        records=[(record.referral, record.referral.reference) for record in records],
+        fields=[f"Subject access request {sar.reference}"],
+        channel=AccessLogEntry.Channel.PAGE,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def sar_extend(*, user, sar_id: int, extended_to: dt.date | None, reason: str) -> SubjectAccessRequest:
+    _require_governance(user)
+    sar = SubjectAccessRequest.objects.select_for_update().get(pk=sar_id)
+    errors = {}
+    latest = sar.received_on + relativedelta(months=SAR_MAX_MONTHS)
+    if extended_to is None:
+        errors["extended_to"] = "Enter the new date the response is due"
+    elif extended_to <= sar.due_on:
+        errors["extended_to"] = "The new date must be after the date the response was due"
+    elif extended_to > latest:
+        errors["extended_to"] = (
+            f"The new date must be no later than {latest:%-d %B %Y} (three months after receipt)"
+        )
+    try:
+        reason = reason_check(reason, what="why the response needs longer")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    sar.extended_to, sar.extension_reason = extended_to, reason
+    save_with_history(sar, user=user, reason="Deadline extended", new_version=True)
+    return sar
+
+
+@transaction.atomic
+def sar_redaction_add(*, user, sar_id: int, text: str, code: str, reason: str, request=None) -> Redaction:
+    _require_governance(user)
+    sar = SubjectAccessRequest.objects.select_for_update().get(pk=sar_id)
+    if sar.status != SubjectAccessRequest.Status.OPEN:
+        raise ValidationError({"text": "This request has been signed off"})
+    errors = {}
+    if len((text or "").strip()) < 2:
+        errors["text"] = "Enter the text to withhold"
+    if code not in Redaction.Code.values:
+        errors["code"] = "Select the exemption that applies"
+    try:
+        reason = reason_check(reason, what="why it is withheld")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    redaction = Redaction(
+        request=sar,
+        text=text.strip()[:500],
+        about="Added by the reviewer",
+        code=code,
+        origin=Redaction.Origin.ADDED,
+        reason=reason,
+        added_by=user,
+    )
+    save_with_history(redaction, user=user, reason="Redaction added")
+    sar.version += 1
+    save_with_history(sar, user=user, reason="Redaction added")
+    return redaction
+
+
+@transaction.atomic
+def sar_redaction_remove(*, user, redaction_id: int, reason: str) -> Redaction:
+    _require_governance(user)
+    redaction = Redaction.objects.select_for_update().select_related("request").get(pk=redaction_id)
+    if redaction.request.status != SubjectAccessRequest.Status.OPEN:
+        raise ValidationError({"reason": "This request has been signed off"})
+    if not redaction.active:
+        raise ValidationError({"reason": "This redaction has already been removed"})
+    redaction.removal_reason = reason_check(reason, what="why it is disclosed")
+    redaction.removed_by, redaction.removed_at = user, timezone.now()
+    save_with_history(redaction, user=user, reason="Redaction removed")
+    sar = redaction.request
+    sar.version += 1
+    save_with_history(sar, user=user, reason="Redaction removed")
+    return redaction
+
+
+def sar_sign_off(*, user, sar_id: int, request=None) -> tuple[SubjectAccessRequest, int]:
+    """The reviewer signs the pack off: it is rendered (the documents pipeline, in the worker),
+    and the disclosure is logged. Returns the request and the export job's id."""
+    from core.documents.services import export_job_request
+    from core.models import ExportJob
+
+    _require_governance(user)
+    with transaction.atomic():
+        sar = SubjectAccessRequest.objects.select_for_update().get(pk=sar_id)
+        if sar.status != SubjectAccessRequest.Status.OPEN:
+            raise ValidationError({None: "This request has already been signed off"})
+        sar.status, sar.signed_off_by, sar.signed_off_at = (
+            SubjectAccessRequest.Status.SIGNED_OFF,
+            user,
+            timezone.now(),
+        )
+        save_with_history(sar, user=user, reason="Pack signed off", new_version=True)
+        job, _ = export_job_request(
+            user=user, kind="subject_access_pack", object_id=sar.pk, variant=ExportJob.Variant.EXEMPT, obj=sar
+        )
+        active = [r for r in sar.redactions.all() if r.active]
+        counts: dict[str, int] = {}
+        for redaction in active:
+            counts[redaction.code] = counts.get(redaction.code, 0) + 1
+        records = subject_access.gather(sar)
+        DisclosureLogEntry.objects.create(
+            request=sar,
+            disclosed_at=timezone.now(),
+            disclosed_by=user,
+            export_job_id=job.pk,
+            references=[record.referral.reference for record in records],
+            exemptions=counts,
+        )
+        _log_reads(request, user, sar, records, "Subject access pack signed off and rendered")
+    return sar, job.pk

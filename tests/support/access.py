@@ -158,6 +158,11 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "records:disposal_review": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:candidate": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:batch": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sars": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_create": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_redactions": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_sign_off": frozenset({R.INFORMATION_GOVERNANCE}),
 }
 
 
@@ -269,4 +274,16 @@ def records_walk_ids(role_user) -> dict[str, int]:
         due_on=now.date(),
         listed_at=now,
     )
-    return {"hold_pk": hold.pk, "candidate_pk": candidate.pk, "batch_pk": batch.pk}
+    from records.models import SubjectAccessRequest
+
+    sar = SubjectAccessRequest.objects.create(
+        subject_label=f"{referral.reference}, Child A",
+        requester_name="Walk requester",
+        relation=SubjectAccessRequest.Relation.CHILD,
+        identity_verified="Walk",
+        received_on=now.date(),
+        due_on=now.date(),
+        logged_by=officer,
+        logged_at=now,
+    )
+    return {"hold_pk": hold.pk, "candidate_pk": candidate.pk, "batch_pk": batch.pk, "sar_pk": sar.pk}
