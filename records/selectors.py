@@ -11,7 +11,7 @@ from django.utils import timezone
 from core import retention
 from records import subject_access
 from records.models import DisposalBatch, DisposalCandidate, LegalHold, SubjectAccessRequest, Tombstone
-from referrals.models import Referral
+from referrals.models import Outcome, Referral
 
 
 def holds_in_force() -> QuerySet[LegalHold]:
@@ -64,11 +64,16 @@ def hold_referral_count(hold: LegalHold) -> int:
 
 def schedule_rows() -> list[dict]:
     types = retention.record_types()
+    outcomes = dict(Outcome.objects.values_list("code", "name"))
     return [
         {
             "rule": rule,
             "record_type": types[rule.record_type].label if rule.record_type in types else rule.record_type,
-            "outcome": "Any outcome" if rule.outcome == retention.ANY_OUTCOME else rule.outcome,
+            "outcome": (
+                "Any other outcome"
+                if rule.outcome == retention.ANY_OUTCOME
+                else outcomes.get(rule.outcome, rule.outcome)
+            ),
         }
         for rule in retention.schedule()
     ]
