@@ -258,8 +258,9 @@ def records_walk_ids(role_user) -> dict[str, int]:
     from records.models import DisposalBatch, DisposalCandidate, LegalHold
 
     officer = role_user(R.INFORMATION_GOVERNANCE, username="the-records-officer")
-    referral = ReferralFactory()
     now = timezone.now()
+    # Closed and restricted: nobody walking holds a grant on it, so no list or export shows it.
+    referral = ReferralFactory(status="closed", restricted_at=now)
     hold = LegalHold.objects.create(name="Walked hold", reason="Walk", placed_by=officer, placed_at=now)
     hold.referrals.add(referral)
     batch = DisposalBatch.objects.create(created_by=officer, created_at=now)
