@@ -66,7 +66,9 @@ class Rule:
         return relativedelta(years=self.years, months=self.months)
 
     def describe(self) -> str:
-        period = f"{self.years} years" + (f" {self.months} months" if self.months else "")
+        period = f"{self.years} year{'s' if self.years != 1 else ''}"
+        if self.months:
+            period += f" {self.months} month{'s' if self.months != 1 else ''}"
         return f"{Trigger(self.trigger).label} + {period}"
 
     def end_of_period(self, dates: Mapping[str, dt.date | None]) -> dt.date | None:
@@ -88,8 +90,8 @@ class RecordType:
     tombstone: Callable[[int], dict]
     #: (record_id, user, reason) -> None: remove the record's identity and narrative
     dispose: Callable[..., None]
-    #: id -> the record's reference (never exempt)
-    reference: Callable[[int], str]
+    #: ids -> {id: the record's reference (never exempt)}
+    references: Callable[[Iterable[int]], dict[int, str]]
     triggers: frozenset[str] = field(default_factory=lambda: frozenset(Trigger.values))
 
 
@@ -108,12 +110,12 @@ def register_record_type(
     outcomes,
     tombstone,
     dispose,
-    reference,
+    references,
     erases: Iterable[type[models.Model]] = (),
 ) -> RecordType:
     """Register a kind of record the schedule covers. ``erases``: the exempt models its
     ``dispose`` reaches (checked against the exempt registry by the tests)."""
-    entry = RecordType(key, label, model, dates, outcomes, tombstone, dispose, reference)
+    entry = RecordType(key, label, model, dates, outcomes, tombstone, dispose, references)
     _TYPES[key] = entry
     _ERASED_MODELS.setdefault(key, set()).update(erases)
     return entry

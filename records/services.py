@@ -179,6 +179,7 @@ def _list_chunk(key, entry, ids, today) -> int:
     skip |= set(selectors.held_ids(key, due))
     listed = 0
     now = timezone.now()
+    references = entry.references([record_id for record_id in due if record_id not in skip])
     for record_id, (rule, due_on) in due.items():
         if record_id in skip:
             continue
@@ -186,7 +187,7 @@ def _list_chunk(key, entry, ids, today) -> int:
             candidate = DisposalCandidate(
                 record_type=key,
                 record_id=record_id,
-                reference=entry.reference(record_id),
+                reference=references[record_id],
                 rule=rule.key,
                 rule_description=rule.describe(),
                 rule_source=rule.source,

@@ -95,8 +95,8 @@ def referral_outcomes(ids: Iterable[int]) -> dict[int, list[str]]:
     return result
 
 
-def referral_reference(record_id: int) -> str:
-    return Referral.objects.values_list("reference", flat=True).get(pk=record_id)
+def referral_references(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Referral.objects.filter(pk__in=list(ids)).values_list("pk", "reference"))
 
 
 def referral_tombstone(record_id: int) -> dict:
@@ -185,6 +185,6 @@ def register() -> None:
         outcomes=referral_outcomes,
         tombstone=referral_tombstone,
         dispose=referral_dispose,
-        reference=referral_reference,
+        references=referral_references,
         erases=[Child, ReferralDetail, ReferralDecision, CaseNote],
     )
