@@ -220,6 +220,32 @@ def test_disposal_leaves_no_canary_in_any_table_or_file_and_a_held_referral_surv
         reason="The inquiry instructed that no records about child sexual abuse are destroyed",
         references=[held.reference],
     )
+    # The decision's remaining free text, and a subject access request whose redactions name
+    # the other child: then every exempt text field the disposal reaches holds the canary.
+    from referrals.models import ReferralDecision
+
+    decision = ReferralDecision.objects.get(referral=canary_referral)
+    for name in ("guidance_departure_reason", "amendment_reason", "authorisation_note"):
+        setattr(decision, name, f"Qzcnry {name}")
+    decision.save()
+    victim = canary_referral.children.get(role="victim")
+    services.sar_log(
+        user=decider,
+        reference=canary_referral.reference,
+        label=victim.label,
+        requester_name="A parent",
+        relation="parent",
+        identity_verified="Passport seen",
+        received_on=timezone.localdate(),
+    )
+    for model in retention.erased_models():
+        for name in exempt.exempt_fields(model):
+            field = model._meta.get_field(name)
+            if field.is_relation or field.get_internal_type() not in ("CharField", "TextField"):
+                continue
+            planted = model._default_manager.filter(**{f"{name}__icontains": CANARY}).exists()
+            assert planted, f"no canary planted in {model.__name__}.{name}"
+
     # Planted everywhere before (history included: the narrative had a first version).
     assert database_hits(CANARY, DOB)
     assert any(table.startswith("referrals_historical") for table, _ in database_hits(CANARY, DOB))
