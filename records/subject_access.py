@@ -219,7 +219,7 @@ PUBLIC_INTEREST = (
 
 
 def _active_redactions(sar: SubjectAccessRequest) -> list[Redaction]:
-    return [r for r in sar.redactions.all() if r.active]
+    return list(Redaction.objects.filter(request_id=sar.pk, removed_at__isnull=True))
 
 
 def sar_pack_parts(*, sar: SubjectAccessRequest) -> list[HtmlPart]:
@@ -301,7 +301,9 @@ def sar_pack_parts(*, sar: SubjectAccessRequest) -> list[HtmlPart]:
 
 
 def sar_pack_digest(*, sar: SubjectAccessRequest) -> str:
-    redactions = sorted((r.pk, r.text, r.code, r.active) for r in sar.redactions.all())
+    redactions = sorted(
+        Redaction.objects.filter(request_id=sar.pk).values_list("pk", "text", "code", "removed_at")
+    )
     referrals = (
         sorted(Referral.objects.filter(children__child_id=sar.subject_id).values_list("pk", "version"))
         if sar.subject_id
