@@ -13,7 +13,7 @@ from django.conf import settings
 from core import exempt, logs
 
 ROOT = Path(settings.BASE_DIR)
-PRODUCT = ("config", "core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance")
+PRODUCT = ("config", "core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance", "records")
 
 
 def test_every_registered_field_exists_on_its_model():
