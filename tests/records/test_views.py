@@ -97,3 +97,7 @@ def test_decide_batch_and_approve_by_a_second_officer(
     certificate = second.get(batch_url).content.decode()
     assert f"Disposal certificate {batch.certificate_number}" in certificate
     assert "Qzcnry" not in certificate
+    # The disposed referral still opens (pseudonymous, with nothing left to show).
+    disposed = second.get(reverse("referrals:detail", args=[canary_referral.pk]))
+    assert disposed.status_code == 200
+    assert "Qzcnry" not in disposed.content.decode()
