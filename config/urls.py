@@ -13,6 +13,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("documents/", include("core.documents.urls")),
     path("scrutiny/", include("scrutiny.urls")),
+    path("records/", include("records.urls")),
     path("account/security-keys/webauthn/", include("core.security_key_urls")),
     path(
         "sign-in/",

@@ -58,3 +58,8 @@ class ReferralsConfig(AppConfig):
             ],
         )
         exempt.register(CaseNote, ["text"])
+
+        from referrals import retention
+
+        # Referrals are a record type of the retention schedule (core.retention).
+        retention.register()

@@ -12,3 +12,7 @@ class ReviewsConfig(AppConfig):
         # What reviewers and the lead reviewer write about a case is exempt like the case itself.
         exempt.register(CaseAssessment, ["good_practice", "areas_for_improvement", "lead_comments"])
         exempt.register(CriterionRating, ["evidence"])
+
+        from reviews import retention
+
+        retention.register()

@@ -19,6 +19,15 @@ class ScrutinyConfig(AppConfig):
         # A published exempt appendix's content, kept apart from the version's public rows.
         exempt.register(ExemptAppendixSnapshot, ["body_html"])
 
+        from core import retention
+
+        # Not about one referral: a report's exempt appendix is the council's paper, kept under
+        # the committee papers' own schedule (docs/operations.md, Retention), not a referral's.
+        retention.register_not_per_record(Appendix, why="A cabinet report's appendix (committee papers)")
+        retention.register_not_per_record(
+            ExemptAppendixSnapshot, why="A published report's exempt appendix (committee papers)"
+        )
+
         # Packs are made only from a published (frozen) version of a report, never from the
         # live report: the same version always gives the same pack (scrutiny/packs.py).
         documents.register(

@@ -35,6 +35,8 @@ UNIT_MODULES = [
     "modelguidance.packs",
     "modelguidance.selectors",
     "modelguidance.services",
+    "records.selectors",
+    "records.services",
     "referrals.selectors",
     "referrals.services",
     "referrals.imports.selectors",

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "guidance",
     "scrutiny",
     "modelguidance",
+    "records",
 ]
 
 MIDDLEWARE = [
@@ -405,4 +406,51 @@ CELERY_BEAT_SCHEDULE["requeue-export-jobs"] = {
 CELERY_BEAT_SCHEDULE["clean-up-export-packs"] = {
     "task": "core.tasks.clean_up_export_packs",
     "schedule": 60 * 60,
+}
+
+# Records lifecycle (records/, core.retention). The retention schedule: one rule per record type
+# and outcome ("*": any outcome; a referral with several outcomes is kept under the rule that
+# keeps it longest), counted from a trigger (youngest_child_dob, last_activity, closure), each
+# with its source. These defaults are one council's (docs/operations.md, Retention): set
+# RETENTION_SCHEDULE_FILE to a JSON list of the same shape to use your own schedule.
+RETENTION_SCHEDULE = [
+    {
+        "record_type": "referral",
+        "outcome": "*",
+        "trigger": "youngest_child_dob",
+        "years": 25,
+        "source": (
+            "Council retention schedule, following the IRMS Information Management Toolkit for "
+            "Schools: child protection files are kept to the youngest child's date of birth + 25 "
+            "years, then reviewed"
+        ),
+    },
+    {
+        "record_type": "referral",
+        "outcome": "nfa",
+        "trigger": "closure",
+        "years": 6,
+        "source": "Council retention schedule: contacts that led to no further action, closure + 6 years",
+    },
+    {
+        "record_type": "referral",
+        "outcome": "advice",
+        "trigger": "closure",
+        "years": 6,
+        "source": "Council retention schedule: information, advice or signposting, closure + 6 years",
+    },
+]
+if _retention_file := env.str("RETENTION_SCHEDULE_FILE", default=""):
+    import json as _json
+
+    with open(_retention_file, encoding="utf-8") as _handle:
+        RETENTION_SCHEDULE = _json.load(_handle)
+# The disposal register (records.services): one JSON line per record disposed of, references only.
+# Keep it OUTSIDE the database and the media folder, on storage with its own copies, so that a
+# restore of a backup older than a disposal can re-apply it (manage.py reapply_disposals).
+DISPOSAL_REGISTER_PATH = env.str("DISPOSAL_REGISTER_PATH", default=str(VAR_DIR / "disposal-register.jsonl"))
+# Records past their period are listed for the disposal review once a day.
+CELERY_BEAT_SCHEDULE["list-for-disposal-review"] = {
+    "task": "records.tasks.list_for_disposal_review",
+    "schedule": 24 * 60 * 60,
 }

@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from core.access_log import record_access, record_access_many
-from core.documents.registry import DocumentKind, UnknownKind, get_kind, object_for
+from core.documents.registry import DocumentKind, UnknownKind, get_kind, kinds, object_for
 from core.documents.rendering import PackError, render_pack_document
 from core.models import AccessLogEntry, ExportJob, ExportJobEvent
 from core.outbox import broker_available, enqueue_on_commit
@@ -406,4 +406,28 @@ def export_packs_clean_up(*, now: dt.datetime | None = None) -> int:
         status__in=ExportJob.ACTIVE, requested_at__lt=stalled_before
     ).values_list("pk", flat=True):
         export_job_fail(job_id=job_id, message=STALLED)
+    return removed
+
+
+def export_packs_remove_for_record(*, record_type: str, record_id: int) -> int:
+    """Remove every stored pack holding this record (its disposal, core.retention): a pack of
+    the record itself, or one whose exempt part holds its data. The file goes, the job is
+    marked removed (an unfinished one failed) and says why; the trail stays."""
+    about = [kind for kind, entry in kinds().items() if entry.model._meta.label_lower == record_type]
+    removed = 0
+    with transaction.atomic():
+        for job in ExportJob.objects.select_for_update().filter(
+            Q(exempt_records__contains=[[record_type, record_id]]) | Q(kind__in=about, object_id=record_id)
+        ):
+            if job.file.name:
+                default_storage.delete(job.file.name)
+            if job.status in ExportJob.ACTIVE:
+                job.message = "A record in the pack was disposed of under the retention schedule."
+                job.status = Status.FAILED
+            elif job.status == Status.DONE:
+                job.status = Status.REMOVED
+            job.file = ""
+            job.save(update_fields=["status", "file", "message"])
+            _event(job, Event.REMOVED, detail="a record in it was disposed of")
+            removed += 1
     return removed

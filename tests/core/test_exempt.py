@@ -13,7 +13,7 @@ from django.conf import settings
 from core import exempt, logs
 
 ROOT = Path(settings.BASE_DIR)
-PRODUCT = ("config", "core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance")
+PRODUCT = ("config", "core", "referrals", "reviews", "guidance", "scrutiny", "modelguidance", "records")
 
 
 def test_every_registered_field_exists_on_its_model():
@@ -48,7 +48,9 @@ def test_each_app_registers_its_own_fields_review_evidence_and_appendices_includ
         "ExemptAppendixSnapshot.body_html",
     } <= names
     owners = {model._meta.app_label for model in exempt.registered_models()}
-    assert owners == {"referrals", "reviews", "scrutiny"}  # core declares nothing of its own
+    # core declares nothing of its own; records: who asked for a subject access pack, and what
+    # is withheld from them.
+    assert owners == {"referrals", "reviews", "scrutiny", "records"}
 
 
 def test_an_appendix_is_exempt_only_while_it_is_marked_exempt():

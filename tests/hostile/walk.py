@@ -362,9 +362,16 @@ def build_world(role_user, tag: str = "walk") -> World:
         reason="Police called about a missing child tonight",
         break_glass=True,
     )
+    from tests.support.access import records_walk_ids
+
     return World(
         referral_pk=referral.pk,
-        ids={"reviews": review.pk, "assessment_pk": assessment.pk, "entry_pk": glass.pk},
+        ids={
+            "reviews": review.pk,
+            "assessment_pk": assessment.pk,
+            "entry_pk": glass.pk,
+            **records_walk_ids(role_user),
+        },
         users=users,
         other_ids=sorted({old.pk, referral.pk, review.pk, assessment.pk, lead.pk, reviewer.pk}),
     )

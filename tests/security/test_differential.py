@@ -91,7 +91,7 @@ LISTS_OF_ONE_RECORD = {
 }
 #: Starting points for a list's probes, where its default view would hide most records.
 BASELINES = {"referrals:tray": [{"view": "all"}]}
-PROJECT_APPS = {"config", "core", "referrals", "reviews", "scrutiny", "guidance", "modelguidance"}
+PROJECT_APPS = {"config", "core", "referrals", "reviews", "scrutiny", "guidance", "modelguidance", "records"}
 _LIST_NAME = re.compile(r"List|Export|Search|Tray|Tracker|Log|Report", re.IGNORECASE)
 _GET_KEYS = re.compile(r"""GET\.get\(\s*["'](\w+)["']|GET\[\s*["'](\w+)["']\]""")
 

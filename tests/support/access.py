@@ -151,6 +151,18 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,
     "scrutiny:appendix_file": SCRUTINY_READERS,
+    # Records lifecycle (retention, legal holds, disposal): information governance alone.
+    "records:home": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:hold_create": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:hold": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:disposal_review": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:candidate": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:batch": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sars": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_create": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_redactions": frozenset({R.INFORMATION_GOVERNANCE}),
+    "records:sar_sign_off": frozenset({R.INFORMATION_GOVERNANCE}),
 }
 
 
@@ -218,7 +230,12 @@ def review_ids(role_user, settings, tmp_path):
     from tests.scrutiny.walk import scrutiny_walk_ids
 
     settings.MEDIA_ROOT = tmp_path
-    return {"reviews": review.pk, "assessment_pk": assessment.pk, **scrutiny_walk_ids(role_user)}
+    return {
+        "reviews": review.pk,
+        "assessment_pk": assessment.pk,
+        **scrutiny_walk_ids(role_user),
+        **records_walk_ids(role_user),
+    }
 
 
 def _own_import_batch(user, pk: int) -> None:
@@ -233,3 +250,41 @@ def _own_import_batch(user, pk: int) -> None:
         size=0,
         status=ImportBatch.Status.INVALID,
     )
+
+
+def records_walk_ids(role_user) -> dict[str, int]:
+    """A legal hold, a record in the disposal review and a batch awaiting approval, for the
+    records URLs (made by another information governance officer)."""
+    from records.models import DisposalBatch, DisposalCandidate, LegalHold
+
+    officer = role_user(R.INFORMATION_GOVERNANCE, username="the-records-officer")
+    now = timezone.now()
+    # Closed and restricted: nobody walking holds a grant on it, so no list or export shows it.
+    referral = ReferralFactory(status="closed", restricted_at=now)
+    hold = LegalHold.objects.create(name="Walked hold", reason="Walk", placed_by=officer, placed_at=now)
+    hold.referrals.add(referral)
+    batch = DisposalBatch.objects.create(created_by=officer, created_at=now)
+    candidate = DisposalCandidate.objects.create(
+        record_type="referral",
+        record_id=referral.pk,
+        reference=referral.reference,
+        rule="referral:*",
+        rule_description="Walk",
+        rule_source="Walk",
+        trigger_date=now.date(),
+        due_on=now.date(),
+        listed_at=now,
+    )
+    from records.models import SubjectAccessRequest
+
+    sar = SubjectAccessRequest.objects.create(
+        subject_label=f"{referral.reference}, Child A",
+        requester_name="Walk requester",
+        relation=SubjectAccessRequest.Relation.CHILD,
+        identity_verified="Walk",
+        received_on=now.date(),
+        due_on=now.date(),
+        logged_by=officer,
+        logged_at=now,
+    )
+    return {"hold_pk": hold.pk, "candidate_pk": candidate.pk, "batch_pk": batch.pk, "sar_pk": sar.pk}

@@ -183,4 +183,7 @@ def canary_review(role_user, canary_referral):
     # A cabinet report whose exempt appendices hold the canary: a text appendix, and the case
     # list of this review (the canary referral's children by name). Nobody walking holds a grant.
     ids = scrutiny_walk_ids(role_user, review=review, canary="Qzcnry")
+    from tests.support.access import records_walk_ids
+
+    ids.update(records_walk_ids(role_user))
     return {"reviews": review.pk, "assessment_pk": assessment.pk, **ids}

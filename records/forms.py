@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Size
+from django import forms
+
+from core.reasons import ReasonValidator
+from records.models import Redaction, SubjectAccessRequest
+from referrals.forms import GovDateField
+from referrals.models import AbuseForm
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.label_size = Size.SMALL
+    helper.legend_size = Size.SMALL
+    return helper
+
+
+class LegalHoldForm(forms.Form):
+    name = forms.CharField(
+        label="Name of the legal hold",
+        help_text="For example, the inquiry or claim that asked for the records to be kept",
+        max_length=200,
+        error_messages={"required": "Enter the name of the legal hold"},
+    )
+    reason = forms.CharField(
+        label="Why the records must be kept",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        error_messages={"required": "Enter why the records must be kept"},
+        validators=[ReasonValidator("why the records must be kept")],
+    )
+    references = forms.CharField(
+        label="Referrals it names (optional)",
+        help_text="Referral references, one a line or separated by commas",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+    )
+    received_from = GovDateField(
+        noun="the start of the date range", label="Referrals received on or after (optional)", required=False
+    )
+    received_to = GovDateField(
+        noun="the end of the date range", label="Referrals received on or before (optional)", required=False
+    )
+    forms_of_abuse = forms.ModelMultipleChoiceField(
+        label="Forms of abuse (optional)",
+        help_text="Leave all unticked to cover every form of abuse in the date range",
+        queryset=AbuseForm.objects.filter(active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean_references(self) -> list[str]:
+        raw = self.cleaned_data.get("references") or ""
+        return [part.strip() for part in raw.replace(",", "\n").splitlines() if part.strip()]
+
+
+class LiftHoldForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the hold is lifted",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter why the hold is lifted"},
+        validators=[ReasonValidator("why the hold is lifted")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class CandidateDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="What should happen to this record?",
+        choices=[
+            ("dispose", "Dispose of it"),
+            ("extend", "Keep it longer"),
+            ("hold", "Keep it under a legal hold"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what should happen to this record"},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        help_text="Needed to keep it longer or under a hold",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    extended_to = GovDateField(
+        noun="the date the record is kept until", label="Keep it until", required=False
+    )
+    hold_name = forms.CharField(
+        label="Name of the legal hold",
+        help_text="Needed to keep it under a hold",
+        required=False,
+        max_length=200,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class BatchApprovalForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label="Do you approve the disposal of these records?",
+        choices=[("yes", "Yes, dispose of them"), ("no", "No, send them back to the review")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you approve the disposal"},
+    )
+    note = forms.CharField(
+        label="Note",
+        help_text="Needed if you do not approve",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class SubjectAccessRequestForm(forms.Form):
+    reference = forms.CharField(
+        label="Referral the child appears in",
+        help_text="The referral's reference, for example MASH-2026-00012",
+        max_length=20,
+        error_messages={"required": "Enter the reference of a referral the child appears in"},
+    )
+    label = forms.CharField(
+        label="The child's label in that referral",
+        help_text="For example A",
+        max_length=3,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-2"}),
+        error_messages={"required": "Enter the child's label in the referral"},
+    )
+    requester_name = forms.CharField(
+        label="Name of the person making the request",
+        max_length=200,
+        error_messages={"required": "Enter the name of the person making the request"},
+    )
+    relation = forms.ChoiceField(
+        label="Their relation to the child",
+        choices=SubjectAccessRequest.Relation.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the requester's relation to the child"},
+    )
+    identity_verified = forms.CharField(
+        label="How their identity was verified",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter how the requester's identity was verified"},
+    )
+    received_on = GovDateField(
+        noun="the date the request was received", label="Date the request was received"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class ExtendForm(forms.Form):
+    extended_to = GovDateField(noun="the new date the response is due", label="New date the response is due")
+    reason = forms.CharField(
+        label="Why the response needs longer",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter why the response needs longer"},
+        validators=[ReasonValidator("why the response needs longer")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class RedactionAddForm(forms.Form):
+    text = forms.CharField(
+        label="Text to withhold",
+        help_text="It is withheld wherever it appears in the pack",
+        max_length=500,
+        error_messages={"required": "Enter the text to withhold"},
+    )
+    code = forms.ChoiceField(
+        label="Exemption",
+        choices=Redaction.Code.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the exemption that applies"},
+    )
+    reason = forms.CharField(
+        label="Why it is withheld",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Enter why it is withheld"},
+        validators=[ReasonValidator("why it is withheld")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class RedactionRemoveForm(forms.Form):
+    redaction = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    reason = forms.CharField(
+        label="Why it is disclosed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "Enter why it is disclosed"},
+        validators=[ReasonValidator("why it is disclosed")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

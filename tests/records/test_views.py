@@ -1,0 +1,103 @@
+"""Information governance's records pages: a hold placed and lifted, a record decided, a batch
+made by one officer and approved by another, GOV.UK errors on each form."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core.roles import Role
+from records import services
+from records.models import DisposalBatch, DisposalCandidate, LegalHold
+from tests.conftest import sign_in_verified
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officers(role_user, settings, tmp_path):
+    settings.RETENTION_SCHEDULE = [
+        {"record_type": "referral", "trigger": "last_activity", "years": 1, "source": "Test schedule"}
+    ]
+    settings.DISPOSAL_REGISTER_PATH = str(tmp_path / "register.jsonl")
+    first = role_user(Role.INFORMATION_GOVERNANCE, username="ig-one")
+    second = role_user(Role.INFORMATION_GOVERNANCE, username="ig-two")
+    return sign_in_verified(Client(), first), sign_in_verified(Client(), second)
+
+
+def test_place_and_lift_a_legal_hold(officers, canary_referral):
+    client, _ = officers
+    response = client.post(reverse("records:hold_create"), {"name": "", "reason": "x"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "There is a problem" in html
+    assert "Enter the name of the legal hold" in html
+    response = client.post(
+        reverse("records:hold_create"),
+        {
+            "name": "Independent inquiry",
+            "reason": "The inquiry instructed that no records about child sexual abuse are destroyed",
+            "references": f"{canary_referral.reference}\nMASH-1999-99999",
+        },
+    )
+    assert response.status_code == 400
+    assert "There is no referral MASH-1999-99999" in response.content.decode()
+    response = client.post(
+        reverse("records:hold_create"),
+        {
+            "name": "Independent inquiry",
+            "reason": "The inquiry instructed that no records about child sexual abuse are destroyed",
+            "references": canary_referral.reference,
+        },
+    )
+    hold = LegalHold.objects.get()
+    assert response["Location"] == reverse("records:hold", kwargs={"hold_pk": hold.pk})
+    page = client.get(response["Location"]).content.decode()
+    assert canary_referral.reference in page
+    assert "Qzcnry" not in page  # the records pages show references, never identities
+    response = client.post(
+        reverse("records:hold", kwargs={"hold_pk": hold.pk}),
+        {"reason": "The inquiry has reported and released the instruction"},
+    )
+    assert response.status_code == 302
+    hold.refresh_from_db()
+    assert not hold.in_force
+
+
+def test_decide_batch_and_approve_by_a_second_officer(
+    officers, canary_referral, django_capture_on_commit_callbacks
+):
+    first, second = officers
+    services.disposal_review_list(today=timezone.localdate() + dt.timedelta(days=800))
+    candidate = DisposalCandidate.objects.get()
+    review = first.get(reverse("records:disposal_review")).content.decode()
+    assert canary_referral.reference in review
+    url = reverse("records:candidate", kwargs={"candidate_pk": candidate.pk})
+    response = first.post(url, {"decision": "extend"})
+    assert response.status_code == 400
+    assert "Enter the date the record is kept until" in response.content.decode()
+    assert first.post(url, {"decision": "dispose"}).status_code == 302
+    response = first.post(reverse("records:disposal_review"))
+    batch = DisposalBatch.objects.get()
+    assert response["Location"] == reverse("records:batch", kwargs={"batch_pk": batch.pk})
+    batch_url = response["Location"]
+    # The officer who made it sees no approval form, and a forged approval is refused.
+    assert "another information governance officer must approve it" in first.get(batch_url).content.decode()
+    refused = first.post(batch_url, {"approve": "yes"})
+    assert refused.status_code == 400
+    assert "Another information governance officer must approve this batch" in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert second.post(batch_url, {"approve": "yes"}).status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == DisposalBatch.Status.DISPOSED
+    certificate = second.get(batch_url).content.decode()
+    assert f"Disposal certificate {batch.certificate_number}" in certificate
+    assert "Qzcnry" not in certificate
+    # The disposed referral still opens (pseudonymous, with nothing left to show).
+    disposed = second.get(reverse("referrals:detail", args=[canary_referral.pk]))
+    assert disposed.status_code == 200
+    assert "Qzcnry" not in disposed.content.decode()
