@@ -118,7 +118,7 @@ def test_no_role_without_a_grant_meets_the_canary_anywhere(
     if response.status_code == 200:
         assert canary_referral.reference not in response.content.decode()
     assert not leaks(caplog.text), caplog.text[-2000:]
-    # Nothing exempt was read. One exception, by design (docs/adr/0020): information governance
+    # Nothing exempt was read. One exception, by design (docs/adr/0023): information governance
     # reads a subject access request's own record (who asked, how they proved it) by its role,
     # and that read is logged against the request, never against a case.
     after = AccessLogEntry.objects.exclude(record_type="records.subjectaccessrequest")
