@@ -39,11 +39,11 @@ demo: migrate ## Load the demo data (idempotent; devtools, so local settings)
 run: demo ## Set everything up and serve the app with demo data on http://127.0.0.1:8000 (and a Celery worker)
 	@echo "Serving on http://$(HOST):$(PORT)/ - sign in as 'practitioner' with password 'demo-password-2026'. Ctrl-C stops both processes."
 	@trap 'kill 0' EXIT INT TERM; \
-	$(VENV)/bin/celery -A config worker --beat --schedule=var/celerybeat-schedule --loglevel=INFO --concurrency=1 & \
+	$(VENV)/bin/celery -A config worker -Q packs,notifications,default --beat --schedule=var/celerybeat-schedule --loglevel=INFO --concurrency=1 & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-worker: setup ## Run only the Celery worker
-	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=1
+worker: setup ## Run only the Celery worker (all three queues)
+	$(VENV)/bin/celery -A config worker -Q packs,notifications,default --loglevel=INFO --concurrency=1
 
 test: setup ## Set up and run the whole test suite: in parallel (one worker per core), then the serial tests
 	bin/run-tests $(PYTEST_ARGS)

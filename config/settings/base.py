@@ -272,6 +272,18 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Three queues, so a cabinet pack never waits behind a morning's e-mails: `packs` (PDF
+# rendering), `notifications` (every e-mail and notification) and `default` (housekeeping,
+# disposal, everything else). docker-compose runs a worker for packs and one for the other two;
+# `make run` runs one worker on all three.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "core.tasks.render_export_job": {"queue": "packs"},
+    "modelguidance.tasks.render_published_pdf": {"queue": "packs"},
+    "*.send_*": {"queue": "notifications"},
+    "*.notify_*": {"queue": "notifications"},
+    "*digest*": {"queue": "notifications"},
+}
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "core.tasks.clear_expired_sessions",

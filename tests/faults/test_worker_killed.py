@@ -33,6 +33,9 @@ def test_a_worker_killed_mid_job_repeatedly_completes_it_exactly_once(publish_to
     queue = f"fault-kill-{os.getpid()}-{time.monotonic_ns()}"  # its own queue on the shared Redis db
     publish_to(url, {"visibility_timeout": 3600})
     celery_app.conf.task_default_queue = queue
+    routes = celery_app.conf.task_routes
+    celery_app.conf.task_routes = {"*": {"queue": queue}}  # every task to this test's own queue
+    celery_app.amqp.flush_routes()
     markers, mail_dir = tmp_path / "started", tmp_path / "mail"
     env = {
         **os.environ,
@@ -92,4 +95,6 @@ def test_a_worker_killed_mid_job_repeatedly_completes_it_exactly_once(publish_to
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-        celery_app.conf.task_default_queue = "celery"
+        celery_app.conf.task_default_queue = "default"
+        celery_app.conf.task_routes = routes
+        celery_app.amqp.flush_routes()

@@ -62,6 +62,8 @@ def worker(tmp_path):
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
+                "-Q",
+                "packs,notifications,default",
             ],
             cwd=ROOT,
             env=env,

@@ -48,6 +48,8 @@ def pack_worker(tmp_path, media):
             "--loglevel=INFO",
             "--without-mingle",
             "--without-gossip",
+            "-Q",
+            "packs,notifications,default",
             "--include=tests.documents_kind",
             f"--hostname=packs-{uuid.uuid4().hex[:8]}@%h",
         ]
