@@ -251,6 +251,29 @@ class AssessmentDecisionForm(forms.Form):
         self.helper = form_helper()
 
 
+class ModerationForm(forms.Form):
+    """The lead reviewer's resolution of one disagreement. No rating is chosen for them: the
+    radios start empty, whatever either reviewer said."""
+
+    primary = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    second = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    resolved_rating = forms.ChoiceField(
+        label="Which rating stands?",
+        choices=CriterionRating.Rating.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the rating that stands",
+            "invalid_choice": "Select the rating that stands",
+        },
+    )
+
+    def __init__(self, *args, legend: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+        if legend:
+            self.fields["resolved_rating"].label = legend
+
+
 class ThemeForm(forms.Form):
     theme_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     title = forms.CharField(

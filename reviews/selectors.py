@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from copy import copy
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
@@ -16,7 +18,7 @@ from core.roles import Role, has_role
 from core.timescales import age_on
 from guidance.models import GuidanceDocument
 from guidance.selectors import documents_in_force
-from referrals.models import Child, Referral, ReferralChild, ReferralDecision, ReferralDetail
+from referrals.models import CaseNote, Child, Referral, ReferralChild, ReferralDecision, ReferralDetail
 from referrals.selectors import referral_view, referrals_visible_to
 from reviews.models import (
     CaseAssessment,
@@ -26,7 +28,7 @@ from reviews.models import (
     ReviewPeriod,
     ScreeningDecision,
 )
-from reviews.statistics import cohens_kappa
+from reviews.statistics import KappaEstimate, kappa_estimate
 
 
 def reviews_visible_to(*, user) -> QuerySet[Review]:
@@ -71,17 +73,58 @@ def review_funnel(*, review: Review) -> Funnel:
     return Funnel(received, candidates, included, pending, dict(by_rules), dict(at_screening))
 
 
-@dataclass
-class Agreement:
-    by_criterion: dict[str, tuple[int, int]]  # code -> (agreed, compared)
-    kappa: float | None
-    disagreements: list[tuple[CriterionRating, CriterionRating, Moderation | None]] = field(
-        default_factory=list
+def natural_key(code: str) -> tuple:
+    """A criterion code as people sort it: K18.2 before K18.10, K9 before K10."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+        for part in re.findall(r"\d+|\D+", code)
     )
 
 
+class Disagreement(NamedTuple):
+    """A criterion the first and the blind second reviewer rated differently."""
+
+    first: CriterionRating
+    second: CriterionRating
+    resolution: Moderation | None
+
+    @property
+    def anchor(self) -> str:
+        return f"disagreement-{self.first.pk}"
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.resolution and self.resolution.resolved_rating)
+
+
+@dataclass
+class Agreement:
+    by_criterion: dict[str, tuple[int, int]]  # code -> (agreed, compared), codes sorted naturally
+    kappa: float | None
+    disagreements: list[Disagreement] = field(default_factory=list)
+    estimate: KappaEstimate | None = None
+
+    @property
+    def unresolved(self) -> list[Disagreement]:
+        return [d for d in self.disagreements if not d.resolved]
+
+    @property
+    def resolved(self) -> list[Disagreement]:
+        return [d for d in self.disagreements if d.resolved]
+
+    def next_unresolved_after(self, primary_id: int) -> Disagreement | None:
+        """The first unresolved disagreement after this one in the page's order, or else the
+        first before it: where the page goes after a resolution."""
+        ids = [d.first.pk for d in self.disagreements]
+        start = ids.index(primary_id) + 1 if primary_id in ids else 0
+        ordered = self.disagreements[start:] + self.disagreements[:start]
+        return next((d for d in ordered if not d.resolved and d.first.pk != primary_id), None)
+
+
 def moderation_agreement(*, review: Review) -> Agreement:
-    """Per-criterion agreement and Cohen's kappa between first and blind second ratings."""
+    """Per-criterion agreement and Cohen's kappa (with its interval) between first and blind
+    second ratings. Disagreements come in the order of their case (received first), then of
+    the criterion's code, sorted naturally."""
     ratings = (
         CriterionRating.objects.filter(assessment__review=review)
         .exclude(rating="")
@@ -105,12 +148,44 @@ def moderation_agreement(*, review: Review) -> Agreement:
         if a.rating == b.rating:
             tally[0] += 1
         else:
-            disagreements.append((a, b, resolutions.get(a.pk)))
-    return Agreement(
-        by_criterion={code: (t[0], t[1]) for code, t in sorted(by_criterion.items())},
-        kappa=cohens_kappa(first, second),
-        disagreements=disagreements,
+            disagreements.append(Disagreement(a, b, resolutions.get(a.pk)))
+    disagreements.sort(
+        key=lambda d: (
+            d.first.assessment.referral.received_at,
+            d.first.assessment.referral_id,
+            natural_key(d.first.criterion.code),
+        )
     )
+    estimate = kappa_estimate(first, second)
+    return Agreement(
+        by_criterion={
+            code: (t[0], t[1]) for code, t in sorted(by_criterion.items(), key=lambda kv: natural_key(kv[0]))
+        },
+        kappa=estimate.kappa,
+        disagreements=disagreements,
+        estimate=estimate,
+    )
+
+
+def moderation_blocker(*, review: Review) -> str:
+    """Why moderation cannot start now, as a sentence; empty when it can. The same rule as
+    ``services.review_start_moderation``, which refuses with this sentence."""
+    if review.status != Review.Status.REVIEWING:
+        status = review.get_status_display().lower()
+        return f"Moderation can start only while the review is in reviewing; it is in {status}."
+    statuses = list(
+        review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY).values_list("status", flat=True)
+    )
+    if not statuses:
+        return "Moderation can start when cases have been assigned and their assessments accepted."
+    waiting = sum(s != CaseAssessment.Status.ACCEPTED for s in statuses)
+    if waiting:
+        noun = "assessment is" if waiting == 1 else "assessments are"
+        return f"Moderation can start when every assessment is accepted: {waiting} {noun} not accepted yet."
+    people = {*review.reviewers.values_list("pk", flat=True), review.lead_reviewer_id}
+    if review.moderation_share and len(people) < 2:
+        return "Moderation needs a second reviewer: add one to the review."
+    return ""
 
 
 @dataclass
@@ -153,9 +228,12 @@ def review_findings(*, review: Review) -> Findings:
         documents.setdefault(rating.criterion.code, rating.criterion.document.title)
         counts[(rating.criterion.code, period)][value] += 1
         referrals[(rating.criterion.code, period, value)].append(rating.assessment.referral_id)
+    in_force = {}
+    for rating in ratings:
+        in_force.setdefault(rating.criterion.code, rating.criterion.document.in_force_from)
     return Findings(
         periods=list(ReviewPeriod.objects.filter(review_id=review.pk).values_list("name", flat=True)),
-        criteria=list(criteria.items()),
+        criteria=sorted(criteria.items(), key=lambda item: (in_force[item[0]], natural_key(item[0]))),
         counts=dict(counts),
         referrals=dict(referrals),
         documents=documents,
@@ -313,8 +391,9 @@ ASSESSMENT_SHOWS = {
     CaseAssessment: ["good_practice", "areas_for_improvement", "lead_comments"],
     CriterionRating: ["evidence"],
     Child: ["first_name", "last_name"],
-    ReferralDecision: ["rationale"],
+    ReferralDecision: ["rationale", "advice_notes"],
     ReferralDetail: ["narrative"],
+    CaseNote: ["text"],
 }
 
 
@@ -332,6 +411,7 @@ def assessment_page(*, user, assessment: CaseAssessment) -> AssessmentPage:
         .select_related("criterion__document")
         .prefetch_related("criterion__forms_of_abuse")
     )
+    ratings.sort(key=lambda r: (r.criterion.document.in_force_from, natural_key(r.criterion.code)))
     if not visible:
         mask_all([shown, *ratings])
     children = [
@@ -341,7 +421,15 @@ def assessment_page(*, user, assessment: CaseAssessment) -> AssessmentPage:
     shown_fields = []
     if visible:
         shown_fields = exempt_shown_fields(
-            [shown, *ratings, case.detail, *case.decisions, *(facts.child for facts in case.children)],
+            [
+                shown,
+                *ratings,
+                case.detail,
+                *case.decisions,
+                *case.notes,
+                *(note.corrects for note in case.notes),
+                *(facts.child for facts in case.children),
+            ],
             displayed=ASSESSMENT_SHOWS,
         )
     return AssessmentPage(

@@ -30,6 +30,7 @@ from reviews.models import (
     ReviewTheme,
     ScreeningDecision,
 )
+from reviews.selectors import moderation_blocker
 
 Reason = ScreeningDecision.Reason
 
@@ -385,14 +386,15 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     review = Review.objects.select_for_update().get(pk=review_id)
     _require_lead(user, review)
     _require_status(review, Review.Status.REVIEWING)
+    blocker = moderation_blocker(review=review)
+    if blocker:
+        raise ValidationError(blocker)
     primaries = list(
         review.assessments.filter(kind=CaseAssessment.Kind.PRIMARY)
         .select_related("referral")
         .prefetch_related("referral__forms_of_abuse")
         .order_by("referral_id")
     )
-    if not primaries or any(a.status != CaseAssessment.Status.ACCEPTED for a in primaries):
-        raise ValidationError("Every case must be assigned and its assessment accepted before moderation")
     size = math.ceil(len(primaries) * review.moderation_share / 100)
     sample = random.Random(review.pk).sample(primaries, size)  # noqa: S311 - a sample, not a secret
     people = sorted({*review.reviewers.all(), review.lead_reviewer}, key=lambda u: u.pk)
@@ -400,7 +402,7 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     for index, primary in enumerate(sorted(sample, key=lambda a: a.referral_id)):
         others = [p for p in people if p.pk != primary.reviewer_id]
         if not others:
-            raise ValidationError("Moderation needs a second reviewer: add one to the review")
+            raise ValidationError("Moderation needs a second reviewer: add one to the review.")
         second = others[index % len(others)]
         made.append(
             _new_assessment(review, primary.referral, second, CaseAssessment.Kind.MODERATION, by=user)
@@ -416,10 +418,20 @@ def moderation_resolve(
 ) -> Moderation:
     primary = CriterionRating.objects.select_related("assessment__review").get(pk=primary_rating_id)
     _require_lead(user, primary.assessment.review)
+    second = CriterionRating.objects.select_related("assessment").filter(pk=second_rating_id).first()
+    if (
+        primary.assessment.kind != CaseAssessment.Kind.PRIMARY
+        or second is None
+        or second.assessment.kind != CaseAssessment.Kind.MODERATION
+        or second.assessment.review_id != primary.assessment.review_id
+        or second.assessment.referral_id != primary.assessment.referral_id
+        or second.criterion_id != primary.criterion_id
+    ):
+        raise ValidationError("These two ratings are not a first and second rating of the same criterion.")
     if resolved_rating not in CriterionRating.Rating.values:
         raise ValidationError({"resolved_rating": "Select the rating that stands"})
     moderation = Moderation.objects.filter(primary=primary).first() or Moderation(
-        primary=primary, second_id=second_rating_id
+        primary=primary, second=second
     )
     moderation.resolved_rating = resolved_rating
     moderation.resolved_by = user

@@ -6,6 +6,7 @@ counts they have already made.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,69 @@ def cohens_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float
     if expected == 1:
         return None
     return (observed - expected) / (1 - expected)
+
+
+#: Landis and Koch (1977), "The measurement of observer agreement for categorical data": the
+#: usual reading of a kappa's size, as (upper bound, reading).
+LANDIS_KOCH = (
+    (-1.0, "poor (less than chance)"),
+    (0.20, "slight"),
+    (0.40, "fair"),
+    (0.60, "moderate"),
+    (0.80, "substantial"),
+    (1.0, "almost perfect"),
+)
+
+#: The normal quantile for a two-sided 95% interval.
+Z_95 = 1.959964
+
+
+def kappa_reading(kappa: float) -> str:
+    """Landis and Koch's word for a kappa: below 0 poor, to 0.20 slight, 0.21 to 0.40 fair,
+    0.41 to 0.60 moderate, 0.61 to 0.80 substantial, 0.81 to 1 almost perfect."""
+    rounded = round(kappa, 2)  # the reading of the figure the page prints
+    if rounded < 0:
+        return LANDIS_KOCH[0][1]
+    return next(reading for top, reading in LANDIS_KOCH[1:] if rounded <= top)
+
+
+@dataclass(frozen=True)
+class KappaEstimate:
+    """Cohen's kappa with its number of paired ratings and a 95% confidence interval.
+
+    The interval is kappa +/- 1.96 x the large-sample standard error of Cohen (1960),
+    SE = sqrt(p_o (1 - p_o) / (n (1 - p_e)^2)), clipped to [-1, 1]. It is an approximation
+    that needs a fair number of pairs: with few, read the interval as wide, not exact.
+    """
+
+    kappa: float | None
+    pairs: int
+    low: float | None = None
+    high: float | None = None
+    standard_error: float | None = None
+
+    @property
+    def reading(self) -> str:
+        return "" if self.kappa is None else kappa_reading(self.kappa)
+
+
+def kappa_estimate(first: Sequence[Hashable], second: Sequence[Hashable]) -> KappaEstimate:
+    """Cohen's kappa (``cohens_kappa``) with the number of pairs and its 95% interval."""
+    kappa = cohens_kappa(first, second)
+    n = len(first)
+    if kappa is None:
+        return KappaEstimate(kappa=None, pairs=n)
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    counts_first, counts_second = Counter(first), Counter(second)
+    expected = sum(counts_first[c] * counts_second[c] for c in counts_first) / (n * n)
+    se = math.sqrt(observed * (1 - observed) / (n * (1 - expected) ** 2))
+    return KappaEstimate(
+        kappa=kappa,
+        pairs=n,
+        low=max(-1.0, kappa - Z_95 * se),
+        high=min(1.0, kappa + Z_95 * se),
+        standard_error=se,
+    )
 
 
 @dataclass

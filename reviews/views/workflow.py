@@ -18,8 +18,8 @@ from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.roles import Role, has_role
 from reviews import selectors, services
-from reviews.forms import AssessmentDecisionForm, AssessmentForm, ReviewForm, ScreeningForm
-from reviews.models import CaseAssessment, CriterionRating, Review, ScreeningDecision
+from reviews.forms import AssessmentDecisionForm, AssessmentForm, ModerationForm, ReviewForm, ScreeningForm
+from reviews.models import CaseAssessment, Review, ScreeningDecision
 
 
 class ReviewMixin(LoginRequiredMixin):
@@ -76,7 +76,7 @@ class ReviewCreateView(LoginRequiredMixin, View):
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.render(form, status=400)
-        messages.success(request, "Review set up")
+        messages.success(request, "The review is set up.")
         return HttpResponseRedirect(reverse("reviews:detail", args=[review.pk]))
 
     def render(self, form, status=200):
@@ -111,7 +111,7 @@ class ReviewDetailView(ReviewMixin, TemplateView):
             "periods": list(review.periods.all()),
             "assessments": assessments,
             "reviewers": reviewers,
-            "next_step": _NEXT_STEP.get(review.status),
+            **next_step(review),
         }
 
 
@@ -122,6 +122,23 @@ _NEXT_STEP = {
     Review.Status.MODERATION: ("reporting", "Move to reporting"),
     Review.Status.REPORTING: ("closed", "Close the review"),
 }
+
+
+#: What the lead reads after each step, as a sentence.
+_ADVANCED = {
+    "screening": "The review is now in screening.",
+    "reviewing": "The review is now in reviewing: cases can be assigned.",
+    "moderation": "The review is now in moderation.",
+    "reporting": "The review is now in reporting.",
+    "closed": "The review is now closed.",
+}
+
+
+def next_step(review: Review) -> dict:
+    """The step the lead can take next, offered only when it can be taken; otherwise why not."""
+    step = _NEXT_STEP.get(review.status)
+    blocker = selectors.moderation_blocker(review=review) if review.status == Review.Status.REVIEWING else ""
+    return {"next_step": None if blocker else step, "next_step_blocker": blocker}
 
 
 class AdvanceView(ReviewMixin, View):
@@ -146,7 +163,7 @@ class AdvanceView(ReviewMixin, View):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"The review is now {Review.Status(to).label.lower()}")
+            messages.success(request, _ADVANCED[to])
         return redirect("reviews:detail", pk=pk)
 
 
@@ -182,7 +199,7 @@ class ScreeningView(ReviewMixin, View):
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.render(form, status=400)
-        messages.success(request, f"Referral {decision.referral.reference} screened")
+        messages.success(request, f"Referral {decision.referral.reference} screened.")
         return redirect("reviews:screening", pk=pk)
 
     def render(self, form, status=200):
@@ -242,7 +259,7 @@ class AssignmentView(ReviewMixin, View):
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.render(form, status=400)
-        messages.success(request, "Case assigned")
+        messages.success(request, "Case assigned.")
         return redirect("reviews:assignment", pk=pk)
 
     def people(self):
@@ -332,7 +349,9 @@ class AssessmentView(LoginRequiredMixin, View):
                 form.is_valid()
                 apply_service_errors(form, error)
                 return self.render(form, AssessmentDecisionForm(), status=400)
-        messages.success(request, "Assessment submitted" if "submit" in request.POST else "Assessment saved")
+        messages.success(
+            request, "Assessment submitted." if "submit" in request.POST else "Assessment saved."
+        )
         return redirect("reviews:assessment", assessment_pk=assessment.pk)
 
     def post_decision(self, request):
@@ -351,7 +370,7 @@ class AssessmentView(LoginRequiredMixin, View):
             return self.render(self.form(), form, status=400)
         messages.success(
             request,
-            "Assessment accepted" if form.cleaned_data["decision"] == "accept" else "Assessment returned",
+            "Assessment accepted." if form.cleaned_data["decision"] == "accept" else "Assessment returned.",
         )
         return redirect("reviews:detail", pk=self.assessment.review_id)
 
@@ -391,7 +410,10 @@ class AssessmentView(LoginRequiredMixin, View):
         )
 
 
-class ModerationView(ReviewMixin, TemplateView):
+class ModerationView(ReviewMixin, View):
+    """The lead reviewer resolves each disagreement between first and second ratings. After a
+    resolution the page comes back at the next unresolved disagreement (its anchor)."""
+
     template_name = "reviews/review_moderation.html"
 
     def dispatch(self, request, *args, **kwargs):
@@ -399,28 +421,79 @@ class ModerationView(ReviewMixin, TemplateView):
             self.require_lead()
         return super().dispatch(request, *args, **kwargs)
 
-    def post(self, request, pk):
-        try:
-            services.moderation_resolve(
-                user=request.user,
-                primary_rating_id=int(request.POST.get("primary", "0") or 0),
-                second_rating_id=int(request.POST.get("second", "0") or 0),
-                resolved_rating=request.POST.get("resolved_rating", ""),
-            )
-        except (ValidationError, CriterionRating.DoesNotExist, ValueError) as error:
-            messages.error(request, " ".join(getattr(error, "messages", ["Select the rating that stands"])))
-        else:
-            messages.success(request, "Disagreement resolved")
-        return redirect("reviews:moderation", pk=pk)
+    @cached_property
+    def agreement(self) -> selectors.Agreement:
+        return selectors.moderation_agreement(review=self.review)
 
-    def get_context_data(self, **kwargs):
-        agreement = selectors.moderation_agreement(review=self.review)
-        return {
-            **super().get_context_data(**kwargs),
-            "review": self.review,
-            "agreement": agreement,
-            "ratings": CriterionRating.Rating.choices,
-            "moderation_assessments": self.review.assessments.filter(kind=CaseAssessment.Kind.MODERATION)
-            .select_related("reviewer", "referral")
-            .order_by("referral__received_at"),
-        }
+    @staticmethod
+    def legend(disagreement: selectors.Disagreement) -> str:
+        first = disagreement.first
+        return f"Which rating stands for {first.criterion.code} in {first.assessment.referral.reference}?"
+
+    def get(self, request, pk):
+        return self.render()
+
+    def post(self, request, pk):
+        by_id = {d.first.pk: d for d in self.agreement.disagreements}
+        try:
+            disagreement = by_id[int(request.POST.get("disagreement", ""))]
+        except (KeyError, ValueError) as missing:
+            raise Http404("Page not found") from missing
+        form = ModerationForm(
+            request.POST, prefix=f"d{disagreement.first.pk}", legend=self.legend(disagreement)
+        )
+        if form.is_valid() and form.cleaned_data["primary"] != disagreement.first.pk:
+            form.add_error(None, "These two ratings are not a first and second rating of the same criterion.")
+        if not form.is_valid():
+            return self.render(bound=form, status=400)
+        try:
+            moderation = services.moderation_resolve(
+                user=request.user,
+                primary_rating_id=disagreement.first.pk,
+                second_rating_id=form.cleaned_data["second"],
+                resolved_rating=form.cleaned_data["resolved_rating"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            return self.render(bound=form, status=400)
+        first = disagreement.first
+        messages.success(
+            request,
+            f"{first.criterion.code} in {first.assessment.referral.reference} is resolved as "
+            f"{moderation.get_resolved_rating_display().lower()}.",
+        )
+        del self.agreement  # read again, with this resolution
+        after = self.agreement.next_unresolved_after(first.pk)
+        anchor = after.anchor if after else "disagreements"
+        return HttpResponseRedirect(f"{reverse('reviews:moderation', args=[pk])}#{anchor}")
+
+    def render(self, *, bound: ModerationForm | None = None, status: int = 200):
+        agreement = self.agreement
+        rows = []
+        for d in agreement.unresolved:
+            prefix = f"d{d.first.pk}"
+            if bound is not None and bound.prefix == prefix:
+                form = bound
+            else:
+                form = ModerationForm(
+                    prefix=prefix,
+                    legend=self.legend(d),
+                    initial={"primary": d.first.pk, "second": d.second.pk},
+                )
+            rows.append((d, form))
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "review": self.review,
+                "agreement": agreement,
+                "estimate": agreement.estimate,
+                "unresolved": rows,
+                "resolved": agreement.resolved,
+                "error_forms": [bound] if bound is not None else [],
+                "moderation_assessments": self.review.assessments.filter(kind=CaseAssessment.Kind.MODERATION)
+                .select_related("reviewer", "referral")
+                .order_by("referral__received_at"),
+            },
+            status=status,
+        )

@@ -92,6 +92,10 @@ def test_the_reviewer_with_a_grant_sees_every_exempt_field_and_the_log_names_the
         "Qzcnry improvement",
         "Qzcnry comment from the lead",
         "QzcnryFirstA",
+        # The whole referral: the advice given and the case notes too.
+        "Qzcnry advice notes",
+        "Qzcnry case note",
+        "Police informed: Yes",
     ):
         assert text in body
     assert "Qzcnry evidence" in body
@@ -102,9 +106,11 @@ def test_the_reviewer_with_a_grant_sees_every_exempt_field_and_the_log_names_the
         "CaseAssessment.areas_for_improvement",
         "CaseAssessment.good_practice",
         "CaseAssessment.lead_comments",
+        "CaseNote.text",
         "Child.first_name",
         "Child.last_name",
         "CriterionRating.evidence",
+        "ReferralDecision.advice_notes",
         "ReferralDecision.rationale",
         "ReferralDetail.narrative",
     ]
@@ -159,3 +165,36 @@ def test_the_lead_without_a_grant_reads_the_submitted_assessment_masked(client, 
     body = _without_csrf(client.get(reverse("reviews:assessment", args=[assessment.pk])).content.decode())
     assert not leaks(body), leaks(body)
     assert "Accept or return" in body
+
+
+def test_the_lead_with_access_sees_each_ratings_evidence_beside_its_criterion_and_it_is_logged(
+    client, returned_assessment, role_user
+):
+    assessment, reviewer, lead = returned_assessment
+    review_services.assessment_submit(
+        user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
+    )
+    officer = role_user(Role.INFORMATION_GOVERNANCE, username="mask-ig")
+    permissions.grant(
+        assessment.referral,
+        action=permissions.VIEW_EXEMPT,
+        user=lead,
+        kind=permissions.GrantKind.REVIEW,
+        reason="Lead reviewer reads the evidence",
+        granted_by=officer,
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
+    sign_in_verified(client, lead)
+    body = client.get(reverse("reviews:assessment", args=[assessment.pk])).content.decode()
+    assert "Accept or return" in body
+    rows = re.findall(r'<tr class="govuk-table__row"><td class="govuk-table__cell">(.*?)</tr>', body, re.S)
+    rated = [row for row in rows if "Met" in row]
+    assert rated, "the ratings table is missing"
+    for rating in assessment.ratings.select_related("criterion"):
+        row = next(r for r in rated if f"{rating.criterion.code}:" in r)
+        assert f"Qzcnry evidence {rating.criterion_id}" in row
+    assert "Qzcnry case note" in body
+    entry = AccessLogEntry.objects.latest("id")
+    assert entry.user_id == lead.pk
+    assert "CriterionRating.evidence" in entry.fields
+    assert "CaseNote.text" in entry.fields

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from reviews.statistics import cohens_kappa, suppress
+from reviews.statistics import cohens_kappa, kappa_estimate, kappa_reading, suppress
 
 
 def test_kappa_hand_worked_example():
@@ -101,3 +101,51 @@ def test_crafted_tables_never_reveal_a_suppressed_cell(seed):
         if 1 <= counts[i][j] <= 5:
             assert table.cells[i][j] is None
     assert_no_cell_recoverable(table)
+
+
+def test_kappa_estimate_worked_example_with_large_sample_interval():
+    # The 50 cases above: kappa 0.4, p_o 0.7, p_e 0.5.
+    # SE = sqrt(p_o (1 - p_o) / (n (1 - p_e)^2)) = sqrt(0.21 / (50 * 0.25)) = sqrt(0.0168) = 0.12961
+    # 95% interval: 0.4 +/- 1.96 * 0.12961 = 0.4 +/- 0.2540 -> 0.146 to 0.654 ("fair").
+    first = ["met"] * 25 + ["not met"] * 25
+    second = ["met"] * 20 + ["not met"] * 5 + ["met"] * 10 + ["not met"] * 15
+    estimate = kappa_estimate(first, second)
+    assert estimate.pairs == 50
+    assert estimate.kappa == pytest.approx(0.4)
+    assert estimate.standard_error == pytest.approx(0.12961, abs=1e-5)
+    assert estimate.low == pytest.approx(0.146, abs=5e-4)
+    assert estimate.high == pytest.approx(0.654, abs=5e-4)
+    assert estimate.reading == "fair"
+
+
+def test_kappa_estimate_interval_is_clipped_and_undefined_when_kappa_is():
+    # Perfect agreement over two categories: SE 0, interval [1, 1].
+    perfect = kappa_estimate(["a", "b", "a"], ["a", "b", "a"])
+    assert (perfect.kappa, perfect.low, perfect.high, perfect.reading) == (1.0, 1.0, 1.0, "almost perfect")
+    # Total disagreement on 2 items: kappa -1, the interval cannot go below -1.
+    worst = kappa_estimate(["a", "b"], ["b", "a"])
+    assert worst.kappa == pytest.approx(-1.0)
+    assert worst.low == -1.0
+    assert worst.reading == "poor (less than chance)"
+    none = kappa_estimate(["a", "a"], ["a", "a"])
+    assert (none.kappa, none.pairs, none.low, none.reading) == (None, 2, None, "")
+
+
+@pytest.mark.parametrize(
+    ("kappa", "reading"),
+    [
+        (-0.01, "poor (less than chance)"),
+        (0.0, "slight"),
+        (0.2, "slight"),
+        (0.21, "fair"),
+        (0.4, "fair"),
+        (0.41, "moderate"),
+        (0.6, "moderate"),
+        (0.61, "substantial"),
+        (0.8, "substantial"),
+        (0.81, "almost perfect"),
+        (1.0, "almost perfect"),
+    ],
+)
+def test_landis_and_koch_reading_of_a_kappa(kappa, reading):
+    assert kappa_reading(kappa) == reading

@@ -33,3 +33,49 @@ def _review_in_reviewing(role_user):
     services.screening_decide(user=lead, decision_id=review.screening.get().pk, include=True)
     services.review_start_reviewing(user=lead, review_id=review.pk)
     return lead, reviewer, referral, review
+
+
+def _review_in_moderation(role_user, *, disagree: int = 3):
+    """The review above with its one case rated "met" throughout by the reviewer and accepted,
+    moderation started on every case (the lead is the blind second reviewer) and the second
+    assessment saved: "not met" on the first ``disagree`` criteria, "met" on the rest."""
+    from reviews.models import CriterionRating
+    from reviews.selectors import natural_key
+
+    lead, reviewer, referral, review = _review_in_reviewing(role_user)
+    first = services.assessment_assign(
+        user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
+    )
+    ratings = {
+        r.criterion_id: services.RatingInput("met", "Evidence in the MASH record")
+        for r in first.ratings.all()
+    }
+    first = services.assessment_save(
+        user=reviewer,
+        assessment_id=first.pk,
+        expected_version=first.version,
+        ratings=ratings,
+        advice_matched="partly",
+        overall_judgement="requires_improvement",
+        good_practice="Quick decision",
+        areas_for_improvement="Record the victim's wishes",
+    )
+    first = services.assessment_submit(user=reviewer, assessment_id=first.pk, expected_version=first.version)
+    services.assessment_decide(user=lead, assessment_id=first.pk, accept=True)
+    review.refresh_from_db()
+    review.moderation_share = 100
+    review.save()
+    (second,) = services.review_start_moderation(user=lead, review_id=review.pk)
+    rows = sorted(
+        CriterionRating.objects.filter(assessment=second).select_related("criterion"),
+        key=lambda r: natural_key(r.criterion.code),
+    )
+    ratings = {
+        r.criterion_id: services.RatingInput("not_met" if index < disagree else "met", "Second look")
+        for index, r in enumerate(rows)
+    }
+    services.assessment_save(
+        user=lead, assessment_id=second.pk, expected_version=second.version, ratings=ratings
+    )
+    review.refresh_from_db()
+    return lead, reviewer, referral, review
