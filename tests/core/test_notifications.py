@@ -28,15 +28,21 @@ def test_a_notification_links_only_to_a_page_of_the_service(practitioner):
 
 def test_a_key_makes_it_once_only(practitioner, manager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        first = notifications.notify(users=[practitioner, manager], kind=KIND, text="MASH-1 overdue", key="k1")
-        again = notifications.notify(users=[practitioner, manager], kind=KIND, text="MASH-1 overdue", key="k1")
+        first = notifications.notify(
+            users=[practitioner, manager], kind=KIND, text="MASH-1 overdue", key="k1"
+        )
+        again = notifications.notify(
+            users=[practitioner, manager], kind=KIND, text="MASH-1 overdue", key="k1"
+        )
     assert len(first) == 2
     assert again == []
     assert Notification.objects.filter(key="k1").count() == 2
     assert len(mail.outbox) == 2  # immediate by default, one each, never repeated
 
 
-def test_immediate_e_mail_names_the_reference_and_is_sent_once(practitioner, django_capture_on_commit_callbacks):
+def test_immediate_e_mail_names_the_reference_and_is_sent_once(
+    practitioner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         (notification,) = notifications.notify(
             users=[practitioner], kind=KIND, text="Referral MASH-2026-0001 is overdue", url="/referrals/1/"
@@ -51,7 +57,9 @@ def test_immediate_e_mail_names_the_reference_and_is_sent_once(practitioner, dja
 def test_digest_users_get_one_e_mail_a_day_from_the_beat_task(
     practitioner, manager, django_capture_on_commit_callbacks
 ):
-    notifications.notification_preference_set(user=practitioner, delivery=NotificationPreference.Delivery.DIGEST)
+    notifications.notification_preference_set(
+        user=practitioner, delivery=NotificationPreference.Delivery.DIGEST
+    )
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify(users=[practitioner], kind=KIND, text="Referral MASH-A is overdue")
         notifications.notify(users=[practitioner], kind=KIND, text="Referral MASH-B is overdue")
@@ -82,7 +90,9 @@ def test_the_list_shows_only_ones_own_and_marks_read(client, role_user, practiti
     from tests.conftest import sign_in_verified
 
     other = role_user(Role.MASH_MANAGER, username="other")
-    notifications.notify(users=[practitioner], kind=KIND, text="Referral MASH-MINE is overdue", url="/referrals/")
+    notifications.notify(
+        users=[practitioner], kind=KIND, text="Referral MASH-MINE is overdue", url="/referrals/"
+    )
     notifications.notify(users=[other], kind=KIND, text="Referral MASH-THEIRS is overdue")
     sign_in_verified(client, practitioner)
     page = client.get(reverse("core:notifications")).content.decode()

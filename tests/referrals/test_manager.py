@@ -27,7 +27,10 @@ def test_a_manager_allocates_and_the_practitioner_is_notified_with_history(
     referral = ReferralFactory()
     with django_capture_on_commit_callbacks(execute=True):
         services.referral_allocate(
-            user=manager, referral_id=referral.pk, expected_version=referral.version, practitioner_id=practitioner.pk
+            user=manager,
+            referral_id=referral.pk,
+            expected_version=referral.version,
+            practitioner_id=practitioner.pk,
         )
     referral.refresh_from_db()
     assert referral.allocated_to == practitioner and referral.allocated_by == manager
@@ -78,7 +81,9 @@ def test_overdue_referrals_notify_practitioner_and_managers_once_per_breach(
 ):
     from referrals.tasks import notify_overdue
 
-    late = ReferralFactory(decision_due_at=timezone.now() - dt.timedelta(minutes=5), allocated_to=practitioner)
+    late = ReferralFactory(
+        decision_due_at=timezone.now() - dt.timedelta(minutes=5), allocated_to=practitioner
+    )
     ReferralFactory(decision_due_at=timezone.now() + dt.timedelta(hours=2))  # not yet due
     ReferralFactory(
         decision_due_at=timezone.now() - dt.timedelta(hours=1),
@@ -138,7 +143,9 @@ def test_the_dashboard_page_draws_chart_and_table_in_few_queries(
     client, manager, practitioner, django_assert_max_num_queries
 ):
     for hours in range(-6, 6):
-        ReferralFactory(decision_due_at=timezone.now() + dt.timedelta(minutes=30 * hours), allocated_to=practitioner)
+        ReferralFactory(
+            decision_due_at=timezone.now() + dt.timedelta(minutes=30 * hours), allocated_to=practitioner
+        )
     sign_in_verified(client, manager)
     with django_assert_max_num_queries(20):
         response = client.get(reverse("referrals:dashboard"))
