@@ -69,7 +69,8 @@ def test_digest_users_get_one_e_mail_a_day_from_the_beat_task(
     with django_capture_on_commit_callbacks(execute=True):
         assert queue_notification_digests() == 1
     assert len(mail.outbox) == 1
-    assert "MASH-A" in mail.outbox[0].body and "MASH-B" in mail.outbox[0].body
+    assert "MASH-A" in mail.outbox[0].body
+    assert "MASH-B" in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
         assert queue_notification_digests() == 0  # safe to run twice: nothing left
     assert notifications.notification_digest_send(user_id=practitioner.pk) == 0
@@ -96,7 +97,8 @@ def test_the_list_shows_only_ones_own_and_marks_read(client, role_user, practiti
     notifications.notify(users=[other], kind=KIND, text="Referral MASH-THEIRS is overdue")
     sign_in_verified(client, practitioner)
     page = client.get(reverse("core:notifications")).content.decode()
-    assert "MASH-MINE" in page and "MASH-THEIRS" not in page
+    assert "MASH-MINE" in page
+    assert "MASH-THEIRS" not in page
     assert "1 unread" in page  # the header count
     mine = Notification.objects.get(user=practitioner)
     theirs = Notification.objects.get(user=other)
@@ -106,7 +108,8 @@ def test_the_list_shows_only_ones_own_and_marks_read(client, role_user, practiti
     theirs.refresh_from_db()
     assert theirs.read_at is None
     response = client.post(reverse("core:notification_open", args=[mine.pk]))
-    assert response.status_code == 302 and response["Location"] == "/referrals/"
+    assert response.status_code == 302
+    assert response["Location"] == "/referrals/"
     mine.refresh_from_db()
     assert mine.read_at is not None
     assert "unread" not in client.get(reverse("core:notifications")).content.decode().split("<main")[0]

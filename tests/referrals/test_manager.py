@@ -33,13 +33,15 @@ def test_a_manager_allocates_and_the_practitioner_is_notified_with_history(
             practitioner_id=practitioner.pk,
         )
     referral.refresh_from_db()
-    assert referral.allocated_to == practitioner and referral.allocated_by == manager
+    assert referral.allocated_to == practitioner
+    assert referral.allocated_by == manager
     assert referral.history.first().history_change_reason.startswith("Allocated to")
     (notification,) = Notification.objects.filter(user=practitioner)
     assert notification.kind == "referral_allocated"
     assert notification.text == f"Referral {referral.reference} is allocated to you"
     assert notification.url == reverse("referrals:detail", args=[referral.pk])
-    assert len(mail.outbox) == 1 and referral.reference in mail.outbox[0].subject
+    assert len(mail.outbox) == 1
+    assert referral.reference in mail.outbox[0].subject
 
 
 def test_only_a_manager_allocates_and_only_to_the_mash_team(manager, practitioner, role_user):
@@ -129,8 +131,10 @@ def test_the_dashboard_figures(manager, practitioner):
         decided_by=practitioner,
     )
     figures = manager_dashboard(queryset=Referral.objects.all(), practitioners=[practitioner], now=now)
-    assert figures.due_total <= 2 and len(figures.due) == figures.due_total
-    assert figures.due[0].is_overdue and figures.due[0].time_left_text.startswith("Overdue by 1 hour")
+    assert figures.due_total <= 2
+    assert len(figures.due) == figures.due_total
+    assert figures.due[0].is_overdue
+    assert figures.due[0].time_left_text.startswith("Overdue by 1 hour")
     assert {(g.rag, g.overdue) for g in figures.by_rag} >= {(red, 1)}
     week = figures.timeliness[0]
     assert (week.decided, week.on_time, week.percent) == (2, 1, 50)
@@ -151,5 +155,7 @@ def test_the_dashboard_page_draws_chart_and_table_in_few_queries(
         response = client.get(reverse("referrals:dashboard"))
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Decided within one working day" in page and "<svg" in page
-    assert "Overdue by" in page and "Allocate" not in page.split("Work by practitioner")[1]
+    assert "Decided within one working day" in page
+    assert "<svg" in page
+    assert "Overdue by" in page
+    assert "Allocate" not in page.split("Work by practitioner")[1]
