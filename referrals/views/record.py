@@ -47,6 +47,7 @@ class ReferralDetailView(ReferralMixin, TemplateView):
             "can_see_access_log": has_role(user, Role.MASH_MANAGER, Role.INFORMATION_GOVERNANCE),
             "has_view_grant": permissions.has_grant(user, view.referral, permissions.VIEW_EXEMPT),
             "is_verified": permissions.is_verified(user),
+            "emergency_access_ends": selectors.emergency_access_ends(user=user, referral=view.referral),
         }
 
 
