@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
@@ -12,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from core import notifications
+from core.forms import DeliveryForm
 from core.models import Notification, NotificationPreference
 
 
@@ -59,15 +59,6 @@ class NotificationOpenView(LoginRequiredMixin, View):
         if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
             target = reverse("core:notifications")
         return redirect(target)
-
-
-class DeliveryForm(forms.Form):
-    delivery = forms.ChoiceField(
-        label="How do you want to hear about notifications by e-mail?",
-        choices=NotificationPreference.Delivery.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select how you want to hear about notifications"},
-    )
 
 
 class NotificationPreferencesView(LoginRequiredMixin, View):
