@@ -25,3 +25,15 @@ def service(request):
         "can_see_dsl_training": bool(roles & {Role.REPORT_OFFICER, Role.ADMINISTRATOR, Role.MASH_MANAGER}),
         "otp_verified": is_verified(request.user),
     }
+
+
+def notifications(request):
+    """The header's unread count: one query, made only when a page shows it."""
+    user = request.user
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    from django.utils.functional import SimpleLazyObject
+
+    from core.notifications import unread_count
+
+    return {"notifications_unread": SimpleLazyObject(lambda: unread_count(user=user))}

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from core.models import AccessLogEntry, SecurityEvent
+from core.models import AccessLogEntry, NotificationPreference, SecurityEvent
 from core.reasons import ReasonValidator
 
 
@@ -271,3 +271,12 @@ def apply_service_errors(form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+class DeliveryForm(forms.Form):
+    delivery = forms.ChoiceField(
+        label="How do you want to hear about notifications by e-mail?",
+        choices=NotificationPreference.Delivery.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how you want to hear about notifications"},
+    )

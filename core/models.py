@@ -383,3 +383,53 @@ class RoleRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Role request {self.pk} for {self.user_id}"
+
+
+class Notification(models.Model):
+    """One message in the service for one user (core.notifications).
+
+    The text names records by reference only, never a child, a referrer or any other exempt
+    value: it is shown in lists and e-mailed. ``key`` makes a notification once-only (for
+    example one per referral per breach of its due time): a second ``notify`` with the same
+    key for the same user adds nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    text = models.CharField(max_length=200)
+    url = models.CharField(max_length=200, blank=True)
+    key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["emailed_at", "user"], name="notification_unsent_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], condition=~models.Q(key=""), name="notification_once_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """How a user hears of notifications by e-mail: at once, or once a day in a digest."""
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "An e-mail for each notification, as it happens"
+        DIGEST = "digest", "One e-mail a day listing the day's notifications"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.IMMEDIATE)
+
+    def __str__(self) -> str:
+        return f"{self.get_delivery_display()} for user {self.user_id}"

@@ -149,3 +149,35 @@ def send_security_event_mail(event_id: int, tell_user: int = 1) -> int:
     from core.security_events import security_event_notify
 
     return security_event_notify(event_id=event_id, tell_user=bool(tell_user))
+
+
+@shared_task(
+    name="core.tasks.send_notification_email",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_notification_email(notification_id: int) -> bool:
+    from core.notifications import notification_email_send
+
+    return notification_email_send(notification_id=notification_id)
+
+
+@shared_task(
+    name="core.tasks.send_notification_digest",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_notification_digest(user_id: int) -> int:
+    from core.notifications import notification_digest_send
+
+    return notification_digest_send(user_id=user_id)
+
+
+@shared_task(name="core.tasks.queue_notification_digests")
+def queue_notification_digests() -> int:
+    """Beat (daily): one digest per user who chose it. Safe to run twice (nothing left to send)."""
+    from core.notifications import notification_digests_queue
+
+    return notification_digests_queue()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import security_key_views, views
+from core import notification_views, security_key_views, views
 
 app_name = "core"
 
@@ -19,6 +19,17 @@ urlpatterns = [
         "account/security-keys/<int:pk>/remove/",
         security_key_views.SecurityKeyRemoveView.as_view(),
         name="security_key_remove",
+    ),
+    path("notifications/", notification_views.NotificationsView.as_view(), name="notifications"),
+    path(
+        "notifications/<int:pk>/open/",
+        notification_views.NotificationOpenView.as_view(),
+        name="notification_open",
+    ),
+    path(
+        "notifications/settings/",
+        notification_views.NotificationPreferencesView.as_view(),
+        name="notification_preferences",
     ),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("security-events/", views.SecurityEventsView.as_view(), name="security_events"),

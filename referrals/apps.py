@@ -6,6 +6,10 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self):
+        from core import notifications
+
+        notifications.register("referral_allocated", label="Referral allocated to you")
+        notifications.register("referral_overdue", label="Referral overdue")
         from core import permissions
         from core.roles import MASH_ROLES
         from referrals.models import Referral

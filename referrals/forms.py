@@ -658,3 +658,21 @@ class ImportUploadForm(forms.Form):
         if not (upload.name or "").lower().endswith(".csv"):
             raise ValidationError("The selected file must be a CSV")
         return upload
+
+
+class AllocateForm(forms.Form):
+    """A MASH manager gives a referral to a member of the MASH team (referral_allocate)."""
+
+    practitioner = forms.TypedChoiceField(
+        label="Who should work on this referral?",
+        coerce=int,
+        error_messages={"required": "Select a practitioner", "invalid_choice": "Select a practitioner"},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, practitioners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+        self.fields["practitioner"].choices = [("", "Select a practitioner")] + [
+            (p.pk, p.get_full_name() or p.get_username()) for p in practitioners
+        ]

@@ -256,6 +256,20 @@ class Referral(models.Model):
     reopened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The practitioner a MASH manager gave the referral to (referral_allocate); notified of it,
+    # and of the referral passing its due time undecided (referrals_notify_overdue).
+    allocated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals_allocated",
+        verbose_name="allocated to",
+    )
+    allocated_at = models.DateTimeField(null=True, blank=True)
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Restricted by a MASH manager: only named grants see its identities (the MASH team's
     # default and standing access stop). The reason is a case note; lifting clears both fields.
     restricted_at = models.DateTimeField(null=True, blank=True)

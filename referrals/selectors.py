@@ -597,3 +597,15 @@ def drafts_of(*, user):
 def draft_get(*, user, pk: int):
     """The user's own unexpired draft; ReferralDraft.DoesNotExist for anyone else's (a 404)."""
     return drafts_of(user=user).get(pk=pk)
+
+
+def emergency_access_ends(*, user, referral: Referral) -> dt.datetime | None:
+    """When the user's emergency (break-glass) access to the referral ends, while it lasts."""
+    from django.db.models import Max
+
+    from core.permissions import GrantKind
+    from referrals.models import ReferralUserGrant
+
+    return ReferralUserGrant.objects.filter(
+        content_object=referral, user=user, kind=GrantKind.BREAK_GLASS, expires_at__gt=timezone.now()
+    ).aggregate(ends=Max("expires_at"))["ends"]

@@ -1029,3 +1029,100 @@ def referral_drafts_delete_expired(*, now: dt.datetime | None = None) -> int:
     if deleted:
         logger.info("deleted %s expired referral drafts", deleted)
     return deleted
+
+
+# --- Allocation and overdue notifications (the manager's day) --------------------------------
+
+NOTIFY_ALLOCATED = "referral_allocated"
+NOTIFY_OVERDUE = "referral_overdue"
+
+
+def mash_managers():
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(groups__name=GROUP_NAMES[Role.MASH_MANAGER], is_active=True)
+        .distinct()
+    )
+
+
+def allocatable_practitioners():
+    """Who a referral may be given to: active members of the MASH team, by name."""
+    from django.contrib.auth import get_user_model
+
+    names = [GROUP_NAMES[role] for role in MASH_ROLES]
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=names, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+@transaction.atomic
+def referral_allocate(
+    *, user, referral_id: int, expected_version: int | None, practitioner_id: int
+) -> Referral:
+    """A MASH manager gives an open referral to a member of the MASH team, who is notified."""
+    from django.urls import reverse
+
+    from core import notifications
+    from core.roles import has_role
+
+    if not has_role(user, Role.MASH_MANAGER):
+        raise ValidationError("Only a MASH manager can allocate a referral")
+    practitioner = allocatable_practitioners().filter(pk=practitioner_id).first()
+    if practitioner is None:
+        raise ValidationError({"practitioner": "Select a practitioner in the MASH team"})
+    referral = _lock(referral_id, expected_version)
+    if not referral.is_open:
+        raise IllegalTransition("Only a referral awaiting a decision can be allocated")
+    if referral.allocated_to_id == practitioner.pk:
+        raise ValidationError({"practitioner": "The referral is already allocated to this practitioner"})
+    referral.allocated_to = practitioner
+    referral.allocated_at = timezone.now()
+    referral.allocated_by = user
+    name = practitioner.get_full_name() or practitioner.get_username()
+    save_with_history(referral, user=user, reason=f"Allocated to {name}", new_version=True)
+    if practitioner.pk != user.pk:
+        notifications.notify(
+            users=[practitioner],
+            kind=NOTIFY_ALLOCATED,
+            text=f"Referral {referral.reference} is allocated to you",
+            url=reverse("referrals:detail", args=[referral.pk]),
+            key=f"allocated:{referral.pk}:{referral.version}",
+        )
+    return referral
+
+
+def referrals_notify_overdue(*, now: dt.datetime | None = None) -> int:
+    """Beat: each open referral past its decision due time tells its allocated practitioner and
+    the MASH managers, once per referral per breach (the key names the due time, so a referral
+    reopened with a new due time that passes again is a new breach). Safe to run twice.
+    Returns how many notifications were made."""
+    from django.urls import reverse
+
+    from core import notifications
+
+    now = now or timezone.now()
+    managers = list(mash_managers())
+    overdue = (
+        Referral.objects.filter(status__in=Referral.OPEN_STATUSES, decision_due_at__lt=now)
+        .select_related("allocated_to")
+        .order_by("decision_due_at", "id")
+    )
+    made = 0
+    for referral in overdue.iterator(chunk_size=500):
+        users = [*managers, *([referral.allocated_to] if referral.allocated_to_id else [])]
+        due = timezone.localtime(referral.decision_due_at)
+        made += len(
+            notifications.notify(
+                users=users,
+                kind=NOTIFY_OVERDUE,
+                text=f"Referral {referral.reference} is overdue: a decision was due {due:%-d %b %Y, %H:%M}",
+                url=reverse("referrals:detail", args=[referral.pk]),
+                key=f"overdue:{referral.pk}:{referral.decision_due_at.isoformat()}",
+            )
+        )
+    return made

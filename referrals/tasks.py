@@ -50,3 +50,12 @@ def discard_stale_imports() -> int:
 def delete_expired_drafts() -> int:
     """Housekeeping (beat, hourly): drafts past their expiry are deleted. Safe to run twice."""
     return referral_drafts_delete_expired()
+
+
+@shared_task(name="referrals.tasks.notify_overdue")
+def notify_overdue() -> int:
+    """Beat (every five minutes): referrals past their due time undecided notify their
+    practitioner and the MASH managers, once per breach. Safe to run twice."""
+    from referrals.services import referrals_notify_overdue
+
+    return referrals_notify_overdue()

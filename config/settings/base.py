@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.service",
+                "core.context_processors.notifications",
             ],
         },
     },
@@ -465,4 +467,16 @@ DISPOSAL_REGISTER_PATH = env.str("DISPOSAL_REGISTER_PATH", default=str(VAR_DIR /
 CELERY_BEAT_SCHEDULE["list-for-disposal-review"] = {
     "task": "records.tasks.list_for_disposal_review",
     "schedule": 24 * 60 * 60,
+}
+# Notifications (core.notifications): users who chose the daily digest get it at this hour.
+NOTIFICATION_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=17)
+CELERY_BEAT_SCHEDULE["notification-digests"] = {
+    "task": "core.tasks.queue_notification_digests",
+    "schedule": crontab(minute=0, hour=NOTIFICATION_DIGEST_HOUR),
+}
+# Referrals past their decision due time undecided notify their practitioner and the managers.
+CELERY_BEAT_SCHEDULE["notify-overdue-referrals"] = {
+    "task": "referrals.tasks.notify_overdue",
+    "schedule": 5 * 60,
+    "options": {"expires": 5 * 60},
 }

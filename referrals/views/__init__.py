@@ -13,6 +13,7 @@ from referrals.views.decisions import (
 )
 from referrals.views.imports import ImportPreviewView, ImportSampleView, ImportUploadView
 from referrals.views.intake import ChildAddView, DraftListView, ReferralCreateView, ReferralEditView
+from referrals.views.manager import AllocateView, DashboardView
 from referrals.views.record import (
     CaseNoteAddView,
     RecordAccessLogView,
@@ -22,12 +23,14 @@ from referrals.views.record import (
 from referrals.views.tray import TrayExportView, TrayListView
 
 __all__ = [
+    "AllocateView",
     "AmendDecisionView",
     "AuthoriseDecisionView",
     "BreakGlassView",
     "CaseNoteAddView",
     "ChildAddView",
     "CloseView",
+    "DashboardView",
     "DecisionView",
     "DraftListView",
     "GrantsView",

@@ -12,7 +12,8 @@ from django.views import View
 
 from core import permissions
 from core.forms import apply_service_errors
-from referrals import services
+from core.templatetags.mash import when
+from referrals import selectors, services
 from referrals.forms import (
     BreakGlassForm,
     GrantForm,
@@ -31,14 +32,14 @@ class GrantsView(ManagerRequiredMixin, ReferralMixin, View):
     template_name = "referrals/referral_grants.html"
 
     def get(self, request, pk):
-        return self.render(GrantForm(), RevokeForm())
+        return self.render(GrantForm(), RevokeForm(auto_id="revoke-%s"))
 
     def post(self, request, pk):
         if "revoke" in request.POST:
             return self.post_revoke(request)
         form = GrantForm(request.POST)
         if not form.is_valid():
-            return self.render(form, RevokeForm(), status=400)
+            return self.render(form, RevokeForm(auto_id="revoke-%s"), status=400)
         try:
             services.referral_grant(
                 granted_by=request.user,
@@ -50,12 +51,17 @@ class GrantsView(ManagerRequiredMixin, ReferralMixin, View):
             )
         except ValidationError as error:
             apply_service_errors(form, error)
-            return self.render(form, RevokeForm(), status=400)
+            return self.render(form, RevokeForm(auto_id="revoke-%s"), status=400)
         messages.success(request, f"Grant given to {form.cleaned_data['user'].get_username()}")
         return HttpResponseRedirect(reverse("referrals:grants", args=[pk]))
 
     def post_revoke(self, request):
-        form = RevokeForm(request.POST)
+        # One form holds the table: each row's Remove button posts "user-12" or "group-3".
+        data = request.POST.copy()
+        holder_kind, _, grant_id = data.get("revoke", "").partition("-")
+        if grant_id:
+            data["holder_kind"], data["grant_id"] = holder_kind, grant_id
+        form = RevokeForm(data, auto_id="revoke-%s")
         if not form.is_valid():
             return self.render(GrantForm(), form, status=400)
         try:
@@ -86,6 +92,9 @@ class GrantsView(ManagerRequiredMixin, ReferralMixin, View):
                 "form": form,
                 "revoke_form": revoke_form,
                 "error_forms": [form, revoke_form],
+                "emergency_access_ends": selectors.emergency_access_ends(
+                    user=self.request.user, referral=self.referral
+                ),
             },
             status=status,
         )
@@ -147,7 +156,10 @@ class BreakGlassView(ManagerRequiredMixin, ReferralMixin, View):
         except ValidationError as error:
             apply_service_errors(form, error)
             return self.render(form, status=400)
-        messages.success(request, "Emergency access given. Information governance has been told.")
+        ends = selectors.emergency_access_ends(user=request.user, referral=self.referral)
+        messages.success(
+            request, f"Emergency access given until {when(ends)}. Information governance has been told."
+        )
         return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
 
     def render(self, form, status=200):

@@ -53,6 +53,7 @@ class ReferralDetailView(ReferralMixin, TemplateView):
                 if view.referral.rag_id and view.referral.rag_due_at
                 else None
             ),
+            "emergency_access_ends": selectors.emergency_access_ends(user=user, referral=view.referral),
         }
 
 

@@ -364,3 +364,49 @@ def test_a_search_the_access_log_cannot_understand_finds_and_exports_nothing(cli
     assert "MASH-2020-0888" not in export.content.decode()
     events = client.get(reverse("core:security_events"), backwards)
     assert events.status_code == 400
+
+
+def test_the_grants_page_has_one_form_with_a_remove_button_per_row(
+    client, closed_referral, manager, role_user
+):
+    from core import permissions as core_permissions
+
+    holders = [role_user(Role.REVIEWER, username=f"rev{n}") for n in range(12)]
+    for holder in holders:
+        core_permissions.grant(
+            closed_referral,
+            user=holder,
+            action=core_permissions.VIEW_EXEMPT,
+            granted_by=manager,
+            reason="Case review for the panel",
+            expires_at=timezone.now() + dt.timedelta(days=30),
+        )
+    sign_in_verified(client, manager)
+    url = reverse("referrals:grants", args=[closed_referral.pk])
+    page = client.get(url).content.decode()
+    assert page.count('name="reason"') == 2  # the remove form's one reason and the give form's
+    assert page.count('name="revoke"') >= 12
+    row = ReferralUserGrant.objects.get(user=holders[3])
+    response = client.post(url, {"revoke": f"user-{row.pk}", "reason": ""})
+    assert response.status_code == 400
+    assert "Enter why the grant is being removed" in response.content.decode()
+    assert ReferralUserGrant.objects.filter(pk=row.pk).exists()
+    response = client.post(url, {"revoke": f"user-{row.pk}", "reason": "The review is finished"})
+    assert response.status_code == 302
+    assert not ReferralUserGrant.objects.filter(pk=row.pk).exists()
+    assert ReferralUserGrant.objects.filter(user__in=holders).count() == 11
+
+
+def test_after_emergency_access_the_pages_say_when_it_ends(
+    client, restricted_referral, manager, role_user, django_capture_on_commit_callbacks
+):
+    role_user(Role.INFORMATION_GOVERNANCE, username="ig", email="ig@council.example")
+    sign_in_verified(client, manager)
+    url = reverse("referrals:break_glass", args=[restricted_referral.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"reason": "Police called: child missing tonight"}, follow=True)
+    page = response.content.decode()
+    assert "Emergency access given until" in page
+    assert "Your emergency access to this referral ends" in page
+    grants = client.get(reverse("referrals:grants", args=[restricted_referral.pk])).content.decode()
+    assert "Your emergency access to this referral ends" in grants

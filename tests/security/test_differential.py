@@ -64,6 +64,7 @@ OTHER_QUERY_PARAMETERS = {
     "login": "?next= is where to go after signing in",
     "core:verify": "?next= is where to go after the second factor",
     "modelguidance:version_compare": "?with= picks another guidance version (no case data)",
+    "core:notifications": "?page= pages through the user's own notifications (references only)",
     "referrals:create": "?draft= continues one of the author's own drafts (anyone else's is a 404)",
     "reviews:findings": (
         "?theme=/?recommendation= pick an item to edit; ?criterion=&period=&rating= a table cell,"

@@ -28,6 +28,9 @@ POST_ONLY = {
     "otp_webauthn:credential-registration-complete",
     "otp_webauthn:credential-authentication-begin",
     "otp_webauthn:credential-authentication-complete",
+    # Opening a notification marks it read, so it is a POST (a prefetched link marks nothing);
+    # only the user's own answers (tests/core/test_notifications.py).
+    "core:notification_open",
 }
 R = Role
 ALL = frozenset(Role)
@@ -64,6 +67,9 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "core:security_key_add": ALL,
     "core:security_key_remove": frozenset(),
     **dict.fromkeys(POST_ONLY, ALL),
+    # Every account's own notifications and its choice of e-mail (core.notifications).
+    "core:notifications": ALL,
+    "core:notification_preferences": ALL,
     "guidance:timeline": ALL,
     # The walked version is a draft with its equality impact assessment attached; approving
     # and publishing answer with their confirmation pages (the POST is what the service refuses).
@@ -103,6 +109,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:break_glass": frozenset({R.MASH_MANAGER}),
     "referrals:restriction": frozenset({R.MASH_MANAGER}),
     "referrals:access_log": frozenset({R.MASH_MANAGER, R.INFORMATION_GOVERNANCE}),
+    "referrals:dashboard": frozenset({R.MASH_MANAGER}),
+    "referrals:allocate": frozenset({R.MASH_MANAGER}),
     "referrals:import": frozenset({R.MASH_MANAGER}),
     "referrals:import_sample": frozenset({R.MASH_MANAGER}),
     # The walk fills the id with the referral's; the user is given an import batch with that id.
