@@ -19,7 +19,7 @@ from core import permissions
 from core.exempt import mask, shown_fields
 from core.history import HistoryEntry, history_entries
 from core.roles import MASH_ROLES, user_roles
-from core.timescales import age_on
+from core.timescales import age_on, explain_opening_hours_due
 from referrals.models import (
     AbuseForm,
     CaseNote,
@@ -191,6 +191,33 @@ class TrayPage:
     previous_cursor: str | None
     count: int
     count_capped: bool
+    #: Rows whose children's names the page shows (for the access log); the others are masked.
+    identified: list[Referral] = field(default_factory=list)
+
+
+#: What the tray shows of a referral's children when the user may identify it.
+TRAY_SHOWS = {Child: ["first_name", "last_name"]}
+
+
+def _tray_children(*, user, rows: list[Referral]) -> list[Referral]:
+    """Give each row ``tray_children``: (label, role, name) for the rows the user may identify,
+    with the name masked (None) otherwise. Returns the identified rows."""
+    identifiable = permissions.exempt_ids(Referral, user=user, ids=[r.pk for r in rows])
+    by_referral: dict[int, list[ReferralChild]] = {}
+    for link in ReferralChild.objects.filter(referral_id__in=[r.pk for r in rows]).select_related("child"):
+        by_referral.setdefault(link.referral_id, []).append(link)
+    for row in rows:
+        links = sorted(by_referral.get(row.pk, []), key=attrgetter("label"))
+        shown = row.pk in identifiable
+        row.tray_children = [
+            (
+                link.label,
+                link.get_role_display(),
+                f"{link.child.first_name} {link.child.last_name}" if shown else None,
+            )
+            for link in links
+        ]
+    return [r for r in rows if r.pk in identifiable]
 
 
 def _encode_cursor(value: dt.datetime, pk: int, backwards: bool) -> str:
@@ -259,7 +286,9 @@ def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str 
     for row in rows:
         row.is_overdue = row.is_open and row.decision_due_at < now
     count = queryset.order_by()[: COUNT_CAP + 1].count()
+    identified = _tray_children(user=user, rows=rows)
     return TrayPage(
+        identified=identified,
         rows=rows,
         next_cursor=next_cursor,
         previous_cursor=previous_cursor,
@@ -322,6 +351,8 @@ class ReferralView:
     exempt_visible: bool
     can_change: bool
     other_referrals: list[OtherReferral] = field(default_factory=list)
+    #: How the RAG response due time was worked out (opening hours), or "" without a RAG level.
+    rag_explanation: str = ""
     #: The exempt fields the page shows (``Model.field``), for the access log: none if masked.
     shown_fields: list[str] = field(default_factory=list)
 
@@ -409,6 +440,11 @@ def referral_view(*, user, pk: int) -> ReferralView:
         ),
         notes=notes,
         is_overdue=referral.is_open and referral.decision_due_at < timezone.now(),
+        rag_explanation=(
+            explain_opening_hours_due(referral.received_at, referral.rag.response_hours)
+            if referral.rag_id and referral.rag_due_at
+            else ""
+        ),
         decision_within_timescale=next(
             (d.within_timescale for d in decisions if d.status == ReferralDecision.Status.IN_FORCE), None
         ),

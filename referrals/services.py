@@ -30,7 +30,7 @@ from core.reasons import reason_check, reason_error
 from core.records import save_with_history
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.security_events import security_event_record
-from core.timescales import add_working_hours, age_on, decision_due_at
+from core.timescales import add_opening_hours, age_on, decision_due_at
 from referrals.expectations import Expectation, expectations_for
 from referrals.models import (
     AbuseForm,
@@ -232,7 +232,7 @@ def _child_from_input(item: ChildInput, *, user, incident_date: dt.date) -> Chil
 
 
 def _rag_due(received_at: dt.datetime, rag: RagLevel | None) -> dt.datetime | None:
-    return add_working_hours(received_at, rag.response_hours) if rag else None
+    return add_opening_hours(received_at, rag.response_hours) if rag else None
 
 
 # --- Services ---------------------------------------------------------------------------------

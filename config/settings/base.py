@@ -179,6 +179,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
+# When the MASH is open: RAG response targets ("respond within 2 working hours") count only
+# these hours, never English bank holidays; out of hours the clock starts at the next opening.
+MASH_OPENING_HOURS = {
+    "weekdays": [0, 1, 2, 3, 4],  # Monday is 0
+    "opens": env.str("MASH_OPENS", default="09:00"),
+    "closes": env.str("MASH_CLOSES", default="17:00"),
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

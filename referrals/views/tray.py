@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.access_log import record_access_many
+from core.exempt import field_labels
+from core.models import AccessLogEntry
 from core.permissions import CaseWorkRequiredMixin
 from referrals import selectors
 from referrals.exports import tray_csv_response
@@ -29,6 +32,13 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
         page = selectors.referral_tray(
             user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
+        )
+        record_access_many(
+            request=self.request,
+            user=user,
+            records=[(r, r.reference) for r in page.identified],
+            fields=field_labels(selectors.TRAY_SHOWS),
+            channel=AccessLogEntry.Channel.PAGE,
         )
         query = self.request.GET.copy()
         query.pop("cursor", None)

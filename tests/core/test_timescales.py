@@ -3,7 +3,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.timescales import add_working_days, add_working_hours, age_on, decision_due_at, is_working_day
+from core.timescales import (
+    add_opening_hours,
+    add_working_days,
+    age_on,
+    decision_due_at,
+    describe_opening_hours,
+    explain_opening_hours_due,
+    is_working_day,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -49,15 +57,47 @@ def test_add_working_days_counts_only_working_days():
 @pytest.mark.parametrize(
     ("start", "hours", "expected"),
     [
-        (at(2019, 3, 27, 10, 0), 2, at(2019, 3, 27, 12, 0)),
-        (at(2019, 3, 29, 16, 0), 24, at(2019, 4, 1, 16, 0)),  # Friday: the weekend does not count
-        (at(2019, 3, 29, 23, 0), 2, at(2019, 4, 1, 1, 0)),
-        (at(2019, 3, 30, 10, 0), 24, at(2019, 4, 2, 0, 0)),  # Saturday: clock starts on Monday
-        (at(2019, 4, 18, 20, 0), 6, at(2019, 4, 23, 2, 0)),  # Easter weekend skipped
+        (at(2019, 3, 27, 10, 0), 2, at(2019, 3, 27, 12, 0)),  # within opening hours
+        (at(2019, 3, 27, 21, 30), 2, at(2019, 3, 28, 11, 0)),  # red at 9:30pm: not 11:30pm
+        (at(2019, 3, 27, 7, 45), 2, at(2019, 3, 27, 11, 0)),  # before opening: starts at 9:00
+        (at(2019, 3, 27, 16, 0), 2, at(2019, 3, 28, 10, 0)),  # crosses closing: 1h + 1h
+        (at(2019, 3, 29, 18, 10), 2, at(2019, 4, 1, 11, 0)),  # Friday evening -> Monday
+        (at(2019, 3, 30, 10, 0), 6, at(2019, 4, 1, 15, 0)),  # Saturday: Monday at 9:00
+        (at(2019, 3, 29, 16, 0), 24, at(2019, 4, 3, 16, 0)),  # 1h Fri, 8h Mon, 8h Tue, 7h Wed
+        (at(2019, 4, 18, 16, 0), 6, at(2019, 4, 23, 14, 0)),  # Easter: Good Friday, Easter Monday
+        (at(2019, 12, 24, 16, 30), 2, at(2019, 12, 27, 10, 30)),  # Christmas and Boxing Day
+        (at(2019, 3, 27, 17, 0), 2, at(2019, 3, 28, 11, 0)),  # at closing time: next opening
     ],
 )
-def test_rag_clock_runs_on_working_days_only(start, hours, expected):
-    assert add_working_hours(start, hours) == expected
+def test_rag_clock_runs_in_opening_hours_only(start, hours, expected):
+    assert add_opening_hours(start, hours) == expected
+
+
+def test_opening_hours_are_configurable(settings):
+    settings.MASH_OPENING_HOURS = {"weekdays": [0, 1, 2, 3, 4, 5], "opens": "08:00", "closes": "20:00"}
+    assert add_opening_hours(at(2019, 3, 30, 19, 0), 2) == at(2019, 4, 1, 9, 0)  # Saturday open
+    assert describe_opening_hours() == "Monday to Saturday, 8:00am to 8:00pm, except bank holidays"
+
+
+def test_opening_hours_must_make_sense(settings):
+    settings.MASH_OPENING_HOURS = {"opens": "17:00", "closes": "09:00"}
+    with pytest.raises(ValueError, match="opens before it closes"):
+        add_opening_hours(at(2019, 3, 27, 10, 0), 2)
+
+
+def test_due_time_explained_out_of_hours():
+    assert explain_opening_hours_due(at(2019, 3, 29, 18, 10), 2) == (
+        "Received Fri 29 Mar 2019, 6:10pm, outside opening hours; the 2 working hours start "
+        "Mon 1 Apr 2019, 9:00am and end Mon 1 Apr 2019, 11:00am. "
+        "Working hours are Monday to Friday, 9:00am to 5:00pm, except bank holidays."
+    )
+
+
+def test_due_time_explained_in_hours():
+    assert explain_opening_hours_due(at(2019, 3, 27, 10, 0), 2).startswith(
+        "Received Wed 27 Mar 2019, 10:00am, within opening hours; the 2 working hours run from "
+        "then and end Wed 27 Mar 2019, midday."
+    )
 
 
 def test_age_on_birthday_boundaries():

@@ -332,3 +332,69 @@ def test_detail_query_count_does_not_grow_with_children_and_notes(practitioner_c
     with CaptureQueriesContext(connection) as after:
         practitioner_client.get(url)
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_red_rag_due_time_counts_opening_hours_and_the_page_says_how(practitioner_client):
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    # Friday 29 March 2019, 6:10pm: after closing. Red is "respond within 2 working hours".
+    referral = ReferralFactory(received_at=dt.datetime(2019, 3, 29, 18, 10, tzinfo=london))
+    red = RagLevel.objects.get(code="red")
+    r = practitioner_client.post(
+        reverse("referrals:screen", args=[referral.pk]), {"rag": red.pk, "version": referral.version}
+    )
+    assert r.status_code == 302
+    referral.refresh_from_db()
+    # Not Friday 8:10pm, nor Monday 2:00am: Monday 9:00am plus two working hours.
+    assert referral.rag_due_at == dt.datetime(2019, 4, 1, 11, 0, tzinfo=london)
+    page = practitioner_client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert "Mon 1 Apr 2019, 11:00am" in page
+    assert (
+        "Received Fri 29 Mar 2019, 6:10pm, outside opening hours; the 2 working hours start "
+        "Mon 1 Apr 2019, 9:00am" in page
+    )
+
+
+def test_tray_names_children_only_where_the_user_may_identify_the_referral(practitioner_client, manager):
+    from core.models import AccessLogEntry
+    from referrals import services
+
+    open_one = ReferralFactory(reference="MASH-2019-0101")
+    child = open_one.children.get(label="A").child
+    child.first_name, child.last_name = "Zara", "Trayname"
+    child.save()
+    restricted = ReferralFactory(reference="MASH-2019-0102")
+    hidden = restricted.children.get(label="A").child
+    hidden.first_name, hidden.last_name = "Yusuf", "Hiddenname"
+    hidden.save()
+    services.referral_restrict(
+        user=manager, referral_id=restricted.pk, expected_version=1, reason="A parent works in the MASH"
+    )
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all"}).content.decode()
+    assert "Zara Trayname" in body
+    assert "Hiddenname" not in body
+    assert "Yusuf" not in body
+    assert "Child A" in body  # the restricted referral's children by pseudonym only
+    logged = AccessLogEntry.objects.filter(path=reverse("referrals:tray"))
+    assert set(logged.values_list("record_label", flat=True)) == {"MASH-2019-0101"}
+    assert logged.get().fields == ["Child.first_name", "Child.last_name"]
+
+
+def test_the_close_page_says_first_what_happens_to_access(practitioner_client):
+    referral = ReferralFactory(status=Referral.Status.DECIDED)
+    body = practitioner_client.get(reverse("referrals:close", args=[referral.pk])).content.decode()
+    assert "What closing does to access" in body
+    assert body.index("What closing does to access") < body.index("<form")
+    assert "The MASH team keeps read-only access" in body
+    assert "the team&#x27;s access to change it ends" in body or "the team's access to change it ends" in body
+
+
+def test_new_referral_form_says_received_now_in_london(practitioner_client):
+    before = timezone.localtime()
+    body = practitioner_client.get(reverse("referrals:create")).content.decode()
+    after = timezone.localtime()
+    assert timezone.get_current_timezone_name() == "Europe/London"
+    assert any(f'value="{t:%H:%M}"' in body for t in (before, after))
+    assert f'value="{after.year}"' in body
+    assert f'value="{after.day}"' in body

@@ -43,7 +43,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
-from core.timescales import add_working_hours, decision_due_at, local_zone
+from core.timescales import add_opening_hours, decision_due_at, local_zone
 from devtools.management.commands.seed_demo import FIRST_NAMES as DEMO_FIRST_NAMES
 from referrals import selectors
 from referrals.filters import ReferralFilter
@@ -230,7 +230,7 @@ class Seeder:
             rag = rnd.choice(self.rags)
             referral.status = Referral.Status.SCREENING
             referral.rag = rag
-            referral.rag_due_at = add_working_hours(received_at, rag.response_hours)
+            referral.rag_due_at = add_opening_hours(received_at, rag.response_hours)
             referral.screening_started_at = received_at + dt.timedelta(minutes=rnd.randrange(30, 120))
             referral.screening_started_by = rnd.choice(self.users)
             referral.version = 2
