@@ -297,6 +297,11 @@ def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str 
     )
 
 
+def tray_match_count(*, queryset: QuerySet[Referral]) -> int:
+    """How many referrals a search matches in every status (capped like the tray's count)."""
+    return min(queryset.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP)
+
+
 def tray_counts(*, user, queryset: QuerySet[Referral]) -> dict[str, int]:
     """Counts for the tray's tabs (open work is a small, indexed slice of the table).
 

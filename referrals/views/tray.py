@@ -43,6 +43,11 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("cursor", None)
         query.pop("view", None)
+        # A search under one tab says how many more match in the others, so a child with a
+        # referral elsewhere is never reported as not found.
+        elsewhere = 0
+        if filterset.is_bound and getattr(filterset, "search_term", "") and view != TrayView.ALL:
+            elsewhere = max(selectors.tray_match_count(queryset=queryset) - page.count, 0)
         return {
             **super().get_context_data(**kwargs),
             "filter": filterset,
@@ -55,6 +60,7 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
             "filters_applied": bool(query),
             "can_import": imports.can_import(user),
             "name_match_cap": selectors.NAME_MATCH_CAP,
+            "elsewhere": elsewhere,
         }
 
 

@@ -398,3 +398,68 @@ def test_new_referral_form_says_received_now_in_london(practitioner_client):
     assert any(f'value="{t:%H:%M}"' in body for t in (before, after))
     assert f'value="{after.year}"' in body
     assert f'value="{after.day}"' in body
+
+
+def test_a_case_note_has_a_type_and_the_time_of_the_event(practitioner_client):
+    from referrals.models import CaseNote
+
+    referral = ReferralFactory()
+    url = reverse("referrals:add_note", args=[referral.pk])
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    day = {"occurred_on_0": yesterday.day, "occurred_on_1": yesterday.month, "occurred_on_2": yesterday.year}
+    r = practitioner_client.post(url, {**day, "text": "Rang the DSL", "occurred_time": "25:00"})
+    assert r.status_code == 400
+    body = r.content.decode()
+    assert "Select the type of note" in body
+    assert "Enter a real time, for example 14:30" in body
+    r = practitioner_client.post(
+        url,
+        {
+            **day,
+            "text": "Strategy meeting with police",
+            "kind": "strategy_discussion",
+            "occurred_time": "12:00",
+        },
+    )
+    assert r.status_code == 302
+    note = CaseNote.objects.get(referral=referral)
+    assert (note.kind, note.occurred_time) == ("strategy_discussion", dt.time(12, 0))
+    page = practitioner_client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert f"Strategy discussion: {yesterday:%a} {yesterday.day} {yesterday:%B %Y}, midday" in page
+
+
+def test_a_search_under_one_tab_says_how_many_match_in_the_others(practitioner_client):
+    closed = ReferralFactory(reference="MASH-2019-0201", status=Referral.Status.CLOSED)
+    child = closed.children.get(label="A").child
+    child.first_name, child.last_name = "Zara", "Elsewhere"
+    child.save()
+    url = reverse("referrals:tray")
+    body = practitioner_client.get(url, {"view": "awaiting", "q": "zara elsewhere"}).content.decode()
+    assert "MASH-2019-0201" not in body
+    assert "1 more referral in other statuses matches the search." in body
+    assert "?view=all&amp;q=zara+elsewhere" in body
+    body = practitioner_client.get(url, {"view": "all", "q": "zara elsewhere"}).content.decode()
+    assert "MASH-2019-0201" in body
+    assert "in other statuses" not in body
+
+
+def test_the_decision_page_repeats_the_case_summary(practitioner_client):
+    referral = ReferralFactory(status=Referral.Status.SCREENING, rag=RagLevel.objects.get(code="amber"))
+    body = practitioner_client.get(reverse("referrals:decide", args=[referral.pk])).content.decode()
+    assert "The referral you are deciding on" in body
+    assert "Sexual assault" in body or "sexual assault" in body.lower()
+    assert "Amber" in body
+    assert "Child A (victim)" in body
+
+
+def test_why_consent_was_not_sought_is_revealed_by_answering_no(practitioner_client, source_and_form_ids):
+    body = practitioner_client.get(reverse("referrals:create")).content.decode()
+    assert 'data-aria-controls="conditional-consent-not-sought"' in body
+    assert 'class="govuk-radios__conditional govuk-radios__conditional--hidden"' in body
+    assert body.index('id="id_consent_sought_2"') < body.index("Why was consent not sought?")
+    data = payload(source_and_form_ids)
+    data["consent_sought"] = "False"
+    data["consent_not_sought_reason"] = ""
+    body = practitioner_client.post(reverse("referrals:create"), data).content.decode()
+    assert 'class="govuk-radios__conditional" id="conditional-consent-not-sought"' in body
+    assert 'value="False" checked' in body
