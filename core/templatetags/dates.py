@@ -12,6 +12,7 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -50,7 +51,22 @@ def format_due_day(value: dt.date | dt.datetime | None) -> str:
     return f"{value:%a} {format_day(value)}"
 
 
+def format_when_compact(value: dt.datetime | None) -> str:
+    """``when`` for narrow table cells: it may break between the date and the time only."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return format_html(
+        '<span class="app-nowrap">{} {} {},</span> <span class="app-nowrap">{}</span>',
+        f"{local:%a}",
+        local.day,
+        f"{local:%b %Y}",
+        clock(local),
+    )
+
+
 register.filter("when", format_when)
+register.filter("when_compact", format_when_compact)
 register.filter("day", format_day)
 register.filter("due_day", format_due_day)
 register.filter("clock", clock)

@@ -37,3 +37,11 @@ def test_template_library_overrides_older_filters_when_loaded_after():
         Context({"at": dt.datetime(2017, 12, 27, 17, 0, tzinfo=LONDON)})
     )
     assert rendered == "Wed 27 Dec 2017, 5:00pm"
+
+
+def test_compact_when_breaks_only_between_date_and_time():
+    from core.templatetags.dates import format_when_compact
+
+    assert format_when_compact(dt.datetime(2017, 12, 27, 12, 0, tzinfo=LONDON)) == (
+        '<span class="app-nowrap">Wed 27 Dec 2017,</span> <span class="app-nowrap">midday</span>'
+    )
