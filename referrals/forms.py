@@ -18,6 +18,7 @@ from core.timescales import local_zone
 from referrals import services
 from referrals.models import (
     AbuseForm,
+    CaseNote,
     Child,
     Outcome,
     RagLevel,
@@ -86,7 +87,7 @@ class ReferralForm(forms.Form):
         help_text="Seek consent unless doing so would increase the risk to a child",
     )
     consent_not_sought_reason = forms.CharField(
-        label="If not, why not?",
+        label="Why was consent not sought?",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -536,7 +537,21 @@ class ReasonForm(forms.Form):
 
 
 class CaseNoteForm(forms.Form):
-    occurred_on = GovDateField(noun="the date of the note", label="Date", help_text="For example, 27 3 2019")
+    kind = forms.ChoiceField(
+        label="Type of note",
+        choices=CaseNote.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the type of note"},
+    )
+    occurred_on = GovDateField(
+        noun="the date of the note", label="Date of the event", help_text="For example, 27 3 2019"
+    )
+    occurred_time = forms.CharField(
+        label="Time of the event (optional)",
+        required=False,
+        help_text="Use the 24-hour clock, for example 14:30",
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-5", "inputmode": "numeric"}),
+    )
     text = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 6}), error_messages={"required": "Enter the note"}
     )
@@ -555,6 +570,18 @@ class CaseNoteForm(forms.Form):
             (str(n.pk), f"Yes, it corrects the note of {n.occurred_on:%-d %B %Y} (note {n.pk})")
             for n in notes
         ]
+
+    def clean_occurred_time(self) -> dt.time | None:
+        value = self.cleaned_data["occurred_time"].strip()
+        if not value:
+            return None
+        match = TIME_RE.match(value)
+        if not match:
+            raise ValidationError("Enter the time of the event in the format 14:30")
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour > 23 or minute > 59:
+            raise ValidationError("Enter a real time, for example 14:30")
+        return dt.time(hour, minute)
 
     def clean_occurred_on(self):
         day = self.cleaned_data["occurred_on"]

@@ -490,8 +490,18 @@ class DecisionAuthorisationRule(models.Model):
 class CaseNote(models.Model):
     """A dated chronology entry. Once recorded it is never edited: a correction follows it."""
 
+    class Kind(models.TextChoices):
+        CONTACT = "contact", "Contact"
+        DISCUSSION = "discussion", "Discussion"
+        STRATEGY = "strategy_discussion", "Strategy discussion"
+        OVERSIGHT = "management_oversight", "Management oversight"
+        OTHER = "other", "Other"
+
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField("Type of note", max_length=30, choices=Kind.choices, default=Kind.OTHER)
     occurred_on = models.DateField()
+    #: When the event happened, if known (recorded_at is when the note was typed).
+    occurred_time = models.TimeField("Time of the event", null=True, blank=True)
     text = models.TextField()
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
@@ -501,7 +511,7 @@ class CaseNote(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ("occurred_on", "recorded_at", "id")
+        ordering = ("occurred_on", "occurred_time", "recorded_at", "id")
 
     def __str__(self) -> str:
         return f"Note {self.pk} on referral {self.referral_id}"

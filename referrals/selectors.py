@@ -191,6 +191,33 @@ class TrayPage:
     previous_cursor: str | None
     count: int
     count_capped: bool
+    #: Rows whose children's names the page shows (for the access log); the others are masked.
+    identified: list[Referral] = field(default_factory=list)
+
+
+#: What the tray shows of a referral's children when the user may identify it.
+TRAY_SHOWS = {Child: ["first_name", "last_name"]}
+
+
+def _tray_children(*, user, rows: list[Referral]) -> list[Referral]:
+    """Give each row ``tray_children``: (label, role, name) for the rows the user may identify,
+    with the name masked (None) otherwise. Returns the identified rows."""
+    identifiable = permissions.exempt_ids(Referral, user=user, ids=[r.pk for r in rows])
+    by_referral: dict[int, list[ReferralChild]] = {}
+    for link in ReferralChild.objects.filter(referral_id__in=[r.pk for r in rows]).select_related("child"):
+        by_referral.setdefault(link.referral_id, []).append(link)
+    for row in rows:
+        links = sorted(by_referral.get(row.pk, []), key=attrgetter("label"))
+        shown = row.pk in identifiable
+        row.tray_children = [
+            (
+                link.label,
+                link.get_role_display(),
+                f"{link.child.first_name} {link.child.last_name}" if shown else None,
+            )
+            for link in links
+        ]
+    return [r for r in rows if r.pk in identifiable]
 
 
 def _encode_cursor(value: dt.datetime, pk: int, backwards: bool) -> str:
@@ -259,13 +286,20 @@ def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str 
     for row in rows:
         row.is_overdue = row.is_open and row.decision_due_at < now
     count = queryset.order_by()[: COUNT_CAP + 1].count()
+    identified = _tray_children(user=user, rows=rows)
     return TrayPage(
+        identified=identified,
         rows=rows,
         next_cursor=next_cursor,
         previous_cursor=previous_cursor,
         count=min(count, COUNT_CAP),
         count_capped=count > COUNT_CAP,
     )
+
+
+def tray_match_count(*, queryset: QuerySet[Referral]) -> int:
+    """How many referrals a search matches in every status (capped like the tray's count)."""
+    return min(queryset.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP)
 
 
 def tray_counts(*, user, queryset: QuerySet[Referral]) -> dict[str, int]:
@@ -322,6 +356,7 @@ class ReferralView:
     exempt_visible: bool
     can_change: bool
     other_referrals: list[OtherReferral] = field(default_factory=list)
+    #: How the RAG response due time was worked out (opening hours), or "" without a RAG level.
     #: The exempt fields the page shows (``Model.field``), for the access log: none if masked.
     shown_fields: list[str] = field(default_factory=list)
 

@@ -30,7 +30,7 @@ from core.reasons import reason_check, reason_error
 from core.records import save_with_history
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.security_events import security_event_record
-from core.timescales import add_opening_hours, age_on, decision_due_at
+from core.timescales import add_opening_hours, age_on, decision_due_at, local_zone
 from referrals.expectations import Expectation, expectations_for
 from referrals.models import (
     AbuseForm,
@@ -695,7 +695,14 @@ def referral_reopen(*, user, referral_id: int, expected_version: int, reason: st
 
 @transaction.atomic
 def case_note_add(
-    *, user, referral_id: int, occurred_on: dt.date, text: str, corrects_id: int | None = None
+    *,
+    user,
+    referral_id: int,
+    occurred_on: dt.date,
+    text: str,
+    corrects_id: int | None = None,
+    kind: str = CaseNote.Kind.OTHER,
+    occurred_time: dt.time | None = None,
 ) -> CaseNote:
     referral = Referral.objects.select_for_update().get(pk=referral_id)
     errors = {}
@@ -703,13 +710,22 @@ def case_note_add(
         errors["text"] = "Enter the note"
     if occurred_on > timezone.localdate():
         errors["occurred_on"] = "The date of the note must be today or in the past"
+    elif (
+        occurred_time is not None
+        and dt.datetime.combine(occurred_on, occurred_time, tzinfo=local_zone()) > timezone.now()
+    ):
+        errors["occurred_time"] = "The time of the event must be now or in the past"
+    if kind not in CaseNote.Kind.values:
+        errors["kind"] = "Select the type of note"
     _raise_if(errors)
     corrects = None
     if corrects_id is not None:
         corrects = CaseNote.objects.get(pk=corrects_id, referral=referral)
     note = CaseNote(
         referral=referral,
+        kind=kind,
         occurred_on=occurred_on,
+        occurred_time=occurred_time,
         text=text,
         corrects=corrects,
         recorded_by=user,

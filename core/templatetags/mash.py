@@ -5,9 +5,8 @@ from crispy_forms_gds.templatetags.crispy_forms_gds import field_errors
 from django import forms as django_forms
 from django import template
 from django.template.loader import get_template
-from django.utils import timezone
 
-from core.timescales import clock
+from core.templatetags.dates import format_day, format_when
 
 register = template.Library()
 
@@ -91,19 +90,13 @@ def gds_field(field):
 
 @register.filter
 def when(value):
-    """A date and time in the service's one style: Wed 27 Dec 2017, 5:00pm (midday, midnight),
-    in UK local time, with the weekday so a due date reads at a glance."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    return f"{local:%a %-d %b %Y}, {clock(local.time().replace(second=0, microsecond=0))}"
+    """A date and time in the service's one style (core.templatetags.dates)."""
+    return format_when(value)
 
 
 @register.filter
 def day(value):
-    if value is None:
-        return ""
-    return f"{value:%-d %B %Y}"
+    return format_day(value)
 
 
 @register.filter

@@ -39,7 +39,9 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
     def get(self, request):
         if "draft" in request.GET:
             return self.continue_draft(request)
-        form = ReferralForm()
+        # Most referrals are entered as they arrive: received now (Europe/London), changeable.
+        now = timezone.localtime()
+        form = ReferralForm(initial={"received_date": now.date(), "received_time": now.strftime("%H:%M")})
         children = ChildFormSet(
             prefix="child",
             initial=[{"role": "victim"}, {"role": "alleged_perpetrator"}][: self.initial_children],

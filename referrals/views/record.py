@@ -93,6 +93,8 @@ class CaseNoteAddView(ReferralMixin, View):
                 user=request.user,
                 referral_id=self.referral.pk,
                 occurred_on=form.cleaned_data["occurred_on"],
+                occurred_time=form.cleaned_data["occurred_time"],
+                kind=form.cleaned_data["kind"],
                 text=form.cleaned_data["text"],
                 corrects_id=form.cleaned_data.get("corrects"),
             )

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.access_log import record_access_many
+from core.exempt import field_labels
+from core.models import AccessLogEntry
 from core.permissions import CaseWorkRequiredMixin
 from referrals import selectors
 from referrals.exports import tray_csv_response
@@ -30,9 +33,21 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
         page = selectors.referral_tray(
             user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
         )
+        record_access_many(
+            request=self.request,
+            user=user,
+            records=[(r, r.reference) for r in page.identified],
+            fields=field_labels(selectors.TRAY_SHOWS),
+            channel=AccessLogEntry.Channel.PAGE,
+        )
         query = self.request.GET.copy()
         query.pop("cursor", None)
         query.pop("view", None)
+        # A search under one tab says how many more match in the others, so a child with a
+        # referral elsewhere is never reported as not found.
+        elsewhere = 0
+        if filterset.is_bound and getattr(filterset, "search_term", "") and view != TrayView.ALL:
+            elsewhere = max(selectors.tray_match_count(queryset=queryset) - page.count, 0)
         return {
             **super().get_context_data(**kwargs),
             "filter": filterset,
@@ -45,6 +60,7 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
             "filters_applied": bool(query),
             "can_import": imports.can_import(user),
             "name_match_cap": selectors.NAME_MATCH_CAP,
+            "elsewhere": elsewhere,
         }
 
 

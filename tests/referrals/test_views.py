@@ -332,3 +332,134 @@ def test_detail_query_count_does_not_grow_with_children_and_notes(practitioner_c
     with CaptureQueriesContext(connection) as after:
         practitioner_client.get(url)
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_red_rag_due_time_counts_opening_hours_and_the_page_says_how(practitioner_client):
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    # Friday 29 March 2019, 6:10pm: after closing. Red is "respond within 2 working hours".
+    referral = ReferralFactory(received_at=dt.datetime(2019, 3, 29, 18, 10, tzinfo=london))
+    red = RagLevel.objects.get(code="red")
+    r = practitioner_client.post(
+        reverse("referrals:screen", args=[referral.pk]), {"rag": red.pk, "version": referral.version}
+    )
+    assert r.status_code == 302
+    referral.refresh_from_db()
+    # Not Friday 8:10pm, nor Monday 2:00am: Monday 9:00am plus two working hours.
+    assert referral.rag_due_at == dt.datetime(2019, 4, 1, 11, 0, tzinfo=london)
+    page = practitioner_client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert "Mon 1 Apr 2019, 11:00am" in page
+    assert (
+        "Received Fri 29 Mar 2019, 6:10pm, outside opening hours; the 2 working hours start "
+        "Mon 1 Apr 2019, 9:00am" in page
+    )
+
+
+def test_tray_names_children_only_where_the_user_may_identify_the_referral(practitioner_client, manager):
+    from core.models import AccessLogEntry
+    from referrals import services
+
+    open_one = ReferralFactory(reference="MASH-2019-0101")
+    child = open_one.children.get(label="A").child
+    child.first_name, child.last_name = "Zara", "Trayname"
+    child.save()
+    restricted = ReferralFactory(reference="MASH-2019-0102")
+    hidden = restricted.children.get(label="A").child
+    hidden.first_name, hidden.last_name = "Yusuf", "Hiddenname"
+    hidden.save()
+    services.referral_restrict(
+        user=manager, referral_id=restricted.pk, expected_version=1, reason="A parent works in the MASH"
+    )
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all"}).content.decode()
+    assert "Zara Trayname" in body
+    assert "Hiddenname" not in body
+    assert "Yusuf" not in body
+    assert "Child A" in body  # the restricted referral's children by pseudonym only
+    logged = AccessLogEntry.objects.filter(path=reverse("referrals:tray"))
+    assert set(logged.values_list("record_label", flat=True)) == {"MASH-2019-0101"}
+    assert logged.get().fields == ["Child.first_name", "Child.last_name"]
+
+
+def test_the_close_page_says_first_what_happens_to_access(practitioner_client):
+    referral = ReferralFactory(status=Referral.Status.DECIDED)
+    body = practitioner_client.get(reverse("referrals:close", args=[referral.pk])).content.decode()
+    assert "What closing does to access" in body
+    assert body.index("What closing does to access") < body.index('name="reason"')
+    assert "The MASH team keeps read-only access" in body
+    assert "the team&#x27;s access to change it ends" in body or "the team's access to change it ends" in body
+
+
+def test_new_referral_form_says_received_now_in_london(practitioner_client):
+    before = timezone.localtime()
+    body = practitioner_client.get(reverse("referrals:create")).content.decode()
+    after = timezone.localtime()
+    assert timezone.get_current_timezone_name() == "Europe/London"
+    assert any(f'value="{t:%H:%M}"' in body for t in (before, after))
+    assert f'value="{after.year}"' in body
+    assert f'value="{after.day}"' in body
+
+
+def test_a_case_note_has_a_type_and_the_time_of_the_event(practitioner_client):
+    from referrals.models import CaseNote
+
+    referral = ReferralFactory()
+    url = reverse("referrals:add_note", args=[referral.pk])
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    day = {"occurred_on_0": yesterday.day, "occurred_on_1": yesterday.month, "occurred_on_2": yesterday.year}
+    r = practitioner_client.post(url, {**day, "text": "Rang the DSL", "occurred_time": "25:00"})
+    assert r.status_code == 400
+    body = r.content.decode()
+    assert "Select the type of note" in body
+    assert "Enter a real time, for example 14:30" in body
+    r = practitioner_client.post(
+        url,
+        {
+            **day,
+            "text": "Strategy meeting with police",
+            "kind": "strategy_discussion",
+            "occurred_time": "12:00",
+        },
+    )
+    assert r.status_code == 302
+    note = CaseNote.objects.get(referral=referral)
+    assert (note.kind, note.occurred_time) == ("strategy_discussion", dt.time(12, 0))
+    page = practitioner_client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    assert f"Strategy discussion: {yesterday:%a} {yesterday.day} {yesterday:%B %Y}, midday" in page
+
+
+def test_a_search_under_one_tab_says_how_many_match_in_the_others(practitioner_client):
+    closed = ReferralFactory(reference="MASH-2019-0201", status=Referral.Status.CLOSED)
+    child = closed.children.get(label="A").child
+    child.first_name, child.last_name = "Zara", "Elsewhere"
+    child.save()
+    url = reverse("referrals:tray")
+    body = practitioner_client.get(url, {"view": "awaiting", "q": "zara elsewhere"}).content.decode()
+    assert "MASH-2019-0201" not in body
+    assert "1 more referral in other statuses matches the search." in body
+    assert "?view=all&amp;q=zara+elsewhere" in body
+    body = practitioner_client.get(url, {"view": "all", "q": "zara elsewhere"}).content.decode()
+    assert "MASH-2019-0201" in body
+    assert "in other statuses" not in body
+
+
+def test_the_decision_page_repeats_the_case_summary(practitioner_client):
+    referral = ReferralFactory(status=Referral.Status.SCREENING, rag=RagLevel.objects.get(code="amber"))
+    body = practitioner_client.get(reverse("referrals:decide", args=[referral.pk])).content.decode()
+    assert "The referral you are deciding on" in body
+    assert "Sexual assault" in body or "sexual assault" in body.lower()
+    assert "Amber" in body
+    assert "Child A (victim)" in body
+
+
+def test_why_consent_was_not_sought_is_revealed_by_answering_no(practitioner_client, source_and_form_ids):
+    body = practitioner_client.get(reverse("referrals:create")).content.decode()
+    assert 'data-aria-controls="conditional-consent-not-sought"' in body
+    assert 'class="govuk-radios__conditional govuk-radios__conditional--hidden"' in body
+    assert body.index('id="id_consent_sought_2"') < body.index("Why was consent not sought?")
+    data = payload(source_and_form_ids)
+    data["consent_sought"] = "False"
+    data["consent_not_sought_reason"] = ""
+    body = practitioner_client.post(reverse("referrals:create"), data).content.decode()
+    assert 'class="govuk-radios__conditional" id="conditional-consent-not-sought"' in body
+    assert 'value="False" checked' in body
