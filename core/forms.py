@@ -156,9 +156,9 @@ class AccessLogSearchForm(_LogSearchForm):
     field_order = ["username", "record_label", "channel", "break_glass_only", "start", "end"]
     record_label = forms.CharField(label="Reference starts with", required=False, max_length=60)
     channel = forms.ChoiceField(
-        label="Channel", required=False, choices=[("", "Any"), *AccessLogEntry.Channel.choices]
+        label="Action", required=False, choices=[("", "Any"), *AccessLogEntry.Channel.choices]
     )
-    break_glass_only = forms.BooleanField(label="Break-glass only", required=False)
+    break_glass_only = forms.BooleanField(label="Emergency access (break-glass) only", required=False)
 
 
 class StepUpForm(forms.Form):

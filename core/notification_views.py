@@ -66,12 +66,12 @@ class NotificationPreferencesView(LoginRequiredMixin, View):
 
     def get(self, request):
         form = DeliveryForm(initial={"delivery": notifications.delivery_for(user=request.user)})
-        return render(request, self.template_name, {"form": form})
+        return render(request, self.template_name, {"form": form, "error_forms": [form]})
 
     def post(self, request):
         form = DeliveryForm(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"form": form}, status=400)
+            return render(request, self.template_name, {"form": form, "error_forms": [form]}, status=400)
         notifications.notification_preference_set(user=request.user, delivery=form.cleaned_data["delivery"])
         messages.success(request, "Your choice of e-mail is saved")
         return redirect("core:notifications")

@@ -128,8 +128,9 @@ def _seed_demo() -> None:
 class Crawl:
     """One role's breadth-first walk over the links it is shown."""
 
-    def __init__(self, page, origin: str, label: str):
+    def __init__(self, page, origin: str, label: str, audit=axe_violations):
         self.page = page
+        self.audit = audit
         self.origin = origin
         self.label = label
         self.seen_urls: set[str] = set()
@@ -184,7 +185,7 @@ class Crawl:
                 if landed:
                     self.seen_urls.add(self.page.url)
                     self.visits[landed] += 1
-            self.reports.append(axe_violations(self.page, f"{self.label} {name}"))
+            self.reports.append(self.audit(self.page, f"{self.label} {name}"))
             if self.visits[name] == 1 and os.environ.get("CRAWL_SCREENSHOTS"):
                 screenshot(self.page, f"crawl-{self.label}-{name.replace(':', '-')}")
             added: Counter[str] = Counter()

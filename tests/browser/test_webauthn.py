@@ -42,7 +42,8 @@ def test_a_security_key_is_added_and_then_signs_in_without_a_code(page, practiti
 
     # Signed in with the authenticator app: add a key from "Your sign-in methods".
     sign_in(page, "practitioner")
-    page.get_by_role("link", name="Your sign-in methods").click()
+    page.locator(".app-account-menu__summary").click()  # the account menu, a <details>
+    page.get_by_role("link", name="Two-factor and security keys").click()
     expect(page.get_by_role("heading", name="Your sign-in methods", level=1)).to_be_visible()
     expect(page.get_by_text("You have not added a security key.")).to_be_visible()
     reports.append(axe_violations(page, "sign-in methods, no key"))
@@ -75,6 +76,7 @@ def test_a_security_key_is_added_and_then_signs_in_without_a_code(page, practiti
     assert SecurityEvent.objects.filter(user=practitioner, kind=added).exists()
 
     # Sign out, and in again with the password and the key alone.
+    page.locator(".app-account-menu__summary").click()
     page.get_by_role("button", name=re.compile("^Sign out")).click()
     page.goto("/sign-in/?next=/referrals/")
     page.get_by_label("Username").fill("practitioner")
