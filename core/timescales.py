@@ -67,8 +67,10 @@ class OpeningHours:
         return f"{span}, {clock(self.opens)} to {clock(self.closes)}, except bank holidays"
 
 
-def clock(value: dt.time) -> str:
-    """9:00am, 5:30pm, midday, midnight: the GOV.UK style for times."""
+def clock(value: dt.time | dt.datetime) -> str:
+    """9:00am, 5:30pm, midday, midnight: the GOV.UK style for times (of a time or a datetime)."""
+    if isinstance(value, dt.datetime):
+        value = value.time().replace(second=0, microsecond=0)
     if value == dt.time(12, 0):
         return "midday"
     if value == dt.time(0, 0):

@@ -174,7 +174,9 @@ def test_the_walk_finds_the_forms_it_should(client, role_user):
         "core:verify",
     } <= found
     world.sign_in(client, "review_lead")
-    assert {"reviews:create", "reviews:findings", "reviews:advance", "reviews:assignment"} <= {
+    # The world's review waits for moderation, so its page offers no "advance" button (which
+    # has no fields to fuzz; tests/reviews covers when it is offered).
+    assert {"reviews:create", "reviews:findings", "reviews:assignment"} <= {
         form.action_name for form in discover_forms(client, world)
     }
 
