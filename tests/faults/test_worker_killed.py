@@ -35,7 +35,7 @@ def test_a_worker_killed_mid_job_repeatedly_completes_it_exactly_once(publish_to
     celery_app.conf.task_default_queue = queue
     routes = celery_app.conf.task_routes
     celery_app.conf.task_routes = {"*": {"queue": queue}}  # every task to this test's own queue
-    celery_app.amqp.flush_routes()
+    _reroute()
     markers, mail_dir = tmp_path / "started", tmp_path / "mail"
     env = {
         **os.environ,
@@ -97,4 +97,14 @@ def test_a_worker_killed_mid_job_repeatedly_completes_it_exactly_once(publish_to
             worker.kill()
         celery_app.conf.task_default_queue = "default"
         celery_app.conf.task_routes = routes
-        celery_app.amqp.flush_routes()
+        _reroute()
+
+
+def _reroute() -> None:
+    """Make the publisher use task_routes as they are now.
+
+    flush_routes() re-reads the setting, but the router is built once and keeps the old table,
+    so it is rebuilt too (else the job goes to its usual queue, which this worker does not read).
+    """
+    celery_app.amqp.flush_routes()
+    celery_app.amqp.router = celery_app.amqp.Router()
