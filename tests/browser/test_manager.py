@@ -63,7 +63,7 @@ def test_a_manager_allocates_from_the_dashboard_and_the_practitioner_is_notified
         sign_in(second, "practitioner")
         second.get_by_role("link", name=re.compile(r"^Notifications\W*1 unread$")).click()
         second.get_by_role("heading", name="Notifications").wait_for()
-        second.get_by_text(f"Referral {late.reference} is allocated to you").wait_for()
+        second.locator("main p", has_text=f"Referral {late.reference} is allocated to you").wait_for()
         reports.append(axe_violations(second, "notifications"))
         screenshot(second, "notifications")
         second.get_by_role("button", name=f"Open Referral {late.reference} is allocated to you").click()
