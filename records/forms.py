@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Size
 from django import forms
 
+from core.forms import GovDateField, ModelMultipleChoiceField, form_helper
 from core.reasons import ReasonValidator
 from records.models import Redaction, SubjectAccessRequest
-from referrals.forms import GovDateField
 from referrals.models import AbuseForm
-
-
-def _helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    helper.label_size = Size.SMALL
-    helper.legend_size = Size.SMALL
-    return helper
 
 
 class LegalHoldForm(forms.Form):
@@ -46,7 +35,7 @@ class LegalHoldForm(forms.Form):
     received_to = GovDateField(
         noun="the end of the date range", label="Referrals received on or before (optional)", required=False
     )
-    forms_of_abuse = forms.ModelMultipleChoiceField(
+    forms_of_abuse = ModelMultipleChoiceField(
         label="Forms of abuse (optional)",
         help_text="Leave all unticked to cover every form of abuse in the date range",
         queryset=AbuseForm.objects.filter(active=True),
@@ -56,7 +45,7 @@ class LegalHoldForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
     def clean_references(self) -> list[str]:
         raw = self.cleaned_data.get("references") or ""
@@ -74,7 +63,7 @@ class LiftHoldForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class CandidateDecisionForm(forms.Form):
@@ -107,7 +96,7 @@ class CandidateDecisionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class BatchApprovalForm(forms.Form):
@@ -128,7 +117,7 @@ class BatchApprovalForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class SubjectAccessRequestForm(forms.Form):
@@ -168,7 +157,7 @@ class SubjectAccessRequestForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class ExtendForm(forms.Form):
@@ -183,7 +172,7 @@ class ExtendForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class RedactionAddForm(forms.Form):
@@ -209,7 +198,7 @@ class RedactionAddForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()
 
 
 class RedactionRemoveForm(forms.Form):
@@ -224,4 +213,4 @@ class RedactionRemoveForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper()
+        self.helper = form_helper()

@@ -13,6 +13,7 @@ from django.views import View
 from core import exempt
 from core.access_log import record_access, record_access_many
 from core.documents.services import ExportsUnavailable
+from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.permissions import RoleRequiredMixin
 from core.roles import Role
@@ -30,12 +31,6 @@ from records.forms import (
 from records.models import DisposalBatch, DisposalCandidate, LegalHold, SubjectAccessRequest
 
 GOVERNANCE = frozenset({Role.INFORMATION_GOVERNANCE})
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    for field, messages_ in getattr(error, "message_dict", {None: error.messages}).items():
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
 
 
 class RecordsHomeView(RoleRequiredMixin, View):
@@ -77,7 +72,7 @@ class LegalHoldCreateView(RoleRequiredMixin, View):
                     references=data["references"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, f"Legal hold '{hold.name}' placed")
                 return redirect("records:hold", hold_pk=hold.pk)
@@ -113,7 +108,7 @@ class LegalHoldView(RoleRequiredMixin, View):
                     user=request.user, hold_id=hold.pk, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, f"Legal hold '{hold.name}' lifted")
                 return redirect("records:home")
@@ -193,7 +188,7 @@ class CandidateDecideView(RoleRequiredMixin, View):
                     hold_name=data["hold_name"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, f"Decision on {candidate.reference} recorded")
                 return redirect("records:disposal_review")
@@ -236,7 +231,7 @@ class DisposalBatchView(RoleRequiredMixin, View):
             except PermissionDenied as refused:
                 form.add_error("approve", str(refused))
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, f"Your decision on disposal batch {batch.pk} is recorded")
                 return redirect("records:batch", batch_pk=batch.pk)
@@ -288,7 +283,7 @@ class SubjectAccessCreateView(RoleRequiredMixin, View):
             try:
                 sar = services.sar_log(user=request.user, request=request, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(
                     request, f"Subject access request {sar.reference} logged: due {sar.due_on:%-d %B %Y}"
@@ -334,7 +329,7 @@ class SubjectAccessView(_SarMixin, View):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, "The deadline is extended")
                 return redirect("records:sar", sar_pk=sar.pk)
@@ -397,7 +392,7 @@ class SubjectAccessRedactionsView(_SarMixin, View):
             try:
                 call(form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, "Redactions updated")
                 return redirect("records:sar_redactions", sar_pk=sar.pk)

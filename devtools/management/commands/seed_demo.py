@@ -156,6 +156,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS("Model guidance demo loaded: three versions, DSLs, training.")
             )
+        from devtools.demo.records import seed_records
+
+        if seed_records(users=users):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Records demo loaded: a legal hold, a disposal review, a subject access request."
+                )
+            )
 
     def cabinet_report(self, users) -> bool:
         """The 26 November 2020 cabinet report, rebuilt from the demo review (devtools.demo.scrutiny).
