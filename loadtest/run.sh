@@ -16,6 +16,7 @@ export DJANGO_SETTINGS_MODULE=config.settings.production
 export SECRET_KEY="${SECRET_KEY:-loadtest-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')}"
 export ALLOWED_HOSTS=127.0.0.1
 export SITE_URL="${SITE_URL:-https://127.0.0.1}"
+export SECURITY_ALERTS_EMAIL="${SECURITY_ALERTS_EMAIL:-ig-team@127.0.0.1}"
 export EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 export LOG_LEVEL=WARNING
 WORKERS="${WORKERS:-3}"

@@ -17,6 +17,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env.str("REDIS_URL")
 SITE_URL = env.str("SITE_URL")
+# Information governance's team mailbox hears of every security event (core.security_events):
+# required, so no administrator can silence oversight by removing or disabling the role's holders.
+SECURITY_ALERTS_EMAIL = env.str("SECURITY_ALERTS_EMAIL")
 # Security keys are bound to the public address: a key added there works nowhere else.
 OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = webauthn_relying_party(SITE_URL)
 CELERY_BROKER_URL = REDIS_URL

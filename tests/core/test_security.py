@@ -36,6 +36,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "SITE_URL": "https://mash.council.example",
+    "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
 }
 
 

@@ -12,15 +12,12 @@ PRODUCTION_VARIABLES = {
     "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "SITE_URL": "https://mash.council.example",
+    "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
 }
 
 
 def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "SITE_URL"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_VARIABLES, "SECURITY_ALERTS_EMAIL"}}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
     return subprocess.run(  # noqa: S603 - manage.py with this file's own arguments
         [sys.executable, "manage.py", *(args or ("check", "--deploy", "--fail-level", "WARNING"))],
@@ -39,6 +36,13 @@ def test_production_refuses_to_start_without_its_variables():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_production_refuses_to_start_without_information_governances_mailbox():
+    variables = {k: v for k, v in PRODUCTION_VARIABLES.items() if k != "SECURITY_ALERTS_EMAIL"}
+    result = run_check(variables)
+    assert result.returncode != 0
+    assert "SECURITY_ALERTS_EMAIL" in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check():
     result = run_check(PRODUCTION_VARIABLES)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -53,6 +57,7 @@ def test_the_deploy_check_bites_when_a_production_guard_is_turned_off():
             "DATABASE_URL": "postgres://mash@db.invalid:5432/mash",
             "REDIS_URL": "redis://redis.invalid:6379/0",
             "SITE_URL": "https://mash.council.example",
+            "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
             "SECURE_SSL_REDIRECT": "false",
         }
     )

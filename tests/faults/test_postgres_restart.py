@@ -176,6 +176,7 @@ def test_postgres_restart_under_load(cluster, tmp_path):
         "SECRET_KEY": "fault-test-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": "https://127.0.0.1",
+        "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "VAR_DIR": str(tmp_path / "var"),
         "LOG_LEVEL": "CRITICAL",

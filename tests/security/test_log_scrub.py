@@ -155,6 +155,7 @@ def test_the_development_server_line_keeps_no_query_string(settings_module):
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "localhost",
         "SITE_URL": "https://mash.example",
+        "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///:memory:"),
     }
     result = subprocess.run(  # noqa: S603

@@ -109,6 +109,7 @@ def production_server(tmp_path):
             "DATABASE_URL": _database_url(),
             "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15",
             "SITE_URL": "https://mash.council.example",
+            "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
             "WEB_CONCURRENCY": "1",
             # What an operator might add: another address, and the access log switched on.
             "GUNICORN_CMD_ARGS": (
