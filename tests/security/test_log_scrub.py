@@ -157,6 +157,7 @@ def test_the_development_server_line_keeps_no_query_string(settings_module):
         "SITE_URL": "https://mash.example",
         "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///:memory:"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),  # read, never reached
     }
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", _DEV_SERVER_SCRIPT.replace("NAME", NAME)],
