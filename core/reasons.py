@@ -9,6 +9,9 @@ so "x", "." or "aaaaaaaaaa" is no reason, and nor is "asdf qwer zxcv jkl". The r
   are common English words or the service's own (``core/data/common_words.txt``, a small
   bundled list; "-s", "-ed", "-ing" and the like are stripped before looking a word up).
   "Strategy discussion with police on 3 March" passes; keyboard mash does not.
+- and it says what for: at least ``MIN_KNOWN`` of its words are not ``FILLER`` (pronouns,
+  articles, prepositions, auxiliaries, pleas and urgency: "please let me in right now ok" and
+  "I need access now, urgent" say nothing anyone could check later).
 Forms use ``ReasonValidator`` on their reason field; services call ``reason_error`` (or
 ``reason_check``) so a caller that skips the form is refused the same way.
 """
@@ -29,6 +32,19 @@ MIN_KNOWN = 2
 KNOWN_SHARE = 0.4
 
 WORD_LIST = Path(__file__).resolve().parent / "data" / "common_words.txt"
+
+#: Words that carry no reason on their own: a reason needs ``MIN_KNOWN`` recognised words
+#: besides these.
+FILLER = frozenset(
+    (  # noqa: SIM905 - a paragraph of words reads better than a list of 120 strings
+        "a an the i me my mine we us our you your he him his she her it its they them their this "
+        "that these those there here am is are was were be been being do does did done have has "
+        "had can could will would shall should may might must to of in on at by for with from into "
+        "onto out up down over off about as so and or but if then than too very just also only now "
+        "right ok okay please pls thanks thank let get got give need needs want wants access "
+        "urgent urgently asap quick quickly soon today yes no not all any some more much really"
+    ).split()
+)
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _REPEATED = re.compile(r"(.)\1\1")
@@ -73,15 +89,21 @@ def reason_words_message(what: str = "the reason") -> str:
     return f"Enter {what} in plain words that someone else can read, in at least {MIN_WORDS} words"
 
 
+def reason_says_nothing_message(what: str = "the reason") -> str:
+    return f"Enter {what}: say what it is for, for example the case work or the check it is needed for"
+
+
 def reason_error(text: str | None, *, what: str = "the reason") -> str | None:
     """The GOV.UK error message for a reason that says nothing, or None for a good one."""
     text = (text or "").strip()
     words = _words(text)
     if len(text) < MIN_CHARACTERS or len(words) < MIN_WORDS:
         return reason_message(what)
-    known = sum(1 for word in words if is_known_word(word))
-    if known < MIN_KNOWN or known < KNOWN_SHARE * len(words):
+    known = [word for word in words if is_known_word(word)]
+    if len(known) < MIN_KNOWN or len(known) < KNOWN_SHARE * len(words):
         return reason_words_message(what)
+    if sum(1 for word in words if word not in FILLER) < MIN_KNOWN:
+        return reason_says_nothing_message(what)
     return None
 
 

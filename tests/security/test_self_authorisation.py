@@ -97,6 +97,25 @@ def test_made_up_words_are_refused_with_a_clear_message(reason):
         ReasonValidator("the reason")(reason)
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "please let me in right now ok",
+        "I need access now, urgent please",
+        "just need to get in there asap",
+        "Can you give me access to this please",
+    ],
+)
+def test_common_words_that_say_nothing_are_refused(reason):
+    """The gap: real words strung together without saying what the access is for."""
+    assert reason_error(reason, what="why you need access") == (
+        "Enter why you need access: say what it is for, for example the case work or the check it is "
+        "needed for"
+    )
+    with pytest.raises(ValidationError):
+        ReasonValidator("why you need access")(reason)
+
+
 def test_keyboard_mash_of_the_right_length_gets_the_plain_words_message():
     assert reason_error("asdf qwer zxcv jklm uiop") == (
         "Enter the reason in plain words that someone else can read, in at least 3 words"
