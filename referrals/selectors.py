@@ -500,6 +500,86 @@ def _other_referrals(*, user, referral: Referral, children: list[ChildFacts]) ->
     return list(found.values())
 
 
+@dataclass
+class ChildReferral:
+    """One referral a child appears in, as the child record lists it."""
+
+    referral: Referral
+    label: str
+    role: str
+    forms_of_abuse: list[str]
+    outcomes: list[str]
+    age_at_incident: int | None
+    identifiable: bool
+
+
+@dataclass
+class ChildRecord:
+    """A child and every referral they appear in that the viewer may know of."""
+
+    child: Child
+    referrals: list[ChildReferral]
+    #: The referrals whose identities the page shows (the reads to log).
+    identifiable: list[Referral]
+    #: The exempt fields the page shows (``Model.field``), for the access log.
+    shown_fields: list[str]
+
+
+#: The exempt fields the child record prints (not the address or postcode).
+CHILD_RECORD_SHOWS = {
+    Child: ["first_name", "last_name", "date_of_birth", "gender", "school", "year_group", "send"]
+}
+
+
+def child_record(*, user, pk: int) -> ChildRecord:
+    """The child record, if the user may identify a referral the child appears in; otherwise
+    ``Child.DoesNotExist`` (a 404, the same as for no such child).
+
+    Listed: every referral about the child that the user may identify, and, for the MASH team,
+    a restricted one they may not (reference, date, form of abuse, outcome and whom to ask), as
+    the referral page's history check does. Nothing else is listed or counted, so the page says
+    nothing about referrals the user may not know of. Constant queries, however many referrals.
+    """
+    links = list(
+        ReferralChild.objects.filter(child_id=pk)
+        .select_related("referral__restricted_by")
+        .prefetch_related(
+            "referral__forms_of_abuse",
+            Prefetch("referral__decisions", queryset=ReferralDecision.objects.prefetch_related("outcomes")),
+        )
+        .order_by("-referral__received_at", "referral_id")
+    )
+    identifiable = permissions.exempt_ids(Referral, user=user, ids={link.referral_id for link in links})
+    if not identifiable:
+        raise Child.DoesNotExist
+    child = Child.objects.select_related("school").get(pk=pk)
+    mash = bool(user_roles(user) & MASH_ROLES)
+    rows = []
+    for link in links:
+        referral = link.referral
+        known = referral.pk in identifiable
+        if not known and not (mash and referral.is_restricted):
+            continue
+        decisions = list(referral.decisions.all())
+        rows.append(
+            ChildReferral(
+                referral=referral,
+                label=link.label,
+                role=link.get_role_display(),
+                forms_of_abuse=[f.name for f in referral.forms_of_abuse.all()],
+                outcomes=[o.name for o in decisions[0].outcomes.all()] if decisions else [],
+                age_at_incident=age_on(child.date_of_birth, referral.incident_date),
+                identifiable=known,
+            )
+        )
+    return ChildRecord(
+        child=child,
+        referrals=rows,
+        identifiable=[row.referral for row in rows if row.identifiable],
+        shown_fields=shown_fields([child], displayed=CHILD_RECORD_SHOWS),
+    )
+
+
 def _same_school(children: list[ChildFacts]) -> bool | None:
     """Whether a victim and an alleged perpetrator attend the same school (None: not known)."""
     victims = {c.school_id for c in children if c.link.role == ReferralChild.Role.VICTIM}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("import/", views.ImportUploadView.as_view(), name="import"),
     path("import/sample.csv", views.ImportSampleView.as_view(), name="import_sample"),
     path("import/<int:pk>/", views.ImportPreviewView.as_view(), name="import_preview"),
+    path("children/<int:child_pk>/", views.ChildRecordView.as_view(), name="child"),
     path("<int:pk>/", views.ReferralDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ReferralEditView.as_view(), name="edit"),
     path("<int:pk>/children/add/", views.ChildAddView.as_view(), name="add_child"),

@@ -16,6 +16,7 @@ from referrals.views.intake import ChildAddView, DraftListView, ReferralCreateVi
 from referrals.views.manager import AllocateView, DashboardView
 from referrals.views.record import (
     CaseNoteAddView,
+    ChildRecordView,
     RecordAccessLogView,
     ReferralDetailView,
     ReferralHistoryView,
@@ -29,6 +30,7 @@ __all__ = [
     "BreakGlassView",
     "CaseNoteAddView",
     "ChildAddView",
+    "ChildRecordView",
     "CloseView",
     "DashboardView",
     "DecisionView",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
@@ -11,6 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from core import permissions
+from core.access_log import record_access_many
 from core.forms import apply_service_errors
 from core.history import exempt_fields_shown
 from core.models import AccessLogEntry
@@ -21,7 +23,7 @@ from referrals import selectors, services
 from referrals.forms import (
     CaseNoteForm,
 )
-from referrals.models import Referral
+from referrals.models import Child, Referral
 from referrals.views.common import (
     ReferralMixin,
 )
@@ -55,6 +57,28 @@ class ReferralDetailView(ReferralMixin, TemplateView):
             ),
             "emergency_access_ends": selectors.emergency_access_ends(user=user, referral=view.referral),
         }
+
+
+class ChildRecordView(LoginRequiredMixin, TemplateView):
+    """One child and every referral they appear in that the user may know of (a 404 unless the
+    user may identify one of them). The read is logged against each referral it identifies."""
+
+    template_name = "referrals/child_record.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            record = selectors.child_record(user=self.request.user, pk=self.kwargs["child_pk"])
+        except Child.DoesNotExist as missing:
+            raise Http404("Page not found") from missing
+        record_access_many(
+            request=self.request,
+            user=self.request.user,
+            records=[(referral, referral.reference) for referral in record.identifiable],
+            fields=record.shown_fields,
+            channel=AccessLogEntry.Channel.PAGE,
+            reason="Child record",
+        )
+        return {**super().get_context_data(**kwargs), "record": record, "child": record.child}
 
 
 class ReferralHistoryView(ReferralMixin, TemplateView):

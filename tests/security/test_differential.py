@@ -431,6 +431,11 @@ def _collect(client, role: Role, variant: str) -> tuple[dict[str, tuple], Hidden
                 url = reverse(name, args=[pk])
                 response = client.get(url)
                 responses[url] = (response.status_code, None, _body(response))
+        # And each child's record: it lists the referrals about the child the user may know of.
+        for pk in Child.objects.order_by("pk").values_list("pk", flat=True):
+            url = reverse("referrals:child", args=[pk])
+            response = client.get(url)
+            responses[url] = (response.status_code, None, _body(response))
         for endpoint in lists:
             first = client.get(endpoint.url)
             if first.status_code != 200:

@@ -95,6 +95,9 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:create": MASH,
     "referrals:drafts": MASH,
     "referrals:detail": OPENERS,
+    # The child record opens for those who may identify a referral the child is in: here the
+    # MASH team (the referral is live); information governance only with a grant.
+    "referrals:child": MASH,
     "referrals:history": OPENERS,
     "referrals:edit": MASH,
     "referrals:add_child": MASH,
@@ -189,8 +192,20 @@ def app_urls(referral_pk: int, **ids: int) -> dict[str, str]:
 
     ``pk`` is the referral's id unless ``ids`` names one for the URL's namespace (for
     example ``reviews=review.pk``); other arguments (``assessment_pk``) come from ``ids``
-    by name. A URL whose argument has no id is filled with the referral's id.
+    by name. A URL whose argument has no id is filled with the referral's id, apart from
+    ``child_pk``: the referral's first child.
     """
+    from referrals.models import ReferralChild
+
+    # A child of the referral (its first), for the child record, unless ``ids`` names one.
+    ids.setdefault(
+        "child_pk",
+        ReferralChild.objects.filter(referral_id=referral_pk)
+        .order_by("label")
+        .values_list("child_id", flat=True)
+        .first()
+        or referral_pk,
+    )
     urls = {}
     for name, pattern in named_patterns():
         if name.startswith(SKIP_PREFIXES):
