@@ -58,6 +58,8 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
             "counts": selectors.tray_counts(user=user, queryset=visible),
             "filter_query": query.urlencode(),
             "filters_applied": bool(query),
+            # The filters other than the search, folded away unless one is in use.
+            "more_filters_applied": any(value for key in query if key != "q" for value in query.getlist(key)),
             "can_import": imports.can_import(user),
             "name_match_cap": selectors.NAME_MATCH_CAP,
             "elsewhere": elsewhere,

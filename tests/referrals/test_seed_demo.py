@@ -67,6 +67,17 @@ def test_demo_data_shape_and_idempotence(settings, django_user_model, demo_data)
     queue = break_glass_queue()
     assert queue.awaiting_count == 1
     assert queue.awaiting[0].user.username == "manager"
+    # A child is named as alleged perpetrator in a second, current referral: the child record
+    # has a history to show.
+    from django.db.models import Count
+
+    repeated = (
+        ReferralChild.objects.filter(role=ReferralChild.Role.ALLEGED_PERPETRATOR)
+        .values("child_id")
+        .annotate(referrals=Count("referral_id"))
+        .filter(referrals__gte=2)
+    )
+    assert repeated.count() == 1
 
     counts = (
         Referral.objects.count(),

@@ -156,6 +156,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS("Model guidance demo loaded: three versions, DSLs, training.")
             )
+        from devtools.demo.children import seed_second_referral
+
+        if seed_second_referral(users=users):
+            self.stdout.write(self.style.SUCCESS("A child named in a second referral loaded."))
         from devtools.demo.records import seed_records
 
         if seed_records(users=users):
