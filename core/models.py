@@ -155,6 +155,21 @@ class ExportJob(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def progress_words(self) -> str:
+        """Where the job is, as a person would say it (the page and its script show this)."""
+        if self.status == self.Status.QUEUED:
+            return "Waiting its turn: it starts as soon as the packs asked for before it are made."
+        if not self.is_active:
+            return self.get_status_display()
+        if self.progress < 25:
+            return "Started: gathering the papers."
+        if self.progress < 50:
+            return "About a quarter made."
+        if self.progress < 75:
+            return "About half made."
+        return "Nearly ready: putting the pages together."
+
+    @property
     def is_exempt(self) -> bool:
         return self.variant == self.Variant.EXEMPT
 

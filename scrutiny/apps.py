@@ -40,4 +40,5 @@ class ScrutinyConfig(AppConfig):
             may_view=packs.report_version_may_view,
             title=packs.report_version_title,
             exempt_records=packs.report_version_exempt_records,
+            exempt_access=packs.report_version_exempt_access,
         )

@@ -430,6 +430,28 @@ def report_version_may_download_exempt(*, user, report_version: ReportVersion) -
     return can_see_exempt_appendices(user, report_version.report)
 
 
+def report_version_exempt_access(*, report_version: ReportVersion) -> str:
+    """How someone without a grant comes to download the exempt pack (the exports page says)."""
+    exempt = list(
+        ReportVersionAppendix.objects.filter(report_version=report_version, exempt=True).values_list(
+            "number", flat=True
+        )
+    )
+    if not exempt:
+        return ""
+    numbers = [str(number) for number in exempt]
+    names = (
+        f"Appendix {numbers[0]}"
+        if len(numbers) == 1
+        else f"Appendices {', '.join(numbers[:-1])} and {numbers[-1]}"
+    )
+    return (
+        f"There is also an exempt pack, with {names} in full. Only people with a grant on "
+        "this report's exempt appendices may make or download it. Information governance gives "
+        "grants, with a reason and for at most 90 days: ask them if your work needs it."
+    )
+
+
 def report_version_exempt_records(*, report_version: ReportVersion) -> list:
     """The report itself and the referrals whose cases the exempt appendices showed when the
     version was published (a download is logged against each)."""

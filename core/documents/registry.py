@@ -46,6 +46,7 @@ class DocumentKind:
     title_source: str | Callable[..., str]
     may_view_function: Callable[..., bool]
     exempt_records_function: Callable[..., Iterable[tuple[models.Model, str]]] | None = None
+    exempt_access_function: Callable[..., str] | None = None
 
     def get(self, object_id: int):
         return self.model._default_manager.get(pk=object_id)
@@ -77,6 +78,13 @@ class DocumentKind:
             return []
         return list(_call(self.exempt_records_function, obj))
 
+    def exempt_access(self, obj) -> str:
+        """For someone who may not download the exempt pack: how it becomes available to them
+        ("" if the document has no exempt part, or the kind does not say)."""
+        if self.exempt_access_function is None:
+            return ""
+        return _call(self.exempt_access_function, obj)
+
     def may_download_exempt(self, user, obj) -> bool:
         """May export and download the exempt pack: the registry's grant check, never a role alone."""
         return self.may_view(user, obj) and bool(_call(self.may_download_exempt_function, obj, user=user))
@@ -96,6 +104,7 @@ def register(
     title: str | Callable[..., str],
     may_view: Callable[..., bool] | None = None,
     exempt_records: Callable[..., Iterable[tuple[models.Model, str]]] | None = None,
+    exempt_access: Callable[..., str] | None = None,
 ) -> DocumentKind:
     """Register a kind of document pack. Registering the same kind again replaces it."""
     entry = DocumentKind(
@@ -108,6 +117,7 @@ def register(
         title_source=title,
         may_view_function=may_view or _default_may_view,
         exempt_records_function=exempt_records,
+        exempt_access_function=exempt_access,
     )
     _KINDS[kind] = entry
     return entry

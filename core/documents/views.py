@@ -73,6 +73,7 @@ class ExportsView(LoginRequiredMixin, View):
                 "form": form,
                 "error_forms": [form],
                 "unavailable": unavailable,
+                "exempt_access": "" if target.may_exempt else target.entry.exempt_access(target.obj),
             },
             status=status,
         )
@@ -112,6 +113,7 @@ class ExportJobStatusView(_JobMixin, View):
                 "status": job.status,
                 "status_label": job.get_status_display(),
                 "progress": job.progress,
+                "progress_words": job.progress_words,
                 "finished": not job.is_active,
                 "message": job.message,
             }

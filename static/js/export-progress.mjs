@@ -24,10 +24,9 @@ function start(root) {
     }
     bar.value = state.progress;
     bar.textContent = `${state.progress}%`;
-    // The status line is a live region: change it (so it is spoken) once per quarter, not
-    // on every percent.
-    const quarter = Math.floor(state.progress / 25) * 25;
-    const text = state.status === "queued" ? "Waiting to start." : `Being made: ${quarter}% done or more.`;
+    // The status line is a live region: the server's words change once a quarter, so it is
+    // spoken then, not on every percent.
+    const text = state.progress_words;
     if (status && text !== lastText) {
       status.textContent = text;
       lastText = text;

@@ -524,12 +524,13 @@ def test_export_progress_and_download_as_pages(client, officer, referral, django
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
     assert 'src="/static/js/export-progress.mjs"' in page
     assert '<progress class="app-progress" id="export-progress-bar" max="100" value="0">' in page
-    assert "Waiting to start." in page
+    assert "Waiting its turn: it starts as soon as the packs asked for before it are made." in page
     status = client.get(reverse("documents:job_status", args=[job.pk])).json()
     assert status == {
         "status": "queued",
         "status_label": "Waiting to start",
         "progress": 0,
+        "progress_words": "Waiting its turn: it starts as soon as the packs asked for before it are made.",
         "finished": False,
         "message": "",
     }
@@ -643,3 +644,19 @@ def test_a_job_that_outlives_the_limit_every_time_is_failed_not_tried_for_ever(o
     enqueue.assert_not_called()
     job.refresh_from_db()
     assert (job.status, job.message) == (Status.FAILED, services.TOO_LONG)
+
+
+@pytest.mark.parametrize(
+    ("status", "progress", "words"),
+    [
+        ("queued", 0, "Waiting its turn: it starts as soon as the packs asked for before it are made."),
+        ("running", 0, "Started: gathering the papers."),
+        ("running", 24, "Started: gathering the papers."),
+        ("running", 25, "About a quarter made."),
+        ("running", 60, "About half made."),
+        ("running", 99, "Nearly ready: putting the pages together."),
+        ("done", 100, "Ready"),
+    ],
+)
+def test_progress_reads_as_a_person_would_say_it(status, progress, words):
+    assert ExportJob(status=status, progress=progress).progress_words == words

@@ -408,3 +408,21 @@ def test_the_decided_report_shows_its_versions_and_their_packs(
 
 def _date(prefix: str, day: dt.date) -> dict:
     return {f"{prefix}_0": day.day, f"{prefix}_1": day.month, f"{prefix}_2": day.year}
+
+
+def test_the_exports_page_says_how_the_exempt_pack_becomes_available(officer, report, client, role_user):
+    version = publish(officer, report)
+    exports = reverse("documents:exports", args=["cabinet_report_version", version.pk])
+    sign_in_verified(client, officer)
+    page = client.get(exports).content.decode()
+    assert 'id="exempt-pack-access"' in page
+    assert "There is also an exempt pack, with Appendix 2 in full." in page
+    assert "Information governance gives grants" in page
+    assert 'value="exempt"' not in page  # not offered without a grant
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig")
+    services.report_grant(
+        granted_by=ig, report_id=report.pk, user=officer, reason="Presenting officer at the cabinet meeting"
+    )
+    page = client.get(exports).content.decode()
+    assert 'id="exempt-pack-access"' not in page
+    assert 'value="exempt"' in page
