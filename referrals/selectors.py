@@ -488,12 +488,14 @@ def _other_referrals(*, user, referral: Referral, children: list[ChildFacts]) ->
         if not shown:
             continue
         if other.pk not in found:
-            decisions = list(other.decisions.all())
+            in_force = next(
+                (d for d in other.decisions.all() if d.status == ReferralDecision.Status.IN_FORCE), None
+            )
             found[other.pk] = OtherReferral(
                 referral=other,
                 labels=[],
                 forms_of_abuse=[f.name for f in other.forms_of_abuse.all()],
-                outcomes=[o.name for o in decisions[0].outcomes.all()] if decisions else [],
+                outcomes=[o.name for o in in_force.outcomes.all()] if in_force else [],
                 identifiable=other.pk in identifiable,
             )
         found[other.pk].labels.append(f"Child {labels[link.child_id]}")
@@ -538,8 +540,18 @@ def child_record(*, user, pk: int) -> ChildRecord:
     Listed: every referral about the child that the user may identify, and, for the MASH team,
     a restricted one they may not (reference, date, form of abuse, outcome and whom to ask), as
     the referral page's history check does. Nothing else is listed or counted, so the page says
-    nothing about referrals the user may not know of. Constant queries, however many referrals.
+    nothing about referrals the user may not know of. Constant queries, however many referrals;
+    and one query, the same, whether the child is missing or only out of reach (no timing hint).
     """
+    if not permissions.is_verified(user) or not 0 < pk < 2**63:
+        raise Child.DoesNotExist
+    identifiable = set(
+        permissions.filter_granted(
+            ReferralChild.objects.filter(child_id=pk), user=user, via="referral"
+        ).values_list("referral_id", flat=True)
+    )
+    if not identifiable:
+        raise Child.DoesNotExist
     links = list(
         ReferralChild.objects.filter(child_id=pk)
         .select_related("referral__restricted_by")
@@ -549,9 +561,6 @@ def child_record(*, user, pk: int) -> ChildRecord:
         )
         .order_by("-referral__received_at", "referral_id")
     )
-    identifiable = permissions.exempt_ids(Referral, user=user, ids={link.referral_id for link in links})
-    if not identifiable:
-        raise Child.DoesNotExist
     child = Child.objects.select_related("school").get(pk=pk)
     mash = bool(user_roles(user) & MASH_ROLES)
     rows = []
@@ -560,15 +569,19 @@ def child_record(*, user, pk: int) -> ChildRecord:
         known = referral.pk in identifiable
         if not known and not (mash and referral.is_restricted):
             continue
-        decisions = list(referral.decisions.all())
+        in_force = next(
+            (d for d in referral.decisions.all() if d.status == ReferralDecision.Status.IN_FORCE), None
+        )
         rows.append(
             ChildReferral(
                 referral=referral,
-                label=link.label,
-                role=link.get_role_display(),
+                # A restricted referral the user may not identify: its reference, date, form of
+                # abuse, outcome and whom to ask; not the child's part in it or their age then.
+                label=link.label if known else "",
+                role=link.get_role_display() if known else "",
                 forms_of_abuse=[f.name for f in referral.forms_of_abuse.all()],
-                outcomes=[o.name for o in decisions[0].outcomes.all()] if decisions else [],
-                age_at_incident=age_on(child.date_of_birth, referral.incident_date),
+                outcomes=[o.name for o in in_force.outcomes.all()] if in_force else [],
+                age_at_incident=age_on(child.date_of_birth, referral.incident_date) if known else None,
                 identifiable=known,
             )
         )

@@ -206,7 +206,7 @@ def _label_for(index: int) -> str:
 
 def _child_from_input(item: ChildInput, *, user, incident_date: dt.date) -> Child:
     if item.existing_child_id is not None:
-        return Child.objects.get(pk=item.existing_child_id)
+        return _existing_child(item.existing_child_id, user=user)
     if item.date_of_birth is None:
         raise ValidationError({"date_of_birth": "Enter the child's date of birth"})
     message = validate_date_of_birth(
@@ -228,6 +228,26 @@ def _child_from_input(item: ChildInput, *, user, incident_date: dt.date) -> Chil
     )
     child.full_clean()
     save_with_history(child, user=user, reason="Recorded on a referral")
+    return child
+
+
+def _existing_child(child_id: int, *, user) -> Child:
+    """A person record the user may put on a referral: one on a referral whose identities they
+    may see (what the duplicate check offers). Any other id, whether or not such a child
+    exists, is refused the same way: naming a child by id must never reveal them."""
+    identifiable = permissions.filter_granted(Referral.objects.all(), user=user).values("pk")
+    child = (
+        Child.objects.filter(
+            pk=child_id,
+            pk__in=ReferralChild.objects.filter(referral__in=identifiable).values("child_id"),
+        ).first()
+        if 0 < child_id < 2**63
+        else None
+    )
+    if child is None:
+        raise ValidationError(
+            {"existing_child": "Select one of the children offered, or that this is a different child"}
+        )
     return child
 
 

@@ -68,6 +68,11 @@ def test_the_mash_team_sees_every_referral_about_the_child_and_whom_to_ask_for_a
     assert "Restricted" in page
     assert manager.get_full_name() in page or manager.get_username() in page
     assert unrelated.reference not in page
+    # Of the restricted one, only what the rules allow: not the child's part in it, or age then.
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{restricted.reference}.*?</tr>", page, re.S).group(0)
+    assert "Other child involved" not in row
+    assert "Child C" not in row
+    assert "Not shown" in row
 
 
 def test_each_read_is_logged_against_the_referrals_it_identifies(client, practitioner, manager):
@@ -114,6 +119,22 @@ def test_without_a_referral_to_identify_the_child_is_not_found(
     assert response.status_code == 404
     assert _main(response) == _main(missing)  # nothing says the child exists
     assert not AccessLogEntry.objects.filter(reason="Child record").exists()
+
+
+def test_missing_and_out_of_reach_children_cost_the_same_one_query(client, practitioner, role_user):
+    """No timing hint either: the 404 is decided by one query, the same whether the child exists."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    child = ReferralFactory(created_by=practitioner).children.get(label="A").child
+    sign_in_verified(client, role_user(Role.REVIEWER, username="a-reviewer"))
+    client.get(reverse("referrals:child", args=[10**9]))  # warm the session
+    with CaptureQueriesContext(connection) as missing:
+        assert client.get(reverse("referrals:child", args=[10**9])).status_code == 404
+    with CaptureQueriesContext(connection) as hidden:
+        assert client.get(reverse("referrals:child", args=[child.pk])).status_code == 404
+    assert len(missing.captured_queries) == len(hidden.captured_queries)
+    assert client.get(reverse("referrals:child", args=[2**63])).status_code == 404
 
 
 def test_a_child_only_in_a_restricted_referral_is_not_found_by_the_team(client, practitioner, manager):

@@ -16,7 +16,7 @@ from referrals.models import (
     ReferralDecision,
     ReferralDetail,
 )
-from tests.factories import ChildFactory
+from tests.factories import ChildFactory, ReferralFactory
 from tests.referrals.helpers import child_input, referral_input, two_children
 
 pytestmark = pytest.mark.django_db
@@ -114,14 +114,52 @@ def test_implausible_date_of_birth_is_refused_and_nothing_saved(practitioner):
 
 
 def test_existing_child_is_reused_not_duplicated(practitioner):
-    existing = ChildFactory(first_name="Alex", last_name="Known")
+    earlier = ReferralFactory(created_by=practitioner)  # the team may identify its children
+    existing = earlier.children.get(label="A").child
     referral = services.referral_create(
         user=practitioner,
         data=referral_input(),
         children=[child_input("victim", existing_child_id=existing.pk), child_input("alleged_perpetrator")],
     )
     assert referral.children.get(label="A").child == existing
-    assert Child.objects.count() == 2
+    assert Child.objects.count() == 3  # the earlier referral's two, and one new
+
+
+def test_a_child_named_by_id_must_be_one_the_user_may_identify(practitioner, manager):
+    """The attack: posting any child's id attached them to the attacker's referral, whose pages
+    then showed who they are. Hidden (restricted) and missing ids are refused alike."""
+    hidden = ReferralFactory(created_by=practitioner)
+    services.referral_restrict(
+        user=manager,
+        referral_id=hidden.pk,
+        expected_version=hidden.version,
+        reason="The child's parent works in the MASH team",
+    )
+    secret = hidden.children.get(label="A").child
+    orphan = ChildFactory()
+    messages = set()
+    for child_id in (secret.pk, orphan.pk, 10**9, 2**63):
+        with pytest.raises(ValidationError) as caught:
+            services.referral_create(
+                user=practitioner,
+                data=referral_input(),
+                children=[
+                    child_input("victim", existing_child_id=child_id),
+                    child_input("alleged_perpetrator"),
+                ],
+            )
+        messages.add(str(caught.value.message_dict))
+    assert len(messages) == 1
+    assert not ReferralChild.objects.filter(child=secret).exclude(referral=hidden).exists()
+    mine = ReferralFactory(created_by=practitioner)
+    with pytest.raises(ValidationError):
+        services.referral_add_child(
+            user=practitioner,
+            referral_id=mine.pk,
+            expected_version=mine.version,
+            child=child_input("other", existing_child_id=secret.pk),
+        )
+    assert not ReferralChild.objects.filter(referral=mine, child=secret).exists()
 
 
 def test_workflow_received_screening_decided_closed_reopened(practitioner, manager, mailoutbox):
