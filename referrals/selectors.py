@@ -195,27 +195,46 @@ class TrayPage:
     identified: list[Referral] = field(default_factory=list)
 
 
-#: What the tray shows of a referral's children when the user may identify it.
+#: What the tray shows of a referral's children when the user may identify it; and, for the
+#: results of a search, enough to tell children of the same name apart.
 TRAY_SHOWS = {Child: ["first_name", "last_name"]}
+TRAY_SEARCH_SHOWS = {Child: ["first_name", "last_name", "date_of_birth", "school"]}
 
 
-def _tray_children(*, user, rows: list[Referral]) -> list[Referral]:
-    """Give each row ``tray_children``: (label, role, name) for the rows the user may identify,
-    with the name masked (None) otherwise. Returns the identified rows."""
+@dataclass(frozen=True)
+class TrayChild:
+    label: str
+    role: str
+    #: None where the user may not identify the referral (then the row shows "Child A").
+    name: str | None = None
+    child_id: int | None = None
+    born: dt.date | None = None
+    school: str = ""
+
+
+def _tray_children(*, user, rows: list[Referral], details: bool = False) -> list[Referral]:
+    """Give each row ``tray_children`` (``TrayChild``): names for the rows the user may identify,
+    with date of birth and school too when ``details`` (a search's results); the label and role
+    only otherwise. Returns the identified rows."""
     identifiable = permissions.exempt_ids(Referral, user=user, ids=[r.pk for r in rows])
     by_referral: dict[int, list[ReferralChild]] = {}
-    for link in ReferralChild.objects.filter(referral_id__in=[r.pk for r in rows]).select_related("child"):
+    links = ReferralChild.objects.filter(referral_id__in=[r.pk for r in rows]).select_related("child__school")
+    for link in links:
         by_referral.setdefault(link.referral_id, []).append(link)
     for row in rows:
-        links = sorted(by_referral.get(row.pk, []), key=attrgetter("label"))
         shown = row.pk in identifiable
         row.tray_children = [
-            (
-                link.label,
-                link.get_role_display(),
-                f"{link.child.first_name} {link.child.last_name}" if shown else None,
+            TrayChild(
+                label=link.label,
+                role=link.get_role_display(),
+                name=f"{link.child.first_name} {link.child.last_name}",
+                child_id=link.child_id,
+                born=link.child.date_of_birth if details else None,
+                school=link.child.school.name if details and link.child.school else "",
             )
-            for link in links
+            if shown
+            else TrayChild(label=link.label, role=link.get_role_display())
+            for link in sorted(by_referral.get(row.pk, []), key=attrgetter("label"))
         ]
     return [r for r in rows if r.pk in identifiable]
 
@@ -237,8 +256,11 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int, bool] | None:
         return None
 
 
-def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str | None = None) -> TrayPage:
-    """One page of the work tray: keyset pagination, so page 4,000 costs what page 1 does."""
+def referral_tray(
+    *, user, view: str, queryset: QuerySet[Referral], cursor: str | None = None, details: bool = False
+) -> TrayPage:
+    """One page of the work tray: keyset pagination, so page 4,000 costs what page 1 does.
+    ``details``: the children's dates of birth and schools too (a search's results)."""
     now = timezone.now()
     if view == TrayView.MINE:
         queryset = queryset.filter(created_by=user)
@@ -286,7 +308,7 @@ def referral_tray(*, user, view: str, queryset: QuerySet[Referral], cursor: str 
     for row in rows:
         row.is_overdue = row.is_open and row.decision_due_at < now
     count = queryset.order_by()[: COUNT_CAP + 1].count()
-    identified = _tray_children(user=user, rows=rows)
+    identified = _tray_children(user=user, rows=rows, details=details)
     return TrayPage(
         identified=identified,
         rows=rows,

@@ -30,14 +30,16 @@ class TrayListView(CaseWorkRequiredMixin, TemplateView):
         visible = selectors.referrals_visible_to(user=user)
         filterset = self.filterset_class(self.request.GET or None, queryset=visible, user=user)
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else visible
+        # A search's results tell children of the same name apart: date of birth and school.
+        searched = bool(filterset.is_bound and getattr(filterset, "search_term", ""))
         page = selectors.referral_tray(
-            user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor")
+            user=user, view=view, queryset=queryset, cursor=self.request.GET.get("cursor"), details=searched
         )
         record_access_many(
             request=self.request,
             user=user,
             records=[(r, r.reference) for r in page.identified],
-            fields=field_labels(selectors.TRAY_SHOWS),
+            fields=field_labels(selectors.TRAY_SEARCH_SHOWS if searched else selectors.TRAY_SHOWS),
             channel=AccessLogEntry.Channel.PAGE,
         )
         query = self.request.GET.copy()

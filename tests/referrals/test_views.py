@@ -381,6 +381,48 @@ def test_tray_names_children_only_where_the_user_may_identify_the_referral(pract
     assert logged.get().fields == ["Child.first_name", "Child.last_name"]
 
 
+def test_search_results_tell_children_of_the_same_name_apart(practitioner_client, manager):
+    """A name search's results show each identifiable child's date of birth and school (logged),
+    and link the name to the child record; a restricted referral's children stay pseudonyms."""
+    import datetime as dt
+
+    from core.models import AccessLogEntry
+    from referrals import services
+    from referrals.models import Child
+
+    first = ReferralFactory(reference="MASH-2019-0201")
+    second = ReferralFactory(reference="MASH-2019-0202")
+    for referral, born in ((first, dt.date(2011, 3, 1)), (second, dt.date(2012, 7, 9))):
+        Child.objects.filter(involvements__referral=referral, involvements__label="A").update(
+            first_name="Zara",
+            last_name="Samename",
+            first_name_key="zara",
+            last_name_key="samename",
+            date_of_birth=born,
+        )
+    hidden = ReferralFactory(reference="MASH-2019-0203")
+    services.referral_restrict(
+        user=manager, referral_id=hidden.pk, expected_version=1, reason="A parent works in the MASH"
+    )
+    plain = practitioner_client.get(reverse("referrals:tray"), {"view": "all"}).content.decode()
+    assert "born 1 March 2011" not in plain
+    body = practitioner_client.get(reverse("referrals:tray"), {"view": "all", "q": "zara samename"})
+    body = body.content.decode()
+    assert "born 1 March 2011" in body
+    assert "born 9 July 2012" in body
+    child = Child.objects.select_related("school").get(involvements__referral=first, involvements__label="A")
+    assert reverse("referrals:child", args=[child.pk]) in body
+    assert child.school.name in body
+    assert "MASH-2019-0203" not in body
+    logged = AccessLogEntry.objects.filter(path=reverse("referrals:tray")).order_by("-pk").first()
+    assert sorted(logged.fields) == [
+        "Child.date_of_birth",
+        "Child.first_name",
+        "Child.last_name",
+        "Child.school",
+    ]
+
+
 def test_the_close_page_says_first_what_happens_to_access(practitioner_client):
     referral = ReferralFactory(status=Referral.Status.DECIDED)
     body = practitioner_client.get(reverse("referrals:close", args=[referral.pk])).content.decode()
