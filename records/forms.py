@@ -8,20 +8,35 @@ from records.models import Redaction, SubjectAccessRequest
 from referrals.models import AbuseForm
 
 
-class LegalHoldForm(forms.Form):
+class _Form(forms.Form):
+    """Every records form: the service's shared crispy-forms-gds settings."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+
+
+def _reason(label: str, *, rows: int = 3) -> forms.CharField:
+    """A reason that must say something (core.reasons): "Why the hold is lifted" asks, and its
+    errors say, "Enter why the hold is lifted"."""
+    what = label[0].lower() + label[1:]
+    return forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=2000,
+        error_messages={"required": f"Enter {what}"},
+        validators=[ReasonValidator(what)],
+    )
+
+
+class LegalHoldForm(_Form):
     name = forms.CharField(
         label="Name of the legal hold",
         help_text="For example, the inquiry or claim that asked for the records to be kept",
         max_length=200,
         error_messages={"required": "Enter the name of the legal hold"},
     )
-    reason = forms.CharField(
-        label="Why the records must be kept",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=2000,
-        error_messages={"required": "Enter why the records must be kept"},
-        validators=[ReasonValidator("why the records must be kept")],
-    )
+    reason = _reason("Why the records must be kept", rows=4)
     references = forms.CharField(
         label="Referrals it names (optional)",
         help_text="Referral references, one a line or separated by commas",
@@ -43,30 +58,16 @@ class LegalHoldForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
-
     def clean_references(self) -> list[str]:
         raw = self.cleaned_data.get("references") or ""
         return [part.strip() for part in raw.replace(",", "\n").splitlines() if part.strip()]
 
 
-class LiftHoldForm(forms.Form):
-    reason = forms.CharField(
-        label="Why the hold is lifted",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        error_messages={"required": "Enter why the hold is lifted"},
-        validators=[ReasonValidator("why the hold is lifted")],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
+class LiftHoldForm(_Form):
+    reason = _reason("Why the hold is lifted")
 
 
-class CandidateDecisionForm(forms.Form):
+class CandidateDecisionForm(_Form):
     decision = forms.ChoiceField(
         label="What should happen to this record?",
         choices=[
@@ -94,12 +95,8 @@ class CandidateDecisionForm(forms.Form):
         max_length=200,
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
 
-
-class BatchApprovalForm(forms.Form):
+class BatchApprovalForm(_Form):
     approve = forms.TypedChoiceField(
         label="Do you approve the disposal of these records?",
         choices=[("yes", "Yes, dispose of them"), ("no", "No, send them back to the review")],
@@ -115,12 +112,8 @@ class BatchApprovalForm(forms.Form):
         max_length=2000,
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
 
-
-class SubjectAccessRequestForm(forms.Form):
+class SubjectAccessRequestForm(_Form):
     reference = forms.CharField(
         label="Referral the child appears in",
         help_text="The referral's reference, for example MASH-2026-00012",
@@ -155,27 +148,13 @@ class SubjectAccessRequestForm(forms.Form):
         noun="the date the request was received", label="Date the request was received"
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
 
-
-class ExtendForm(forms.Form):
+class ExtendForm(_Form):
     extended_to = GovDateField(noun="the new date the response is due", label="New date the response is due")
-    reason = forms.CharField(
-        label="Why the response needs longer",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        error_messages={"required": "Enter why the response needs longer"},
-        validators=[ReasonValidator("why the response needs longer")],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
+    reason = _reason("Why the response needs longer")
 
 
-class RedactionAddForm(forms.Form):
+class RedactionAddForm(_Form):
     text = forms.CharField(
         label="Text to withhold",
         help_text="It is withheld wherever it appears in the pack",
@@ -188,29 +167,9 @@ class RedactionAddForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select the exemption that applies"},
     )
-    reason = forms.CharField(
-        label="Why it is withheld",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        error_messages={"required": "Enter why it is withheld"},
-        validators=[ReasonValidator("why it is withheld")],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
+    reason = _reason("Why it is withheld")
 
 
-class RedactionRemoveForm(forms.Form):
+class RedactionRemoveForm(_Form):
     redaction = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
-    reason = forms.CharField(
-        label="Why it is disclosed",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        error_messages={"required": "Enter why it is disclosed"},
-        validators=[ReasonValidator("why it is disclosed")],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = form_helper()
+    reason = _reason("Why it is disclosed", rows=2)
