@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from core.permissions import can_open_referrals, does_case_work, is_verified
-from core.roles import MASH_ROLES, Role, user_roles
+from core.roles import CASE_REVIEW_ROLES, MASH_ROLES, Role, user_roles
 
 
 def service(request):
@@ -15,9 +15,7 @@ def service(request):
         "can_create_referrals": bool(roles & MASH_ROLES),
         "is_information_governance": Role.INFORMATION_GOVERNANCE in roles,
         "is_administrator": Role.ADMINISTRATOR in roles,
-        "can_see_reviews": bool(
-            roles & {Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
-        ),
+        "can_see_reviews": bool(roles & CASE_REVIEW_ROLES),
         "can_see_scrutiny": bool(
             roles & {Role.REPORT_OFFICER, Role.LEAD_REVIEWER, Role.INFORMATION_GOVERNANCE}
         ),

@@ -59,10 +59,10 @@ class GrantFields(models.Model):
         return self.expires_at is None or self.expires_at > timezone.now()
 
 
-#: Kinds of grant a user may hold by their own act: emergency access (reviewed afterwards by
-#: information governance) and a case review's assignment (bound to the review and its end
-#: date). Both carry an end date. Every other grant names a second person (docs/adr).
-SELF_GIVEN_KINDS = (GrantKind.BREAK_GLASS, GrantKind.REVIEW)
+#: Kinds of grant a user may hold by their own act: emergency access only (it ends, and
+#: information governance reviews it afterwards). Every other grant names a second person: a
+#: case review's grant is given by its lead reviewer, who is never assigned a case (docs/adr).
+SELF_GIVEN_KINDS = (GrantKind.BREAK_GLASS,)
 
 
 def not_self_granted() -> models.CheckConstraint:
@@ -441,7 +441,7 @@ def grant_many(
         if any(holder.pk == granted_by.pk for holder in users):
             raise SelfGrantError("Nobody can give themselves a grant")
     elif granted_by is not None and expires_at is None and any(u.pk == granted_by.pk for u in users):
-        raise SelfGrantError("Emergency and case review access given to oneself must end")
+        raise SelfGrantError("Emergency access given to oneself must end")
     found = _permissions(model, actions)
     tables = [
         ("user", get_user_obj_perms_model(model), users),

@@ -19,6 +19,12 @@ GROUP_NAMES: dict[Role, str] = {role: role.label for role in Role}
 #: Roles whose work is the MASH front door: they may open referrals.
 MASH_ROLES = frozenset({Role.MASH_PRACTITIONER, Role.MASH_MANAGER})
 
+#: Roles whose work touches case reviews: they see the list of reviews (a reviewer only those
+#: they are on). Nobody else opens it, administrators included.
+CASE_REVIEW_ROLES = frozenset(
+    {Role.REVIEWER, Role.LEAD_REVIEWER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
+)
+
 #: Roles that give access to others (account roles: Administrator; per-record grants: MASH
 #: manager, lead reviewer, information governance) or open children's identities by the role
 #: alone (the MASH roles, information governance). Giving one is a request that a second

@@ -64,12 +64,13 @@ class ReviewForm(forms.Form):
         help_text="Access also ends when the review closes. For example, 31 3 2027",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lead=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = form_helper()
         self.fields["reviewers"].queryset = (
             get_user_model()
             .objects.filter(groups__name__in=[GROUP_NAMES[Role.REVIEWER], GROUP_NAMES[Role.LEAD_REVIEWER]])
+            .exclude(pk=getattr(lead, "pk", None))  # the lead assesses nothing (reviews.services)
             .distinct()
             .order_by("username")
         )

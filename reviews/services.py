@@ -52,6 +52,15 @@ def _require_status(review: Review, *statuses: str) -> None:
         )
 
 
+#: The lead accepts or returns each assessment and resolves moderation's disagreements, so a case is
+#: never assigned to them: their grant on it would be one they gave themselves, and their
+#: assessment one they approved.
+LEAD_ASSESSES_NOTHING = (
+    "The lead reviewer accepts or returns each assessment, so cannot assess a case: "
+    "choose another of the review's reviewers"
+)
+
+
 def _require_lead(user, review: Review) -> None:
     if review.lead_reviewer_id != user.pk:
         raise ValidationError("Only the review's lead reviewer can do this")
@@ -102,6 +111,8 @@ def review_create(
         errors["grants_end_on"] = (
             f"The date reviewers' access ends must be at most {REVIEW_GRANT_MAX_DAYS} days from today"
         )
+    if any(reviewer.pk == lead_reviewer.pk for reviewer in reviewers):
+        errors["reviewers"] = LEAD_ASSESSES_NOTHING
     if errors:
         raise ValidationError(errors)
     review = Review(
@@ -268,7 +279,9 @@ def assessment_assign(*, user, review_id: int, referral_id: int, reviewer) -> Ca
     review = Review.objects.select_for_update().get(pk=review_id)
     _require_lead(user, review)
     _require_status(review, Review.Status.REVIEWING)
-    if not review.reviewers.filter(pk=reviewer.pk).exists() and reviewer.pk != review.lead_reviewer_id:
+    if reviewer.pk in (user.pk, review.lead_reviewer_id):
+        raise ValidationError({"reviewer": LEAD_ASSESSES_NOTHING})
+    if not review.reviewers.filter(pk=reviewer.pk).exists():
         raise ValidationError({"reviewer": "Choose one of the review's reviewers"})
     screening = review.screening.filter(referral_id=referral_id, decision=ScreeningDecision.Decision.INCLUDE)
     if not screening.exists():
@@ -364,6 +377,8 @@ def assessment_decide(*, user, assessment_id: int, accept: bool, comments: str =
     """The lead reviewer accepts a submitted assessment, or returns it with comments."""
     assessment = _lock_assessment(assessment_id)
     _require_lead(user, assessment.review)
+    if assessment.reviewer_id == user.pk:
+        raise ValidationError("Nobody accepts or returns their own assessment")
     if assessment.status != CaseAssessment.Status.SUBMITTED:
         raise IllegalReviewStep("Only a submitted assessment can be accepted or returned")
     if not accept and not comments.strip():
@@ -397,12 +412,15 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     )
     size = math.ceil(len(primaries) * review.moderation_share / 100)
     sample = random.Random(review.pk).sample(primaries, size)  # noqa: S311 - a sample, not a secret
-    people = sorted({*review.reviewers.all(), review.lead_reviewer}, key=lambda u: u.pk)
+    # The lead accepts each assessment and resolves each disagreement, so never makes one.
+    people = sorted(review.reviewers.exclude(pk=review.lead_reviewer_id), key=lambda u: u.pk)
     made = []
     for index, primary in enumerate(sorted(sample, key=lambda a: a.referral_id)):
         others = [p for p in people if p.pk != primary.reviewer_id]
         if not others:
-            raise ValidationError("Moderation needs a second reviewer: add one to the review.")
+            raise ValidationError(
+                "Moderation needs a second reviewer besides the lead: add one to the review."
+            )
         second = others[index % len(others)]
         made.append(
             _new_assessment(review, primary.referral, second, CaseAssessment.Kind.MODERATION, by=user)

@@ -16,7 +16,8 @@ from django.views.generic import TemplateView
 from core.access_log import record_access
 from core.forms import apply_service_errors
 from core.models import AccessLogEntry
-from core.roles import Role, has_role
+from core.permissions import RoleRequiredMixin
+from core.roles import CASE_REVIEW_ROLES, Role, has_role
 from reviews import selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ModerationForm, ReviewForm, ScreeningForm
 from reviews.models import CaseAssessment, Review, ScreeningDecision
@@ -41,8 +42,11 @@ class ReviewMixin(LoginRequiredMixin):
             raise Http404("Page not found")
 
 
-class ReviewListView(LoginRequiredMixin, TemplateView):
+class ReviewListView(RoleRequiredMixin, TemplateView):
+    """The roles whose work touches case reviews (``CASE_REVIEW_ROLES``); a 404 for anyone else."""
+
     template_name = "reviews/review_list.html"
+    roles = CASE_REVIEW_ROLES
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -65,10 +69,10 @@ class ReviewCreateView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
-        return self.render(ReviewForm())
+        return self.render(ReviewForm(lead=request.user))
 
     def post(self, request):
-        form = ReviewForm(request.POST)
+        form = ReviewForm(request.POST, lead=request.user)
         if not form.is_valid():
             return self.render(form, status=400)
         try:
@@ -263,7 +267,10 @@ class AssignmentView(ReviewMixin, View):
         return redirect("reviews:assignment", pk=pk)
 
     def people(self):
-        return sorted({*self.review.reviewers.all(), self.review.lead_reviewer}, key=lambda u: u.username)
+        """The review's reviewers, never its lead (who accepts their work: reviews.services)."""
+        return sorted(
+            self.review.reviewers.exclude(pk=self.review.lead_reviewer_id), key=lambda u: u.username
+        )
 
     def render(self, form, status=200):
         included = (

@@ -80,20 +80,14 @@ NOT_BY_LINK = {
     "documents:job": "reached by POSTing an export; the demo data has no export jobs",
 }
 
-#: The navigation offers case reviews to the roles that work on them; the list is open to
-#: every role (and empty for these), but nothing links to it.
-_REVIEWS_NOT_IN_NAVIGATION = {"reviews:list": "not in this role's navigation (can_see_reviews)"}
-
 #: Pages the role reaches only in a state the demo data does not hold, or not by a link.
 NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
     Role.MASH_PRACTITIONER: {
-        **_REVIEWS_NOT_IN_NAVIGATION,
         # Closing removes the practitioner's grants, and the Reopen button needs a grant to
         # change the referral (or the manager role): only managers are offered it.
         "referrals:reopen": "a closed referral holds no grant of the practitioner's",
     },
     Role.MASH_MANAGER: {
-        **_REVIEWS_NOT_IN_NAVIGATION,
         # The demo authorises every decision that needs a manager; and since closed referrals
         # stay readable by the MASH, no demo referral the manager opens withholds identities,
         # and only those offer emergency access (tests/browser/test_axe.py::test_manager_pages
@@ -101,7 +95,6 @@ NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
         "referrals:authorise_decision": "the demo holds no decision awaiting authorisation",
         "referrals:break_glass": "no demo referral withholds identities from the manager",
     },
-    Role.ADMINISTRATOR: _REVIEWS_NOT_IN_NAVIGATION,
     Role.REPORT_OFFICER: {
         # The demo's version 3 is a draft without its equality impact assessment, so the
         # version page offers neither (tests/browser/test_guidance.py walks both with axe).

@@ -82,6 +82,7 @@ def people(role_user):
         "reviewer": role_user(Role.REVIEWER, username="reviewer"),
         "officer": role_user(Role.REPORT_OFFICER, username="officer"),
         "stranger": role_user(Role.REVIEWER, username="stranger"),
+        "second": role_user(Role.REVIEWER, username="second"),  # moderation's second reviewer
     }
 
 
@@ -134,7 +135,7 @@ def build_review(people, cases, rating_for=not_met_last_three):
         title="Peer on peer review",
         terms_of_reference="Assess the advice MASH gave against the DfE guidance in force at the time.",
         lead_reviewer=lead,
-        reviewers=[reviewer],
+        reviewers=[reviewer, people["second"]],
         periods=[
             services.PeriodInput(P1, dt.date(2018, 1, 1), dt.date(2018, 6, 30)),
             services.PeriodInput(P2, dt.date(2018, 7, 1), dt.date(2018, 12, 31)),

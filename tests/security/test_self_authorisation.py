@@ -180,6 +180,9 @@ def test_the_database_refuses_a_grant_given_to_oneself_on_every_user_grant_table
             table.objects.create(
                 **row, granted_by=person, kind=permissions.GrantKind.EXPLICIT, expires_at=ends
             )
+        # A case review's grant is given by its lead to someone else, never to oneself.
+        with pytest.raises(IntegrityError), transaction.atomic():
+            table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.REVIEW, expires_at=ends)
         # Emergency access with no end is refused too; with an end, and by another, it stands.
         with pytest.raises(IntegrityError), transaction.atomic():
             table.objects.create(**row, granted_by=person, kind=permissions.GrantKind.BREAK_GLASS)
@@ -541,3 +544,53 @@ def test_the_exempt_appendix_grant_page_does_not_offer_information_governance_it
     assert forged.status_code in (200, 400)
     assert "Select a valid choice" in forged.content.decode()
     assert not permissions.has_grant(ig, report)
+
+
+def test_a_lead_reviewer_never_assesses_a_case_of_their_review_so_never_grants_to_themselves(
+    client, role_user
+):
+    """The lead accepts each assessment and resolves moderation, so a case is never assigned to
+    them (which would give them a grant they authorised and work they approve): refused when the
+    review is set up, when a case is assigned (page and service), and never chosen by moderation."""
+    from reviews import services as review_services
+    from reviews.models import Review
+    from tests.support.reviews import _review_in_reviewing
+
+    lead, reviewer, referral, review = _review_in_reviewing(role_user)
+    with pytest.raises(ValidationError) as refused:
+        review_services.review_create(
+            user=lead,
+            title="A second review",
+            terms_of_reference="Assess MASH advice against the guidance in force at the time.",
+            lead_reviewer=lead,
+            reviewers=[reviewer, lead],
+            periods=[review_services.PeriodInput("2018", dt.date(2018, 1, 1), dt.date(2018, 12, 31))],
+            grants_end_on=timezone.localdate() + dt.timedelta(days=30),
+        )
+    assert "cannot assess a case" in refused.value.message_dict["reviewers"][0]
+    assert Review.objects.count() == 1
+
+    # The lead is not offered on the assignment page, and posting their id anyway is refused.
+    sign_in_verified(client, lead)
+    url = reverse("reviews:assignment", args=[review.pk])
+    page = client.get(url).content.decode()
+    assert f'value="{lead.pk}"' not in page
+    assert f'value="{reviewer.pk}"' in page
+    response = client.post(url, {"referral_id": referral.pk, "reviewer": lead.pk})
+    assert response.status_code == 400
+    with pytest.raises(ValidationError, match="cannot assess a case"):
+        review_services.assessment_assign(
+            user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=lead
+        )
+    assert not review.assessments.exists()
+    assert not ReferralUserGrant.objects.filter(user=lead).exists()
+
+
+def test_moderation_never_makes_the_lead_the_second_reviewer(role_user):
+    from tests.support.reviews import _review_in_moderation
+
+    lead, first_reviewer, _referral, review = _review_in_moderation(role_user, disagree=0)
+    seconds = review.assessments.filter(kind="moderation")
+    assert seconds.exists()
+    assert not seconds.filter(reviewer__in=[lead, first_reviewer]).exists()
+    assert not ReferralUserGrant.objects.filter(user=lead).exists()

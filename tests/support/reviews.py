@@ -16,7 +16,8 @@ from tests.factories import ReferralFactory
 def _review_in_reviewing(role_user):
     lead = role_user(Role.LEAD_REVIEWER, username="lead")
     reviewer = role_user(Role.REVIEWER, username="reviewer")
-    for user in (lead, reviewer):
+    second = role_user(Role.REVIEWER, username="reviewer2")  # moderation's blind second reviewer
+    for user in (lead, reviewer, second):
         add_authenticator(user)
     received = dt.datetime(2018, 10, 1, 10, tzinfo=timezone.get_current_timezone())
     referral = ReferralFactory(status=Referral.Status.CLOSED, received_at=received)
@@ -25,7 +26,7 @@ def _review_in_reviewing(role_user):
         title="Peer on peer review",
         terms_of_reference="Assess MASH advice against the guidance in force at the time.",
         lead_reviewer=lead,
-        reviewers=[reviewer],
+        reviewers=[reviewer, second],
         periods=[services.PeriodInput("2018", dt.date(2018, 1, 1), dt.date(2018, 12, 31))],
         grants_end_on=timezone.localdate() + dt.timedelta(days=30),
     )
@@ -37,7 +38,7 @@ def _review_in_reviewing(role_user):
 
 def _review_in_moderation(role_user, *, disagree: int = 3):
     """The review above with its one case rated "met" throughout by the reviewer and accepted,
-    moderation started on every case (the lead is the blind second reviewer) and the second
+    moderation started on every case (``reviewer2`` is the blind second reviewer) and the second
     assessment saved: "not met" on the first ``disagree`` criteria, "met" on the rest."""
     from reviews.models import CriterionRating
     from reviews.selectors import natural_key
@@ -75,7 +76,7 @@ def _review_in_moderation(role_user, *, disagree: int = 3):
         for index, r in enumerate(rows)
     }
     services.assessment_save(
-        user=lead, assessment_id=second.pk, expected_version=second.version, ratings=ratings
+        user=second.reviewer, assessment_id=second.pk, expected_version=second.version, ratings=ratings
     )
     review.refresh_from_db()
     return lead, reviewer, referral, review

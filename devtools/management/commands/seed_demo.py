@@ -37,6 +37,7 @@ DEMO_USERS = [
     ("practitioner2", "Priya", "Practitioner (demo)", Role.MASH_PRACTITIONER),
     ("manager", "Morgan", "Manager (demo)", Role.MASH_MANAGER),
     ("reviewer", "Robin", "Reviewer (demo)", Role.REVIEWER),
+    ("reviewer2", "Sam", "Reviewer (demo)", Role.REVIEWER),
     ("leadreviewer", "Lee", "Lead Reviewer (demo)", Role.LEAD_REVIEWER),
     ("officer", "Olu", "Report Officer (demo)", Role.REPORT_OFFICER),
     ("infogov", "Ira", "Information Governance (demo)", Role.INFORMATION_GOVERNANCE),
@@ -312,7 +313,7 @@ class Command(BaseCommand):
                 "and assess the advice MASH gave against the DfE guidance in force at the time."
             ),
             lead_reviewer=lead,
-            reviewers=[reviewer, lead],
+            reviewers=[reviewer, users["reviewer2"]],
             periods=[
                 reviews.PeriodInput(
                     "January 2017 to October 2018", dt.date(2017, 1, 1), dt.date(2018, 10, 31)
