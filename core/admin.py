@@ -1,18 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core import services
+from core import passwords, services
 from core.models import AccessLogEntry, RoleRequest, SecurityEvent
 from core.roles import GROUP_NAMES, Role, has_role
-from core.two_factor import recovery_refusal
 
 
 @admin.register(AccessLogEntry)
@@ -94,6 +92,29 @@ class SecondFactorAdmin(admin.ModelAdmin):
 User = get_user_model()
 
 
+class AccountCreationForm(forms.ModelForm):
+    """A new account: who it is for and where its link goes. No password: the holder sets their
+    own from the e-mailed link (core.passwords), so its maker never knows it."""
+
+    class Meta:
+        model = User
+        fields = ("username", "first_name", "last_name", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields[
+            "email"
+        ].help_text = "Their own work address: the link to set their password goes there, and only there."
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
 class UserAdmin(BaseUserAdmin):
     """Accounts and their roles, with the rules the product's own pages follow.
 
@@ -102,7 +123,17 @@ class UserAdmin(BaseUserAdmin):
     permissions, or touches a superuser's account. A role change writes a ROLE_CHANGED
     security event and any other change to status, privileges or the password an
     ACCOUNT_CHANGED one (core.services), both e-mailed to information governance.
+
+    Nobody sets a password here: a new account's holder is e-mailed a link to set their own,
+    and "Send a link to set a new password" (an action) helps one who has forgotten theirs.
     """
+
+    add_form = AccountCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email")}),
+    )
+    fieldsets = ((None, {"fields": ("username",)}), *BaseUserAdmin.fieldsets[1:])
+    actions = ("send_password_link",)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -128,6 +159,20 @@ class UserAdmin(BaseUserAdmin):
         previous_email = (
             User.objects.filter(pk=obj.pk).values_list("email", flat=True).first() if change else ""
         )
+        # An oversight role holder's new address or deactivation waits for a second
+        # administrator: kept unchanged now, asked for in save_related (core.services).
+        request._mash_held = (None, False)
+        if change:
+            held_email, deactivate = services.oversight_change_held(
+                actor=request.user, user=obj, new_email=obj.email, new_active=obj.is_active
+            )
+            request._mash_held = (held_email, deactivate)
+            if held_email is not None:
+                obj.email = previous_email
+                form.changed_data.remove("email")
+            if deactivate:
+                obj.is_active = True
+                form.changed_data.remove("is_active")
         super().save_model(request, obj, form, change)
         if change and "email" in form.changed_data:
             services.user_email_changed(
@@ -135,6 +180,7 @@ class UserAdmin(BaseUserAdmin):
             )
         if not change:
             services.user_account_created(actor=request.user, user=obj, request=request)
+            passwords.password_link_send(actor=request.user, user=obj, request=request, first=True)
         if change:
             watched = {"username", "is_active", "is_staff", "is_superuser"}  # e-mail: its own event
             services.user_account_changed(
@@ -150,10 +196,18 @@ class UserAdmin(BaseUserAdmin):
             services.user_account_changed(
                 actor=request.user, user=obj, fields=["user_permissions"], request=request
             )
+        held_email, deactivate = getattr(request, "_mash_held", (None, False))
+        if groups is None and (held_email or deactivate):
+            groups = obj.groups.all()
         if groups is not None:
             try:
                 outcome = services.user_roles_change(
-                    actor=request.user, user=obj, groups=groups, request=request
+                    actor=request.user,
+                    user=obj,
+                    groups=groups,
+                    request=request,
+                    email=held_email,
+                    deactivate=deactivate,
                 )
             except ValidationError as error:
                 # One's own account: the field is read-only, so only a forged form gets here.
@@ -161,27 +215,32 @@ class UserAdmin(BaseUserAdmin):
             if outcome.request is not None:
                 messages.warning(
                     request,
-                    f"The change to {obj.get_username()}'s roles gives a role that another "
-                    "administrator must approve (Role requests). Until then their roles are unchanged.",
+                    f"Another administrator must approve the change to {obj.get_username()}'s account "
+                    "(Role requests): it gives a role that gives access, or is a new e-mail address or "
+                    "deactivation for someone in information governance or administration. Until then "
+                    "their account is unchanged.",
                 )
 
     def user_change_password(self, request, id, form_url=""):
-        """Setting someone's password: refused to the administrator who reset their second factor
-        recently (both by one person would hand them the account; core.two_factor)."""
-        user = self.get_object(request, unquote(id))
-        if user is not None and request.method == "POST":
-            refusal = recovery_refusal(actor=request.user, user=user, action="password")
-            if refusal:
-                raise PermissionDenied(refusal)
-        return super().user_change_password(request, id, form_url)
+        """No administrator types anyone's password: they send the holder a link instead."""
+        raise PermissionDenied(
+            "Passwords are set by their holders. Send them a link to set a new one instead."
+        )
 
-    def construct_change_message(self, request, form, formsets, add=False):
-        if isinstance(form, AdminPasswordChangeForm):
-            # The admin's "set password" view: the account holder and IG are told.
-            services.user_account_changed(
-                actor=request.user, user=form.user, fields=["password"], request=request
-            )
-        return super().construct_change_message(request, form, formsets, add)
+    @admin.action(description="Send a link to set a new password (to their own e-mail address)")
+    def send_password_link(self, request, queryset):
+        for user in queryset:
+            try:
+                passwords.password_link_send(actor=request.user, user=user, request=request)
+            except (PermissionDenied, ValidationError) as refused:
+                message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
+                self.message_user(request, f"{user}: {message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{user}: a link to set a new password is on its way to their own e-mail address",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(RoleRequest)
@@ -190,7 +249,17 @@ class RoleRequestAdmin(admin.ModelAdmin):
     actions, which call ``core.services.role_request_decide`` (it refuses the requester, the
     account changed, and anyone in their chain)."""
 
-    list_display = ("requested_at", "user", "wanted", "was", "requested_by", "status", "decided_by")
+    list_display = (
+        "requested_at",
+        "user",
+        "wanted",
+        "was",
+        "email",
+        "deactivate",
+        "requested_by",
+        "status",
+        "decided_by",
+    )
     list_filter = ("status",)
     list_select_related = ("user", "requested_by", "decided_by")
     search_fields = ("user__username", "requested_by__username")
@@ -199,6 +268,8 @@ class RoleRequestAdmin(admin.ModelAdmin):
         "user",
         "roles",
         "roles_before",
+        "email",
+        "deactivate",
         "requested_by",
         "requested_at",
         "status",

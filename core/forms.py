@@ -3,6 +3,7 @@ from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Size
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 
 from core.models import AccessLogEntry, NotificationPreference, SecurityEvent
@@ -180,6 +181,16 @@ class StepUpForm(forms.Form):
         return "".join(self.cleaned_data["current_code"].split())
 
 
+class PasswordAgainForm(forms.Form):
+    """A key-only account's step-up starts with the password again; its key finishes it."""
+
+    password = password_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+
+
 class NewCodeForm(CodeForm):
     """The code of the authenticator being set up (not a recovery code)."""
 
@@ -280,3 +291,36 @@ class DeliveryForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select how you want to hear about notifications"},
     )
+
+
+class PasswordSetForm(SetPasswordForm):
+    """The holder sets their password from the e-mailed link (Django's checks: length, common
+    passwords, likeness to the username; settings.AUTH_PASSWORD_VALIDATORS)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+        _gov_password_fields(self, new=("new_password1", "new_password2"))
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """The holder changes their own password, giving the current one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = form_helper()
+        self.fields["old_password"].label = "Your current password"
+        self.fields["old_password"].error_messages["required"] = "Enter your current password"
+        self.error_messages["password_incorrect"] = "Your current password is not right. Enter it again."  # noqa: S105 - a message
+        _gov_password_fields(self, new=("new_password1", "new_password2"))
+
+
+def _gov_password_fields(form, *, new: tuple[str, str]) -> None:
+    first, second = new
+    form.fields[first].label = "New password"
+    form.fields[first].error_messages["required"] = "Enter a new password"
+    form.fields[second].label = "Enter the new password again"
+    form.fields[second].error_messages["required"] = "Enter the new password again"
+    form.error_messages["password_mismatch"] = "The two passwords do not match. Enter them again."  # noqa: S105
+    for field in form.fields.values():
+        field.widget.attrs["class"] = "govuk-input govuk-!-width-one-half"

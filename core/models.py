@@ -268,6 +268,8 @@ class SecurityEvent(models.Model):
         ACCOUNT_CREATED = "account_created", "Account created by an administrator"
         EMAIL_CHANGED = "email_changed", "E-mail address changed"
         ACCOUNT_CHANGED = "account_changed", "Account changed by an administrator"
+        PASSWORD_LINK_SENT = "password_link", "Link to set a password sent"
+        PASSWORD_SET = "password_set", "Password set by its holder"
         GRANT_GIVEN = "grant_given", "Access granted"
         RESTRICTED = "restricted", "Record restricted"
 
@@ -352,9 +354,11 @@ class BreakGlassReview(models.Model):
 
 
 class RoleRequest(models.Model):
-    """A change to someone's roles that gives a role needing a second administrator
-    (``core.roles.ROLES_NEEDING_APPROVAL``): it takes effect only when another administrator,
-    outside the requester's and the account's chain, approves it (``core.services``).
+    """A change to someone's account that needs a second administrator: roles that give a role
+    in ``core.roles.ROLES_NEEDING_APPROVAL`` or remove an oversight role, and a new e-mail
+    address for, or the deactivation of, an oversight role's holder. It takes effect only when
+    another administrator, outside the requester's and the account's chain, approves it
+    (``core.services``).
 
     The database refuses a request for one's own account and a decision by the requester or
     by the account being changed, whatever the application does.
@@ -374,6 +378,14 @@ class RoleRequest(models.Model):
     )
     roles = models.JSONField(help_text="Every role the account would hold (core.roles.Role values).")
     roles_before = models.JSONField(default=list, help_text="The roles it held when this was asked.")
+    email = models.EmailField(
+        blank=True,
+        help_text="A new e-mail address for an oversight role's holder (blank: unchanged). Where "
+        "security e-mails and password links go, so it waits for a second administrator too.",
+    )
+    deactivate = models.BooleanField(
+        default=False, help_text="Deactivate the account of an oversight role's holder."
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)

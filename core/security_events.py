@@ -36,6 +36,7 @@ TELL_IG = frozenset(
         Kind.ROLE_CHANGED,
         Kind.ACCOUNT_CHANGED,
         Kind.ACCOUNT_CREATED,
+        Kind.PASSWORD_LINK_SENT,
         Kind.ROLE_REQUESTED,
         Kind.ROLE_REFUSED,
         Kind.EMAIL_CHANGED,

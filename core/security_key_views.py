@@ -16,10 +16,9 @@ from django_otp_webauthn import views as webauthn_views
 from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
 
-from core import security_keys
-from core.forms import StepUpForm
+from core import security_keys, two_factor
 from core.permissions import is_verified
-from core.views import step_up_from_form
+from core.views import step_up_context, step_up_form, step_up_from_form
 
 
 class PasswordAgainRequired(exceptions.OTPWebAuthnApiError):
@@ -91,8 +90,11 @@ class AuthenticationBeginView(_Ceremony, webauthn_views.BeginCredentialAuthentic
 class AuthenticationCompleteView(_Ceremony, webauthn_views.CompleteCredentialAuthenticationView):
     def complete_auth(self, device):
         # The package's helper has already refused a key of another account's.
+        was_verified = is_verified(self.request.user)
         otp_login(self.request, device)
         self.request.session.cycle_key()
+        if was_verified:  # a key-only account's step-up: its password was given a moment ago
+            two_factor.step_up_by_key(self.request)
 
 
 # --- Account pages --------------------------------------------------------------------------------
@@ -118,13 +120,15 @@ class SecurityKeyAddView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
-        return self.render(StepUpForm())
+        return self.render(step_up_form(request))
 
     def post(self, request):
         if security_keys.is_first_factor(request.user):
             return redirect("core:security_key_add")  # nothing to confirm: the key straight away
-        form = StepUpForm(request.POST)
+        form = step_up_form(request, request.POST)
         if step_up_from_form(request, form):
+            return redirect("core:security_key_add")
+        if form.is_valid():  # a key-only account's password is right: its key comes next
             return redirect("core:security_key_add")
         return self.render(form, status=400)
 
@@ -138,6 +142,7 @@ class SecurityKeyAddView(LoginRequiredMixin, View):
                 "error_forms": [form],
                 "first_factor": first,
                 "ready": security_keys.may_add_key(self.request),
+                **step_up_context(self.request),
             },
             status=status,
         )
@@ -158,12 +163,14 @@ class SecurityKeyRemoveView(LoginRequiredMixin, View):
         return key
 
     def get(self, request, pk: int):
-        return self.render(self.key(pk), StepUpForm())
+        return self.render(self.key(pk), step_up_form(request))
 
     def post(self, request, pk: int):
         key = self.key(pk)
-        form = StepUpForm(request.POST)
-        if step_up_from_form(request, form):
+        form = step_up_form(request, request.POST)
+        # A key-only account confirmed it is them with its password and a key a moment ago.
+        confirmed = not two_factor.has_codes(request.user) and two_factor.replacement_allowed(request)
+        if confirmed or step_up_from_form(request, form):
             try:
                 name = security_keys.security_key_remove(request=request, key_id=key.pk)
             except security_keys.SecurityKeyError as error:
@@ -171,12 +178,21 @@ class SecurityKeyRemoveView(LoginRequiredMixin, View):
             else:
                 messages.success(request, f"{name} removed")
                 return redirect("core:sign_in_methods")
+        elif form.is_valid():  # a key-only account's password is right: its key comes next
+            return redirect("core:security_key_remove", pk=key.pk)
         return self.render(key, form, status=400)
 
     def render(self, key, form, status=200):
+        key_only = not two_factor.has_codes(self.request.user)
         return render(
             self.request,
             self.template_name,
-            {"key": key, "form": form, "error_forms": [form]},
+            {
+                "key": key,
+                "form": form,
+                "error_forms": [form],
+                "confirmed": key_only and two_factor.replacement_allowed(self.request),
+                **step_up_context(self.request),
+            },
             status=status,
         )

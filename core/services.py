@@ -100,33 +100,53 @@ def _apply_roles(*, user, roles: set[str]) -> None:
 OVERSIGHT_ROLES = frozenset({Role.INFORMATION_GOVERNANCE, Role.ADMINISTRATOR})
 
 
+def holds_oversight_role(user) -> bool:
+    return bool(_roles_of(Group.objects.filter(user=user.pk)) & OVERSIGHT_ROLES)
+
+
 @transaction.atomic
-def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> RoleChange:
+def user_roles_change(
+    *, actor, user, groups: Iterable[Group], request=None, email: str | None = None, deactivate: bool = False
+) -> RoleChange:
     """Set ``user``'s roles to ``groups``, or ask a second administrator to.
 
     Refuses a change to one's own roles, or to the roles of an account that made (or asked
     roles for) the actor. A change that gives a role in ``ROLES_NEEDING_APPROVAL`` does not
-    take effect, nor does one that removes a role in ``OVERSIGHT_ROLES``: it becomes a pending
-    ``RoleRequest`` (replacing any earlier one for the same account), a ROLE_REQUESTED event
-    e-mailed to information governance."""
+    take effect, nor does one that removes a role in ``OVERSIGHT_ROLES``, nor (``email``,
+    ``deactivate``: held back by the admin, ``oversight_change_held``) a new address for an
+    oversight role's holder or their deactivation: it becomes a pending ``RoleRequest``
+    (replacing any earlier one for the same account), a ROLE_REQUESTED event e-mailed to
+    information governance."""
     groups = list(groups)
     _refuse_chain(actor=actor, user=user)
     before = _roles_of(Group.objects.filter(user=user.pk))
     wanted = _roles_of(groups)
-    if before == wanted:
+    held = bool(email) or deactivate
+    if before == wanted and not held:
         return RoleChange(False)
-    if (wanted - before) & ROLES_NEEDING_APPROVAL or (before - wanted) & OVERSIGHT_ROLES:
+    if held or (wanted - before) & ROLES_NEEDING_APPROVAL or (before - wanted) & OVERSIGHT_ROLES:
         RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
             status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
         )
         pending = RoleRequest.objects.create(
-            user=user, roles=sorted(wanted), roles_before=sorted(before), requested_by=actor
+            user=user,
+            roles=sorted(wanted),
+            roles_before=sorted(before),
+            requested_by=actor,
+            email=email or "",
+            deactivate=deactivate,
+        )
+        also = "".join(
+            [
+                "; a new e-mail address" if email else "",
+                "; deactivation" if deactivate else "",
+            ]
         )
         security_event_record(
             kind=SecurityEvent.Kind.ROLE_REQUESTED,
             user=user,
             actor=actor,
-            detail=f"Request {pending.pk}: roles {_role_labels(wanted)} (now: {_role_labels(before)}); "
+            detail=f"Request {pending.pk}: roles {_role_labels(wanted)} (now: {_role_labels(before)}){also}; "
             "waits for another administrator",
             request=request,
         )
@@ -145,6 +165,20 @@ def user_roles_change(*, actor, user, groups: Iterable[Group], request=None) -> 
         request=request,
     )
     return RoleChange(True)
+
+
+def oversight_change_held(*, actor, user, new_email: str, new_active: bool) -> tuple[str | None, bool]:
+    """What of an administrator's edit to someone else's account must wait for a second
+    administrator: for a holder of an oversight role (information governance, administrator), a
+    new e-mail address (their security e-mails and password links go there) and deactivation.
+    Returns (the new address or None, whether to deactivate); the caller keeps both unchanged
+    and passes them to ``user_roles_change``."""
+    if actor.pk == user.pk or not holds_oversight_role(user):
+        return None, False
+    stored = type(user).objects.filter(pk=user.pk).values("email", "is_active").first() or {}
+    email = new_email if (new_email or "").lower() != (stored.get("email") or "").lower() else None
+    deactivate = bool(stored.get("is_active")) and not new_active
+    return email, deactivate
 
 
 def role_request_may_decide(*, approver, role_request: RoleRequest) -> str | None:
@@ -183,14 +217,31 @@ def role_request_decide(*, approver, request_id: int, approve: bool, request=Non
         before = _roles_of(Group.objects.filter(user=user.pk))
         _apply_roles(user=user, roles=set(role_request.roles))
         role_request.status = RoleRequest.Status.APPROVED
-        security_event_record(
-            kind=SecurityEvent.Kind.ROLE_CHANGED,
-            user=user,
-            actor=approver,
-            detail=f"Roles now: {_role_labels(role_request.roles)} (were: {_role_labels(before)}); "
-            f"request {role_request.pk} by {requester}, approved by {approver.get_username()}",
-            request=request,
-        )
+        approved = f"request {role_request.pk} by {requester}, approved by {approver.get_username()}"
+        if role_request.email:
+            previous = user.email
+            user.email = role_request.email
+            user.save(update_fields=["email"])
+            user_email_changed(actor=approver, user=user, previous_email=previous, request=request)
+        if role_request.deactivate:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            security_event_record(
+                kind=SecurityEvent.Kind.ACCOUNT_CHANGED,
+                user=user,
+                actor=approver,
+                detail=f"Deactivated; {approved}",
+                request=request,
+            )
+        if before != set(role_request.roles):
+            security_event_record(
+                kind=SecurityEvent.Kind.ROLE_CHANGED,
+                user=user,
+                actor=approver,
+                detail=f"Roles now: {_role_labels(role_request.roles)} (were: {_role_labels(before)}); "
+                f"{approved}",
+                request=request,
+            )
     else:
         role_request.status = RoleRequest.Status.REFUSED
         security_event_record(

@@ -152,6 +152,19 @@ def send_security_event_mail(event_id: int, tell_user: int = 1) -> int:
 
 
 @shared_task(
+    name="core.tasks.send_password_link",
+    autoretry_for=(ConnectionError, TimeoutError, SMTPException),
+    retry_backoff=True,
+    max_retries=8,
+)
+def send_password_link(event_id: int) -> int:
+    """E-mail a holder the link to set their password (core.passwords)."""
+    from core.passwords import password_link_email
+
+    return password_link_email(event_id=event_id)
+
+
+@shared_task(
     name="core.tasks.send_notification_email",
     autoretry_for=(ConnectionError, TimeoutError, SMTPException),
     retry_backoff=True,

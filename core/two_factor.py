@@ -110,13 +110,17 @@ RECOVERY_PAIR_DAYS = 30
 def recovery_refusal(*, actor, user, action: str) -> str | None:
     """Why ``actor`` may not do ``action`` ("password" or "reset") to ``user``'s account, or None.
 
-    Setting someone's password (or making their account with one) and resetting their second
-    factor each leave the holder in charge of the other half of their sign-in. One administrator
-    doing both could sign in as them, so the second half needs a second administrator:
-    - no reset by the administrator who set the password the account has now (holders cannot
-      change their own password here, so that lasts as long as the password does);
-    - no password set by the administrator who reset the second factor within
-      ``RECOVERY_PAIR_DAYS``, or since when the holder has set up no new one."""
+    Sending someone a link to set their password (or making their account, or changing the
+    address the link goes to) and resetting their second factor each leave the holder in charge
+    of the other half of their sign-in. One administrator doing both could sign in as them, so
+    the second half needs a second administrator:
+    - no reset by an administrator who made the account, changed its e-mail address or sent it a
+      password link since its holder last set their own password (core.passwords);
+    - no link sent by the administrator who reset the second factor within
+      ``RECOVERY_PAIR_DAYS``, or since when the holder has set up no new one.
+
+    The callers hold the account's lock (``core.passwords.lock_account``) while they check and
+    act, so two requests at once cannot both pass."""
     from datetime import timedelta
 
     from django.db.models import Q
@@ -125,13 +129,21 @@ def recovery_refusal(*, actor, user, action: str) -> str | None:
     Kind = SecurityEvent.Kind
     events = SecurityEvent.objects.filter(user=user).order_by("-at", "-pk")
     if action == "reset":
-        password_set = events.filter(
-            Q(kind=Kind.ACCOUNT_CREATED) | Q(kind=Kind.ACCOUNT_CHANGED, detail__contains="password")
-        ).first()
-        if password_set is not None and password_set.actor_id == actor.pk:
+        holder_set = events.filter(kind=Kind.PASSWORD_SET, actor=user).first()
+        recovery_halves = events.filter(
+            Q(kind__in=[Kind.ACCOUNT_CREATED, Kind.PASSWORD_LINK_SENT, Kind.EMAIL_CHANGED])
+            | Q(kind=Kind.ACCOUNT_CHANGED, detail__icontains="password"),
+            actor=actor,
+        )
+        if holder_set is not None:
+            recovery_halves = recovery_halves.filter(
+                Q(at__gt=holder_set.at) | Q(at=holder_set.at, pk__gt=holder_set.pk)
+            )
+        if recovery_halves.exists():
             return (
-                "You set this account's password (or made the account): another administrator must "
-                "reset its second factor, so that no one person can sign in as its holder"
+                "You made this account, changed its e-mail address or sent it a password link, and "
+                "its holder has not set their own password since: another administrator must reset "
+                "its second factor, so that no one person can sign in as its holder"
             )
     if action == "password":
         reset = events.filter(kind=Kind.TWO_FACTOR_RESET).first()
@@ -139,8 +151,8 @@ def recovery_refusal(*, actor, user, action: str) -> str | None:
             recent = reset.at >= timezone.now() - timedelta(days=RECOVERY_PAIR_DAYS)
             if recent or not user_has_device(user, confirmed=True):
                 return (
-                    "You reset this account's second factor: another administrator must set its "
-                    "password, so that no one person can sign in as its holder"
+                    "You reset this account's second factor: another administrator must send it a "
+                    "password link, so that no one person can sign in as its holder"
                 )
     return None
 
@@ -270,6 +282,56 @@ def step_up(request, *, password: str, code: str) -> tuple[bool, CodeCheck]:
     return True, check
 
 
+# --- The step-up with a security key (an account with no code to give) ------------------------
+
+#: A key-only account confirms it is them with the password, then its key (not a code): the
+#: password must have been given this recently when the key answers.
+PASSWORD_AGAIN_SECONDS = 2 * 60
+PASSWORD_AGAIN_SESSION_KEY = "mash_password_again"  # noqa: S105 - a session key
+
+
+def has_codes(user) -> bool:
+    """The account has an authenticator app or recovery codes left, so its step-up takes a code.
+    One with neither has only security keys: its step-up takes the password, then a key."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    )
+
+
+def password_again(request, *, password: str) -> bool:
+    """The first half of a key-only account's step-up: the password again (counted by
+    django-axes like any other). Right: the key may finish it within ``PASSWORD_AGAIN_SECONDS``."""
+    user = request.user
+    if not is_verified(user):
+        raise TwoFactorRefused("The session is not verified")
+    checked = authenticate(request, username=user.get_username(), password=password)
+    right = checked is not None and checked.pk == user.pk
+    if right:
+        request.session[PASSWORD_AGAIN_SESSION_KEY] = {"user": user.pk, "at": time.time()}
+    return right
+
+
+def awaiting_key(request) -> bool:
+    """The password has just been given again: the page asks for the key now."""
+    state = request.session.get(PASSWORD_AGAIN_SESSION_KEY, {})
+    return (
+        state.get("user") == request.user.pk
+        and 0 <= time.time() - state.get("at", 0) <= PASSWORD_AGAIN_SECONDS
+    )
+
+
+def step_up_by_key(request) -> bool:
+    """The second half: a security key of the account's has just answered in this verified
+    session (core.security_key_views). With the password given again a moment ago, the step-up
+    holds, as ``step_up`` makes it with a code; the password's mark is used up either way."""
+    fresh = awaiting_key(request)
+    request.session.pop(PASSWORD_AGAIN_SESSION_KEY, None)
+    if fresh and is_verified(request.user):
+        request.session[STEP_UP_SESSION_KEY] = {"user": request.user.pk, "at": time.time()}
+    return fresh
+
+
 # --- Authenticators -----------------------------------------------------------------------------
 
 
@@ -354,15 +416,16 @@ def replace_second_factor(request, device: TOTPDevice, code: str) -> list[str] |
         raise TwoFactorRefused("Confirm it is you first")
     if device.user_id != user.pk or not _confirm(device, code):
         return None
+    had_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()  # else: keys only
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = _new_recovery_codes(user)
     security_event_record(
-        kind=SecurityEvent.Kind.TWO_FACTOR_REPLACED,
+        kind=SecurityEvent.Kind.TWO_FACTOR_REPLACED if had_app else SecurityEvent.Kind.TWO_FACTOR_ENROLLED,
         user=user,
         actor=user,
-        detail="Authenticator app replaced; new recovery codes",
+        detail=f"Authenticator app {'replaced' if had_app else 'added'}; new recovery codes",
         request=request,
     )
     request.session.pop(STEP_UP_SESSION_KEY, None)
@@ -377,10 +440,10 @@ def reset_second_factor(*, actor, user, how_confirmed: str, request=None) -> Sec
     device behind them). Writes TWO_FACTOR_RESET naming the administrator; IG is told."""
     if not reset_allowed(actor=actor, user=user):
         raise TwoFactorRefused("An administrator resets someone else's second factor, never their own")
+    _lock_account(user)  # before the check: a password link sent at the same moment waits
     refusal = recovery_refusal(actor=actor, user=user, action="reset")
     if refusal:
         raise TwoFactorRefused(refusal)
-    _lock_account(user)
     removed = sum(model.objects.filter(user=user, confirmed=True).count() for model in device_classes())
     for model in device_classes():  # every kind: authenticator apps, recovery codes, security keys
         model.objects.filter(user=user).delete()

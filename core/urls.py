@@ -10,6 +10,8 @@ urlpatterns = [
     path("sign-in/code/", views.VerifyView.as_view(), name="verify"),
     path("account/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("account/two-factor/replace/", views.TwoFactorReplaceView.as_view(), name="two_factor_replace"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("account/set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password_set"),
     path("two-factor-reset/", views.TwoFactorResetView.as_view(), name="two_factor_reset"),
     path("account/sign-in-methods/", security_key_views.SignInMethodsView.as_view(), name="sign_in_methods"),
     path(

@@ -21,13 +21,16 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from core import health, security_keys, two_factor
+from core import health, passwords, security_keys, two_factor
 from core import services as core_services
 from core.forms import (
     AccessLogSearchForm,
     BreakGlassReviewForm,
     CodeForm,
     NewCodeForm,
+    OwnPasswordChangeForm,
+    PasswordAgainForm,
+    PasswordSetForm,
     SecurityEventSearchForm,
     StepUpForm,
     TwoFactorResetForm,
@@ -139,12 +142,29 @@ class VerifyView(LoginRequiredMixin, View):
         )
 
 
-def step_up_from_form(request, form: StepUpForm) -> bool:
+def step_up_form(request, data=None):
+    """The step-up's form: the password and a code, or (an account with only security keys) the
+    password, after which the page asks for a key (``two_factor.step_up_by_key``)."""
+    if two_factor.has_codes(request.user):
+        return StepUpForm(data)
+    return PasswordAgainForm(data)
+
+
+def step_up_context(request) -> dict:
+    """What a step-up page needs to ask for the key once the password is right."""
+    return {"use_key": not two_factor.has_codes(request.user) and two_factor.awaiting_key(request)}
+
+
+def step_up_from_form(request, form) -> bool:
     """Check a bound StepUpForm with ``two_factor.step_up``: True when the password and the code
     were both right (the step-up now holds); otherwise the form carries the errors. Every change
     to an existing second factor (replacing the app, adding or removing a security key) uses it."""
     if not form.is_valid():
         return False
+    if isinstance(form, PasswordAgainForm):
+        if not two_factor.password_again(request, password=form.cleaned_data["password"]):
+            form.add_error("password", "The password is not right. Enter your password.")
+        return False  # the key finishes the step-up (the page now asks for it)
     password_right, check = two_factor.step_up(
         request, password=form.cleaned_data["password"], code=form.cleaned_data["current_code"]
     )
@@ -240,14 +260,16 @@ class TwoFactorReplaceView(LoginRequiredMixin, View):
     def get(self, request):
         if two_factor.replacement_allowed(request):
             return self.render_new(NewCodeForm())
-        return self.render_step_up(StepUpForm())
+        return self.render_step_up(step_up_form(request))
 
     def post(self, request):
         if two_factor.replacement_allowed(request) and "code" in request.POST:
             return self.post_new(request)
-        form = StepUpForm(request.POST)
+        form = step_up_form(request, request.POST)
         if step_up_from_form(request, form):
             return redirect("core:two_factor_replace")
+        if form.is_valid():  # the password is right: the key comes next
+            return self.render_step_up(step_up_form(request))
         return self.render_step_up(form, status=400)
 
     def post_new(self, request):
@@ -267,7 +289,7 @@ class TwoFactorReplaceView(LoginRequiredMixin, View):
         return render(
             self.request,
             "core/two_factor_replace_confirm.html",
-            {"form": form, "error_forms": [form]},
+            {"form": form, "error_forms": [form], **step_up_context(self.request)},
             status=status,
         )
 
@@ -521,3 +543,59 @@ def bad_request(request, exception=None):
 def server_error(request):
     # Rendered without the request: nothing of the case (nor a database query) can reach it.
     return HttpResponse(loader.get_template("500.html").render({}), status=500)
+
+
+# --- Passwords: set and changed by their holders only (core.passwords) -------------------------
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """The e-mailed link: the holder sets their password. It does not sign them in (the second
+    factor still follows the password), and the link stops working once used."""
+
+    template_name = "core/password_set.html"
+    form_class = PasswordSetForm
+    post_reset_login = False
+
+    def get_success_url(self):
+        return reverse("login")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        passwords.password_set_by_holder(
+            user=form.user, request=self.request, how="Set through the e-mailed link"
+        )
+        messages.success(self.request, "Your password is set. Sign in with it now.")
+        return response
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return {**context, "error_forms": [context["form"]] if context.get("form") else []}
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The holder changes their own password, with the current one (a verified session: the
+    middleware asks for the second factor first). Other sessions of theirs end."""
+
+    template_name = "core/password_change.html"
+    form_class = OwnPasswordChangeForm
+
+    def get_success_url(self):
+        return reverse("core:sign_in_methods")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        passwords.password_set_by_holder(user=form.user, request=self.request, how="Changed by its holder")
+        messages.success(self.request, "Your password is changed. We have e-mailed you to say so.")
+        return response
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return {**context, "error_forms": [context["form"]]}

@@ -13,28 +13,28 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from zeal import zeal_ignore
 
-from core import services, two_factor
-from core.models import RoleRequest
+from core import passwords, services, two_factor
+from core.models import RoleRequest, SecurityEvent
 from core.roles import GROUP_NAMES, Role
 from core.security_events import information_governance_emails
-from tests.conftest import sign_in_verified
+from tests.conftest import require_service, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
-NEW_PASSWORD = "Attacker-pass-2026!x"
 
-
-def _set_password(client, user):
+def _send_link(client, user):
+    """The admin's action: a link to set a new password, e-mailed to the holder's own address."""
     return client.post(
-        reverse("admin:auth_user_password_change", args=[user.pk]),
-        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+        reverse("admin:auth_user_changelist"),
+        {"action": "send_password_link", "_selected_action": [user.pk]},
+        follow=True,
     )
 
 
@@ -44,16 +44,34 @@ def _reset(client, user):
     )
 
 
-def test_one_administrator_cannot_set_a_password_and_reset_the_second_factor(role_user):
+def test_no_administrator_can_set_or_see_a_password(role_user):
+    """Found by attack: the admin's "set password" page let an administrator choose anyone's
+    password. It is gone: they send the holder a link to set their own."""
+    admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
+    holder = role_user(Role.MASH_PRACTITIONER, username="holder")
+    client = sign_in_verified(Client(), admin)
+    before = holder.password
+    url = reverse("admin:auth_user_password_change", args=[holder.pk])
+    for response in (
+        client.get(url),
+        client.post(url, {"password1": "Attacker-pass-2026!x", "password2": "Attacker-pass-2026!x"}),
+    ):
+        assert response.status_code == 403
+    holder.refresh_from_db()
+    assert holder.password == before
+    change = client.get(reverse("admin:auth_user_change", args=[holder.pk])).content.decode()
+    assert "password/" not in change  # no link to a password page, and no hash shown
+    assert before.split("$")[-1] not in change
+
+
+def test_one_administrator_cannot_send_a_password_link_and_reset_the_second_factor(role_user):
     admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
     other_admin = role_user(Role.ADMINISTRATOR, username="admin2", is_staff=True)
     holder = role_user(Role.MASH_PRACTITIONER, username="holder")
     sign_in_verified(Client(), holder)  # the holder's own authenticator
     client = sign_in_verified(Client(), admin)
 
-    assert _set_password(client, holder).status_code == 302
-    holder.refresh_from_db()
-    assert holder.check_password(NEW_PASSWORD)
+    assert "on its way to their own e-mail address" in _send_link(client, holder).content.decode()
     with pytest.raises(two_factor.TwoFactorRefused, match="another administrator must reset"):
         two_factor.reset_second_factor(actor=admin, user=holder, how_confirmed="in person")
     # The page says so too, and nothing is removed.
@@ -67,19 +85,21 @@ def test_one_administrator_cannot_set_a_password_and_reset_the_second_factor(rol
     assert not TOTPDevice.objects.filter(user=holder).exists()
 
 
-def test_one_administrator_cannot_reset_the_second_factor_and_then_set_the_password(role_user):
+def test_one_administrator_cannot_reset_the_second_factor_and_then_send_a_password_link(role_user):
     admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
     holder = role_user(Role.MASH_PRACTITIONER, username="holder")
     two_factor.reset_second_factor(actor=admin, user=holder, how_confirmed="in person")
     client = sign_in_verified(Client(), admin)
-    assert _set_password(client, holder).status_code == 403
-    holder.refresh_from_db()
-    assert not holder.check_password(NEW_PASSWORD)
+    body = _send_link(client, holder).content.decode()
+    assert "another administrator must send it a password link" in body
+    assert not SecurityEvent.objects.filter(user=holder, kind=SecurityEvent.Kind.PASSWORD_LINK_SENT).exists()
 
 
-def test_the_administrator_who_made_the_account_never_resets_its_second_factor(role_user, time_machine):
-    """Found by re-attack: the creator knows the first password, which the holder cannot change
-    here, and a 30-day window on password sets ran out while the password stayed the same."""
+def test_the_maker_of_an_account_never_resets_its_second_factor_before_its_holder_sets_a_password(
+    role_user, time_machine
+):
+    """Found by re-attack: a 30-day window ran out while the creator's knowledge lasted. Now
+    the bar lasts until the holder sets their own password, however long that takes."""
     admin = role_user(Role.ADMINISTRATOR, username="admin1")
     holder = role_user(Role.MASH_PRACTITIONER, username="holder")
     services.user_account_created(actor=admin, user=holder)
@@ -89,15 +109,63 @@ def test_the_administrator_who_made_the_account_never_resets_its_second_factor(r
     assert two_factor.recovery_refusal(actor=other, user=holder, action="reset") is None
 
 
-def test_a_later_password_set_by_someone_else_frees_the_creator(role_user):
+def test_the_holder_setting_their_own_password_frees_the_administrator_who_sent_the_link(role_user):
     admin = role_user(Role.ADMINISTRATOR, username="admin1")
-    other = role_user(Role.ADMINISTRATOR, username="admin2")
-    holder = role_user(Role.MASH_PRACTITIONER, username="holder")
-    services.user_account_changed(actor=admin, user=holder, fields=["password"])
+    holder = role_user(Role.MASH_PRACTITIONER, username="holder", email="holder@council.example")
+    passwords.password_link_send(actor=admin, user=holder)
     assert two_factor.recovery_refusal(actor=admin, user=holder, action="reset")
-    services.user_account_changed(actor=other, user=holder, fields=["password"])
+    passwords.password_set_by_holder(user=holder, how="Set through the e-mailed link")
     assert two_factor.recovery_refusal(actor=admin, user=holder, action="reset") is None
-    assert two_factor.recovery_refusal(actor=other, user=holder, action="reset")
+    # Changing the address the links go to counts as the same half of the sign-in.
+    services.user_email_changed(actor=admin, user=holder, previous_email="old@council.example")
+    assert two_factor.recovery_refusal(actor=admin, user=holder, action="reset")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_password_link_and_a_reset_by_one_administrator_at_once_cannot_both_pass(role_user):
+    """Both checks take the account's lock before they read each other's events: the second of
+    two simultaneous requests waits for the first, then sees its event and is refused."""
+    import threading
+
+    from django.db import connection, transaction
+
+    require_service(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL's row locks: set DATABASE_URL=postgres://... (SQLite serialises writes)",
+    )
+    admin = role_user(Role.ADMINISTRATOR, username="admin1")
+    holder = role_user(Role.MASH_PRACTITIONER, username="holder", email="holder@council.example")
+    results: dict[str, object] = {}
+    inside = threading.Event()
+
+    def link():
+        try:
+            with transaction.atomic():
+                passwords.password_link_send(actor=admin, user=holder)
+                inside.set()
+                threading.Event().wait(1.0)  # hold the lock while the reset arrives
+            results["link"] = "sent"
+        finally:
+            inside.set()
+            connection.close()
+
+    def reset():
+        inside.wait(5)
+        try:
+            two_factor.reset_second_factor(actor=admin, user=holder, how_confirmed="in person")
+            results["reset"] = "done"
+        except two_factor.TwoFactorRefused as refused:
+            results["reset"] = str(refused)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link), threading.Thread(target=reset)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert results["link"] == "sent"
+    assert "another administrator must reset" in results["reset"]
 
 
 def test_removing_information_governance_waits_for_a_second_administrator(role_user):
@@ -147,3 +215,81 @@ def test_a_change_made_at_once_withdraws_a_request_still_waiting(role_user):
         )
     pending.refresh_from_db()
     assert pending.status == RoleRequest.Status.WITHDRAWN
+
+
+def _user_form(user, **extra) -> dict:
+    return {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "last_login_0": "",
+        "last_login_1": "",
+        "is_active": "on",
+        **({"is_staff": "on"} if user.is_staff else {}),
+        "groups": list(user.groups.values_list("pk", flat=True)),
+    } | extra
+
+
+@pytest.mark.parametrize("role", [Role.INFORMATION_GOVERNANCE, Role.ADMINISTRATOR])
+def test_an_oversight_holders_address_and_deactivation_wait_for_a_second_administrator(
+    role_user, role, django_capture_on_commit_callbacks
+):
+    """Found by attack: one administrator could deactivate information governance's officers, or
+    send their security e-mails elsewhere, at once. Both now wait for a second administrator;
+    an ordinary account's address still changes at once (its old address is told)."""
+    from django.core import mail
+
+    admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
+    other = role_user(Role.ADMINISTRATOR, username="admin2", is_staff=True)
+    holder = role_user(role, username="holder", email="holder@council.example", is_staff=True)
+    client = sign_in_verified(Client(), admin)
+    url = reverse("admin:auth_user_change", args=[holder.pk])
+    form = _user_form(holder, email="elsewhere@attacker.example")
+    del form["is_active"]  # unticked: deactivate
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, form, follow=True)
+    assert "Another administrator must approve" in page.content.decode()
+    holder.refresh_from_db()
+    assert (holder.email, holder.is_active) == ("holder@council.example", True)
+    pending = RoleRequest.objects.get(user=holder, status=RoleRequest.Status.PENDING)
+    assert (pending.email, pending.deactivate, pending.requested_by) == (
+        "elsewhere@attacker.example",
+        True,
+        admin,
+    )
+    assert "elsewhere@attacker.example" not in [a for m in mail.outbox for a in m.to]
+    # The requester cannot approve it; a second administrator can, and is named.
+    with pytest.raises(PermissionDenied):
+        services.role_request_decide(approver=admin, request_id=pending.pk, approve=True)
+    services.role_request_decide(approver=other, request_id=pending.pk, approve=True)
+    holder.refresh_from_db()
+    assert (holder.email, holder.is_active) == ("elsewhere@attacker.example", False)
+    changed = SecurityEvent.objects.get(user=holder, kind=SecurityEvent.Kind.EMAIL_CHANGED)
+    assert (changed.actor, changed.previous_email) == (other, "holder@council.example")
+    deactivated = SecurityEvent.objects.get(user=holder, kind=SecurityEvent.Kind.ACCOUNT_CHANGED)
+    assert deactivated.actor == other
+    assert "admin1" in deactivated.detail
+    assert "admin2" in deactivated.detail
+
+
+def test_an_ordinary_accounts_address_changes_at_once_and_both_addresses_are_told(
+    role_user, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
+    holder = role_user(Role.REVIEWER, username="holder", email="holder@council.example")
+    client = sign_in_verified(Client(), admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:auth_user_change", args=[holder.pk]),
+            _user_form(holder, email="new@council.example"),
+        )
+    holder.refresh_from_db()
+    assert holder.email == "new@council.example"
+    assert not RoleRequest.objects.exists()
+    told = {a for m in mail.outbox for a in m.to}
+    assert {"holder@council.example", "new@council.example"} <= told

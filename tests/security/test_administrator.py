@@ -194,22 +194,26 @@ def test_a_role_change_in_the_admin_is_a_security_event_ig_hears_of(
     assert sorted(address for m in mail.outbox for address in m.to) == sorted([ig.email, colleague.email])
 
 
-def test_setting_someones_password_in_the_admin_is_a_security_event(admin_client, administrator, role_user):
-    colleague = role_user(Role.REVIEWER, username="colleague")
-    url = reverse("admin:auth_user_password_change", args=[colleague.pk])
-    password = "a-new-long-password-2026"
-    response = admin_client.post(
-        url, {"password1": password, "password2": password, "usable_password": "true"}
-    )
+def test_sending_someone_a_password_link_is_a_security_event_and_the_link_goes_to_them_only(
+    admin_client, administrator, role_user, django_capture_on_commit_callbacks
+):
+    ig = role_user(Role.INFORMATION_GOVERNANCE, username="ig", email="ig@council.example")
+    colleague = role_user(Role.REVIEWER, username="colleague", email="colleague@council.example")
+    before = colleague.password
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:auth_user_changelist"),
+            {"action": "send_password_link", "_selected_action": [colleague.pk]},
+        )
     assert response.status_code == 302
     colleague.refresh_from_db()
-    assert colleague.check_password(password)
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.ACCOUNT_CHANGED)
-    assert (event.user, event.actor, event.detail) == (
-        colleague,
-        administrator,
-        "Changed in the admin: password",
-    )
+    assert colleague.password == before  # nothing set by the administrator
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PASSWORD_LINK_SENT)
+    assert (event.user, event.actor) == (colleague, administrator)
+    links = [m for m in mail.outbox if "/account/set-password/" in m.body]
+    assert [m.to for m in links] == [[colleague.email]]
+    assert all("/account/set-password/" not in m.body for m in mail.outbox if m.to != [colleague.email])
+    assert ig.email in [address for m in mail.outbox for address in m.to]
 
 
 def test_only_the_break_fix_superuser_makes_superusers_or_gives_per_user_permissions(

@@ -84,9 +84,9 @@ def make_account_in_the_admin(client, username: str):
         reverse("admin:auth_user_add"),
         {
             "username": username,
-            "password1": "a-new-long-password-2026",
-            "password2": "a-new-long-password-2026",
-            "usable_password": "true",
+            "first_name": "Made",
+            "last_name": "Here",
+            "email": f"{username}@council.example",
         },
     )
     assert response.status_code == 302, response.content
@@ -106,7 +106,14 @@ def test_the_sock_puppet_sequence_fails_end_to_end(
         puppet = make_account_in_the_admin(ada_client, "puppet")
     created = SecurityEvent.objects.get(kind=Kind.ACCOUNT_CREATED)
     assert (created.user, created.actor) == (puppet, ada)
-    assert [m.to for m in mail.outbox] == [[ig.email]]
+    # IG hears of the account and of the link to set its password; the link goes to the
+    # account's own address only, and ada never knows the password.
+    assert not puppet.has_usable_password()
+    linked = SecurityEvent.objects.get(kind=Kind.PASSWORD_LINK_SENT)
+    assert (linked.user, linked.actor) == (puppet, ada)
+    assert sorted(tuple(m.to) for m in mail.outbox) == sorted([(ig.email,), (ig.email,), (puppet.email,)])
+    [link_mail] = [m for m in mail.outbox if m.to == [puppet.email]]
+    assert "/account/set-password/" in link_mail.body
 
     # 2. Ada makes it an Administrator: a request only, the roles do not change.
     mail.outbox.clear()
@@ -117,7 +124,7 @@ def test_the_sock_puppet_sequence_fails_end_to_end(
             follow=True,
         )
     assert response.status_code == 200
-    assert "another administrator must approve" in response.content.decode()
+    assert "Another administrator must approve" in response.content.decode()
     assert roles_of(puppet) == set()
     pending = RoleRequest.objects.get(user=puppet, status=RoleRequest.Status.PENDING)
     assert pending.requested_by == ada

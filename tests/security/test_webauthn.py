@@ -412,3 +412,74 @@ def test_the_only_factor_cannot_be_removed(client, holder):
     assert "You cannot remove your only way to sign in" in response.content.decode()
     assert WebAuthnCredential.objects.exists()
     assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SECURITY_KEY_REMOVED).exists()
+
+
+# --- A key-only account's step-up: the password again, then a key -------------------------------
+
+
+@pytest.fixture
+def key_only(client, holder):
+    """The holder whose only factor is a security key (added as the first factor)."""
+    key = SoftKey()
+    sign_in_with_password(client, holder)
+    assert add_key(client, key).status_code == 200
+    assert not two_factor.has_codes(holder)
+    return key
+
+
+def _key_answer(client, key):
+    begin = post_json(client, AUTH_BEGIN)
+    assert begin.status_code == 200, begin.content
+    return post_json(client, AUTH_COMPLETE, key.sign(begin.json()))
+
+
+def test_a_key_only_account_steps_up_with_its_password_then_its_key(client, holder, key_only):
+    """Found by attack: an account whose only factor was a key had no code for the step-up, so
+    could not add a second key or an authenticator app itself."""
+    page = client.get(reverse("core:security_key_add")).content.decode()
+    assert 'name="password"' in page
+    assert 'name="current_code"' not in page
+    # A key alone does not step up: the password must come first.
+    assert _key_answer(client, key_only).status_code == 200
+    assert post_json(client, REG_BEGIN).status_code == 403
+    # A wrong password is refused, and opens nothing.
+    wrong = client.post(reverse("core:security_key_add"), {"password": "not it"})
+    assert wrong.status_code == 400
+    assert "The password is not right" in wrong.content.decode()
+    assert not two_factor.awaiting_key(wrong.wsgi_request)
+    # The password, then the key: the step-up holds, and the second key is added.
+    assert client.post(reverse("core:security_key_add"), {"password": PASSWORD}).status_code == 302
+    asks = client.get(reverse("core:security_key_add")).content.decode()
+    assert "Now use your security key" in asks
+    assert "passkey-verification-button" in asks
+    assert post_json(client, REG_BEGIN).status_code == 403  # not until the key has answered
+    assert _key_answer(client, key_only).status_code == 200
+    ready = client.get(reverse("core:security_key_add")).content.decode()
+    assert "passkey-register-button" in ready
+    assert add_key(client, SoftKey()).status_code == 200
+    assert WebAuthnCredential.objects.filter(user=holder).count() == 2
+
+
+def test_a_key_only_accounts_password_mark_runs_out_after_two_minutes(client, holder, key_only, time_machine):
+    client.post(reverse("core:security_key_add"), {"password": PASSWORD})
+    time_machine.move_to(time.time() + two_factor.PASSWORD_AGAIN_SECONDS + 5)
+    assert _key_answer(client, key_only).status_code == 200
+    assert post_json(client, REG_BEGIN).status_code == 403
+
+
+def test_a_key_only_account_can_add_an_authenticator_app_and_remove_a_key(client, holder, key_only):
+    # Add an app: the replace page takes the password, then the key, then the new app's code.
+    assert client.post(reverse("core:two_factor_replace"), {"password": PASSWORD}).status_code == 200
+    assert _key_answer(client, key_only).status_code == 200
+    new_page = client.get(reverse("core:two_factor_replace")).content.decode()
+    assert 'name="code"' in new_page
+    # Remove: with a second key added, one key may go after the same two steps.
+    client.post(reverse("core:security_key_add"), {"password": PASSWORD})
+    _key_answer(client, key_only)
+    add_key(client, SoftKey())
+    first = WebAuthnCredential.objects.filter(user=holder).order_by("pk").first()
+    url = reverse("core:security_key_remove", args=[first.pk])
+    assert client.post(url, {"password": PASSWORD}).status_code == 302
+    _key_answer(client, key_only)
+    assert client.post(url, {}).status_code == 302
+    assert not WebAuthnCredential.objects.filter(pk=first.pk).exists()

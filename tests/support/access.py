@@ -14,6 +14,7 @@ PUBLIC = {"login", "core:accessibility", "logout", "healthz"}
 #: Pages anyone may read without signing in (schools are outside the council): they are in
 #: EXPECTED for every role too, and signed out they answer 200 rather than a sign-in redirect.
 ANONYMOUS = {
+    "core:password_set",  # the e-mailed link: says "this link does not work" without a token
     "modelguidance:published",
     "modelguidance:published_pdf",
     "guidance:definitions",
@@ -64,6 +65,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     # Every account's own sign-in methods. The walked key id is the referral's, which is no
     # key of the user's: removing answers 404 to everyone (tests/security/test_webauthn.py).
     "core:sign_in_methods": ALL,
+    "core:password_change": ALL,
+    "core:password_set": ALL,
     "core:security_key_add": ALL,
     "core:security_key_remove": frozenset(),
     **dict.fromkeys(POST_ONLY, ALL),
@@ -120,7 +123,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "referrals:import_preview": frozenset({R.MASH_MANAGER}),
     # The review is shared with lead reviewers, report officers and information governance;
     # the test user is not its lead, so lead-only pages answer 404 to everyone here.
-    "reviews:list": ALL,
+    "reviews:list": frozenset({R.REVIEWER}) | REVIEW_READERS,
     "reviews:create": frozenset({R.LEAD_REVIEWER}),
     "reviews:detail": REVIEW_READERS,
     "reviews:screening": frozenset(),
