@@ -71,6 +71,8 @@ NOT_BY_LINK = {
     # Only an account with no second factor sets one up (every demo account has one); signing
     # in leads there (tests/browser/test_axe.py audits it).
     "core:two_factor_setup": "part of signing in, for an account with no authenticator yet",
+    # A holder opens it from the e-mail (tests/browser/test_passwords.py).
+    "core:password_set": "the link is in the set-password e-mail only",
     # Schools' DSLs open it from the e-mail (tests/browser/test_guidance.py).
     "modelguidance:acknowledge": "the link is in the acknowledgement e-mail only",
     # Reached by submitting the upload form (tests/browser/test_import.py).
