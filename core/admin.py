@@ -1,10 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -107,6 +110,12 @@ class AccountCreationForm(forms.ModelForm):
             "email"
         ].help_text = "Their own work address: the link to set their password goes there, and only there."
 
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError("An account with this username already exists (in any case)")
+        return username
+
     def save(self, commit=True):
         user = super().save(commit=False)
         user.set_unusable_password()
@@ -136,7 +145,11 @@ class UserAdmin(BaseUserAdmin):
     actions = ("send_password_link",)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
+        # Admin access follows the Administrator role (core.services._apply_roles); the dates
+        # are the service's record, not an administrator's to edit.
+        fields = [*super().get_readonly_fields(request, obj), "last_login", "date_joined"]
+        if not request.user.is_superuser:
+            fields.append("is_staff")
         if not request.user.is_superuser:
             fields += services.PRIVILEGE_FIELDS
         if obj is not None and obj.pk == request.user.pk:
@@ -159,11 +172,11 @@ class UserAdmin(BaseUserAdmin):
         previous_email = (
             User.objects.filter(pk=obj.pk).values_list("email", flat=True).first() if change else ""
         )
-        # An oversight role holder's new address or deactivation waits for a second
+        # A new address (anyone's) or an oversight role holder's deactivation waits for a second
         # administrator: kept unchanged now, asked for in save_related (core.services).
         request._mash_held = (None, False)
         if change:
-            held_email, deactivate = services.oversight_change_held(
+            held_email, deactivate = services.account_change_held(
                 actor=request.user, user=obj, new_email=obj.email, new_active=obj.is_active
             )
             request._mash_held = (held_email, deactivate)
@@ -180,7 +193,12 @@ class UserAdmin(BaseUserAdmin):
             )
         if not change:
             services.user_account_created(actor=request.user, user=obj, request=request)
-            passwords.password_link_send(actor=request.user, user=obj, request=request, first=True)
+            services.account_address_confirm_request(actor=request.user, user=obj, request=request)
+            messages.info(
+                request,
+                f"Another administrator must confirm {obj.get_username()}'s e-mail address (Role "
+                "requests). Then its holder is e-mailed a link to set their own password.",
+            )
         if change:
             watched = {"username", "is_active", "is_staff", "is_superuser"}  # e-mail: its own event
             services.user_account_changed(
@@ -223,6 +241,8 @@ class UserAdmin(BaseUserAdmin):
 
     def user_change_password(self, request, id, form_url=""):
         """No administrator types anyone's password: they send the holder a link instead."""
+        if self.get_object(request, unquote(id)) is None:
+            raise Http404("Page not found")
         raise PermissionDenied(
             "Passwords are set by their holders. Send them a link to set a new one instead."
         )
@@ -339,3 +359,12 @@ admin.site.unregister(User)
 admin.site.register(User, UserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, GroupAdmin)
+
+
+def _own_password_change(request, extra_context=None):
+    """The admin's "Change password" link: the service's own page, which records the change
+    and e-mails the holder (core.views.PasswordChangeView)."""
+    return redirect("core:password_change")
+
+
+admin.site.password_change = _own_password_change

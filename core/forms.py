@@ -297,8 +297,8 @@ class PasswordSetForm(SetPasswordForm):
     """The holder sets their password from the e-mailed link (Django's checks: length, common
     passwords, likeness to the username; settings.AUTH_PASSWORD_VALIDATORS)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
         self.helper = form_helper()
         _gov_password_fields(self, new=("new_password1", "new_password2"))
 
@@ -306,8 +306,8 @@ class PasswordSetForm(SetPasswordForm):
 class OwnPasswordChangeForm(PasswordChangeForm):
     """The holder changes their own password, giving the current one."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
         self.helper = form_helper()
         self.fields["old_password"].label = "Your current password"
         self.fields["old_password"].error_messages["required"] = "Enter your current password"

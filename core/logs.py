@@ -43,6 +43,12 @@ _ADDED = frozenset({"request_id", "user_id"})
 # after a path ("/referrals/?Jane"), which is a query string without a name.
 _QUERY = re.compile(r"\?[^\s'\"<>]*=[^\s'\"<>]*|(?<=[\w/])\?[^\s'\"<>]+")
 _MIN_LENGTH = 2  # one character is no identity, and masking it would blank the line
+# Secrets carried in a path: the e-mailed links' tokens (setting a password, a school's
+# acknowledgement). The segment after the account or school is a working key until used.
+TOKEN_REMOVED = "[token removed]"  # noqa: S105 - a placeholder
+_PATH_TOKEN = re.compile(
+    r"(/account/set-password/[^/\s'\"<>?]+/|/guidance/acknowledge/[^/\s'\"<>?]+/)(?!set-password/)[^/\s'\"<>?]+"
+)
 
 
 def start_scope() -> contextvars.Token:
@@ -71,8 +77,10 @@ def remember_exempt(*values) -> None:
 
 
 def scrub(text: str) -> str:
-    """The text with query strings removed and every registered exempt value masked."""
+    """The text with query strings and links' tokens removed and every registered exempt value
+    masked."""
     text = _QUERY.sub(QUERY_REMOVED, text)
+    text = _PATH_TOKEN.sub(rf"\1{TOKEN_REMOVED}", text)
     values = _exempt_values.get()
     if values:
         lowered = text.lower()

@@ -98,6 +98,9 @@ TWO_FACTOR_EXEMPT = frozenset(
         "core:two_factor_setup",
         "core:accessibility",
         "healthz",
+        # The e-mailed link to set a password: it changes no second factor, and sending a
+        # signed-in session elsewhere would carry its token into a query string.
+        "core:password_set",
         # Signing in with a security key instead of the code (core.security_key_views).
         "otp_webauthn:credential-authentication-begin",
         "otp_webauthn:credential-authentication-complete",

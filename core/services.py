@@ -91,8 +91,15 @@ class RoleChange:
 
 
 def _apply_roles(*, user, roles: set[str]) -> None:
+    """Give the account exactly ``roles``. Access to the admin (``is_staff``) follows the
+    Administrator role and is never edited by hand: unticking it would take an administrator's
+    admin away at once, which removing their role waits for a second administrator to do."""
     user.groups.set(Group.objects.filter(name__in=[GROUP_NAMES[Role(value)] for value in roles]))
     user._mash_roles = None  # the cached roles (core.roles.user_roles) are stale now
+    staff = Role.ADMINISTRATOR.value in roles
+    if user.is_staff != staff and not user.is_superuser:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
 
 
 #: Roles whose removal also waits for a second administrator: without them nobody hears of
@@ -124,8 +131,15 @@ def user_roles_change(
     held = bool(email) or deactivate
     if before == wanted and not held:
         return RoleChange(False)
+    waiting = list(
+        RoleRequest.objects.select_for_update().filter(user=user, status=RoleRequest.Status.PENDING)
+    )
     if held or (wanted - before) & ROLES_NEEDING_APPROVAL or (before - wanted) & OVERSIGHT_ROLES:
-        RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
+        # A new request replaces those waiting, and keeps what they held back (an address to
+        # confirm, a deactivation): a later edit never quietly drops it.
+        email = email or next((r.email for r in waiting if r.email), None)
+        deactivate = deactivate or any(r.deactivate for r in waiting)
+        RoleRequest.objects.filter(pk__in=[r.pk for r in waiting]).update(
             status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
         )
         pending = RoleRequest.objects.create(
@@ -138,7 +152,7 @@ def user_roles_change(
         )
         also = "".join(
             [
-                "; a new e-mail address" if email else "",
+                f"; e-mail address {email} (waits to be confirmed)" if email else "",
                 "; deactivation" if deactivate else "",
             ]
         )
@@ -151,11 +165,18 @@ def user_roles_change(
             request=request,
         )
         return RoleChange(False, pending)
-    # A change made at once overtakes any request still waiting: approving that later would put
-    # back roles from before this change, which the approver could not see.
-    RoleRequest.objects.filter(user=user, status=RoleRequest.Status.PENDING).update(
-        status=RoleRequest.Status.WITHDRAWN, decided_at=timezone.now()
-    )
+    # A change made at once overtakes the roles of any request still waiting: approving that
+    # later would put back roles from before this change, which the approver could not see. What
+    # such a request holds back besides roles (an address, a deactivation) still waits, now with
+    # the roles as they are after this change.
+    for waiting_request in waiting:
+        if waiting_request.email or waiting_request.deactivate:
+            waiting_request.roles = waiting_request.roles_before = sorted(wanted)
+            waiting_request.save(update_fields=["roles", "roles_before"])
+        else:
+            waiting_request.status = RoleRequest.Status.WITHDRAWN
+            waiting_request.decided_at = timezone.now()
+            waiting_request.save(update_fields=["status", "decided_at"])
     _apply_roles(user=user, roles=wanted)
     security_event_record(
         kind=SecurityEvent.Kind.ROLE_CHANGED,
@@ -167,18 +188,28 @@ def user_roles_change(
     return RoleChange(True)
 
 
-def oversight_change_held(*, actor, user, new_email: str, new_active: bool) -> tuple[str | None, bool]:
+def account_change_held(*, actor, user, new_email: str, new_active: bool) -> tuple[str | None, bool]:
     """What of an administrator's edit to someone else's account must wait for a second
-    administrator: for a holder of an oversight role (information governance, administrator), a
-    new e-mail address (their security e-mails and password links go there) and deactivation.
-    Returns (the new address or None, whether to deactivate); the caller keeps both unchanged
-    and passes them to ``user_roles_change``."""
-    if actor.pk == user.pk or not holds_oversight_role(user):
+    administrator: a new e-mail address for anyone (security e-mails and password links go
+    there, so one administrator redirecting it could take the account), and the deactivation of
+    a holder of an oversight role (information governance, administrator). Returns (the new
+    address or None, whether to deactivate); the caller keeps both unchanged and passes them to
+    ``user_roles_change``. One's own address changes at once (it is one's own to give)."""
+    if actor.pk == user.pk:
         return None, False
     stored = type(user).objects.filter(pk=user.pk).values("email", "is_active").first() or {}
     email = new_email if (new_email or "").lower() != (stored.get("email") or "").lower() else None
-    deactivate = bool(stored.get("is_active")) and not new_active
+    deactivate = bool(stored.get("is_active")) and not new_active and holds_oversight_role(user)
     return email, deactivate
+
+
+def account_address_confirm_request(*, actor, user, request=None) -> RoleChange:
+    """A new account's address waits for a second administrator to confirm it; its holder is
+    sent the link to set their password when they do (``role_request_decide``). So the one who
+    made the account never chooses alone where its first password link goes."""
+    return user_roles_change(
+        actor=actor, user=user, groups=Group.objects.filter(user=user.pk), request=request, email=user.email
+    )
 
 
 def role_request_may_decide(*, approver, role_request: RoleRequest) -> str | None:
@@ -218,11 +249,16 @@ def role_request_decide(*, approver, request_id: int, approve: bool, request=Non
         _apply_roles(user=user, roles=set(role_request.roles))
         role_request.status = RoleRequest.Status.APPROVED
         approved = f"request {role_request.pk} by {requester}, approved by {approver.get_username()}"
-        if role_request.email:
+        if role_request.email and role_request.email.lower() != (user.email or "").lower():
             previous = user.email
             user.email = role_request.email
             user.save(update_fields=["email"])
             user_email_changed(actor=approver, user=user, previous_email=previous, request=request)
+        if role_request.email and not user.has_usable_password() and user.is_active:
+            # A new account's confirmed address: its holder sets their own first password.
+            from core.passwords import password_link_send
+
+            password_link_send(actor=approver, user=user, request=request, first=True)
         if role_request.deactivate:
             user.is_active = False
             user.save(update_fields=["is_active"])

@@ -557,6 +557,10 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
     form_class = PasswordSetForm
     post_reset_login = False
 
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None  # deactivated: no link works
+
     def get_success_url(self):
         return reverse("login")
 

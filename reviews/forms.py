@@ -71,6 +71,7 @@ class ReviewForm(forms.Form):
             get_user_model()
             .objects.filter(groups__name__in=[GROUP_NAMES[Role.REVIEWER], GROUP_NAMES[Role.LEAD_REVIEWER]])
             .exclude(pk=getattr(lead, "pk", None))  # the lead assesses nothing (reviews.services)
+            .exclude(groups__name=GROUP_NAMES[Role.ADMINISTRATOR])  # nor do administrators
             .distinct()
             .order_by("username")
         )

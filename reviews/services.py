@@ -8,6 +8,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
@@ -17,7 +18,7 @@ from simple_history.utils import bulk_create_with_history
 from core import permissions
 from core.permissions import VIEW_EXEMPT, GrantKind
 from core.records import delete_with_history, save_with_history
-from core.roles import Role, has_role
+from core.roles import GROUP_NAMES, Role, has_role
 from guidance.selectors import criteria_in_force
 from referrals.models import AbuseForm, Referral, ReferralChild
 from reviews.models import (
@@ -58,6 +59,11 @@ def _require_status(review: Review, *statuses: str) -> None:
 LEAD_ASSESSES_NOTHING = (
     "The lead reviewer accepts or returns each assessment, so cannot assess a case: "
     "choose another of the review's reviewers"
+)
+
+
+ADMINISTRATORS_ASSESS_NOTHING = (
+    "Administrators hold no access to case data, so cannot assess a case: choose another reviewer"
 )
 
 
@@ -113,6 +119,12 @@ def review_create(
         )
     if any(reviewer.pk == lead_reviewer.pk for reviewer in reviewers):
         errors["reviewers"] = LEAD_ASSESSES_NOTHING
+    elif (
+        get_user_model()
+        .objects.filter(pk__in=[r.pk for r in reviewers], groups__name=GROUP_NAMES[Role.ADMINISTRATOR])
+        .exists()
+    ):
+        errors["reviewers"] = ADMINISTRATORS_ASSESS_NOTHING
     if errors:
         raise ValidationError(errors)
     review = Review(
@@ -283,6 +295,8 @@ def assessment_assign(*, user, review_id: int, referral_id: int, reviewer) -> Ca
         raise ValidationError({"reviewer": LEAD_ASSESSES_NOTHING})
     if not review.reviewers.filter(pk=reviewer.pk).exists():
         raise ValidationError({"reviewer": "Choose one of the review's reviewers"})
+    if reviewer.groups.filter(name=GROUP_NAMES[Role.ADMINISTRATOR]).exists():  # no grant on case data
+        raise ValidationError({"reviewer": ADMINISTRATORS_ASSESS_NOTHING})
     screening = review.screening.filter(referral_id=referral_id, decision=ScreeningDecision.Decision.INCLUDE)
     if not screening.exists():
         raise ValidationError("Only cases included at screening can be assigned")
@@ -413,7 +427,12 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     size = math.ceil(len(primaries) * review.moderation_share / 100)
     sample = random.Random(review.pk).sample(primaries, size)  # noqa: S311 - a sample, not a secret
     # The lead accepts each assessment and resolves each disagreement, so never makes one.
-    people = sorted(review.reviewers.exclude(pk=review.lead_reviewer_id), key=lambda u: u.pk)
+    people = sorted(
+        review.reviewers.exclude(pk=review.lead_reviewer_id).exclude(
+            groups__name=GROUP_NAMES[Role.ADMINISTRATOR]
+        ),
+        key=lambda u: u.pk,
+    )
     made = []
     for index, primary in enumerate(sorted(sample, key=lambda a: a.referral_id)):
         others = [p for p in people if p.pk != primary.reviewer_id]

@@ -17,7 +17,7 @@ from core.access_log import record_access
 from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.permissions import RoleRequiredMixin
-from core.roles import CASE_REVIEW_ROLES, Role, has_role
+from core.roles import CASE_REVIEW_ROLES, GROUP_NAMES, Role, has_role
 from reviews import selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ModerationForm, ReviewForm, ScreeningForm
 from reviews.models import CaseAssessment, Review, ScreeningDecision
@@ -268,9 +268,10 @@ class AssignmentView(ReviewMixin, View):
 
     def people(self):
         """The review's reviewers, never its lead (who accepts their work: reviews.services)."""
-        return sorted(
-            self.review.reviewers.exclude(pk=self.review.lead_reviewer_id), key=lambda u: u.username
+        reviewers = self.review.reviewers.exclude(pk=self.review.lead_reviewer_id).exclude(
+            groups__name=GROUP_NAMES[Role.ADMINISTRATOR]
         )
+        return sorted(reviewers, key=lambda u: u.username)
 
     def render(self, form, status=200):
         included = (

@@ -38,6 +38,11 @@ def _make(cls, data=None, files=None):
         kwargs["notes"] = list(CaseNote.objects.all())
     if "incident_date" in params:
         kwargs["incident_date"] = dt.date(2019, 3, 27)
+    if "user" in params:  # Django's password forms: the account comes first
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.order_by("pk").first()
+        return cls(user, data, **kwargs) if data is not None else cls(user, **kwargs)
     return cls(data, files, **kwargs) if data is not None else cls(**kwargs)
 
 

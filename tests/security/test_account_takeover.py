@@ -275,21 +275,102 @@ def test_an_oversight_holders_address_and_deactivation_wait_for_a_second_adminis
     assert "admin2" in deactivated.detail
 
 
-def test_an_ordinary_accounts_address_changes_at_once_and_both_addresses_are_told(
+@pytest.mark.parametrize("holder_has_factor", [True, False])
+def test_one_administrator_cannot_redirect_an_accounts_address_to_take_it(role_user, holder_has_factor):
+    """Found by attack: one administrator changed a practitioner's address to their own, sent it
+    a password link, set the password, reset the second factor (or, for an account with none
+    yet, simply set one up) and signed in as them. The address now waits for a second
+    administrator, so the link still goes to the holder."""
+    admin = role_user(Role.ADMINISTRATOR, username="evil", is_staff=True)
+    holder = role_user(Role.MASH_PRACTITIONER, username="victim", email="victim@council.example")
+    if holder_has_factor:
+        sign_in_verified(Client(), holder)
+    client = sign_in_verified(Client(), admin)
+    client.post(
+        reverse("admin:auth_user_change", args=[holder.pk]),
+        _user_form(holder, email="evil@attacker.example"),
+    )
+    holder.refresh_from_db()
+    assert holder.email == "victim@council.example"
+    assert RoleRequest.objects.get(user=holder, status=RoleRequest.Status.PENDING).email == (
+        "evil@attacker.example"
+    )
+    from django.core import mail
+
+    mail.outbox.clear()
+    passwords.password_link_send(actor=admin, user=holder)
+    assert passwords.password_link_url(holder)  # the link exists, but only for the holder's inbox
+    assert "evil@attacker.example" not in [a for m in mail.outbox for a in m.to]
+
+
+def test_access_to_the_admin_follows_the_administrator_role_and_is_never_unticked_by_hand(role_user):
+    """Found by attack: unticking another administrator's staff status took their admin away at
+    once, which removing their role waits for a second administrator to do."""
+    admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
+    other = role_user(Role.ADMINISTRATOR, username="admin2", is_staff=True)
+    client = sign_in_verified(Client(), admin)
+    form = _user_form(other)
+    form.pop("is_staff")
+    client.post(reverse("admin:auth_user_change", args=[other.pk]), form)
+    other.refresh_from_db()
+    assert other.is_staff
+    # Giving or removing the role sets it.
+    reviewer = role_user(Role.REVIEWER, username="rev")
+    with zeal_ignore():
+        services.user_roles_change(
+            actor=admin, user=reviewer, groups=Group.objects.filter(name=GROUP_NAMES[Role.ADMINISTRATOR])
+        )
+    request = RoleRequest.objects.get(user=reviewer, status=RoleRequest.Status.PENDING)
+    services.role_request_decide(approver=other, request_id=request.pk, approve=True)
+    reviewer.refresh_from_db()
+    assert reviewer.is_staff
+
+
+def test_a_new_account_needs_a_second_administrator_to_confirm_its_address_before_any_link(
     role_user, django_capture_on_commit_callbacks
 ):
+    from django.contrib.auth import get_user_model
     from django.core import mail
 
     admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
-    holder = role_user(Role.REVIEWER, username="holder", email="holder@council.example")
+    other = role_user(Role.ADMINISTRATOR, username="admin2", is_staff=True)
     client = sign_in_verified(Client(), admin)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
-            reverse("admin:auth_user_change", args=[holder.pk]),
-            _user_form(holder, email="new@council.example"),
+            reverse("admin:auth_user_add"),
+            {"username": "newstarter", "first_name": "N", "last_name": "S", "email": "ns@council.example"},
         )
-    holder.refresh_from_db()
-    assert holder.email == "new@council.example"
-    assert not RoleRequest.objects.exists()
-    told = {a for m in mail.outbox for a in m.to}
-    assert {"holder@council.example", "new@council.example"} <= told
+    made = get_user_model().objects.get(username="newstarter")
+    assert not any("/account/set-password/" in m.body for m in mail.outbox)
+    # Another account of the same name in another case is refused.
+    again = client.post(
+        reverse("admin:auth_user_add"),
+        {"username": "NewStarter", "first_name": "N", "last_name": "S", "email": "x@council.example"},
+    )
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    pending = RoleRequest.objects.get(user=made, status=RoleRequest.Status.PENDING)
+    with pytest.raises(PermissionDenied):
+        services.role_request_decide(approver=admin, request_id=pending.pk, approve=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_request_decide(approver=other, request_id=pending.pk, approve=True)
+    assert [m.to for m in mail.outbox if "/account/set-password/" in m.body] == [["ns@council.example"]]
+
+
+def test_a_link_stops_working_when_the_account_is_deactivated(role_user):
+    holder = role_user(Role.MASH_PRACTITIONER, username="holder", email="holder@council.example")
+    link = passwords.password_link_url(holder).split("://", 1)[1].split("/", 1)[1]
+    holder.is_active = False
+    holder.save()
+    page = Client().get(f"/{link}", follow=True)
+    assert "This link does not work" in page.content.decode()
+
+
+def test_the_admins_own_change_password_page_is_the_services(role_user):
+    admin = role_user(Role.ADMINISTRATOR, username="admin1", is_staff=True)
+    client = sign_in_verified(Client(), admin)
+    response = client.get(reverse("admin:password_change"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:password_change")
+    missing = client.get(reverse("admin:auth_user_password_change", args=[999999]))
+    assert missing.status_code == 404

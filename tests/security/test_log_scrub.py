@@ -105,6 +105,35 @@ def test_the_request_line_of_a_search_has_no_query(client, db):
     assert NAME not in repr(record.__dict__)
 
 
+def test_the_token_of_an_e_mailed_link_is_never_logged(client, role_user):
+    """Found by attack: the request line logged the set-password link's path, token and all: a
+    working key to the account for anyone who reads the logs while the link is unused."""
+    from core import passwords
+    from core.roles import Role
+
+    holder = role_user(Role.MASH_PRACTITIONER, username="holder", email="holder@council.example")
+    path = "/" + passwords.password_link_url(holder).split("://", 1)[1].split("/", 1)[1]
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keep = Keep()
+    keep.addFilter(logs.ExemptDataFilter())
+    logging.getLogger("mash.request").addHandler(keep)
+    try:
+        client.get(path)
+    finally:
+        logging.getLogger("mash.request").removeHandler(keep)
+    (record,) = records
+    assert token not in record.getMessage()
+    assert token not in repr(record.__dict__)
+    assert logs.TOKEN_REMOVED in record.path
+    assert token not in logs.scrub(f"/guidance/acknowledge/700001/{token}/")
+
+
 _DEV_SERVER_SCRIPT = """
 import logging, sys
 import django

@@ -15,7 +15,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from core.models import SecurityEvent
+from core import services
+from core.models import RoleRequest, SecurityEvent
 from core.roles import Role
 from tests.conftest import sign_in_verified
 
@@ -47,6 +48,12 @@ def test_a_new_account_has_no_password_until_its_holder_sets_one_from_the_link(
     assert response.status_code == 302
     holder = get_user_model().objects.get(username="newstarter")
     assert not holder.has_usable_password()
+    # A second administrator confirms the address; then the link goes to it.
+    other = role_user(Role.ADMINISTRATOR, username="cleo", is_staff=True)
+    pending = RoleRequest.objects.get(user=holder, status=RoleRequest.Status.PENDING)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_request_decide(approver=other, request_id=pending.pk, approve=True)
     [link_mail] = [m for m in mail.outbox if m.to == ["ns@council.example"]]
     assert "An account has been made for you" in link_mail.body
     assert all("/account/set-password/" not in m.body for m in mail.outbox if m.to != ["ns@council.example"])

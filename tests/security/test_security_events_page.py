@@ -111,4 +111,5 @@ def test_the_step_up_form_takes_the_one_password_field():
     from core import forms
 
     assert forms.StepUpForm.base_fields["password"].max_length == forms.PASSWORD_MAX_LENGTH
-    assert not hasattr(forms, "PasswordAgainForm")  # the security keys use the step-up now
+    # A key-only account's step-up asks for the password alone, through the same one field.
+    assert forms.PasswordAgainForm.base_fields["password"].max_length == forms.PASSWORD_MAX_LENGTH

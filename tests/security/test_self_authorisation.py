@@ -594,3 +594,29 @@ def test_moderation_never_makes_the_lead_the_second_reviewer(role_user):
     assert seconds.exists()
     assert not seconds.filter(reviewer__in=[lead, first_reviewer]).exists()
     assert not ReferralUserGrant.objects.filter(user=lead).exists()
+
+
+def test_an_administrator_who_also_holds_the_reviewer_role_is_never_assigned_a_case(client, role_user):
+    """Found by attack: assigning a case to an administrator holding the reviewer role answered
+    500 (the grant wrapper refuses administrators); now they are not offered, and refused with a
+    GOV.UK message."""
+    from django.contrib.auth.models import Group
+
+    from core.roles import GROUP_NAMES
+    from reviews import services as review_services
+    from tests.support.reviews import _review_in_reviewing
+
+    lead, _reviewer, referral, review = _review_in_reviewing(role_user)
+    admin = role_user(Role.ADMINISTRATOR, username="admin-reviewer")
+    admin.groups.add(Group.objects.get(name=GROUP_NAMES[Role.REVIEWER]))
+    review.reviewers.add(admin)
+    sign_in_verified(client, lead)
+    url = reverse("reviews:assignment", args=[review.pk])
+    assert f'value="{admin.pk}"' not in client.get(url).content.decode()
+    response = client.post(url, {"referral_id": referral.pk, "reviewer": admin.pk})
+    assert response.status_code == 400
+    with pytest.raises(ValidationError, match="Administrators hold no access"):
+        review_services.assessment_assign(
+            user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=admin
+        )
+    assert not review.assessments.exists()

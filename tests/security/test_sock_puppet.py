@@ -90,10 +90,7 @@ def make_account_in_the_admin(client, username: str):
         },
     )
     assert response.status_code == 302, response.content
-    user = get_user_model().objects.get(username=username)
-    user.is_staff = True  # as the admin's change form would, after creation
-    user.save(update_fields=["is_staff"])
-    return user
+    return get_user_model().objects.get(username=username)
 
 
 def test_the_sock_puppet_sequence_fails_end_to_end(
@@ -106,14 +103,14 @@ def test_the_sock_puppet_sequence_fails_end_to_end(
         puppet = make_account_in_the_admin(ada_client, "puppet")
     created = SecurityEvent.objects.get(kind=Kind.ACCOUNT_CREATED)
     assert (created.user, created.actor) == (puppet, ada)
-    # IG hears of the account and of the link to set its password; the link goes to the
-    # account's own address only, and ada never knows the password.
+    # It has no password, and no link is sent until a second administrator confirms its
+    # address: ada alone never chooses where its first password link goes. IG hears of both.
     assert not puppet.has_usable_password()
-    linked = SecurityEvent.objects.get(kind=Kind.PASSWORD_LINK_SENT)
-    assert (linked.user, linked.actor) == (puppet, ada)
-    assert sorted(tuple(m.to) for m in mail.outbox) == sorted([(ig.email,), (ig.email,), (puppet.email,)])
-    [link_mail] = [m for m in mail.outbox if m.to == [puppet.email]]
-    assert "/account/set-password/" in link_mail.body
+    assert not SecurityEvent.objects.filter(kind=Kind.PASSWORD_LINK_SENT).exists()
+    confirm = RoleRequest.objects.get(user=puppet, status=RoleRequest.Status.PENDING)
+    assert confirm.email == puppet.email
+    assert sorted(a for m in mail.outbox for a in m.to) == sorted([ig.email, ig.email, puppet.email])
+    assert not any("/account/set-password/" in m.body for m in mail.outbox)
 
     # 2. Ada makes it an Administrator: a request only, the roles do not change.
     mail.outbox.clear()
@@ -129,21 +126,32 @@ def test_the_sock_puppet_sequence_fails_end_to_end(
     pending = RoleRequest.objects.get(user=puppet, status=RoleRequest.Status.PENDING)
     assert pending.requested_by == ada
     assert pending.roles == [Role.ADMINISTRATOR.value]
+    assert pending.email == puppet.email  # the address to confirm is carried into the new request
     assert SecurityEvent.objects.filter(kind=Kind.ROLE_REQUESTED, user=puppet, actor=ada).exists()
     assert ig.email in [address for m in mail.outbox for address in m.to]
 
     # 3. Neither ada nor the puppet can approve it (the service refuses, the admin says so).
     puppet.groups.add(Group.objects.get(name=GROUP_NAMES[Role.ADMINISTRATOR]))  # even if it were one
+    puppet.is_staff = True
+    puppet.save(update_fields=["is_staff"])
     for approver in (ada, puppet):
         page = decide(as_client(approver), pending)
         assert "another administrator must decide it" in page.content.decode()
     puppet.groups.clear()
+    puppet.is_staff = False
+    puppet.save(update_fields=["is_staff"])
     pending.refresh_from_db()
     assert pending.status == RoleRequest.Status.PENDING
 
     # 4. A second administrator outside the chain approves: that is the second person, named.
-    page = decide(as_client(colleague_admin), pending)
+    # The confirmed address is sent the link to set a password (by the approver).
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = decide(as_client(colleague_admin), pending)
     assert "role change approved" in page.content.decode()
+    linked = SecurityEvent.objects.get(kind=Kind.PASSWORD_LINK_SENT)
+    assert (linked.user, linked.actor) == (puppet, colleague_admin)
+    assert any("/account/set-password/" in m.body for m in mail.outbox if m.to == [puppet.email])
     assert roles_of(puppet) == {"Administrator"}
     approved = SecurityEvent.objects.get(kind=Kind.ROLE_CHANGED, user=puppet)
     assert approved.actor == colleague_admin
@@ -263,10 +271,13 @@ def test_the_database_refuses_a_request_for_oneself_or_a_decision_by_the_request
 # --- An administrator changes someone's e-mail address -------------------------------------------
 
 
-def test_an_e_mail_change_tells_the_old_address_and_the_new_and_ig(
-    ada, ig, role_user, django_capture_on_commit_callbacks
+def test_an_e_mail_change_waits_for_a_second_administrator_then_tells_the_old_address_and_the_new_and_ig(
+    ada, colleague_admin, ig, role_user, django_capture_on_commit_callbacks
 ):
-    """The finding: changing the address silently redirected the holder's security e-mails."""
+    """The findings: changing the address silently redirected the holder's security e-mails;
+    then, by attack, one administrator changed a practitioner's address to their own, sent it a
+    password link and so took the account. Now the change waits for a second administrator, and
+    once approved both addresses and information governance are told."""
     holder = role_user(Role.REVIEWER, username="holder", email="holder@council.example")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -275,8 +286,22 @@ def test_an_e_mail_change_tells_the_old_address_and_the_new_and_ig(
             _user_form(holder, email="attacker@elsewhere.example", groups=_groups(Role.REVIEWER)),
         )
     assert response.status_code == 302
+    holder.refresh_from_db()
+    assert holder.email == "holder@council.example"
+    pending = RoleRequest.objects.get(user=holder, status=RoleRequest.Status.PENDING)
+    assert pending.email == "attacker@elsewhere.example"
+    assert not SecurityEvent.objects.filter(kind=Kind.EMAIL_CHANGED).exists()
+    with pytest.raises(PermissionDenied):
+        services.role_request_decide(approver=ada, request_id=pending.pk, approve=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_request_decide(approver=colleague_admin, request_id=pending.pk, approve=True)
     event = SecurityEvent.objects.get(kind=Kind.EMAIL_CHANGED)
-    assert (event.user, event.actor, event.previous_email) == (holder, ada, "holder@council.example")
+    assert (event.user, event.actor, event.previous_email) == (
+        holder,
+        colleague_admin,
+        "holder@council.example",
+    )
     recipients = sorted(address for m in mail.outbox for address in m.to)
     assert recipients == sorted(["holder@council.example", "attacker@elsewhere.example", ig.email])
     to_old = next(m for m in mail.outbox if m.to == ["holder@council.example"])

@@ -38,6 +38,9 @@ ALLOWED_BEFORE_VERIFICATION = frozenset(
         "healthz",
         "otp_webauthn:credential-authentication-begin",
         "otp_webauthn:credential-authentication-complete",
+        # The e-mailed link to set a password: for the account its token names (none here), it
+        # changes no second factor; open so a signed-in session never carries the token on.
+        "core:password_set",
     }
 )
 
