@@ -17,22 +17,24 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import retention
 from core.access_log import record_access_many
-from core.models import AccessLogEntry
+from core.models import AccessLogEntry, SecurityEvent
 from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import Role, has_role
+from core.security_events import security_event_record
 from records import selectors, subject_access
 from records.models import (
     DisclosureLogEntry,
     DisposalBatch,
     DisposalCandidate,
     LegalHold,
+    LegalHoldLift,
     Redaction,
     SubjectAccessRequest,
     Tombstone,
@@ -45,6 +47,22 @@ Status = DisposalCandidate.Status
 
 #: The longest one extension may keep a record past today.
 MAX_EXTENSION_YEARS = 10
+
+
+#: The legal holds' lock (a PostgreSQL advisory lock, held to the end of the transaction).
+#: Placing a hold takes it alone; disposing of a record takes it shared before it checks the
+#: holds. So a hold being placed while the worker disposes is either seen by the worker's check
+#: or placed after the record is gone, never missed in between (READ COMMITTED would otherwise
+#: let the worker check before the hold commits and erase what the hold was placed to keep).
+_HOLDS_LOCK_KEY = 0x5245_434F  # "RECO"
+
+
+def _holds_lock(*, shared: bool) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite (the demo) runs one writer at a time anyway
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [_HOLDS_LOCK_KEY])
 
 
 def _require_governance(user) -> None:
@@ -67,6 +85,7 @@ def legal_hold_place(
     references: list[str] | None = None,
 ) -> LegalHold:
     _require_governance(user)
+    _holds_lock(shared=False)
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -103,16 +122,70 @@ def legal_hold_place(
     return hold
 
 
+def _hold_lift_event(*, lift: LegalHoldLift, actor, what: str, request=None) -> None:
+    """Information governance (every officer and the team mailbox) hears of each step, so the
+    second officer learns a lift waits for them; the e-mail names the hold by number only."""
+    security_event_record(
+        kind=SecurityEvent.Kind.LEGAL_HOLD_LIFT,
+        user=lift.proposed_by,
+        actor=actor,
+        detail=f"Lift of legal hold {lift.hold_id} {what}",
+        request=request,
+        tell_user=False,
+    )
+
+
 @transaction.atomic
-def legal_hold_lift(*, user, hold_id: int, reason: str) -> LegalHold:
+def legal_hold_lift_propose(*, user, hold_id: int, reason: str, request=None) -> LegalHoldLift:
+    """One officer proposes lifting a hold, with a reason; the hold stays in force until a
+    different officer approves (``legal_hold_lift_decide``)."""
     _require_governance(user)
     hold = LegalHold.objects.select_for_update().get(pk=hold_id)
     if not hold.in_force:
         raise ValidationError({"reason": "This legal hold has already been lifted"})
-    hold.lift_reason = reason_check(reason, what="why the hold is lifted")
-    hold.lifted_by, hold.lifted_at = user, timezone.now()
-    save_with_history(hold, user=user, reason="Legal hold lifted")
-    return hold
+    if hold.lifts.filter(status=LegalHoldLift.Status.PROPOSED).exists():
+        raise ValidationError({"reason": "Lifting this legal hold has already been proposed"})
+    lift = LegalHoldLift(
+        hold=hold,
+        reason=reason_check(reason, what="why the hold should be lifted"),
+        proposed_by=user,
+        proposed_at=timezone.now(),
+    )
+    save_with_history(lift, user=user, reason="Lifting the legal hold proposed")
+    _hold_lift_event(
+        lift=lift, actor=user, what="proposed: a second officer must approve it", request=request
+    )
+    return lift
+
+
+@transaction.atomic
+def legal_hold_lift_decide(
+    *, user, lift_id: int, approve: bool, note: str = "", request=None
+) -> LegalHoldLift:
+    """A second officer (never the proposer) approves the lift (the hold stops being in force
+    now) or declines it with a reason (the hold stays)."""
+    _require_governance(user)
+    lift = LegalHoldLift.objects.select_for_update().select_related("hold").get(pk=lift_id)
+    if lift.status != LegalHoldLift.Status.PROPOSED:
+        raise ValidationError({"approve": "This proposal has already been decided"})
+    if user.pk == lift.proposed_by_id:
+        raise PermissionDenied("Another information governance officer must decide this proposal")
+    hold = LegalHold.objects.select_for_update().get(pk=lift.hold_id)
+    if approve:
+        lift.decision_note = (note or "").strip()
+    else:
+        lift.decision_note = reason_check(note, field="note", what="why the hold stays")
+    lift.decided_by, lift.decided_at = user, timezone.now()
+    lift.status = LegalHoldLift.Status.APPROVED if approve else LegalHoldLift.Status.DECLINED
+    save_with_history(
+        lift, user=user, reason=f"Lifting the legal hold {'approved' if approve else 'declined'}"
+    )
+    if approve:
+        hold.lift_reason = lift.reason
+        hold.lifted_by, hold.lifted_at = user, lift.decided_at
+        save_with_history(hold, user=user, reason="Legal hold lifted (approved by a second officer)")
+    _hold_lift_event(lift=lift, actor=user, what="approved" if approve else "declined", request=request)
+    return lift
 
 
 # --- The disposal review ---------------------------------------------------------------------------
@@ -333,6 +406,7 @@ def _dispose_one(candidate_id: int, *, user, batch: DisposalBatch) -> None:
         candidate = DisposalCandidate.objects.select_for_update().get(pk=candidate_id)
         if candidate.status != Status.DISPOSE:
             return
+        _holds_lock(shared=True)
         held = selectors.held_ids(candidate.record_type, [candidate.record_id])
         if held:
             candidate.status, candidate.hold = Status.HELD, held[candidate.record_id]

@@ -30,7 +30,7 @@ def officers(role_user, settings, tmp_path):
 
 
 def test_place_and_lift_a_legal_hold(officers, canary_referral):
-    client, _ = officers
+    client, second = officers
     response = client.post(reverse("records:hold_create"), {"name": "", "reason": "x"})
     assert response.status_code == 400
     html = response.content.decode()
@@ -59,11 +59,12 @@ def test_place_and_lift_a_legal_hold(officers, canary_referral):
     page = client.get(response["Location"]).content.decode()
     assert canary_referral.reference in page
     assert "Qzcnry" not in page  # the records pages show references, never identities
-    response = client.post(
-        reverse("records:hold", kwargs={"hold_pk": hold.pk}),
-        {"reason": "The inquiry has reported and released the instruction"},
-    )
+    url = reverse("records:hold", kwargs={"hold_pk": hold.pk})
+    response = client.post(url, {"reason": "The inquiry has reported and released the instruction"})
     assert response.status_code == 302
+    hold.refresh_from_db()
+    assert hold.in_force  # proposed: a second officer must approve it
+    assert second.post(url, {"approve": "yes"}).status_code == 302
     hold.refresh_from_db()
     assert not hold.in_force
 
