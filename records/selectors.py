@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core import retention
@@ -183,3 +183,28 @@ def sar_redaction_rows(sar: SubjectAccessRequest):
         for redaction in sar.redactions.all()
     ]
     return records, rows
+
+
+# --- Disposed records (registered with core.retention: the pages that show a record ask) ------
+
+
+def disposals_of(record_type: str, ids: list[int]) -> dict[int, retention.Disposal]:
+    """Of these records, the disposed ones: when, the certificate, the rule (as the disposal
+    review described it), and the tombstone's facts. One query."""
+    rule_described = DisposalCandidate.objects.filter(
+        record_type=OuterRef("record_type"),
+        record_id=OuterRef("record_id"),
+        status=DisposalCandidate.Status.DISPOSED,
+    ).values("rule_description")[:1]
+    tombstones = Tombstone.objects.filter(record_type=record_type, record_id__in=ids).annotate(
+        rule_described=Subquery(rule_described)
+    )
+    return {
+        tombstone.record_id: retention.Disposal(
+            disposed_at=tombstone.disposed_at,
+            certificate=tombstone.certificate,
+            rule=tombstone.rule_described or tombstone.rule,
+            facts=tombstone.facts,
+        )
+        for tombstone in tombstones
+    }
