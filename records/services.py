@@ -565,17 +565,31 @@ def sar_log(
     )
     save_with_history(sar, user=user, reason="Subject access request logged")
     records = subject_access.gather(sar)
+    _propose_missing(sar, records, user=user)
+    _log_reads(request, user, sar, records, "Subject access request logged: records gathered")
+    return sar
+
+
+def _propose_missing(sar, records, *, user) -> int:
+    """Propose every third-party redaction the records call for now that the request has not
+    had yet (a redaction the reviewer removed is not proposed again). Returns how many."""
+    known = {text.lower() for text in Redaction.objects.filter(request=sar).values_list("text", flat=True)}
+    added = 0
     for proposal in subject_access.propose(sar, records):
+        text = proposal.text[:500]
+        if text.lower() in known:
+            continue
+        known.add(text.lower())
         redaction = Redaction(
             request=sar,
-            text=proposal.text[:500],
+            text=text,
             about=proposal.about[:200],
             code=proposal.code,
             origin=Redaction.Origin.PROPOSED,
         )
         save_with_history(redaction, user=user, reason="Redaction proposed")
-    _log_reads(request, user, sar, records, "Subject access request logged: records gathered")
-    return sar
+        added += 1
+    return added
 
 
 def _log_reads(request, user, sar, records, reason: str) -> None:
@@ -666,35 +680,54 @@ def sar_redaction_remove(*, user, redaction_id: int, reason: str) -> Redaction:
 def sar_sign_off(*, user, sar_id: int, request=None) -> tuple[SubjectAccessRequest, int]:
     """The reviewer signs the pack off: it is rendered (the documents pipeline, in the worker),
     and the disclosure is logged. Returns the request and the export job's id."""
-    from core.documents.services import export_job_request
-    from core.models import ExportJob
-
     _require_governance(user)
     with transaction.atomic():
         sar = SubjectAccessRequest.objects.select_for_update().get(pk=sar_id)
         if sar.status != SubjectAccessRequest.Status.OPEN:
             raise ValidationError({None: "This request has already been signed off"})
-        sar.status, sar.signed_off_by, sar.signed_off_at = (
-            SubjectAccessRequest.Status.SIGNED_OFF,
-            user,
-            timezone.now(),
-        )
-        save_with_history(sar, user=user, reason="Pack signed off", new_version=True)
-        job, _ = export_job_request(
-            user=user, kind="subject_access_pack", object_id=sar.pk, variant=ExportJob.Variant.EXEMPT, obj=sar
-        )
-        active = [r for r in sar.redactions.all() if r.active]
-        counts: dict[str, int] = {}
-        for redaction in active:
-            counts[redaction.code] = counts.get(redaction.code, 0) + 1
+        # The records may have changed since the request was logged (another child added to a
+        # referral, a new referral naming the subject): what they call for now is proposed, and
+        # the pack waits for the reviewer to see it in context.
         records = subject_access.gather(sar)
-        DisclosureLogEntry.objects.create(
-            request=sar,
-            disclosed_at=timezone.now(),
-            disclosed_by=user,
-            export_job_id=job.pk,
-            references=[record.referral.reference for record in records],
-            exemptions=counts,
-        )
-        _log_reads(request, user, sar, records, "Subject access pack signed off and rendered")
+        added = _propose_missing(sar, records, user=user)
+        if not added:
+            return _sar_sign_off_now(sar, records, user=user, request=request)
+        sar.version += 1
+        save_with_history(sar, user=user, reason="Redactions proposed at sign-off")
+        _log_reads(request, user, sar, records, "Subject access request: records gathered again at sign-off")
+    raise ValidationError(
+        {
+            None: f"The records have changed since the request was logged: {added} more "
+            f"redaction{'s were' if added != 1 else ' was'} proposed. Check the redactions, then sign off"
+        }
+    )
+
+
+def _sar_sign_off_now(sar, records, *, user, request) -> tuple[SubjectAccessRequest, int]:
+    """Sign off, queue the pack and log the disclosure (inside sar_sign_off's transaction)."""
+    from core.documents.services import export_job_request
+    from core.models import ExportJob
+
+    sar.status, sar.signed_off_by, sar.signed_off_at = (
+        SubjectAccessRequest.Status.SIGNED_OFF,
+        user,
+        timezone.now(),
+    )
+    save_with_history(sar, user=user, reason="Pack signed off", new_version=True)
+    job, _ = export_job_request(
+        user=user, kind="subject_access_pack", object_id=sar.pk, variant=ExportJob.Variant.EXEMPT, obj=sar
+    )
+    active = [r for r in sar.redactions.all() if r.active]
+    counts: dict[str, int] = {}
+    for redaction in active:
+        counts[redaction.code] = counts.get(redaction.code, 0) + 1
+    DisclosureLogEntry.objects.create(
+        request=sar,
+        disclosed_at=timezone.now(),
+        disclosed_by=user,
+        export_job_id=job.pk,
+        references=[record.referral.reference for record in records],
+        exemptions=counts,
+    )
+    _log_reads(request, user, sar, records, "Subject access pack signed off and rendered")
     return sar, job.pk
