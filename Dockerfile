@@ -20,6 +20,7 @@ COPY --from=assets /app/static/build static/build
 COPY --from=assets /app/node_modules/govuk-frontend/dist/govuk node_modules/govuk-frontend/dist/govuk
 RUN SECRET_KEY=build-only ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     REDIS_URL=redis://localhost:6379/0 SITE_URL=https://localhost SECURITY_ALERTS_EMAIL=build-only@localhost \
+    DISPOSAL_REGISTER_PATH=/tmp/build-register.jsonl \
     python manage.py collectstatic --no-input -v 0
 RUN useradd --system --uid 1000 mash && mkdir -p /app/var && chown mash /app/var
 USER mash

@@ -272,6 +272,7 @@ class SecurityEvent(models.Model):
         PASSWORD_SET = "password_set", "Password set by its holder"
         GRANT_GIVEN = "grant_given", "Access granted"
         RESTRICTED = "restricted", "Record restricted"
+        LEGAL_HOLD_LIFT = "legal_hold_lift", "Lifting a legal hold"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -8,6 +8,9 @@ and exempt fields do:
   tombstone facts, and how to dispose of it;
 - ``register_eraser("referral", ...)``: another app that holds something about that kind of
   record (a case review's assessment of a referral) removes it when the record is disposed of;
+- ``register_disposals(function)``: the app that disposes of records (records) answers which
+  records were disposed of, when, under which certificate and rule, so the pages that show a
+  record (a referral's page, the tray) say so without importing that app;
 - ``register_not_per_record(Model, why=...)``: an exempt model that is not about one record
   (a cabinet report's exempt appendix), so disposal of a record does not reach it. Every model
   in the exempt registry is either reached by an eraser or named here (tested).
@@ -95,7 +98,19 @@ class RecordType:
     triggers: frozenset[str] = field(default_factory=lambda: frozenset(Trigger.values))
 
 
+@dataclass(frozen=True)
+class Disposal:
+    """That a record was disposed of: when, the certificate, the rule, and its tombstone's
+    pseudonymous facts (reference, dates, forms of abuse, outcome, children's labels and roles)."""
+
+    disposed_at: dt.datetime
+    certificate: str
+    rule: str
+    facts: Mapping
+
+
 _TYPES: dict[str, RecordType] = {}
+_DISPOSALS: list[Callable[[str, list[int]], dict[int, Disposal]]] = []
 _ERASERS: dict[str, list[Callable[..., None]]] = {}
 _NOT_PER_RECORD: dict[type[models.Model], str] = {}
 _ERASED_MODELS: dict[str, set[type[models.Model]]] = {}
@@ -130,6 +145,22 @@ def register_eraser(
     if function not in functions:
         functions.append(function)
     _ERASED_MODELS.setdefault(record_type, set()).update(erases)
+
+
+def register_disposals(function: Callable[[str, list[int]], dict[int, Disposal]]) -> None:
+    """``function(record_type, ids)`` -> {id: Disposal} for those of the records disposed of."""
+    if function not in _DISPOSALS:
+        _DISPOSALS.append(function)
+
+
+def disposals(record_type_key: str, ids: Iterable[int]) -> dict[int, Disposal]:
+    """Of these records, the ones disposed of (one query; none when nothing is registered)."""
+    ids = [pk for pk in ids if pk is not None]
+    found: dict[int, Disposal] = {}
+    if ids:
+        for function in _DISPOSALS:
+            found.update(function(record_type_key, ids))
+    return found
 
 
 def register_not_per_record(model: type[models.Model], *, why: str) -> None:

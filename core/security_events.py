@@ -42,6 +42,7 @@ TELL_IG = frozenset(
         Kind.EMAIL_CHANGED,
         Kind.TWO_FACTOR_FAILURES,
         Kind.RESTRICTED,
+        Kind.LEGAL_HOLD_LIFT,
     }
 )
 

@@ -17,6 +17,7 @@ export SECRET_KEY="${SECRET_KEY:-loadtest-$(head -c 24 /dev/urandom | base64 | t
 export ALLOWED_HOSTS=127.0.0.1
 export SITE_URL="${SITE_URL:-https://127.0.0.1}"
 export SECURITY_ALERTS_EMAIL="${SECURITY_ALERTS_EMAIL:-ig-team@127.0.0.1}"
+export DISPOSAL_REGISTER_PATH="${DISPOSAL_REGISTER_PATH:-$OUT/disposal-register.jsonl}"
 export EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 export LOG_LEVEL=WARNING
 WORKERS="${WORKERS:-3}"

@@ -14,7 +14,7 @@ class RecordsConfig(AppConfig):
 
     def ready(self):
         from core import documents, exempt, retention
-        from records import subject_access
+        from records import selectors, subject_access
         from records.models import Redaction, SubjectAccessRequest
 
         # Who asked, how they proved it, and what is withheld from them (other children's names).
@@ -25,6 +25,7 @@ class RecordsConfig(AppConfig):
             why="A subject access request is kept under its own schedule (disclosure log)",
         )
         retention.register_eraser("referral", subject_access.redactions_erase, erases=[Redaction])
+        retention.register_disposals(selectors.disposals_of)
 
         documents.register(
             "subject_access_pack",

@@ -64,7 +64,26 @@ class LegalHoldForm(_Form):
 
 
 class LiftHoldForm(_Form):
-    reason = _reason("Why the hold is lifted")
+    """The first officer proposes lifting the hold; a second one decides."""
+
+    reason = _reason("Why the hold should be lifted")
+
+
+class LiftDecisionForm(_Form):
+    approve = forms.TypedChoiceField(
+        label="Do you approve lifting this legal hold?",
+        choices=[("yes", "Yes, lift the hold"), ("no", "No, keep the hold in force")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you approve lifting the hold"},
+    )
+    note = forms.CharField(
+        label="Note",
+        help_text="Needed if you do not approve: why the hold stays",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
 
 
 class CandidateDecisionForm(_Form):

@@ -60,6 +60,49 @@ class LegalHold(models.Model):
         return self.lifted_at is None
 
 
+class LegalHoldLift(models.Model):
+    """A proposal to lift a legal hold: one information governance officer proposes it with a
+    reason, a different one approves or declines it. The hold stays in force until it is
+    approved. The database refuses a decision by the proposer, as it refuses a self-grant."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Awaiting a second officer"
+        APPROVED = "approved", "Approved: the hold is lifted"
+        DECLINED = "declined", "Declined: the hold stays"
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.PROTECT, related_name="lifts")
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("-proposed_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="legal_hold_lift_second_officer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="proposed") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="legal_hold_lift_decided_by_someone",
+            ),
+            models.UniqueConstraint(
+                fields=["hold"], condition=Q(status="proposed"), name="legal_hold_lift_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lift of {self.hold}: {self.get_status_display()}"
+
+
 class DisposalBatch(models.Model):
     """Records an information governance officer decided to dispose of, put to a second one.
 

@@ -5,17 +5,34 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core import retention
 from records import subject_access
-from records.models import DisposalBatch, DisposalCandidate, LegalHold, SubjectAccessRequest, Tombstone
+from records.models import (
+    DisposalBatch,
+    DisposalCandidate,
+    LegalHold,
+    LegalHoldLift,
+    SubjectAccessRequest,
+    Tombstone,
+)
 from referrals.models import Outcome, Referral
 
 
 def holds_in_force() -> QuerySet[LegalHold]:
     return LegalHold.objects.filter(lifted_at__isnull=True).prefetch_related("forms_of_abuse")
+
+
+def holds_in_force_listed() -> QuerySet[LegalHold]:
+    """The holds in force for the records page, each marked if lifting it awaits a second officer."""
+    pending = LegalHoldLift.objects.filter(hold=OuterRef("pk"), status=LegalHoldLift.Status.PROPOSED)
+    return (
+        LegalHold.objects.filter(lifted_at__isnull=True)
+        .select_related("placed_by")
+        .annotate(lift_pending=Exists(pending))
+    )
 
 
 def _hold_scope(hold: LegalHold) -> Q:
@@ -56,6 +73,21 @@ def held_ids(record_type: str, ids: Iterable[int]) -> dict[int, LegalHold]:
     if record_type != "referral":
         return {}
     return held_referral_ids(ids)
+
+
+def hold_lift_pending(hold: LegalHold) -> LegalHoldLift | None:
+    """The proposal to lift the hold that waits for a second officer, if any."""
+    return (
+        hold.lifts.filter(status=LegalHoldLift.Status.PROPOSED).select_related("proposed_by").first()
+        if hold.in_force
+        else None
+    )
+
+
+def hold_lifts_decided(hold: LegalHold) -> list[LegalHoldLift]:
+    return list(
+        hold.lifts.exclude(status=LegalHoldLift.Status.PROPOSED).select_related("proposed_by", "decided_by")
+    )
 
 
 def hold_referral_count(hold: LegalHold) -> int:
@@ -151,3 +183,28 @@ def sar_redaction_rows(sar: SubjectAccessRequest):
         for redaction in sar.redactions.all()
     ]
     return records, rows
+
+
+# --- Disposed records (registered with core.retention: the pages that show a record ask) ------
+
+
+def disposals_of(record_type: str, ids: list[int]) -> dict[int, retention.Disposal]:
+    """Of these records, the disposed ones: when, the certificate, the rule (as the disposal
+    review described it), and the tombstone's facts. One query."""
+    rule_described = DisposalCandidate.objects.filter(
+        record_type=OuterRef("record_type"),
+        record_id=OuterRef("record_id"),
+        status=DisposalCandidate.Status.DISPOSED,
+    ).values("rule_description")[:1]
+    tombstones = Tombstone.objects.filter(record_type=record_type, record_id__in=ids).annotate(
+        rule_described=Subquery(rule_described)
+    )
+    return {
+        tombstone.record_id: retention.Disposal(
+            disposed_at=tombstone.disposed_at,
+            certificate=tombstone.certificate,
+            rule=tombstone.rule_described or tombstone.rule,
+            facts=tombstone.facts,
+        )
+        for tombstone in tombstones
+    }

@@ -17,22 +17,24 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import retention
 from core.access_log import record_access_many
-from core.models import AccessLogEntry
+from core.models import AccessLogEntry, SecurityEvent
 from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import Role, has_role
+from core.security_events import security_event_record
 from records import selectors, subject_access
 from records.models import (
     DisclosureLogEntry,
     DisposalBatch,
     DisposalCandidate,
     LegalHold,
+    LegalHoldLift,
     Redaction,
     SubjectAccessRequest,
     Tombstone,
@@ -45,6 +47,22 @@ Status = DisposalCandidate.Status
 
 #: The longest one extension may keep a record past today.
 MAX_EXTENSION_YEARS = 10
+
+
+#: The legal holds' lock (a PostgreSQL advisory lock, held to the end of the transaction).
+#: Placing a hold takes it alone; disposing of a record takes it shared before it checks the
+#: holds. So a hold being placed while the worker disposes is either seen by the worker's check
+#: or placed after the record is gone, never missed in between (READ COMMITTED would otherwise
+#: let the worker check before the hold commits and erase what the hold was placed to keep).
+_HOLDS_LOCK_KEY = 0x5245_434F  # "RECO"
+
+
+def _holds_lock(*, shared: bool) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite (the demo) runs one writer at a time anyway
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [_HOLDS_LOCK_KEY])
 
 
 def _require_governance(user) -> None:
@@ -67,6 +85,7 @@ def legal_hold_place(
     references: list[str] | None = None,
 ) -> LegalHold:
     _require_governance(user)
+    _holds_lock(shared=False)
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -103,16 +122,70 @@ def legal_hold_place(
     return hold
 
 
+def _hold_lift_event(*, lift: LegalHoldLift, actor, what: str, request=None) -> None:
+    """Information governance (every officer and the team mailbox) hears of each step, so the
+    second officer learns a lift waits for them; the e-mail names the hold by number only."""
+    security_event_record(
+        kind=SecurityEvent.Kind.LEGAL_HOLD_LIFT,
+        user=lift.proposed_by,
+        actor=actor,
+        detail=f"Lift of legal hold {lift.hold_id} {what}",
+        request=request,
+        tell_user=False,
+    )
+
+
 @transaction.atomic
-def legal_hold_lift(*, user, hold_id: int, reason: str) -> LegalHold:
+def legal_hold_lift_propose(*, user, hold_id: int, reason: str, request=None) -> LegalHoldLift:
+    """One officer proposes lifting a hold, with a reason; the hold stays in force until a
+    different officer approves (``legal_hold_lift_decide``)."""
     _require_governance(user)
     hold = LegalHold.objects.select_for_update().get(pk=hold_id)
     if not hold.in_force:
         raise ValidationError({"reason": "This legal hold has already been lifted"})
-    hold.lift_reason = reason_check(reason, what="why the hold is lifted")
-    hold.lifted_by, hold.lifted_at = user, timezone.now()
-    save_with_history(hold, user=user, reason="Legal hold lifted")
-    return hold
+    if hold.lifts.filter(status=LegalHoldLift.Status.PROPOSED).exists():
+        raise ValidationError({"reason": "Lifting this legal hold has already been proposed"})
+    lift = LegalHoldLift(
+        hold=hold,
+        reason=reason_check(reason, what="why the hold should be lifted"),
+        proposed_by=user,
+        proposed_at=timezone.now(),
+    )
+    save_with_history(lift, user=user, reason="Lifting the legal hold proposed")
+    _hold_lift_event(
+        lift=lift, actor=user, what="proposed: a second officer must approve it", request=request
+    )
+    return lift
+
+
+@transaction.atomic
+def legal_hold_lift_decide(
+    *, user, lift_id: int, approve: bool, note: str = "", request=None
+) -> LegalHoldLift:
+    """A second officer (never the proposer) approves the lift (the hold stops being in force
+    now) or declines it with a reason (the hold stays)."""
+    _require_governance(user)
+    lift = LegalHoldLift.objects.select_for_update().select_related("hold").get(pk=lift_id)
+    if lift.status != LegalHoldLift.Status.PROPOSED:
+        raise ValidationError({"approve": "This proposal has already been decided"})
+    if user.pk == lift.proposed_by_id:
+        raise PermissionDenied("Another information governance officer must decide this proposal")
+    hold = LegalHold.objects.select_for_update().get(pk=lift.hold_id)
+    if approve:
+        lift.decision_note = (note or "").strip()
+    else:
+        lift.decision_note = reason_check(note, field="note", what="why the hold stays")
+    lift.decided_by, lift.decided_at = user, timezone.now()
+    lift.status = LegalHoldLift.Status.APPROVED if approve else LegalHoldLift.Status.DECLINED
+    save_with_history(
+        lift, user=user, reason=f"Lifting the legal hold {'approved' if approve else 'declined'}"
+    )
+    if approve:
+        hold.lift_reason = lift.reason
+        hold.lifted_by, hold.lifted_at = user, lift.decided_at
+        save_with_history(hold, user=user, reason="Legal hold lifted (approved by a second officer)")
+    _hold_lift_event(lift=lift, actor=user, what="approved" if approve else "declined", request=request)
+    return lift
 
 
 # --- The disposal review ---------------------------------------------------------------------------
@@ -333,6 +406,7 @@ def _dispose_one(candidate_id: int, *, user, batch: DisposalBatch) -> None:
         candidate = DisposalCandidate.objects.select_for_update().get(pk=candidate_id)
         if candidate.status != Status.DISPOSE:
             return
+        _holds_lock(shared=True)
         held = selectors.held_ids(candidate.record_type, [candidate.record_id])
         if held:
             candidate.status, candidate.hold = Status.HELD, held[candidate.record_id]
@@ -491,17 +565,31 @@ def sar_log(
     )
     save_with_history(sar, user=user, reason="Subject access request logged")
     records = subject_access.gather(sar)
+    _propose_missing(sar, records, user=user)
+    _log_reads(request, user, sar, records, "Subject access request logged: records gathered")
+    return sar
+
+
+def _propose_missing(sar, records, *, user) -> int:
+    """Propose every third-party redaction the records call for now that the request has not
+    had yet (a redaction the reviewer removed is not proposed again). Returns how many."""
+    known = {text.lower() for text in Redaction.objects.filter(request=sar).values_list("text", flat=True)}
+    added = 0
     for proposal in subject_access.propose(sar, records):
+        text = proposal.text[:500]
+        if text.lower() in known:
+            continue
+        known.add(text.lower())
         redaction = Redaction(
             request=sar,
-            text=proposal.text[:500],
+            text=text,
             about=proposal.about[:200],
             code=proposal.code,
             origin=Redaction.Origin.PROPOSED,
         )
         save_with_history(redaction, user=user, reason="Redaction proposed")
-    _log_reads(request, user, sar, records, "Subject access request logged: records gathered")
-    return sar
+        added += 1
+    return added
 
 
 def _log_reads(request, user, sar, records, reason: str) -> None:
@@ -592,35 +680,54 @@ def sar_redaction_remove(*, user, redaction_id: int, reason: str) -> Redaction:
 def sar_sign_off(*, user, sar_id: int, request=None) -> tuple[SubjectAccessRequest, int]:
     """The reviewer signs the pack off: it is rendered (the documents pipeline, in the worker),
     and the disclosure is logged. Returns the request and the export job's id."""
-    from core.documents.services import export_job_request
-    from core.models import ExportJob
-
     _require_governance(user)
     with transaction.atomic():
         sar = SubjectAccessRequest.objects.select_for_update().get(pk=sar_id)
         if sar.status != SubjectAccessRequest.Status.OPEN:
             raise ValidationError({None: "This request has already been signed off"})
-        sar.status, sar.signed_off_by, sar.signed_off_at = (
-            SubjectAccessRequest.Status.SIGNED_OFF,
-            user,
-            timezone.now(),
-        )
-        save_with_history(sar, user=user, reason="Pack signed off", new_version=True)
-        job, _ = export_job_request(
-            user=user, kind="subject_access_pack", object_id=sar.pk, variant=ExportJob.Variant.EXEMPT, obj=sar
-        )
-        active = [r for r in sar.redactions.all() if r.active]
-        counts: dict[str, int] = {}
-        for redaction in active:
-            counts[redaction.code] = counts.get(redaction.code, 0) + 1
+        # The records may have changed since the request was logged (another child added to a
+        # referral, a new referral naming the subject): what they call for now is proposed, and
+        # the pack waits for the reviewer to see it in context.
         records = subject_access.gather(sar)
-        DisclosureLogEntry.objects.create(
-            request=sar,
-            disclosed_at=timezone.now(),
-            disclosed_by=user,
-            export_job_id=job.pk,
-            references=[record.referral.reference for record in records],
-            exemptions=counts,
-        )
-        _log_reads(request, user, sar, records, "Subject access pack signed off and rendered")
+        added = _propose_missing(sar, records, user=user)
+        if not added:
+            return _sar_sign_off_now(sar, records, user=user, request=request)
+        sar.version += 1
+        save_with_history(sar, user=user, reason="Redactions proposed at sign-off")
+        _log_reads(request, user, sar, records, "Subject access request: records gathered again at sign-off")
+    raise ValidationError(
+        {
+            None: f"The records have changed since the request was logged: {added} more "
+            f"redaction{'s were' if added != 1 else ' was'} proposed. Check the redactions, then sign off"
+        }
+    )
+
+
+def _sar_sign_off_now(sar, records, *, user, request) -> tuple[SubjectAccessRequest, int]:
+    """Sign off, queue the pack and log the disclosure (inside sar_sign_off's transaction)."""
+    from core.documents.services import export_job_request
+    from core.models import ExportJob
+
+    sar.status, sar.signed_off_by, sar.signed_off_at = (
+        SubjectAccessRequest.Status.SIGNED_OFF,
+        user,
+        timezone.now(),
+    )
+    save_with_history(sar, user=user, reason="Pack signed off", new_version=True)
+    job, _ = export_job_request(
+        user=user, kind="subject_access_pack", object_id=sar.pk, variant=ExportJob.Variant.EXEMPT, obj=sar
+    )
+    active = [r for r in sar.redactions.all() if r.active]
+    counts: dict[str, int] = {}
+    for redaction in active:
+        counts[redaction.code] = counts.get(redaction.code, 0) + 1
+    DisclosureLogEntry.objects.create(
+        request=sar,
+        disclosed_at=timezone.now(),
+        disclosed_by=user,
+        export_job_id=job.pk,
+        references=[record.referral.reference for record in records],
+        exemptions=counts,
+    )
+    _log_reads(request, user, sar, records, "Subject access pack signed off and rendered")
     return sar, job.pk

@@ -218,13 +218,31 @@ PUBLIC_INTEREST = (
 )
 
 
-def _active_redactions(sar: SubjectAccessRequest) -> list[Redaction]:
-    return list(Redaction.objects.filter(request_id=sar.pk, removed_at__isnull=True))
+def _active_redactions(sar: SubjectAccessRequest, records: list[CaseRecord] | None = None) -> list[Redaction]:
+    """The redactions in force, and (when ``records`` are given) every third-party redaction
+    the records call for that the request has never had: a child added to a referral between
+    sign-off and the worker's rendering is withheld, never disclosed unreviewed."""
+    saved = list(Redaction.objects.filter(request_id=sar.pk))
+    active = [r for r in saved if r.active]
+    if records is not None:
+        known = {r.text.lower() for r in saved}
+        active += [
+            Redaction(
+                request=sar,
+                text=p.text[:500],
+                about=p.about[:200],
+                code=p.code,
+                origin=Redaction.Origin.PROPOSED,
+            )
+            for p in propose(sar, records)
+            if p.text[:500].lower() not in known
+        ]
+    return active
 
 
 def sar_pack_parts(*, sar: SubjectAccessRequest) -> list[HtmlPart]:
     records = gather(sar)
-    redactions = _active_redactions(sar)
+    redactions = _active_redactions(sar, records)
     withhold = redactor(redactions)
     sections = []
     for record in records:

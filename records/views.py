@@ -23,6 +23,7 @@ from records.forms import (
     CandidateDecisionForm,
     ExtendForm,
     LegalHoldForm,
+    LiftDecisionForm,
     LiftHoldForm,
     RedactionAddForm,
     RedactionRemoveForm,
@@ -42,7 +43,7 @@ class RecordsHomeView(RoleRequiredMixin, View):
             "records/records_home.html",
             {
                 "schedule": selectors.schedule_rows(),
-                "holds": selectors.holds_in_force().select_related("placed_by"),
+                "holds": selectors.holds_in_force_listed(),
                 "awaiting": selectors.candidates_awaiting().count(),
                 "to_batch": selectors.candidates_to_batch().count(),
                 "batches": selectors.batches()[:20],
@@ -88,6 +89,9 @@ class LegalHoldCreateView(RoleRequiredMixin, View):
 
 
 class LegalHoldView(RoleRequiredMixin, View):
+    """A hold: its scope, and lifting it. One officer proposes the lift with a reason; while
+    that waits, the page shows the proposal and a different officer approves or declines it."""
+
     roles = GOVERNANCE
 
     def hold(self):
@@ -97,24 +101,58 @@ class LegalHoldView(RoleRequiredMixin, View):
             raise Http404("Page not found") from missing
 
     def get(self, request, hold_pk):
-        return self.render(self.hold(), LiftHoldForm())
+        hold = self.hold()
+        return self.render(hold, self.empty_form(selectors.hold_lift_pending(hold)))
+
+    @staticmethod
+    def empty_form(pending):
+        return LiftDecisionForm() if pending else LiftHoldForm()
 
     def post(self, request, hold_pk):
         hold = self.hold()
-        form = LiftHoldForm(request.POST)
-        if form.is_valid():
-            try:
-                services.legal_hold_lift(
-                    user=request.user, hold_id=hold.pk, reason=form.cleaned_data["reason"]
-                )
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, f"Legal hold '{hold.name}' lifted")
-                return redirect("records:home")
+        pending = selectors.hold_lift_pending(hold)
+        if pending is None:
+            form = LiftHoldForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.legal_hold_lift_propose(
+                        user=request.user,
+                        hold_id=hold.pk,
+                        reason=form.cleaned_data["reason"],
+                        request=request,
+                    )
+                except ValidationError as error:
+                    apply_service_errors(form, error)
+                else:
+                    messages.success(
+                        request, f"Lifting '{hold.name}' proposed: another officer must approve it"
+                    )
+                    return redirect("records:hold", hold_pk=hold.pk)
+        else:
+            form = LiftDecisionForm(request.POST)
+            if form.is_valid():
+                approve = form.cleaned_data["approve"]
+                try:
+                    services.legal_hold_lift_decide(
+                        user=request.user,
+                        lift_id=pending.pk,
+                        approve=approve,
+                        note=form.cleaned_data["note"],
+                        request=request,
+                    )
+                except PermissionDenied as refused:
+                    form.add_error("approve", str(refused))
+                except ValidationError as error:
+                    apply_service_errors(form, error)
+                else:
+                    messages.success(
+                        request, f"Legal hold '{hold.name}' " + ("lifted" if approve else "kept in force")
+                    )
+                    return redirect("records:hold", hold_pk=hold.pk)
         return self.render(hold, form, status=400)
 
     def render(self, hold, form, status=200):
+        pending = selectors.hold_lift_pending(hold)
         return render(
             self.request,
             "records/legalhold_detail.html",
@@ -123,6 +161,9 @@ class LegalHoldView(RoleRequiredMixin, View):
                 "forms_of_abuse": list(hold.forms_of_abuse.all()),
                 "named": list(hold.referrals.order_by("reference").values_list("reference", flat=True)),
                 "covered": selectors.hold_referral_count(hold),
+                "pending": pending,
+                "own_proposal": pending is not None and pending.proposed_by_id == self.request.user.pk,
+                "decided_lifts": selectors.hold_lifts_decided(hold),
                 "form": form,
                 "error_forms": [form],
             },

@@ -276,6 +276,9 @@ class Referral(models.Model):
     restricted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Disposed of under the retention schedule (referrals.retention): identities and narrative
+    # are gone, what is left is pseudonymous, and nothing more may be added, granted or reopened.
+    disposed_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords(m2m_fields=[forms_of_abuse])
 

@@ -172,6 +172,7 @@ def referral_dispose(*, record_id: int, user, reason: str) -> None:
 
     export_packs_remove_for_record(record_type=Referral._meta.label_lower, record_id=referral.pk)
     referral.external_id = None
+    referral.disposed_at = timezone.now()
     save_with_history(referral, user=user, reason=reason, new_version=True)
     retention.purge_history(Referral, [referral.pk], keep_latest=True)
 

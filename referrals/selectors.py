@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_cte import CTE, with_cte
 
-from core import permissions
+from core import permissions, retention
 from core.exempt import mask, shown_fields
 from core.history import HistoryEntry, history_entries
 from core.roles import MASH_ROLES, user_roles
@@ -307,6 +307,10 @@ def referral_tray(
             previous_cursor = None
     for row in rows:
         row.is_overdue = row.is_open and row.decision_due_at < now
+    # A disposed referral's row says so, with its certificate (one query, only when there is one).
+    disposals = retention.disposals("referral", [row.pk for row in rows if row.disposed_at])
+    for row in rows:
+        row.disposal = disposals.get(row.pk)
     count = queryset.order_by()[: COUNT_CAP + 1].count()
     identified = _tray_children(user=user, rows=rows, details=details)
     return TrayPage(
@@ -759,3 +763,59 @@ def emergency_access_ends(*, user, referral: Referral) -> dt.datetime | None:
     return ReferralUserGrant.objects.filter(
         content_object=referral, user=user, kind=GrantKind.BREAK_GLASS, expires_at__gt=timezone.now()
     ).aggregate(ends=Max("expires_at"))["ends"]
+
+
+# --- A referral disposed of under the retention schedule ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisposedReferral:
+    """What a disposed referral's page shows: that it was disposed of (when, the certificate,
+    the rule) and the pseudonymous facts of its tombstone, with codes given their names."""
+
+    referral: Referral
+    disposal: retention.Disposal | None
+    received_on: dt.date | None
+    incident_on: dt.date | None
+    closed_on: dt.date | None
+    source: str
+    location: str
+    forms_of_abuse: list[str]
+    outcomes: list[str]
+    rag: str
+    children: list[dict]
+
+
+def _fact_date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def disposed_referral(*, referral: Referral) -> DisposedReferral:
+    disposal = retention.disposals("referral", [referral.pk]).get(referral.pk)
+    facts = dict(disposal.facts) if disposal else {}
+    forms = dict(
+        AbuseForm.objects.filter(code__in=facts.get("forms_of_abuse", [])).values_list("code", "name")
+    )
+    outcomes = dict(Outcome.objects.filter(code__in=facts.get("outcomes", [])).values_list("code", "name"))
+    roles = dict(ReferralChild.Role.choices)
+    return DisposedReferral(
+        referral=referral,
+        disposal=disposal,
+        received_on=_fact_date(facts.get("received_on")),
+        incident_on=_fact_date(facts.get("incident_on")),
+        closed_on=_fact_date(facts.get("closed_on")),
+        source=str(referral.source)
+        if facts.get("source") == referral.source.code
+        else facts.get("source", ""),
+        location=dict(Referral.Location.choices).get(facts.get("location", ""), facts.get("location", "")),
+        forms_of_abuse=[forms.get(code, code) for code in facts.get("forms_of_abuse", [])],
+        outcomes=[outcomes.get(code, code) for code in facts.get("outcomes", [])],
+        rag=facts.get("rag") or "",
+        children=[
+            {"label": child.get("label", ""), "role": roles.get(child.get("role", ""), child.get("role", ""))}
+            for child in facts.get("children", [])
+        ],
+    )

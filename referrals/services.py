@@ -182,8 +182,21 @@ def _next_reference(year: int) -> str:
     return f"MASH-{year}-{sequence.last_number:04d}"
 
 
+#: What a change to a disposed referral is told (its identities and narrative are gone).
+DISPOSED_MESSAGE = "This referral has been disposed of under the retention schedule: it cannot be changed"
+
+
+def _refuse_if_disposed(referral: Referral) -> Referral:
+    if referral.disposed_at is not None:
+        raise IllegalTransition(DISPOSED_MESSAGE)
+    return referral
+
+
 def _lock(referral_id: int, expected_version: int | None) -> Referral:
-    return lock_for_change(Referral, referral_id, expected_version, conflict=ReferralConflict)
+    """The referral, locked for a change (never one that has been disposed of)."""
+    return _refuse_if_disposed(
+        lock_for_change(Referral, referral_id, expected_version, conflict=ReferralConflict)
+    )
 
 
 def _next_label(used: Iterable[str]) -> str:
@@ -724,7 +737,7 @@ def case_note_add(
     kind: str = CaseNote.Kind.OTHER,
     occurred_time: dt.time | None = None,
 ) -> CaseNote:
-    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    referral = _refuse_if_disposed(Referral.objects.select_for_update().get(pk=referral_id))
     errors = {}
     if not text.strip():
         errors["text"] = "Enter the note"
@@ -930,7 +943,7 @@ def referral_grant(
     if error:
         errors["expires_on"] = error
     _raise_if(errors)
-    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    referral = _refuse_if_disposed(Referral.objects.select_for_update().get(pk=referral_id))
     expires_at = permissions.grant_ends_at(expires_on)
     permissions.grant_many(
         referral,
@@ -973,7 +986,7 @@ def referral_break_glass(*, request, user, referral_id: int, reason: str) -> Acc
     if not _can_manage_grants(user):
         raise ValidationError("Only a MASH manager can use emergency access")
     reason = reason_check(reason, what="the reason for emergency access")
-    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    referral = _refuse_if_disposed(Referral.objects.select_for_update().get(pk=referral_id))
     expires_at = timezone.now() + dt.timedelta(hours=settings.BREAK_GLASS_HOURS)
     permissions.grant(
         referral,

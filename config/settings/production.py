@@ -20,6 +20,10 @@ SITE_URL = env.str("SITE_URL")
 # Information governance's team mailbox hears of every security event (core.security_events):
 # required, so no administrator can silence oversight by removing or disabling the role's holders.
 SECURITY_ALERTS_EMAIL = env.str("SECURITY_ALERTS_EMAIL")
+# The disposal register (records.services): required, so a restore can always dispose again of
+# what was disposed of after its backup was taken. A file outside the database and MEDIA_ROOT, on
+# storage with its own copies (docs/operations.md); base.py's default under VAR_DIR is for local runs.
+DISPOSAL_REGISTER_PATH = env.str("DISPOSAL_REGISTER_PATH")
 # Security keys are bound to the public address: a key added there works nowhere else.
 OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_ALLOWED_ORIGINS = webauthn_relying_party(SITE_URL)
 CELERY_BROKER_URL = REDIS_URL

@@ -54,6 +54,9 @@ class ReferralMixin(LoginRequiredMixin):
 
     needs_change = False
     needs_exempt = False
+    #: The page opens on a referral disposed of under the retention schedule (its page, history
+    #: and access log say so). Every other page adds, changes, grants or reopens: 404 there.
+    open_when_disposed = False
 
     @cached_property
     def referral(self) -> Referral:
@@ -66,6 +69,8 @@ class ReferralMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         referral = self.referral
+        if referral.disposed_at is not None and not self.open_when_disposed:
+            raise Http404("Page not found")
         if self.needs_change and not permissions.has_grant(request.user, referral, permissions.CHANGE):
             raise Http404("Page not found")
         if self.needs_exempt:

@@ -33,8 +33,20 @@ from referrals.views.common import (
 
 class ReferralDetailView(ReferralMixin, TemplateView):
     template_name = "referrals/referral_detail.html"
+    open_when_disposed = True
 
     def get_context_data(self, **kwargs):
+        if self.referral.disposed_at is not None:
+            # Nothing exempt is left: the page says it was disposed of and shows the tombstone.
+            self.template_name = "referrals/referral_disposed.html"
+            return {
+                **super().get_context_data(**kwargs),
+                "referral": self.referral,
+                "disposed": selectors.disposed_referral(referral=self.referral),
+                "can_see_access_log": has_role(
+                    self.request.user, Role.MASH_MANAGER, Role.INFORMATION_GOVERNANCE
+                ),
+            }
         try:
             view = selectors.referral_view(user=self.request.user, pk=self.kwargs["pk"])
         except Referral.DoesNotExist as missing:
@@ -83,6 +95,7 @@ class ChildRecordView(LoginRequiredMixin, TemplateView):
 
 class ReferralHistoryView(ReferralMixin, TemplateView):
     template_name = "referrals/referral_history.html"
+    open_when_disposed = True
 
     def get_context_data(self, **kwargs):
         referral, entries, visible = selectors.referral_history(
@@ -141,6 +154,7 @@ class RecordAccessLogView(ReferralMixin, TemplateView):
     """Who has seen this record: for MASH managers and information governance."""
 
     template_name = "referrals/referral_access_log.html"
+    open_when_disposed = True
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not has_role(

@@ -37,6 +37,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "SITE_URL": "https://mash.council.example",
     "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+    "DISPOSAL_REGISTER_PATH": "/records/disposal-register.jsonl",
 }
 
 

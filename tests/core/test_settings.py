@@ -13,11 +13,12 @@ PRODUCTION_VARIABLES = {
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "SITE_URL": "https://mash.council.example",
     "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+    "DISPOSAL_REGISTER_PATH": "/records/disposal-register.jsonl",
 }
 
 
 def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_VARIABLES, "SECURITY_ALERTS_EMAIL"}}
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
     return subprocess.run(  # noqa: S603 - manage.py with this file's own arguments
         [sys.executable, "manage.py", *(args or ("check", "--deploy", "--fail-level", "WARNING"))],
@@ -43,6 +44,14 @@ def test_production_refuses_to_start_without_information_governances_mailbox():
     assert "SECURITY_ALERTS_EMAIL" in result.stderr
 
 
+def test_production_refuses_to_start_without_the_disposal_register():
+    """Without it a restore could not dispose again of what was disposed of after the backup."""
+    variables = {k: v for k, v in PRODUCTION_VARIABLES.items() if k != "DISPOSAL_REGISTER_PATH"}
+    result = run_check(variables)
+    assert result.returncode != 0
+    assert "DISPOSAL_REGISTER_PATH" in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check():
     result = run_check(PRODUCTION_VARIABLES)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -58,6 +67,7 @@ def test_the_deploy_check_bites_when_a_production_guard_is_turned_off():
             "REDIS_URL": "redis://redis.invalid:6379/0",
             "SITE_URL": "https://mash.council.example",
             "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+            "DISPOSAL_REGISTER_PATH": "/records/disposal-register.jsonl",
             "SECURE_SSL_REDIRECT": "false",
         }
     )

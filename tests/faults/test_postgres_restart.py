@@ -177,6 +177,7 @@ def test_postgres_restart_under_load(cluster, tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": "https://127.0.0.1",
         "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+        "DISPOSAL_REGISTER_PATH": str(tmp_path / "register" / "disposals.jsonl"),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "VAR_DIR": str(tmp_path / "var"),
         "LOG_LEVEL": "CRITICAL",

@@ -170,3 +170,68 @@ def test_an_overdue_request_shows_on_the_information_governance_page(victim_requ
     page = sign_in_verified(Client(), officer).get(reverse("records:home")).content.decode()
     assert "1 subject access request overdue" in page
     assert sar.reference in page
+
+
+LATE = "Qzlate"  # a child added to the referral after the request was logged
+
+
+def _add_late_child(referral):
+    referral.refresh_from_db()
+    referral_services.referral_add_child(
+        user=referral.created_by,
+        referral_id=referral.pk,
+        expected_version=referral.version,
+        child=child_input("other", first_name=f"{LATE}girl", last_name="Latecomer", address="3 Qzlate Lane"),
+    )
+
+
+def _pack_text(job_id) -> str:
+    from tests.core.pdf_helpers import pdf_pages_text
+
+    job = ExportJob.objects.get(pk=job_id)
+    assert job.status == ExportJob.Status.DONE
+    with default_storage.open(job.file.name, "rb") as handle:
+        return "\n".join(pdf_pages_text(handle.read())).lower()
+
+
+def test_a_child_added_after_logging_is_proposed_before_the_pack_is_signed_off(
+    victim_request, django_capture_on_commit_callbacks
+):
+    """The finding: redactions were proposed only when the request was logged, so another child
+    added to the referral before sign-off went into the pack unredacted."""
+    referral, officer, sar = victim_request
+    _add_late_child(referral)
+    with pytest.raises(ValidationError) as refused:
+        services.sar_sign_off(user=officer, sar_id=sar.pk)
+    assert "more redactions were proposed" in refused.value.messages[0]
+    sar.refresh_from_db()
+    assert sar.status == SubjectAccessRequest.Status.OPEN
+    assert sar.redactions.filter(text=f"{LATE}girl Latecomer", origin="proposed").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        sar, job_id = services.sar_sign_off(user=officer, sar_id=sar.pk)
+    text = _pack_text(job_id)
+    assert LATE.lower() not in text
+    assert "latecomer" not in text
+
+
+def test_a_child_added_between_sign_off_and_rendering_is_withheld(
+    victim_request, django_capture_on_commit_callbacks
+):
+    """The pipeline refuses to render a pack whose sources changed after sign-off (its digest);
+    and the pack's text itself withholds any third party never proposed (defence in depth)."""
+    from records import subject_access
+
+    referral, officer, sar = victim_request
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        sar, job_id = services.sar_sign_off(user=officer, sar_id=sar.pk)
+    _add_late_child(referral)
+    parts = subject_access.sar_pack_parts(sar=sar)
+    text = " ".join(p for section in parts[0].context["sections"] for p in section["paragraphs"]).lower()
+    assert LATE.lower() not in text
+    assert "latecomer" not in text
+    assert "amy victimson" in text
+    for callback in queued:
+        callback()
+    job = ExportJob.objects.get(pk=job_id)
+    assert job.status == ExportJob.Status.FAILED
+    assert not job.file

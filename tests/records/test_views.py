@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +31,7 @@ def officers(role_user, settings, tmp_path):
 
 
 def test_place_and_lift_a_legal_hold(officers, canary_referral):
-    client, _ = officers
+    client, second = officers
     response = client.post(reverse("records:hold_create"), {"name": "", "reason": "x"})
     assert response.status_code == 400
     html = response.content.decode()
@@ -59,11 +60,12 @@ def test_place_and_lift_a_legal_hold(officers, canary_referral):
     page = client.get(response["Location"]).content.decode()
     assert canary_referral.reference in page
     assert "Qzcnry" not in page  # the records pages show references, never identities
-    response = client.post(
-        reverse("records:hold", kwargs={"hold_pk": hold.pk}),
-        {"reason": "The inquiry has reported and released the instruction"},
-    )
+    url = reverse("records:hold", kwargs={"hold_pk": hold.pk})
+    response = client.post(url, {"reason": "The inquiry has reported and released the instruction"})
     assert response.status_code == 302
+    hold.refresh_from_db()
+    assert hold.in_force  # proposed: a second officer must approve it
+    assert second.post(url, {"approve": "yes"}).status_code == 302
     hold.refresh_from_db()
     assert not hold.in_force
 
@@ -101,3 +103,75 @@ def test_decide_batch_and_approve_by_a_second_officer(
     disposed = second.get(reverse("referrals:detail", args=[canary_referral.pk]))
     assert disposed.status_code == 200
     assert "Qzcnry" not in disposed.content.decode()
+
+
+def test_a_disposed_referral_says_so_wherever_it_appears_and_cannot_be_changed(
+    officers, canary_referral, role_user, django_capture_on_commit_callbacks
+):
+    """Its page names the date, the certificate and the rule and shows only the tombstone; its
+    tray row and a search by its reference say it was disposed of; no page that adds, changes,
+    grants or reopens opens on it, and the services refuse (a manager could otherwise reopen it
+    and the team write new identities into a record the certificate says is gone)."""
+    from referrals import services as referral_services
+    from referrals.models import Referral
+    from tests.referrals.helpers import child_input
+
+    first, second = officers
+    services.disposal_review_list(today=timezone.localdate() + dt.timedelta(days=800))
+    candidate = DisposalCandidate.objects.get()
+    first.post(reverse("records:candidate", kwargs={"candidate_pk": candidate.pk}), {"decision": "dispose"})
+    first.post(reverse("records:disposal_review"))
+    batch = DisposalBatch.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        second.post(reverse("records:batch", kwargs={"batch_pk": batch.pk}), {"approve": "yes"})
+    canary_referral.refresh_from_db()
+    assert canary_referral.disposed_at is not None
+
+    manager = role_user(Role.MASH_MANAGER, username="disposed-manager")
+    client = sign_in_verified(Client(), manager)
+    page = client.get(reverse("referrals:detail", args=[canary_referral.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Disposed of" in html
+    assert f"disposal certificate {batch.certificate_number}" in html
+    assert "Last activity on the record + 1 year" in html  # the rule, as the review described it
+    assert "Child A (victim)" in html
+    assert "Qzcnry" not in html
+    assert "Reopen the referral" not in html
+    assert (
+        "Disposed of" in client.get(reverse("referrals:history", args=[canary_referral.pk])).content.decode()
+    )
+
+    for view in ("all",):
+        tray = client.get(reverse("referrals:tray"), {"view": view, "q": canary_referral.reference})
+        row = tray.content.decode()
+        assert canary_referral.reference in row
+        assert batch.certificate_number in row
+        assert "Qzcnry" not in row
+
+    for name in ("reopen", "add_note", "grants", "break_glass", "restriction", "edit", "add_child"):
+        response = client.get(reverse(f"referrals:{name}", args=[canary_referral.pk]))
+        assert response.status_code == 404, name
+    assert (
+        client.post(reverse("referrals:reopen", args=[canary_referral.pk]), {"reason": "x"}).status_code
+        == 404
+    )
+    with pytest.raises(ValidationError):
+        referral_services.referral_reopen(
+            user=manager,
+            referral_id=canary_referral.pk,
+            expected_version=canary_referral.version,
+            reason="The family has asked for the referral to be looked at again",
+        )
+    with pytest.raises(ValidationError):
+        referral_services.case_note_add(
+            user=manager, referral_id=canary_referral.pk, occurred_on=timezone.localdate(), text="A new note"
+        )
+    with pytest.raises(ValidationError):
+        referral_services.referral_add_child(
+            user=manager,
+            referral_id=canary_referral.pk,
+            expected_version=canary_referral.version,
+            child=child_input("other", first_name="New", last_name="Child"),
+        )
+    assert Referral.objects.get(pk=canary_referral.pk).children.count() == 0

@@ -185,6 +185,7 @@ def test_the_development_server_line_keeps_no_query_string(settings_module):
         "ALLOWED_HOSTS": "localhost",
         "SITE_URL": "https://mash.example",
         "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+        "DISPOSAL_REGISTER_PATH": "/records/disposal-register.jsonl",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///:memory:"),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),  # read, never reached
     }

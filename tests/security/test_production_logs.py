@@ -110,6 +110,7 @@ def production_server(tmp_path):
             "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15",
             "SITE_URL": "https://mash.council.example",
             "SECURITY_ALERTS_EMAIL": "ig-team@council.example",
+            "DISPOSAL_REGISTER_PATH": "/records/disposal-register.jsonl",
             "WEB_CONCURRENCY": "1",
             # What an operator might add: another address, and the access log switched on.
             "GUNICORN_CMD_ARGS": (

@@ -38,7 +38,7 @@ def remove_self_given_review_grants(app_label, model_name):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("referrals", "0014_merge_20261204_1335"),
+        ("referrals", "0015_referral_disposed_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
