@@ -188,6 +188,121 @@ class ReferralForm(forms.Form):
         }
 
 
+#: The referral form's sections, in the order the page asks them: (id, title, fields). The page
+#: lists them at the top, each linking to its heading, with its status (``form_sections``).
+REFERRAL_SECTIONS = (
+    ("received", "Referral received", ("received_date", "received_time", "source")),
+    ("incident", "What happened", ("forms_of_abuse", "is_peer_on_peer", "incident_date", "location")),
+    ("consent", "Consent", ("consent_sought", "consent_not_sought_reason")),
+    (
+        "referrer",
+        "Referrer and what was reported",
+        ("referrer_name", "referrer_role", "referrer_organisation", "referrer_contact", "narrative"),
+    ),
+)
+CHILDREN_SECTION = ("children", "Children")
+
+
+@dataclass(frozen=True)
+class FormSection:
+    """One section of a long form, as the contents at its top shows it."""
+
+    ERROR, COMPLETE, INCOMPLETE, NOT_STARTED = "error", "complete", "incomplete", "not_started"
+    LABELS = {
+        ERROR: "There is a problem",
+        COMPLETE: "Completed",
+        INCOMPLETE: "Incomplete",
+        NOT_STARTED: "Not yet started",
+    }
+
+    slug: str
+    title: str
+    number: int
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return self.LABELS[self.status]
+
+
+def _filled(field, value) -> bool:
+    """Whether a form field has an answer, bound (as typed) or not (its initial value)."""
+    if value is None:
+        return False
+    if field is not None and isinstance(field.widget, forms.CheckboxInput):
+        return bool(value)  # a box left unticked is not an answer
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple):
+        parts = [_filled(None, part) for part in value]
+        if field is not None and isinstance(field.widget, forms.MultiWidget):
+            return bool(parts) and all(parts)  # a date needs its day, month and year
+        return any(parts)
+    return True  # a date, a number, a choice
+
+
+def _status(form: forms.Form, names, *, show_errors: bool, extra_required=()) -> str:
+    if show_errors and form.is_bound and any(form.errors.get(name) for name in names):
+        return FormSection.ERROR
+    answered = {name for name in names if _filled(form.fields[name], form[name].value())}
+    required = {name for name in names if form.fields[name].required} | set(extra_required)
+    if required <= answered:
+        return FormSection.COMPLETE
+    return FormSection.INCOMPLETE if answered else FormSection.NOT_STARTED
+
+
+def form_sections(
+    form: forms.Form, children: forms.BaseFormSet | None = None, *, show_errors: bool = True
+) -> list[FormSection]:
+    """The referral form's sections with their status: "There is a problem" after a submit that
+    failed (``show_errors``), otherwise complete, incomplete or not started from what is typed
+    in it (or what it starts with). With ``children``, the new referral form's children too."""
+    sections = []
+    for number, (slug, title, names) in enumerate(REFERRAL_SECTIONS, start=1):
+        extra = ()
+        if slug == "consent" and str(form["consent_sought"].value()) == "False":
+            extra = ("consent_not_sought_reason",)
+        sections.append(
+            FormSection(
+                slug, title, number, _status(form, names, show_errors=show_errors, extra_required=extra)
+            )
+        )
+    if children is not None:
+        sections.append(
+            FormSection(*CHILDREN_SECTION, len(sections) + 1, _children_status(form, children, show_errors))
+        )
+    return sections
+
+
+def _children_status(form: forms.Form, children: forms.BaseFormSet, show_errors: bool) -> str:
+    if (
+        show_errors
+        and form.is_bound
+        and (
+            form.non_field_errors()
+            or children.non_form_errors()
+            or any(child.errors for child in children.forms)
+        )
+    ):
+        return FormSection.ERROR
+    names = [name for name in ChildForm.base_fields if name != "role"]
+    rows = [
+        child for child in children.forms if any(_filled(child.fields[n], child[n].value()) for n in names)
+    ]
+    if not rows:
+        return FormSection.NOT_STARTED
+    roles = {str(child["role"].value()) for child in rows}
+    done = all(
+        _status(child, list(ChildForm.base_fields), show_errors=False) == FormSection.COMPLETE
+        for child in rows
+    )
+    # A peer-on-peer referral needs a victim and an alleged perpetrator (services.validate_roles).
+    wanted = set()
+    if str(form["is_peer_on_peer"].value()) != "False":
+        wanted = {ReferralChild.Role.VICTIM.value, ReferralChild.Role.ALLEGED_PERPETRATOR.value}
+    return FormSection.COMPLETE if done and wanted <= roles else FormSection.INCOMPLETE
+
+
 class ChildForm(forms.Form):
     """One child on a referral: a new person record, or an existing one offered as a match."""
 

@@ -581,7 +581,8 @@ class ImportBatch(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     #: [{"row": 12, "column": "incident_date", "message": "Row 12: ..."}] (capped, never a cell value)
     errors = models.JSONField(default=list, blank=True)
-    #: [{"row": 12, "source_id": "...", "action": "changed", "fields": ["Narrative"]}]: changed and kept rows
+    #: [{"row": 12, "source_id": "...", "action": "changed", "fields": ["Narrative"], "reference": "..."}]:
+    #: changed, kept and new rows (a new row has "received": "2015-01-14", its reference once imported)
     rows = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)

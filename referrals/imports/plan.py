@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from core.timescales import local_zone
 from referrals.imports.format import CHUNK, ChildRow, RowData
 from referrals.models import Child, Referral, ReferralChild, ReferralDecision
 from referrals.services import _label_for
@@ -63,13 +64,19 @@ class RowPlan:
     children_changed: bool = False
 
     def as_dict(self) -> dict:
-        return {
+        """What the batch keeps of the row for its page: nothing that identifies anyone. A row
+        already in the service is named by its reference; a new one by the day it was
+        received (its reference is added once it is imported)."""
+        listed = {
             "row": self.data.row,
             "source_id": self.data.source_id,
             "action": self.action,
             "fields": self.changed,
             "reference": self.existing.referral.reference if self.existing else "",
         }
+        if self.action == NEW:
+            listed["received"] = self.data.received_at.astimezone(local_zone()).date().isoformat()
+        return listed
 
 
 @dataclass

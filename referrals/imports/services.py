@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 #: Problems kept with a batch and shown on its page; the count says how many there were in all.
 MAX_PROBLEMS_SHOWN = 1000
-#: Changed (and kept) rows listed on the preview page; the counts cover the rest.
+#: New, changed and kept rows listed on the preview page, each; the counts cover the rest.
 MAX_ROWS_LISTED = 1000
 READ_CHUNK = 64 * 1024
 
@@ -115,8 +115,13 @@ def _record(batch: ImportBatch, parsed: ParsedFile, plan: Plan | None) -> None:
     batch.changed_count = counts[CHANGED]
     batch.unchanged_count = counts[UNCHANGED]
     batch.kept_count = counts[KEPT]
-    listed = [row.as_dict() for row in plan.rows if row.action in (CHANGED, KEPT)]
-    batch.rows = listed[:MAX_ROWS_LISTED]
+    # The rows the page lists before the import is confirmed: new, changed and kept, each
+    # up to the limit (the counts cover the rest).
+    batch.rows = [
+        row.as_dict()
+        for action in (NEW, CHANGED, KEPT)
+        for row in [row for row in plan.rows if row.action == action][:MAX_ROWS_LISTED]
+    ]
 
 
 def _outcome(batch: ImportBatch) -> tuple:
@@ -201,7 +206,12 @@ def referral_import_apply(*, user, batch_id: int) -> ImportBatch:
             if plan is None or _outcome(batch) != before:
                 outdated = batch
             else:
-                created, updated = Writer(plan=plan, user=user, filename=batch.filename).run()
+                writer = Writer(plan=plan, user=user, filename=batch.filename)
+                created, updated = writer.run()
+                # The new rows listed now name the referrals they became.
+                for row in batch.rows:
+                    if row["action"] == NEW and row["row"] in writer.created:
+                        row["reference"] = writer.created[row["row"]]
                 stored_name = batch.file.name
                 batch.status = ImportBatch.Status.APPLIED
                 batch.applied_at = timezone.now()

@@ -52,6 +52,8 @@ class Writer:
         self.filename = filename
         self.zone = local_zone()
         self._due: dict[dt.date, dt.datetime] = {}
+        #: The reference of the referral each new row became, by its row in the file.
+        self.created: dict[int, str] = {}
 
     def run(self) -> tuple[int, int]:
         new = [row for row in self.plan.rows if row.action == NEW]
@@ -147,6 +149,7 @@ class Writer:
         create_with_m2m_history(
             Referral, referrals, m2m="forms_of_abuse", targets=[r.data.form_pks for r in rows]
         )
+        self.created = {plan.data.row: r.reference for plan, r in zip(rows, referrals, strict=True)}
 
         details, links, decisions = [], [], []
         for plan, referral in zip(rows, referrals, strict=True):

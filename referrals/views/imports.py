@@ -16,6 +16,9 @@ from django.utils.functional import cached_property
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from core.access_log import record_access_many
+from core.exempt import field_labels
+from core.models import AccessLogEntry
 from referrals.forms import (
     ImportUploadForm,
 )
@@ -24,6 +27,7 @@ from referrals.imports import services as imports
 from referrals.imports.format import ImportRefused, all_columns, child_columns
 from referrals.models import ImportBatch
 from referrals.permissions import ManagerRequiredMixin
+from referrals.selectors import TRAY_SHOWS
 
 # --- Importing historic referrals -------------------------------------------------------------
 
@@ -158,14 +162,23 @@ class ImportPreviewView(ImportMixin, View):
 
     def render(self, problems=(), status=200):
         batch = self.batch
+        listed = import_selectors.import_batch_rows(user=self.request.user, batch=batch)
+        record_access_many(
+            request=self.request,
+            user=self.request.user,
+            records=[(r, r.reference) for r in listed.identified],
+            fields=field_labels(TRAY_SHOWS),
+            channel=AccessLogEntry.Channel.PAGE,
+        )
         return render(
             self.request,
             self.template_name,
             {
                 "batch": batch,
                 "problems": list(problems),
-                "changed_rows": [r for r in batch.rows if r["action"] == "changed"],
-                "kept_rows": [r for r in batch.rows if r["action"] == "kept"],
+                "new_rows": listed.new,
+                "changed_rows": listed.changed,
+                "kept_rows": listed.kept,
                 "errors_hidden": batch.error_count - len(batch.errors),
             },
             status=status,

@@ -21,6 +21,7 @@ from referrals.forms import (
     ReferralForm,
     draft_data,
     draft_summary,
+    form_sections,
 )
 from referrals.models import Referral, ReferralDetail, ReferralDraft
 from referrals.views.common import (
@@ -156,12 +157,15 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
         return self._resized(request, max(current - 1, 1))
 
     def render(self, form, children, hide_errors=False, matches_offered=False):
+        sections = form_sections(form, children, show_errors=not hide_errors)
         return render(
             self.request,
             self.template_name,
             {
                 "form": form,
                 "children": children,
+                "sections": sections,
+                "section_by_slug": {section.slug: section for section in sections},
                 "error_forms": [] if hide_errors else [form, *children.forms],
                 "formset_errors": [] if hide_errors else children.non_form_errors(),
                 "hide_errors": hide_errors,
@@ -242,10 +246,17 @@ class ReferralEditView(ReferralMixin, View):
         return HttpResponseRedirect(reverse("referrals:detail", args=[pk]))
 
     def render(self, form, status=200):
+        sections = form_sections(form)
         return render(
             self.request,
             self.template_name,
-            {"form": form, "referral": self.referral, "error_forms": [form]},
+            {
+                "form": form,
+                "referral": self.referral,
+                "error_forms": [form],
+                "sections": sections,
+                "section_by_slug": {section.slug: section for section in sections},
+            },
             status=status,
         )
 
