@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from core.permissions import RoleRequiredMixin
 from core.roles import user_roles
-from guidance.rendering import side_by_side
+from guidance.rendering import diff_html, word_diff
 from modelguidance import permissions, selectors, services
 from modelguidance.forms import (
     AcknowledgeForm,
@@ -281,7 +281,7 @@ class VersionCompareView(EditorMixin, TemplateView):
             chosen = next((o for o in others if o.pk == int(raw)), None)
         elif others:
             chosen = next((o for o in others if o.number < version.number), others[0])
-        rows = []
+        blocks = []
         if chosen:
             old, new = sorted([chosen, version], key=lambda v: v.number)
             sections = {old.pk: [], new.pk: []}
@@ -289,7 +289,7 @@ class VersionCompareView(EditorMixin, TemplateView):
                 "order", "pk"
             ):
                 sections[section.guidance_version_id].append(section)  # both versions' in one query
-            rows = side_by_side(sections[old.pk], sections[new.pk])
+            blocks = word_diff(sections[old.pk], sections[new.pk])
         else:
             old = new = None
         return {
@@ -299,8 +299,10 @@ class VersionCompareView(EditorMixin, TemplateView):
             "chosen": chosen,
             "old": old,
             "new": new,
-            "rows": rows,
-            "changes": sum(1 for r in rows if r.kind != "same"),
+            "difference": diff_html(blocks),
+            "changed": sum(1 for b in blocks if b.change == "changed"),
+            "added": sum(1 for b in blocks if b.change == "added"),
+            "removed": sum(1 for b in blocks if b.change == "removed"),
         }
 
 
