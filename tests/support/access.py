@@ -162,6 +162,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,
     "scrutiny:appendix_file": SCRUTINY_READERS,
+    "scrutiny:appendix_preview": SCRUTINY_READERS,
+    "scrutiny:report_preview": SCRUTINY_READERS,
     # Records lifecycle (retention, legal holds, disposal): information governance alone.
     "records:home": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:hold_create": frozenset({R.INFORMATION_GOVERNANCE}),
