@@ -351,7 +351,36 @@ class CoverageView(RoleRequiredMixin, TemplateView):
             "form": form,
             "error_forms": [form] if form.is_bound else [],
             "coverage": selectors.training_coverage(on=on),
+            "last_reminders": selectors.last_training_reminders(),
+            "can_remind": bool(user_roles(self.request.user) & permissions.TRAINING_REMINDERS),
         }
+
+
+class TrainingRemindersView(RoleRequiredMixin, TemplateView):
+    """Confirm, then send, reminders to schools whose DSL training is out of date (today)."""
+
+    template_name = "modelguidance/training_reminders.html"
+    roles = permissions.TRAINING_REMINDERS
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": selectors.training_reminder_plan(on=timezone.localdate()),
+            "interval": services.REMINDER_INTERVAL_DAYS,
+        }
+
+    def post(self, request):
+        sent = services.training_reminders_request(user=request.user, on=timezone.localdate())
+        if sent:
+            messages.success(
+                request,
+                f"Reminder{'s' if len(sent) != 1 else ''} e-mailed to {len(sent)} "
+                f"school{'s' if len(sent) != 1 else ''}' designated safeguarding lead"
+                f"{'s' if len(sent) != 1 else ''}",
+            )
+        else:
+            messages.info(request, "No reminders sent: no school is due one")
+        return HttpResponseRedirect(reverse("modelguidance:coverage"))
 
 
 class SchoolCoverageView(RoleRequiredMixin, TemplateView):

@@ -85,6 +85,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "modelguidance:version_acknowledgements": GUIDANCE_EDITORS,
     "modelguidance:coverage": DSL_TRAINING,
     "modelguidance:school_coverage": DSL_TRAINING,
+    "modelguidance:training_reminders": GUIDANCE_EDITORS,
     "modelguidance:published": ALL,
     "modelguidance:published_pdf": ALL,
     "guidance:definitions": ALL,
