@@ -9,6 +9,7 @@ def service(request):
     return {
         "service_name": settings.SERVICE_NAME,
         "council_name": settings.COUNCIL_NAME,
+        "public_service_name": settings.PUBLIC_SERVICE_NAME,
         "user_roles": roles,
         "can_open_referrals": can_open_referrals(request.user),
         "can_see_tray": does_case_work(request.user),

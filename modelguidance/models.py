@@ -219,6 +219,31 @@ class TrainingRecord(models.Model):
         return f"{self.course} ({self.completed_on:%d %b %Y})"
 
 
+class TrainingReminder(models.Model):
+    """An e-mail asking a school's DSL to renew their training, and who asked for it when.
+
+    Written by ``modelguidance.services.training_reminders_request`` (one per school whose DSL
+    training is out of date, none within ``REMINDER_INTERVAL_DAYS`` of the last) and sent by a
+    task through the outbox. The e-mail names the school and the training only: never a case.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    lead = models.ForeignKey(SafeguardingLead, on_delete=models.PROTECT, related_name="training_reminders")
+    gap = models.CharField(max_length=200, help_text="Why it was sent, as the coverage page said it.")
+    requested_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-requested_at",)
+        verbose_name = "DSL training reminder"
+
+    def __str__(self) -> str:
+        return f"{self.school.name}: training reminder {self.requested_at:%d %b %Y}"
+
+
 class Acknowledgement(models.Model):
     """A school's acknowledgement of a published version, requested from its DSL by e-mail.
 

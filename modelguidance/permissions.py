@@ -12,3 +12,5 @@ from core.roles import Role
 EDITORS = frozenset({Role.REPORT_OFFICER, Role.ADMINISTRATOR})
 APPROVERS = frozenset({Role.REPORT_OFFICER})
 COVERAGE_READERS = frozenset({Role.REPORT_OFFICER, Role.ADMINISTRATOR, Role.MASH_MANAGER})
+#: Who e-mails schools' DSLs to renew their training: those who write to schools already.
+TRAINING_REMINDERS = EDITORS

@@ -183,3 +183,49 @@ def acknowledgement_status(*, guidance_version) -> AcknowledgementStatus:
         if guidance_version.published_at
         else [],
     )
+
+
+# --- DSL training reminders -------------------------------------------------------------------
+
+
+@dataclass
+class ReminderPlan:
+    due: list  # SchoolCoverage rows to remind now
+    recent: list  # (SchoolCoverage, the last reminder) reminded within the interval
+    no_dsl: list  # SchoolCoverage rows with nobody to e-mail
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+
+def last_training_reminders() -> dict:
+    """Each school's latest reminder (school id -> TrainingReminder), in one query."""
+    from modelguidance.models import TrainingReminder
+
+    latest = {}
+    for reminder in TrainingReminder.objects.select_related("requested_by").order_by(
+        "school_id", "-requested_at"
+    ):
+        latest.setdefault(reminder.school_id, reminder)
+    return latest
+
+
+def training_reminder_plan(*, on: dt.date) -> ReminderPlan:
+    """Who a reminder would go to now: each school whose DSL training is out of date on ``on``,
+    apart from those reminded in the last ``REMINDER_INTERVAL_DAYS`` and those with no DSL."""
+    from django.utils import timezone
+
+    from modelguidance.services import REMINDER_INTERVAL_DAYS
+
+    since = timezone.now() - dt.timedelta(days=REMINDER_INTERVAL_DAYS)
+    latest = last_training_reminders()
+    plan = ReminderPlan(due=[], recent=[], no_dsl=[])
+    for row in training_coverage(on=on).gaps:
+        last = latest.get(row.school.pk)
+        if row.dsl is None:
+            plan.no_dsl.append(row)
+        elif last is not None and last.requested_at >= since:
+            plan.recent.append((row, last))
+        else:
+            plan.due.append(row)
+    return plan

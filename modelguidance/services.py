@@ -28,7 +28,13 @@ from simple_history.utils import bulk_create_with_history
 from core.concurrency import Conflict, lock_for_change
 from core.outbox import enqueue_on_commit
 from core.records import delete_with_history, save_with_history
-from modelguidance.models import Acknowledgement, GuidanceSection, ModelGuidanceVersion, SafeguardingLead
+from modelguidance.models import (
+    Acknowledgement,
+    GuidanceSection,
+    ModelGuidanceVersion,
+    SafeguardingLead,
+    TrainingReminder,
+)
 from referrals.models import School
 
 logger = logging.getLogger(__name__)
@@ -515,3 +521,53 @@ def acknowledgement_confirm(*, urn: str, token: str, name: str) -> Acknowledgeme
 
 def schools_for_guidance():
     return School.objects.filter(active=True)
+
+
+# --- DSL training reminders -------------------------------------------------------------------
+
+#: A school is not reminded again within this many days of its last reminder.
+REMINDER_INTERVAL_DAYS = 28
+
+
+@transaction.atomic
+def training_reminders_request(*, user, on: dt.date) -> list[TrainingReminder]:
+    """Remind each school whose DSL's training is out of date on ``on`` (or has none recorded),
+    unless it was reminded in the last ``REMINDER_INTERVAL_DAYS``: one row each, recording who
+    asked and when, and one e-mail each, queued through the outbox once this commits."""
+    from modelguidance.selectors import training_reminder_plan
+
+    plan = training_reminder_plan(on=on)
+    reminders = [
+        TrainingReminder.objects.create(school=row.school, lead=row.dsl, gap=row.gap[:200], requested_by=user)
+        for row in plan.due
+    ]
+    for reminder in reminders:
+        enqueue_on_commit("modelguidance.tasks.send_training_reminder", reminder.pk)
+    return reminders
+
+
+def training_reminder_send(*, reminder_id: int) -> bool:
+    """E-mail one reminder. Safe to run twice: a sent reminder is not sent again."""
+    with transaction.atomic():
+        reminder = (
+            TrainingReminder.objects.select_for_update(of=("self",))
+            .select_related("school", "lead")
+            .get(pk=reminder_id)
+        )
+        if reminder.sent_at is not None:
+            return False
+        context = {
+            "lead": reminder.lead,
+            "school": reminder.school,
+            "gap": reminder.gap,
+            "council_name": settings.COUNCIL_NAME,
+        }
+        send_mail(
+            subject="Designated safeguarding lead training is due",
+            message=render_to_string("modelguidance/email/training_reminder.txt", context),
+            from_email=None,
+            recipient_list=[reminder.lead.email],
+        )
+        reminder.sent_at = timezone.now()
+        reminder.save(update_fields=["sent_at"])
+    return True

@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     # Schools' designated safeguarding leads and their training.
     path("schools/training/", views.CoverageView.as_view(), name="coverage"),
+    path("schools/training/reminders/", views.TrainingRemindersView.as_view(), name="training_reminders"),
     path("schools/<int:school_pk>/training/", views.SchoolCoverageView.as_view(), name="school_coverage"),
     # Public: no sign-in.
     path("model-guidance/", views.PublishedGuidanceView.as_view(), name="published"),

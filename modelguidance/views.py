@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from core.permissions import RoleRequiredMixin
 from core.roles import user_roles
-from guidance.rendering import side_by_side
+from guidance.rendering import diff_html, word_diff
 from modelguidance import permissions, selectors, services
 from modelguidance.forms import (
     AcknowledgeForm,
@@ -281,7 +281,7 @@ class VersionCompareView(EditorMixin, TemplateView):
             chosen = next((o for o in others if o.pk == int(raw)), None)
         elif others:
             chosen = next((o for o in others if o.number < version.number), others[0])
-        rows = []
+        blocks = []
         if chosen:
             old, new = sorted([chosen, version], key=lambda v: v.number)
             sections = {old.pk: [], new.pk: []}
@@ -289,7 +289,7 @@ class VersionCompareView(EditorMixin, TemplateView):
                 "order", "pk"
             ):
                 sections[section.guidance_version_id].append(section)  # both versions' in one query
-            rows = side_by_side(sections[old.pk], sections[new.pk])
+            blocks = word_diff(sections[old.pk], sections[new.pk])
         else:
             old = new = None
         return {
@@ -299,8 +299,10 @@ class VersionCompareView(EditorMixin, TemplateView):
             "chosen": chosen,
             "old": old,
             "new": new,
-            "rows": rows,
-            "changes": sum(1 for r in rows if r.kind != "same"),
+            "difference": diff_html(blocks),
+            "changed": sum(1 for b in blocks if b.change == "changed"),
+            "added": sum(1 for b in blocks if b.change == "added"),
+            "removed": sum(1 for b in blocks if b.change == "removed"),
         }
 
 
@@ -349,7 +351,36 @@ class CoverageView(RoleRequiredMixin, TemplateView):
             "form": form,
             "error_forms": [form] if form.is_bound else [],
             "coverage": selectors.training_coverage(on=on),
+            "last_reminders": selectors.last_training_reminders(),
+            "can_remind": bool(user_roles(self.request.user) & permissions.TRAINING_REMINDERS),
         }
+
+
+class TrainingRemindersView(RoleRequiredMixin, TemplateView):
+    """Confirm, then send, reminders to schools whose DSL training is out of date (today)."""
+
+    template_name = "modelguidance/training_reminders.html"
+    roles = permissions.TRAINING_REMINDERS
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": selectors.training_reminder_plan(on=timezone.localdate()),
+            "interval": services.REMINDER_INTERVAL_DAYS,
+        }
+
+    def post(self, request):
+        sent = services.training_reminders_request(user=request.user, on=timezone.localdate())
+        if sent:
+            messages.success(
+                request,
+                f"Reminder{'s' if len(sent) != 1 else ''} e-mailed to {len(sent)} "
+                f"school{'s' if len(sent) != 1 else ''}' designated safeguarding lead"
+                f"{'s' if len(sent) != 1 else ''}",
+            )
+        else:
+            messages.info(request, "No reminders sent: no school is due one")
+        return HttpResponseRedirect(reverse("modelguidance:coverage"))
 
 
 class SchoolCoverageView(RoleRequiredMixin, TemplateView):

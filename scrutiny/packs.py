@@ -136,6 +136,40 @@ def cabinet_report_parts(*, report: CabinetReport) -> list:
     return parts
 
 
+def cabinet_report_preview(*, report: CabinetReport, appendix: Appendix | None, exempt_pack: bool) -> bytes:
+    """One part of the live report (the report itself, or one appendix) as it will print: the
+    same part, print templates, stylesheet and WeasyPrint settings as the packs, with the pack's
+    running header, classification and page numbers. A preview, not a publication.
+
+    Without ``exempt_pack`` an exempt appendix becomes the public pack's notice page: its
+    context is never read and its template never rendered (core.documents.rendering).
+    """
+    from core.documents import HtmlPart, render_pack
+
+    if appendix is None:
+        template, body = TEMPLATES["report"]
+        part = HtmlPart(
+            title=report.title, template=template, context=report_context(report) | {"body": body}
+        )
+    elif appendix.exempt and not exempt_pack:
+        part = HtmlPart(
+            title=f"Appendix {appendix.number} - {appendix.title}",
+            template="scrutiny/pdf/appendix.html",
+            context={},
+            exempt=True,
+            schedule_12a_paragraph=appendix.schedule_12a_paragraph,
+            public_interest=appendix.public_interest,
+        )
+    else:
+        part = _appendix_part(appendix)
+    return render_pack(
+        parts=[part],
+        classification=selectors.report_classification(report).short,
+        exempt_pack=exempt_pack,
+        title=f"Preview: {cabinet_report_title(report=report)}",
+    )
+
+
 REPORT_FIELDS = (
     "id",
     "title",

@@ -40,6 +40,7 @@ urlpatterns = [
     path("reports/<int:report_pk>/", views.ReportDetailView.as_view(), name="report"),
     path("reports/<int:report_pk>/edit/", views.ReportEditView.as_view(), name="report_edit"),
     path("reports/<int:report_pk>/disclosure/", views.DisclosureCheckView.as_view(), name="disclosure_check"),
+    path("reports/<int:report_pk>/print-preview/", views.ReportPreviewView.as_view(), name="report_preview"),
     path("reports/<int:report_pk>/history/", views.ReportHistoryView.as_view(), name="report_history"),
     path("reports/<int:report_pk>/grants/", views.ReportGrantsView.as_view(), name="report_grants"),
     path("reports/<int:report_pk>/decision/", views.DecisionView.as_view(), name="decision"),
@@ -47,5 +48,10 @@ urlpatterns = [
     path("reports/<int:report_pk>/appendices/new/", views.AppendixAddView.as_view(), name="appendix_add"),
     path("appendices/<int:appendix_pk>/", views.AppendixDetailView.as_view(), name="appendix"),
     path("appendices/<int:appendix_pk>/edit/", views.AppendixEditView.as_view(), name="appendix_edit"),
+    path(
+        "appendices/<int:appendix_pk>/print-preview/",
+        views.AppendixPreviewView.as_view(),
+        name="appendix_preview",
+    ),
     path("appendices/<int:appendix_pk>/file/", views.AppendixFileView.as_view(), name="appendix_file"),
 ]

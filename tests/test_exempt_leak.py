@@ -78,6 +78,16 @@ def test_task_payloads_and_emails_carry_no_exempt_data(canary_referral, publishe
         assert not leaks(message.subject + message.body), message.body
 
 
+def response_text(response) -> str:
+    """What a response shows: its text, or a PDF's extracted text (the print previews)."""
+    content = b"".join(response) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        from tests.core.pdf_helpers import pdf_text
+
+        return pdf_text(content)
+    return content.decode()
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_no_role_without_a_grant_meets_the_canary_anywhere(
     client, role_user, role, canary_referral, canary_review, canary_exports, caplog
@@ -104,7 +114,7 @@ def test_no_role_without_a_grant_meets_the_canary_anywhere(
     } | {export}
     for url in urls:
         response = client.get(url)
-        body = (b"".join(response) if response.streaming else response.content).decode()
+        body = response_text(response)
         # What the user typed is echoed back, and a random CSRF token is no leak.
         body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body)
         for typed in ("qzcnryfirsta", "QzcnryLastB", "qzcnry"):
@@ -242,7 +252,7 @@ def test_the_reviews_own_lead_without_a_grant_meets_no_canary(client, canary_ref
     sign_in_verified(client, lead)
     for url in app_urls(canary_referral.pk, **canary_review).values():
         response = client.get(url)
-        body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+        body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response_text(response))
         assert not leaks(body), (url, leaks(body))
     page = client.get(reverse("reviews:assessment", args=[canary_review["assessment_pk"]]))
     assert page.status_code == 200  # the lead opens the assessment, without the free text

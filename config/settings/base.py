@@ -321,6 +321,8 @@ SCRUTINY_AMBER_BELOW_PERCENT = env.int("SCRUTINY_AMBER_BELOW_PERCENT", default=7
 
 # The council running the service (header, e-mails). Not a GOV.UK service: no crown.
 SERVICE_NAME = "MASH referrals"
+#: The name the council's public pages (model guidance, definitions, acknowledgements) carry.
+PUBLIC_SERVICE_NAME = "Safeguarding guidance for schools"
 COUNCIL_NAME = env.str("COUNCIL_NAME", default="Exampleshire Council")
 # The address e-mailed links start with (acknowledgement links go to schools outside the council).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")

@@ -7,7 +7,13 @@ two-factor session, and every such read writes an access-log row.
 
 from __future__ import annotations
 
-from scrutiny.views.appendices import AppendixAddView, AppendixDetailView, AppendixEditView, AppendixFileView
+from scrutiny.views.appendices import (
+    AppendixAddView,
+    AppendixDetailView,
+    AppendixEditView,
+    AppendixFileView,
+    AppendixPreviewView,
+)
 from scrutiny.views.reports import (
     DecisionView,
     DisclosureCheckView,
@@ -17,6 +23,7 @@ from scrutiny.views.reports import (
     ReportGrantsView,
     ReportHistoryView,
     ReportListView,
+    ReportPreviewView,
     ReportPublishView,
 )
 from scrutiny.views.tracker import (
@@ -39,6 +46,7 @@ __all__ = [
     "AppendixDetailView",
     "AppendixEditView",
     "AppendixFileView",
+    "AppendixPreviewView",
     "DecisionView",
     "DisclosureCheckView",
     "EvidenceAddView",
@@ -52,6 +60,7 @@ __all__ = [
     "ReportGrantsView",
     "ReportHistoryView",
     "ReportListView",
+    "ReportPreviewView",
     "ReportPublishView",
     "ResponseView",
     "TrackerExportView",

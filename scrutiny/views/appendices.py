@@ -20,7 +20,7 @@ from scrutiny.permissions import (
     can_see_exempt_appendices,
 )
 from scrutiny.views.common import VersionedFormView
-from scrutiny.views.reports import ReportMixin
+from scrutiny.views.reports import ReportMixin, print_preview
 
 
 def _appendix_input(data: dict) -> services.AppendixInput:
@@ -175,4 +175,22 @@ class AppendixFileView(AppendixMixin, ReadersMixin, View):
             as_attachment=True,
             filename=f"appendix-{appendix.number}.pdf",
             content_type="application/pdf",
+        )
+
+
+class AppendixPreviewView(AppendixMixin, ReadersMixin, View):
+    """One appendix as it will print. An exempt one prints in full only for a grant holder
+    (logged, as a download of it is); for anyone else it is the public pack's notice page."""
+
+    def get(self, request, appendix_pk):
+        appendix = self.appendix
+        may_see = self.may_see_content()
+        if appendix.exempt and may_see:
+            self.log_read(channel=AccessLogEntry.Channel.PDF, fields=shown_fields([appendix]))
+        return print_preview(
+            request,
+            report=appendix.report,
+            appendix=appendix,
+            may_see_exempt=appendix.exempt and may_see,
+            name=f"preview-appendix-{appendix.number}.pdf",
         )

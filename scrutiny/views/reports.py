@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -139,6 +139,37 @@ class ReportDetailView(ReportMixin, ReadersMixin, View):
                 "may_see_exempt": may_see_exempt,
                 "versions": selectors.report_versions(report, may_see_exempt=may_see_exempt),
             },
+        )
+
+
+def print_preview(request, *, report, appendix=None, may_see_exempt: bool, name: str):
+    """A part of the report rendered now by WeasyPrint, shown inline (not a download)."""
+    from core.documents import PackError
+
+    try:
+        pdf = packs.cabinet_report_preview(report=report, appendix=appendix, exempt_pack=may_see_exempt)
+    except PackError as error:
+        return render(
+            request,
+            "scrutiny/preview_refused.html",
+            {
+                "report": report,
+                "message": error.message,
+                "back": reverse("scrutiny:report", args=[report.pk]),
+            },
+            status=422,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+class ReportPreviewView(ReportMixin, ReadersMixin, View):
+    """The report itself as it will print (its body holds nothing exempt)."""
+
+    def get(self, request, report_pk):
+        return print_preview(
+            request, report=self.report, may_see_exempt=False, name=f"preview-report-{self.report.pk}.pdf"
         )
 
 

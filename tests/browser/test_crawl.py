@@ -50,6 +50,8 @@ NOT_PAGES = {
     "referrals:import_sample",  # CSV
     "scrutiny:export",  # CSV
     "scrutiny:appendix_file",  # the uploaded PDF
+    "scrutiny:report_preview",  # PDF (a part as it will print)
+    "scrutiny:appendix_preview",  # PDF
     "modelguidance:published_pdf",  # PDF
     "modelguidance:version_eqia_file",  # PDF
     "documents:download",  # PDF

@@ -13,7 +13,15 @@ from core.roles import Role
 from scrutiny import services
 from scrutiny.models import Appendix, CabinetReport, DecisionRecord, Recommendation
 from tests.conftest import sign_in_verified
-from tests.scrutiny.helpers import REPORT_VALUES, add_appendix, make_report, meetings, pdf_bytes, publish
+from tests.scrutiny.helpers import (
+    REPORT_VALUES,
+    add_appendix,
+    make_report,
+    meetings,
+    pdf_bytes,
+    publish,
+    travel_to,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +303,50 @@ def test_a_key_decision_not_subject_to_call_in_needs_the_scrutiny_chairs_agreeme
     # The decision page starts from the record, reasons included.
     again = officer_client.get(url).content.decode()
     assert "Councillor Pat Jones" in again
+
+
+def _card(page: str, title: str) -> str:
+    """The text of the summary card headed ``title`` on the report page."""
+    start = page.index(f">{title}</h3>")
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_report_page_groups_its_actions_and_says_what_to_do_next(officer_client, officer):
+    report = make_report(officer)
+    add_appendix(officer, report)
+    url = reverse("scrutiny:report", args=[report.pk])
+    with travel_to(dt.date(2020, 11, 18)):  # before the meeting: the papers can be published
+        page = officer_client.get(url).content.decode()
+    assert page.count('class="govuk-summary-card"') == 3
+    compose, publishing, exports = (
+        _card(page, "Write the report"),
+        _card(page, "Publish and decide"),
+        _card(page, "Export PDF packs"),
+    )
+    assert reverse("scrutiny:report_edit", args=[report.pk]) in compose
+    assert reverse("scrutiny:appendix_add", args=[report.pk]) in compose
+    assert reverse("scrutiny:disclosure_check", args=[report.pk]) in publishing
+    assert reverse("scrutiny:report_publish", args=[report.pk]) in publishing
+    assert reverse("scrutiny:decision", args=[report.pk]) in publishing
+    assert "publish the papers for the meeting to export them" in exports
+    assert "then publish the papers for the meeting" in page.split('id="next-step"')[1].split("</p>")[0]
+    # One h1, the report's title; the report's own h1 (the PDF's) is not repeated on the page.
+    assert page.count("<h1") == 1
+
+    version = publish(officer, report)
+    with travel_to(dt.date(2020, 11, 18)):
+        page = officer_client.get(url).content.decode()
+    assert "The papers are published. Record the decision" in page
+    exports = _card(page, "Export PDF packs")
+    assert reverse("documents:exports", args=["cabinet_report_version", version.pk]) in exports
+
+
+def test_a_reader_sees_only_the_actions_open_to_them(client, role_user, officer):
+    report = make_report(officer)
+    sign_in_verified(client, role_user(Role.LEAD_REVIEWER))
+    with travel_to(dt.date(2020, 11, 10)):
+        page = client.get(reverse("scrutiny:report", args=[report.pk])).content.decode()
+    for name in ("report_edit", "appendix_add", "report_publish", "decision", "report_grants"):
+        assert reverse(f"scrutiny:{name}", args=[report.pk]) not in page, name
+    assert reverse("scrutiny:disclosure_check", args=[report.pk]) in page
+    assert "The report is being drafted" in page

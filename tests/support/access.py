@@ -88,6 +88,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "modelguidance:version_acknowledgements": GUIDANCE_EDITORS,
     "modelguidance:coverage": DSL_TRAINING,
     "modelguidance:school_coverage": DSL_TRAINING,
+    "modelguidance:training_reminders": GUIDANCE_EDITORS,
     "modelguidance:published": ALL,
     "modelguidance:published_pdf": ALL,
     "guidance:definitions": ALL,
@@ -165,6 +166,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "scrutiny:appendix": SCRUTINY_READERS,
     "scrutiny:appendix_edit": OFFICERS,
     "scrutiny:appendix_file": SCRUTINY_READERS,
+    "scrutiny:appendix_preview": SCRUTINY_READERS,
+    "scrutiny:report_preview": SCRUTINY_READERS,
     # Records lifecycle (retention, legal holds, disposal): information governance alone.
     "records:home": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:hold_create": frozenset({R.INFORMATION_GOVERNANCE}),
