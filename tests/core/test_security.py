@@ -332,7 +332,9 @@ def test_no_page_opens_before_the_second_factor(client, role_user, role, review_
         "otp_webauthn:credential-authentication-begin",
         "otp_webauthn:credential-authentication-complete",
     }
-    allowed = PUBLIC | {"core:verify", "core:two_factor_setup"} | key_sign_in
+    # The e-mailed link to set a password (for the account its token names; it changes no
+    # second factor).
+    allowed = PUBLIC | {"core:verify", "core:two_factor_setup", "core:password_set"} | key_sign_in
     # A security key may be an account's first factor, as an authenticator app may.
     first_factor = {
         "core:security_key_add",

@@ -80,7 +80,7 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model, 
     officer = django_user_model.objects.get(username="officer")
     sign_in_verified(client, officer)
     page = client.get(reverse("scrutiny:report", args=[demo.pk])).content.decode()
-    body = page[page.index('<article class="app-document">') : page.index("</article>")]
+    body = page[page.index('<article class="app-document"') : page.index("</article>")]
     tags = r'<(?:dt class="govuk-summary-list__key"|h2 class="govuk-heading-m")>([^<]+)<'
     assert [_normal(h) for h in re.findall(tags, body)] == [_normal(h) for h in HEADINGS_2020]
     # Four lettered recommendations, paragraphs 1 to 19 numbered on from alternative options.

@@ -121,7 +121,7 @@ def test_the_holder_setting_their_own_password_frees_the_administrator_who_sent_
     assert two_factor.recovery_refusal(actor=admin, user=holder, action="reset")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_password_link_and_a_reset_by_one_administrator_at_once_cannot_both_pass(role_user):
     """Both checks take the account's lock before they read each other's events: the second of
     two simultaneous requests waits for the first, then sees its event and is refused."""

@@ -79,6 +79,7 @@ LISTS_OF_ONE_RECORD = {
     "scrutiny:recommendation_history": "this recommendation's history",
     "scrutiny:report_history": "this report's history",
     "scrutiny:report": "one cabinet report",
+    "scrutiny:report_preview": "one cabinet report, as a PDF",
     "scrutiny:report_edit": "one cabinet report",
     "scrutiny:report_grants": "one report's grants",
     "scrutiny:report_publish": "publishing one report's papers (a form, not a list)",
