@@ -49,6 +49,11 @@ def officer(role_user):
     return user
 
 
+def active_navigation(page) -> list[str]:
+    """The service navigation's items marked as where the page is (one, or none)."""
+    return page.locator(".govuk-service-navigation__item--active").all_inner_texts()
+
+
 def look(page, name: str, widths: list[str]) -> None:
     """Screenshots at 1280 and 320 px; at 320 px the page must not scroll sideways."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -93,6 +98,8 @@ def test_a_school_dsl_without_an_account_reads_and_acknowledges_the_guidance(
         assert "Tell the DSL at once" in page.locator("main").inner_text()
         assert page.locator(".app-header--public").is_visible()
         assert not page.get_by_text("Sign out").count()
+        name = page.locator(".govuk-header__service-name")
+        assert name.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"  # white on black
         look(page, "public-published", widths)
         audit.visit("public-definitions", "/guidance/what-is-peer-on-peer-abuse/")
         look(page, "public-definitions", widths)
@@ -141,6 +148,7 @@ def test_an_officer_compares_two_versions_word_by_word(page, audit, officer):
     assert "at once" in page.locator(".app-diff del.app-diff__del").first.inner_text()
     assert "**" not in page.locator(".app-diff").inner_text()
     audit("compare")
+    assert active_navigation(page) == ["Model guidance"]
     look(page, "compare", widths)
     assert not widths, widths
     audit.assert_clean()
@@ -221,6 +229,7 @@ def test_an_officer_reminds_schools_about_dsl_training(page, audit, officer):
     key_press_on(page, page.get_by_role("link", name="Remind schools whose DSL training is out of date"))
     page.get_by_role("heading", name="Remind schools to renew DSL training").wait_for()
     audit("training-reminders")
+    assert active_navigation(page) == ["DSL training"]
     listed = page.locator("#reminder-schools").inner_text()
     assert "Lapsed Primary School" in listed
     assert "Never Trained High" in listed
