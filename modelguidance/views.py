@@ -374,9 +374,9 @@ class TrainingRemindersView(RoleRequiredMixin, TemplateView):
         if sent:
             messages.success(
                 request,
-                f"Reminder{'s' if len(sent) != 1 else ''} e-mailed to {len(sent)} "
-                f"school{'s' if len(sent) != 1 else ''}' designated safeguarding lead"
-                f"{'s' if len(sent) != 1 else ''}",
+                "Reminder e-mailed to 1 school's designated safeguarding lead"
+                if len(sent) == 1
+                else f"Reminders e-mailed to {len(sent)} schools' designated safeguarding leads",
             )
         else:
             messages.info(request, "No reminders sent: no school is due one")

@@ -136,8 +136,8 @@ def test_officer_publishes_and_a_school_acknowledges(page, audit, browser, live_
     page.get_by_role("button", name="Save the draft").click()
     banner(page, "Draft saved")
     page.get_by_role("link", name="Compare with another version").click()
-    page.locator("ins.app-diff__ins", has_text="straight away").wait_for()
-    assert "at once" in page.locator("del.app-diff__del").first.inner_text()
+    page.locator(".app-diff ins.app-diff__ins", has_text="straight away").wait_for()
+    assert "at once" in page.locator(".app-diff del.app-diff__del").first.inner_text()  # not the key
     assert "**" not in page.locator(".app-diff").inner_text()  # the rendered text, not Markdown
     audit("version-compare", shot=True)
     audit.visit("versions", "/guidance/model/")

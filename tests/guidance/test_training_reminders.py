@@ -115,3 +115,10 @@ def test_the_acknowledgement_list_names_each_schools_dsl(client, officer, django
     body = client.get(reverse("modelguidance:version_acknowledgements", args=[version.pk])).content.decode()
     assert lead.name in body
     assert lead.email in body
+
+
+def test_one_reminder_is_announced_in_the_singular(client, officer):
+    school_with_dsl(trained_on=None, name="Never Trained High")
+    sign_in_verified(client, officer)
+    response = client.post(reverse("modelguidance:training_reminders"), follow=True)
+    assert "Reminder e-mailed to 1 school&#x27;s designated safeguarding lead" in response.content.decode()
