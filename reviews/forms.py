@@ -11,6 +11,7 @@ from core.roles import GROUP_NAMES, Role
 from referrals.models import AbuseForm
 from reviews import services
 from reviews.models import CaseAssessment, CriterionRating, ScreeningDecision
+from reviews.permissions import possible_assessors
 
 PERIOD_ROWS = 3
 
@@ -68,10 +69,13 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = form_helper()
         self.fields["reviewers"].queryset = (
-            get_user_model()
-            .objects.filter(groups__name__in=[GROUP_NAMES[Role.REVIEWER], GROUP_NAMES[Role.LEAD_REVIEWER]])
-            .exclude(pk=getattr(lead, "pk", None))  # the lead assesses nothing (reviews.services)
-            .exclude(groups__name=GROUP_NAMES[Role.ADMINISTRATOR])  # nor do administrators
+            possible_assessors(  # the lead and administrators assess nothing (reviews.permissions)
+                get_user_model()
+                .objects.filter(
+                    groups__name__in=[GROUP_NAMES[Role.REVIEWER], GROUP_NAMES[Role.LEAD_REVIEWER]]
+                )
+                .exclude(pk=getattr(lead, "pk", None))
+            )
             .distinct()
             .order_by("username")
         )

@@ -14,7 +14,6 @@ from django.utils import timezone
 from core import permissions
 from core.exempt import MASK, mask_all
 from core.exempt import shown_fields as exempt_shown_fields
-from core.roles import Role, has_role
 from core.timescales import age_on
 from guidance.models import GuidanceDocument
 from guidance.selectors import documents_in_force
@@ -28,11 +27,12 @@ from reviews.models import (
     ReviewPeriod,
     ScreeningDecision,
 )
+from reviews.permissions import reads_every_review
 from reviews.statistics import KappaEstimate, kappa_estimate
 
 
 def reviews_visible_to(*, user) -> QuerySet[Review]:
-    if has_role(user, Role.LEAD_REVIEWER, Role.INFORMATION_GOVERNANCE, Role.REPORT_OFFICER):
+    if reads_every_review(user):
         return Review.objects.all()
     return Review.objects.filter(reviewers=user).distinct()
 

@@ -8,7 +8,6 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
@@ -18,7 +17,6 @@ from simple_history.utils import bulk_create_with_history
 from core import permissions
 from core.permissions import VIEW_EXEMPT, GrantKind
 from core.records import delete_with_history, save_with_history
-from core.roles import GROUP_NAMES, Role, has_role
 from guidance.selectors import criteria_in_force
 from referrals.models import AbuseForm, Referral, ReferralChild
 from reviews.models import (
@@ -30,6 +28,14 @@ from reviews.models import (
     ReviewRecommendation,
     ReviewTheme,
     ScreeningDecision,
+)
+from reviews.permissions import (
+    ADMINISTRATORS_ASSESS_NOTHING,
+    LEAD_ASSESSES_NOTHING,
+    any_administrator,
+    is_administrator,
+    may_set_up_review,
+    possible_assessors,
 )
 from reviews.selectors import moderation_blocker
 
@@ -51,20 +57,6 @@ def _require_status(review: Review, *statuses: str) -> None:
         raise IllegalReviewStep(
             f"The review is {review.get_status_display().lower()}; this needs it to be {allowed}"
         )
-
-
-#: The lead accepts or returns each assessment and resolves moderation's disagreements, so a case is
-#: never assigned to them: their grant on it would be one they gave themselves, and their
-#: assessment one they approved.
-LEAD_ASSESSES_NOTHING = (
-    "The lead reviewer accepts or returns each assessment, so cannot assess a case: "
-    "choose another of the review's reviewers"
-)
-
-
-ADMINISTRATORS_ASSESS_NOTHING = (
-    "Administrators hold no access to case data, so cannot assess a case: choose another reviewer"
-)
 
 
 def _require_lead(user, review: Review) -> None:
@@ -97,7 +89,7 @@ def review_create(
     require_same_school: bool = True,
     moderation_share: int = 20,
 ) -> Review:
-    if not has_role(user, Role.LEAD_REVIEWER):
+    if not may_set_up_review(user):
         raise ValidationError("Only a lead reviewer can set up a review")
     errors: dict[str, str] = {}
     if not title.strip():
@@ -119,11 +111,7 @@ def review_create(
         )
     if any(reviewer.pk == lead_reviewer.pk for reviewer in reviewers):
         errors["reviewers"] = LEAD_ASSESSES_NOTHING
-    elif (
-        get_user_model()
-        .objects.filter(pk__in=[r.pk for r in reviewers], groups__name=GROUP_NAMES[Role.ADMINISTRATOR])
-        .exists()
-    ):
+    elif any_administrator(reviewers):
         errors["reviewers"] = ADMINISTRATORS_ASSESS_NOTHING
     if errors:
         raise ValidationError(errors)
@@ -295,7 +283,7 @@ def assessment_assign(*, user, review_id: int, referral_id: int, reviewer) -> Ca
         raise ValidationError({"reviewer": LEAD_ASSESSES_NOTHING})
     if not review.reviewers.filter(pk=reviewer.pk).exists():
         raise ValidationError({"reviewer": "Choose one of the review's reviewers"})
-    if reviewer.groups.filter(name=GROUP_NAMES[Role.ADMINISTRATOR]).exists():  # no grant on case data
+    if is_administrator(reviewer):  # they hold no grant on case data
         raise ValidationError({"reviewer": ADMINISTRATORS_ASSESS_NOTHING})
     screening = review.screening.filter(referral_id=referral_id, decision=ScreeningDecision.Decision.INCLUDE)
     if not screening.exists():
@@ -428,10 +416,7 @@ def review_start_moderation(*, user, review_id: int) -> list[CaseAssessment]:
     sample = random.Random(review.pk).sample(primaries, size)  # noqa: S311 - a sample, not a secret
     # The lead accepts each assessment and resolves each disagreement, so never makes one.
     people = sorted(
-        review.reviewers.exclude(pk=review.lead_reviewer_id).exclude(
-            groups__name=GROUP_NAMES[Role.ADMINISTRATOR]
-        ),
-        key=lambda u: u.pk,
+        possible_assessors(review.reviewers.exclude(pk=review.lead_reviewer_id)), key=lambda u: u.pk
     )
     made = []
     for index, primary in enumerate(sorted(sample, key=lambda a: a.referral_id)):

@@ -17,10 +17,11 @@ from core.access_log import record_access
 from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.permissions import RoleRequiredMixin
-from core.roles import CASE_REVIEW_ROLES, GROUP_NAMES, Role, has_role
+from core.roles import CASE_REVIEW_ROLES
 from reviews import selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ModerationForm, ReviewForm, ScreeningForm
 from reviews.models import CaseAssessment, Review, ScreeningDecision
+from reviews.permissions import may_set_up_review, possible_assessors
 
 
 class ReviewMixin(LoginRequiredMixin):
@@ -53,7 +54,7 @@ class ReviewListView(RoleRequiredMixin, TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "reviews": selectors.reviews_visible_to(user=user).select_related("lead_reviewer"),
-            "can_create": has_role(user, Role.LEAD_REVIEWER),
+            "can_create": may_set_up_review(user),
             "my_assessments": CaseAssessment.objects.filter(reviewer=user)
             .exclude(status=CaseAssessment.Status.ACCEPTED)
             .select_related("review", "referral"),
@@ -64,7 +65,7 @@ class ReviewCreateView(LoginRequiredMixin, View):
     template_name = "reviews/review_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not has_role(request.user, Role.LEAD_REVIEWER):
+        if request.user.is_authenticated and not may_set_up_review(request.user):
             raise Http404("Page not found")
         return super().dispatch(request, *args, **kwargs)
 
@@ -268,9 +269,7 @@ class AssignmentView(ReviewMixin, View):
 
     def people(self):
         """The review's reviewers, never its lead (who accepts their work: reviews.services)."""
-        reviewers = self.review.reviewers.exclude(pk=self.review.lead_reviewer_id).exclude(
-            groups__name=GROUP_NAMES[Role.ADMINISTRATOR]
-        )
+        reviewers = possible_assessors(self.review.reviewers.exclude(pk=self.review.lead_reviewer_id))
         return sorted(reviewers, key=lambda u: u.username)
 
     def render(self, form, status=200):
