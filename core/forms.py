@@ -53,6 +53,23 @@ class GovDateField(DateInputField):
         return result
 
 
+def reason_field(
+    label: str, *, what: str = "", help_text: str = "", rows: int = 3, max_length: int = 2000
+) -> forms.CharField:
+    """The one way a form asks for a reason that must say something (core.reasons): "Why the
+    hold is lifted" asks, and its errors say, "Enter why the hold is lifted" (or ``what``, where
+    the question reads differently from the error: "Enter the reason for emergency access")."""
+    what = what or label[0].lower() + label[1:]
+    return forms.CharField(
+        label=label,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=max_length,
+        error_messages={"required": f"Enter {what}"},
+        validators=[ReasonValidator(what)],
+    )
+
+
 BIGINT_RANGE = range(-(2**63), 2**63)
 
 
@@ -258,13 +275,11 @@ class BreakGlassReviewForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select whether the emergency access was justified"},
     )
-    note = forms.CharField(
-        label="Note",
+    note = reason_field(
+        "Note",
+        what="a note on why it was or was not justified",
         help_text="Why it was or was not justified, in at least 20 characters and 3 words",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=2000,
-        error_messages={"required": "Enter a note on why it was or was not justified"},
-        validators=[ReasonValidator("a note on why it was or was not justified")],
+        rows=4,
     )
 
     def __init__(self, *args, **kwargs):

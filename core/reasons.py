@@ -12,7 +12,8 @@ so "x", "." or "aaaaaaaaaa" is no reason, and nor is "asdf qwer zxcv jkl". The r
 - and it says what for: at least ``MIN_KNOWN`` of its words are not ``FILLER`` (pronouns,
   articles, prepositions, auxiliaries, pleas and urgency: "please let me in right now ok" and
   "I need access now, urgent" say nothing anyone could check later).
-Forms use ``ReasonValidator`` on their reason field; services call ``reason_error`` (or
+Forms ask for a reason with ``core.forms.reason_field`` (the one place that builds the field and
+its ``ReasonValidator``; ruff's banned-api keeps it so); services call ``reason_error`` (or
 ``reason_check``) so a caller that skips the form is refused the same way.
 """
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import GovDateField, ModelMultipleChoiceField, form_helper
-from core.reasons import ReasonValidator
+from core.forms import GovDateField, ModelMultipleChoiceField, form_helper, reason_field
 from records.models import Redaction, SubjectAccessRequest
 from referrals.models import AbuseForm
 
@@ -16,19 +15,6 @@ class _Form(forms.Form):
         self.helper = form_helper()
 
 
-def _reason(label: str, *, rows: int = 3) -> forms.CharField:
-    """A reason that must say something (core.reasons): "Why the hold is lifted" asks, and its
-    errors say, "Enter why the hold is lifted"."""
-    what = label[0].lower() + label[1:]
-    return forms.CharField(
-        label=label,
-        widget=forms.Textarea(attrs={"rows": rows}),
-        max_length=2000,
-        error_messages={"required": f"Enter {what}"},
-        validators=[ReasonValidator(what)],
-    )
-
-
 class LegalHoldForm(_Form):
     name = forms.CharField(
         label="Name of the legal hold",
@@ -36,7 +22,7 @@ class LegalHoldForm(_Form):
         max_length=200,
         error_messages={"required": "Enter the name of the legal hold"},
     )
-    reason = _reason("Why the records must be kept", rows=4)
+    reason = reason_field("Why the records must be kept", rows=4)
     references = forms.CharField(
         label="Referrals it names (optional)",
         help_text="Referral references, one a line or separated by commas",
@@ -66,7 +52,7 @@ class LegalHoldForm(_Form):
 class LiftHoldForm(_Form):
     """The first officer proposes lifting the hold; a second one decides."""
 
-    reason = _reason("Why the hold should be lifted")
+    reason = reason_field("Why the hold should be lifted")
 
 
 class LiftDecisionForm(_Form):
@@ -170,7 +156,7 @@ class SubjectAccessRequestForm(_Form):
 
 class ExtendForm(_Form):
     extended_to = GovDateField(noun="the new date the response is due", label="New date the response is due")
-    reason = _reason("Why the response needs longer")
+    reason = reason_field("Why the response needs longer")
 
 
 class RedactionAddForm(_Form):
@@ -186,9 +172,9 @@ class RedactionAddForm(_Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select the exemption that applies"},
     )
-    reason = _reason("Why it is withheld")
+    reason = reason_field("Why it is withheld")
 
 
 class RedactionRemoveForm(_Form):
     redaction = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
-    reason = _reason("Why it is disclosed", rows=2)
+    reason = reason_field("Why it is disclosed", rows=2)

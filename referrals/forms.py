@@ -11,8 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.forms import GovDateField, ModelMultipleChoiceField, form_helper
-from core.reasons import ReasonValidator
+from core.forms import GovDateField, ModelMultipleChoiceField, form_helper, reason_field
 from core.roles import GROUP_NAMES, Role
 from core.timescales import local_zone
 from referrals import services
@@ -718,12 +717,10 @@ class GrantForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Select what the person may do"},
     )
-    reason = forms.CharField(
-        label="Why do they need it?",
+    reason = reason_field(
+        "Why do they need it?",
+        what="why this person needs to see the referral",
         help_text="At least 20 characters and 3 words. Information governance reads this.",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Enter why this person needs to see the referral"},
-        validators=[ReasonValidator("why this person needs to see the referral")],
     )
     expires_on = GovDateField(
         noun="the date the grant ends",
@@ -761,15 +758,14 @@ class RevokeForm(forms.Form):
 
 
 class BreakGlassForm(forms.Form):
-    reason = forms.CharField(
-        label="Why do you need to see the identities now?",
+    reason = reason_field(
+        "Why do you need to see the identities now?",
+        what="the reason for emergency access",
         help_text=(
             "Information governance will review this. Say what the emergency is, "
             "in at least 20 characters and 3 words."
         ),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Enter the reason for emergency access"},
-        validators=[ReasonValidator("the reason for emergency access")],
+        rows=4,
     )
 
     def __init__(self, *args, **kwargs):

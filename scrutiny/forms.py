@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import GovDateField, form_helper
-from core.reasons import ReasonValidator
+from core.forms import GovDateField, form_helper, reason_field
 from guidance.models import GuidanceDocument
 from reviews.models import Review, ReviewRecommendation
 from scrutiny import selectors
@@ -263,12 +262,11 @@ class GrantForm(GovForm):
     user = forms.ModelChoiceField(
         label="Person", queryset=None, error_messages={"required": "Select the person"}
     )
-    reason = forms.CharField(
-        label="Why they need the exempt appendices",
+    reason = reason_field(
+        "Why they need the exempt appendices",
+        what="why this person needs the exempt appendices",
         help_text="At least 20 characters and 3 words",
-        widget=forms.Textarea(attrs=TEXTAREA),
-        error_messages={"required": "Enter why this person needs the exempt appendices"},
-        validators=[ReasonValidator("why this person needs the exempt appendices")],
+        rows=4,
     )
     expires_on = GovDateField(
         label="Access ends on",

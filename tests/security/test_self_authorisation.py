@@ -122,6 +122,32 @@ def test_keyboard_mash_of_the_right_length_gets_the_plain_words_message():
     )
 
 
+@pytest.mark.parametrize(
+    ("form_class", "field", "message"),
+    [
+        ("referrals.forms.GrantForm", "reason", "Enter why this person needs to see the referral"),
+        ("referrals.forms.BreakGlassForm", "reason", "Enter the reason for emergency access"),
+        ("scrutiny.forms.GrantForm", "reason", "Enter why this person needs the exempt appendices"),
+        ("records.forms.LegalHoldForm", "reason", "Enter why the records must be kept"),
+        ("core.forms.BreakGlassReviewForm", "note", "Enter a note on why it was or was not justified"),
+    ],
+)
+def test_every_form_that_gives_or_explains_access_asks_for_a_reason_that_says_something(
+    form_class, field, message
+):
+    """One way to ask for a reason (core.forms.reason_field): each of these forms refuses a
+    blank reason and one that says nothing, naming what was asked for."""
+    from django.utils.module_loading import import_string
+
+    cls = import_string(form_class)
+    form_field = cls.base_fields[field]
+    assert form_field.error_messages["required"] == message
+    assert any(isinstance(v, ReasonValidator) for v in form_field.validators)
+    with pytest.raises(ValidationError):
+        form_field.clean("ok ok ok ok ok ok ok")
+    assert form_field.clean(GOOD_REASON) == GOOD_REASON
+
+
 def test_every_grant_and_emergency_access_service_refuses_an_empty_reason(role_user):
     manager = role_user(Role.MASH_MANAGER, username="grantor")
     reader = role_user(Role.MASH_PRACTITIONER, username="reader")
