@@ -21,7 +21,7 @@ from records.models import DisposalBatch, DisposalCandidate, LegalHold, Tombston
 from referrals import services as referral_services
 from referrals.models import Child, ImportBatch, Referral, ReferralChild, ReferralDetail
 from tests.referrals.helpers import child_input, referral_input
-from tests.support.canary import CANARY, DOB
+from tests.support.canary import CANARY, DOB, canary_assessment
 
 pytestmark = pytest.mark.django_db
 
@@ -44,55 +44,6 @@ def governance(role_user):
     return role_user(Role.INFORMATION_GOVERNANCE, username="ig-decider"), role_user(
         Role.INFORMATION_GOVERNANCE, username="ig-approver"
     )
-
-
-def _review_of(referral, role_user):
-    """A case review of the referral with a canary in every reviewer's free text (no report)."""
-    from reviews import services as review_services
-
-    lead = role_user(Role.LEAD_REVIEWER, username="disposal-lead")
-    reviewer = role_user(Role.REVIEWER, username="disposal-reviewer")
-    day = timezone.localtime(referral.received_at).date()
-    review = review_services.review_create(
-        user=lead,
-        title="Disposal review",
-        terms_of_reference="Terms",
-        lead_reviewer=lead,
-        reviewers=[reviewer],
-        periods=[review_services.PeriodInput("Now", day, day)],
-        require_same_school=False,
-        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
-    )
-    review_services.review_start_screening(user=lead, review_id=review.pk)
-    for decision in review.screening.all():
-        review_services.screening_decide(
-            user=lead, decision_id=decision.pk, include=decision.referral_id == referral.pk
-        )
-    review_services.review_start_reviewing(user=lead, review_id=review.pk)
-    assessment = review_services.assessment_assign(
-        user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
-    )
-    ratings = {
-        r.criterion_id: review_services.RatingInput("met", "Qzcnry evidence")
-        for r in assessment.ratings.all()
-    }
-    assessment = review_services.assessment_save(
-        user=reviewer,
-        assessment_id=assessment.pk,
-        expected_version=1,
-        ratings=ratings,
-        advice_matched="yes",
-        overall_judgement="good",
-        good_practice="Qzcnry good practice",
-        areas_for_improvement="Qzcnry improvement",
-    )
-    review_services.assessment_submit(
-        user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
-    )
-    review_services.assessment_decide(
-        user=lead, assessment_id=assessment.pk, accept=True, comments="Qzcnry comment"
-    )
-    return assessment
 
 
 def _held_referral(role_user):
@@ -211,7 +162,7 @@ def test_disposal_leaves_no_canary_in_any_table_or_file_and_a_held_referral_surv
 ):
     schedule.MEDIA_ROOT = str(tmp_path / "media")
     decider, approver = governance
-    _review_of(canary_referral, role_user)
+    canary_assessment(role_user, canary_referral, name="disposal")
     _stored_files(canary_referral)
     held = _held_referral(role_user)
     services.legal_hold_place(

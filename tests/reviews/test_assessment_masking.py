@@ -23,7 +23,7 @@ from core.roles import Role
 from reviews import services as review_services
 from reviews.models import CaseAssessment
 from tests.conftest import sign_in_verified
-from tests.support.canary import leaks
+from tests.support.canary import canary_assessment, leaks
 
 pytestmark = pytest.mark.django_db
 
@@ -32,45 +32,8 @@ pytestmark = pytest.mark.django_db
 def returned_assessment(role_user, canary_referral):
     """An assessment of the canary referral, canaries in all its free text, returned to the
     reviewer by the lead with a canary comment (so the reviewer may change it again)."""
-    lead = role_user(Role.LEAD_REVIEWER, username="mask-lead")
-    reviewer = role_user(Role.REVIEWER, username="mask-reviewer")
-    day = timezone.localtime(canary_referral.received_at).date()
-    review = review_services.review_create(
-        user=lead,
-        title="Masking review",
-        terms_of_reference="Terms",
-        lead_reviewer=lead,
-        reviewers=[reviewer],
-        periods=[review_services.PeriodInput("Now", day, day)],
-        require_same_school=False,
-        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
-    )
-    review_services.review_start_screening(user=lead, review_id=review.pk)
-    review_services.screening_decide(user=lead, decision_id=review.screening.get().pk, include=True)
-    review_services.review_start_reviewing(user=lead, review_id=review.pk)
-    assessment = review_services.assessment_assign(
-        user=lead, review_id=review.pk, referral_id=canary_referral.pk, reviewer=reviewer
-    )
-    ratings = {
-        r.criterion_id: review_services.RatingInput("met", f"Qzcnry evidence {r.criterion_id}")
-        for r in assessment.ratings.all()
-    }
-    assert ratings
-    assessment = review_services.assessment_save(
-        user=reviewer,
-        assessment_id=assessment.pk,
-        expected_version=1,
-        ratings=ratings,
-        advice_matched="yes",
-        overall_judgement="good",
-        good_practice="Qzcnry good practice",
-        areas_for_improvement="Qzcnry improvement",
-    )
-    review_services.assessment_submit(
-        user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
-    )
-    review_services.assessment_decide(
-        user=lead, assessment_id=assessment.pk, accept=False, comments="Qzcnry comment from the lead"
+    _, assessment, lead, reviewer = canary_assessment(
+        role_user, canary_referral, name="mask", accept=False, comments="Qzcnry comment from the lead"
     )
     assessment.refresh_from_db()
     assert assessment.status == CaseAssessment.Status.RETURNED

@@ -130,17 +130,22 @@ def canary_referral(role_user, django_capture_on_commit_callbacks, published):
     return referral
 
 
-@pytest.fixture
-def canary_review(role_user, canary_referral):
-    """A case review of the canary referral, with a canary in every free-text field."""
+def canary_assessment(
+    role_user, referral, *, name: str, accept: bool = True, comments: str = "Qzcnry comment"
+):
+    """A case review of ``referral`` (only it screened in) and its assessment, with a canary in
+    every free-text field a reviewer writes (each criterion's evidence names the criterion),
+    submitted and then accepted or returned by the lead with ``comments``. The one way tests
+    build an assessment that must not leak. Returns ``(review, assessment, lead, reviewer)``;
+    the accounts are ``<name>-lead`` and ``<name>-reviewer``."""
     from reviews import services as review_services
 
-    lead = role_user(Role.LEAD_REVIEWER, username="canary-lead")
-    reviewer = role_user(Role.REVIEWER, username="canary-reviewer")
-    day = timezone.localtime(canary_referral.received_at).date()
+    lead = role_user(Role.LEAD_REVIEWER, username=f"{name}-lead")
+    reviewer = role_user(Role.REVIEWER, username=f"{name}-reviewer")
+    day = timezone.localtime(referral.received_at).date()
     review = review_services.review_create(
         user=lead,
-        title="Leak review",
+        title=f"{name.capitalize()} review",
         terms_of_reference="Terms",
         lead_reviewer=lead,
         reviewers=[reviewer],
@@ -149,15 +154,19 @@ def canary_review(role_user, canary_referral):
         grants_end_on=timezone.localdate() + dt.timedelta(days=30),
     )
     review_services.review_start_screening(user=lead, review_id=review.pk)
-    review_services.screening_decide(user=lead, decision_id=review.screening.get().pk, include=True)
+    for decision in review.screening.all():
+        review_services.screening_decide(
+            user=lead, decision_id=decision.pk, include=decision.referral_id == referral.pk
+        )
     review_services.review_start_reviewing(user=lead, review_id=review.pk)
     assessment = review_services.assessment_assign(
-        user=lead, review_id=review.pk, referral_id=canary_referral.pk, reviewer=reviewer
+        user=lead, review_id=review.pk, referral_id=referral.pk, reviewer=reviewer
     )
     ratings = {
-        r.criterion_id: review_services.RatingInput("met", "Qzcnry evidence")
+        r.criterion_id: review_services.RatingInput("met", f"Qzcnry evidence {r.criterion_id}")
         for r in assessment.ratings.all()
     }
+    assert ratings
     assessment = review_services.assessment_save(
         user=reviewer,
         assessment_id=assessment.pk,
@@ -172,8 +181,16 @@ def canary_review(role_user, canary_referral):
         user=reviewer, assessment_id=assessment.pk, expected_version=assessment.version
     )
     review_services.assessment_decide(
-        user=lead, assessment_id=assessment.pk, accept=True, comments="Qzcnry comment"
+        user=lead, assessment_id=assessment.pk, accept=accept, comments=comments
     )
+    assessment.refresh_from_db()
+    return review, assessment, lead, reviewer
+
+
+@pytest.fixture
+def canary_review(role_user, canary_referral):
+    """A case review of the canary referral, with a canary in every free-text field."""
+    review, assessment, lead, reviewer = canary_assessment(role_user, canary_referral, name="canary")
     # The reviewer's grant ends with the review, so nobody in the walk holds one.
     permissions.revoke_user_kind(
         canary_referral, user=reviewer, kind=permissions.GrantKind.REVIEW, revoked_by=lead, reason="test"
