@@ -19,7 +19,7 @@ from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
 from tests.nplusone import digests_are_fresh_reads, tasks_are_units, unit_of_work, wrap_unit_modules
-from tests.support import demo
+from tests.support import demo, template_db
 
 # Fixtures that tests in several folders use (test modules import helpers from tests/support,
 # never fixtures: these are found here).
@@ -38,41 +38,62 @@ IN_CI = bool(os.environ.get("CI"))
 
 TESTS = Path(__file__).resolve().parent
 
-# Tests that cannot share the machine with other tests running at the same time: `make test`
-# runs them after the parallel run, in one process (bin/run-tests). Browser tests (a live
-# server and chromium), fault tests (they stop and start servers), real Celery workers, the
-# backup test (a fixed scratch database, pg_dump and psql) and the gunicorn log test. A test
-# elsewhere that uses one of SERIAL_FIXTURES is serial too, so a new one is caught.
-SERIAL_PATHS = [
-    TESTS / "browser",
+# Tests that do not run in the first, parallel run: `make test` runs them after it
+# (bin/run-tests). ``serial``: browser tests (a live server and chromium per process) and any
+# test with a live server or a real Celery worker; they run side by side on xdist workers of
+# their own, one process per core, after the CPU-bound tests, each with its own database, live
+# server, chromium and broker keys. ``alone``: tests that must have the machine to
+# themselves, so run last in one process: fault tests (they stop and start servers and time
+# what follows), real Celery workers being killed and redelivered on short visibility
+# timeouts, the backup test (a fixed scratch database, pg_dump and psql) and the gunicorn log
+# test. A test elsewhere that uses one of the fixtures below is caught the same way.
+ALONE_PATHS = [
     TESTS / "faults",
     TESTS / "test_celery_worker.py",
     TESTS / "test_packs_worker.py",
     TESTS / "core" / "test_backup.py",
     TESTS / "security" / "test_production_logs.py",
 ]
-SERIAL_FIXTURES = {"live_server", "worker", "pack_worker", "filesystem_worker"}
+SERIAL_PATHS = [TESTS / "browser", *ALONE_PATHS]
+ALONE_FIXTURES = {"worker", "pack_worker"}
+SERIAL_FIXTURES = {"live_server", "filesystem_worker", *ALONE_FIXTURES}
+#: The longest of the serial tests start first, so the other workers share out the rest
+#: while they run (the run ends with short tests, not one long one).
+SERIAL_FIRST = (
+    "tests/browser/test_crawl.py::test_every_page_each_role_reaches_is_axe_clean",
+    "tests/browser/test_reflow.py::test_no_page_any_role_reaches_scrolls_sideways_at_320_px",
+)
+
+
+def _under(item, paths) -> bool:
+    path = Path(item.path)
+    return any(path == under or under in path.parents for under in paths)
 
 
 def is_serial(item) -> bool:
-    path = Path(item.path)
-    return any(path == serial or serial in path.parents for serial in SERIAL_PATHS) or bool(
-        SERIAL_FIXTURES & set(getattr(item, "fixturenames", ()))
-    )
+    return _under(item, SERIAL_PATHS) or bool(SERIAL_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def is_alone(item) -> bool:
+    return _under(item, ALONE_PATHS) or bool(ALONE_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
 def pytest_itemcollected(item):
-    """Mark as each test is collected (before ``-m`` chooses): ``serial`` for the tests above;
-    the demo-data tests go to one xdist worker, where they share one seed (tests/support/demo.py)."""
+    """Mark as each test is collected (before ``-m`` chooses): ``serial`` and ``alone`` for the
+    tests above; the demo-data tests go to one xdist worker, where they share one seed
+    (tests/support/demo.py)."""
     if is_serial(item):
         item.add_marker(pytest.mark.serial)
+    if is_alone(item):
+        item.add_marker(pytest.mark.alone)
     if demo.wanted(item):
         item.add_marker(pytest.mark.xdist_group(demo.MARK))
 
 
 def pytest_collection_modifyitems(items):
-    """The demo-data tests run one after another (where the first of them was collected), so
-    the process seeds the demo once for all of them."""
+    """The longest serial tests first (SERIAL_FIRST). The demo-data tests run one after another
+    (where the first of them was collected), so the process seeds the demo once for all of them."""
+    items.sort(key=lambda item: item.nodeid not in SERIAL_FIRST)
     first = next((n for n, item in enumerate(items) if demo.wanted(item)), None)
     if first is None:
         return
@@ -95,6 +116,12 @@ def pytest_runtest_teardown(item, nextitem):
     yield
     if demo.current is not None and nextitem is not None and not demo.wanted(nextitem):
         demo.current.roll_back()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Each process's test database is a copy of one migrated template (tests/support/template_db.py)."""
+    template_db.use_template()
 
 
 @pytest.fixture(scope="session")
