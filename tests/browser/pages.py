@@ -240,3 +240,13 @@ def sign_in_by_keyboard(page: Page, username: str, password: str = PASSWORD) -> 
     key_type(page, code, current_code(device))
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/sign-in/" not in url)
+
+
+def both_widths(page, name: str) -> None:
+    """Screenshots at 1280 and 320 px, and the page must not scroll sideways at 320."""
+    screenshot(page, f"{name}-1280")
+    page.set_viewport_size({"width": 320, "height": 800})
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, f"{name}-320")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert wide <= 320, f"{name}: sideways scroll at 320 px ({wide} px wide)"

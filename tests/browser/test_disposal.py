@@ -12,8 +12,7 @@ from django.utils import timezone
 from core.roles import Role
 from records import services
 from records.models import DisposalBatch, Tombstone
-from tests.browser.pages import add_authenticator, choose, sign_in
-from tests.browser.test_subject_access import both_widths
+from tests.browser.pages import add_authenticator, both_widths, choose, sign_in
 from tests.factories import ReferralFactory
 from tests.support.axe import Audit
 

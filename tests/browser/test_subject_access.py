@@ -18,7 +18,7 @@ from core.roles import Role
 from records.models import SubjectAccessRequest
 from referrals import services as referral_services
 from referrals.models import ReferralSource
-from tests.browser.pages import add_authenticator, choose, fill_date, screenshot, sign_in
+from tests.browser.pages import add_authenticator, both_widths, choose, fill_date, sign_in
 from tests.core.pdf_helpers import pdf_pages_text
 from tests.referrals.helpers import child_input, referral_input
 from tests.support.axe import Audit
@@ -48,15 +48,6 @@ def referral(role_user, settings, tmp_path):
             child_input("alleged_perpetrator", first_name=PERPETRATOR, last_name="Smithperp"),
         ],
     )
-
-
-def both_widths(page, name: str) -> None:
-    screenshot(page, f"{name}-1280")
-    page.set_viewport_size({"width": 320, "height": 800})
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    screenshot(page, f"{name}-320")
-    page.set_viewport_size({"width": 1280, "height": 900})
-    assert wide <= 320, f"{name}: sideways scroll at 320 px ({wide} px wide)"
 
 
 def test_a_subject_access_request_from_logging_to_the_signed_off_pack(page, officer, referral):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import os
@@ -36,11 +35,10 @@ from referrals.models import (
 )
 from tests.conftest import sign_in_verified
 from tests.factories import ChildFactory, ReferralFactory
+from tests.support.imports import SAMPLE, SAMPLE_URNS, check, import_file, sample_rows, upload
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = Path(__file__).resolve().parents[2] / "referrals" / "fixtures" / "sample_import.csv"
-SAMPLE_URNS = ["990001", "990035", "990036", "990037", "990040", "990051"]
 HISTORY_MODELS = [Referral, ReferralDetail, Child, ReferralChild, ReferralDecision]
 
 
@@ -57,25 +55,6 @@ def schools(db):
         )
         for urn in SAMPLE_URNS
     }
-
-
-def sample_rows() -> list[dict]:
-    with SAMPLE.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def upload(data: bytes, name: str = "referrals.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type="text/csv")
-
-
-def check(user, data: bytes, name: str = "referrals.csv") -> ImportBatch:
-    return imports.referral_import_preview(user=user, upload=upload(data, name))
-
-
-def import_file(user, data: bytes, name: str = "referrals.csv") -> ImportBatch:
-    batch = check(user, data, name)
-    assert batch.status == ImportBatch.Status.READY, batch.errors
-    return imports.referral_import_apply(user=user, batch_id=batch.pk)
 
 
 def state() -> dict:

@@ -13,7 +13,7 @@ from referrals import services
 from referrals.imports import services as imports
 from referrals.models import ImportBatch, Referral, School
 from tests.conftest import sign_in_verified
-from tests.referrals.test_import import SAMPLE, SAMPLE_URNS, check, import_file, sample_rows
+from tests.support.imports import SAMPLE, SAMPLE_URNS, check, import_file, sample_rows
 
 pytestmark = pytest.mark.django_db
 
