@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.history import HistoryEntry, history_entries
+from scrutiny import extensions
 from scrutiny.models import (
     Action,
     AgendaEntry,
@@ -430,18 +431,18 @@ class VersionRow:
     version: object  # ReportVersion
     warning: str
     packs: list
+    guidance_version: object | None = None  # the model guidance version its appendix carried
 
 
 def report_versions(report: CabinetReport, *, may_see_exempt: bool) -> list[VersionRow]:
     """The report's published versions, newest first, each with its finished packs (dated,
-    with checksums; the exempt pack only for those who may see it). Two queries."""
+    with checksums; the exempt pack only for those who may see it), and the model guidance
+    version each carried (kept by the app that owns it: scrutiny.extensions). Three queries."""
     from core.models import ExportJob
     from scrutiny.models import ReportVersion
     from scrutiny.services import late_publication_warning
 
-    versions = list(
-        ReportVersion.objects.filter(report=report).select_related("guidance_version").order_by("-number")
-    )
+    versions = list(ReportVersion.objects.filter(report=report).order_by("-number"))
     variants = [ExportJob.Variant.PUBLIC] + ([ExportJob.Variant.EXEMPT] if may_see_exempt else [])
     jobs: dict[int, list] = {}
     if versions:
@@ -452,4 +453,7 @@ def report_versions(report: CabinetReport, *, may_see_exempt: bool) -> list[Vers
             variant__in=variants,
         ).order_by("finished_at", "pk"):
             jobs.setdefault(job.object_id, []).append(job)
-    return [VersionRow(v, late_publication_warning(v), jobs.get(v.pk, [])) for v in versions]
+    carried = extensions.carried(versions)
+    return [
+        VersionRow(v, late_publication_warning(v), jobs.get(v.pk, []), carried.get(v.pk)) for v in versions
+    ]
