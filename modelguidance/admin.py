@@ -3,10 +3,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from modelguidance.models import (
     Acknowledgement,
-    AppendixGuidanceVersion,
     GuidanceSection,
     ModelGuidanceVersion,
-    ReportVersionGuidanceVersion,
     SafeguardingLead,
     TrainingRecord,
 )
@@ -97,31 +95,3 @@ class SafeguardingLeadAdmin(SimpleHistoryAdmin):
     search_fields = ("name", "email", "school__name", "school__urn")
     autocomplete_fields = ("school",)
     inlines = [TrainingInline]
-
-
-@admin.register(AppendixGuidanceVersion)
-class AppendixGuidanceVersionAdmin(ReadOnlyAdmin):
-    """The version a cabinet report's appendix puts to the meeting (set on the appendix form),
-    with its history."""
-
-    list_display = ("__str__", "appendix", "guidance_version")
-    list_select_related = ("appendix", "guidance_version")
-    readonly_fields = ("appendix", "guidance_version")
-
-
-@admin.register(ReportVersionGuidanceVersion)
-class ReportVersionGuidanceVersionAdmin(admin.ModelAdmin):
-    """The version a published report carried: recorded once, never changed."""
-
-    list_display = ("__str__", "report_version", "guidance_version")
-    list_select_related = ("report_version__report", "guidance_version")
-    readonly_fields = ("report_version", "guidance_version")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

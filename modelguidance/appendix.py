@@ -59,6 +59,23 @@ def appendix_choose(appendix, version: ModelGuidanceVersion | None, *, user, rea
     save_with_history(link, user=user, reason=reason)
 
 
+def appendix_history(numbers: dict[int, int]) -> list:
+    """The history of the versions these appendices named ({appendix id: number}), as the
+    report's history page shows it: who chose which version, when and why."""
+    from core.history import history_entries
+
+    records = AppendixGuidanceVersion.history.filter(appendix_id__in=list(numbers)).select_related(
+        "history_user", "guidance_version"
+    )
+
+    def label(record) -> str:
+        version = record.guidance_version
+        named = f"version {version.number}" if version is not None else "a version since deleted"
+        return f"Appendix {numbers[record.appendix_id]}: the model guidance put to the meeting ({named})"
+
+    return history_entries(records, label=label, may_see_exempt=False)
+
+
 def report_version_carried(report_version_ids) -> dict:
     """The version each published report version carried (report version id -> version)."""
     links = ReportVersionGuidanceVersion.objects.filter(
@@ -87,4 +104,5 @@ def register() -> None:
         choose=appendix_choose,
         carried=report_version_carried,
         carry=report_version_carry,
+        history=appendix_history,
     )

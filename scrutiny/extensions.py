@@ -33,6 +33,8 @@ class AppendixSource:
     (None: nothing), with history, in the appendix's transaction.
     ``carried(report_version_ids)`` is what each published version drew ({version id:
     subject}), and ``carry(report_version, subject)`` records it once, as it is published.
+    ``history(numbers)`` is the history of what the appendices named, as the report's history
+    shows it (``core.history.HistoryEntry``); ``numbers`` is {appendix id: its number}.
     """
 
     kind: str
@@ -42,6 +44,7 @@ class AppendixSource:
     choose: Callable[..., None] | None = None
     carried: Callable[[Iterable[int]], dict] | None = None
     carry: Callable[[object, object | None], None] | None = None
+    history: Callable[[dict[int, int]], list] | None = None
 
 
 _sources: dict[str, AppendixSource] = {}
@@ -56,6 +59,7 @@ def register_appendix_source(
     choose: Callable[..., None] | None = None,
     carried: Callable[[Iterable[int]], dict] | None = None,
     carry: Callable[[object, object | None], None] | None = None,
+    history: Callable[[dict[int, int]], list] | None = None,
 ) -> AppendixSource:
     if kind in _sources and _sources[kind].context is not context:
         raise ValueError(f"An appendix source for {kind!r} is already registered")
@@ -67,6 +71,7 @@ def register_appendix_source(
         choose=choose,
         carried=carried,
         carry=carry,
+        history=history,
     )
     return source
 
@@ -118,3 +123,12 @@ def carry(report_version, kind: str, subject: object | None) -> None:
     source = _sources.get(kind)
     if source is not None and source.carry is not None:
         source.carry(report_version, subject)
+
+
+def history(numbers: dict[int, int]) -> list:
+    """The history of what these appendices named ({appendix id: number}), every source's."""
+    entries: list = []
+    for source in _sources.values():
+        if source.history is not None and numbers:
+            entries += source.history(numbers)
+    return entries

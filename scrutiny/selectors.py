@@ -383,11 +383,14 @@ def report_history(report: CabinetReport, *, may_see_exempt: bool) -> list[Histo
     """The report's history: an exempt appendix's content (core.exempt) is masked unless
     ``may_see_exempt``; ``core.history.exempt_fields_shown`` says what was shown, for the log."""
     entries = _entries(CabinetReport.history.filter(id=report.pk), lambda r: "Report")
+    appendix_records = list(Appendix.history.filter(report_id=report.pk).select_related("history_user"))
     entries += history_entries(
-        Appendix.history.filter(report_id=report.pk).select_related("history_user"),
-        label=lambda r: f"Appendix {r.number}",
-        may_see_exempt=may_see_exempt,
+        appendix_records, label=lambda r: f"Appendix {r.number}", may_see_exempt=may_see_exempt
     )
+    # What each appendix named (the model guidance version put to the meeting), kept by the
+    # app that owns it (scrutiny.extensions), under the appendix's latest number.
+    numbers = {r.id: r.number for r in sorted(appendix_records, key=attrgetter("history_date", "history_id"))}
+    entries += extensions.history(numbers)
     entries += _entries(DecisionRecord.history.filter(report_id=report.pk), lambda r: "Decision")
     entries += _entries(AgendaEntry.history.filter(item_id=report.agenda_item_id), lambda r: "Agenda entry")
     entries.sort(key=attrgetter("when"), reverse=True)

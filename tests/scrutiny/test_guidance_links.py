@@ -20,6 +20,7 @@ from core.roles import Role
 from modelguidance import services as guidance_services
 from modelguidance.models import AppendixGuidanceVersion, ReportVersionGuidanceVersion
 from scrutiny import extensions, packs, services
+from scrutiny.models import Appendix
 from tests.conftest import sign_in_verified
 from tests.guidance.helpers import approved, published
 from tests.scrutiny.helpers import add_appendix, carried_guidance, chosen_guidance, make_report, publish
@@ -151,6 +152,11 @@ class TestTheLink:
         assert changes == [("+", v2.pk), ("-", v2.pk), ("+", v2.pk)]
         assert {h.history_user_id for h in history} == {officer.pk}
         assert history[0].history_change_reason == f"Appendix {appendix.number} added"
+        # ... and the report's history page shows it, as it showed the appendix's column.
+        page = client.get(reverse("scrutiny:report_history", args=[report.pk])).content.decode()
+        for action in ("created", "deleted"):
+            what = f"the model guidance put to the meeting (version {v2.number}) {action}"
+            assert f"Appendix {appendix.number}: {what}" in page
 
         # Another kind names no version.
         appendix.refresh_from_db()
@@ -216,13 +222,16 @@ class TestTheLink:
             v2.delete()  # still carried by the published version
         assert type(v2).objects.filter(pk=v2.pk).exists()
 
-    def test_the_links_are_in_the_admin_read_only(self, client, admin_user, officer, versions, report):
+    def test_the_links_stay_out_of_the_admin_as_the_rows_they_describe(self, client, admin_user, versions):
+        """Published versions and appendices are not in the admin (scrutiny's services write
+        them); nor are their links. The read-only version admin still opens for a version."""
+        from django.contrib import admin
+
+        from scrutiny.models import ReportVersion
+
         _, v2 = versions
+        for model in (Appendix, ReportVersion, AppendixGuidanceVersion, ReportVersionGuidanceVersion):
+            assert model not in admin.site._registry
         admin_client = sign_in_verified(client, admin_user)
-        add_appendix(officer, report, kind="model_guidance", title="Model guidance", guidance_version=v2)
-        publish(officer, report)
-        for name in ("appendixguidanceversion", "reportversionguidanceversion"):
-            response = admin_client.get(reverse(f"admin:modelguidance_{name}_changelist"))
-            assert response.status_code == 200
-            assert f"model guidance version {v2.number}" in response.content.decode()
-            assert admin_client.get(reverse(f"admin:modelguidance_{name}_add")).status_code == 403
+        page = admin_client.get(reverse("admin:modelguidance_modelguidanceversion_change", args=[v2.pk]))
+        assert page.status_code == 200
