@@ -276,3 +276,67 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school.name}: version {self.guidance_version.number}"
+
+
+# --- The version a cabinet report's appendix carries (Appendix 6) ------------------------------
+# Scrutiny sits below this app, so the link is kept here, pointing down at scrutiny's rows, and
+# scrutiny reads and writes it through its registry (``scrutiny.extensions``), filled in by
+# ``modelguidance.appendix`` (docs/adr/0019-layers.md).
+
+
+class AppendixGuidanceVersion(models.Model):
+    """The model guidance version a report's model guidance appendix puts to the meeting (a
+    version submitted for approval, say). No row: the appendix prints the published version.
+
+    Written only through ``scrutiny.services`` (the appendix form), with history as the
+    appendix has; keyed by the appendix, so the history of one appendix's choice reads as one
+    record. A version an appendix names cannot be deleted.
+    """
+
+    appendix = models.OneToOneField(
+        "scrutiny.Appendix", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    guidance_version = models.ForeignKey(
+        ModelGuidanceVersion,
+        on_delete=models.PROTECT,
+        related_name="appendix_links",
+        help_text="The version put to the meeting (no row: the published one).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "cabinet report appendix's model guidance version"
+
+    def __str__(self) -> str:
+        return f"Appendix {self.appendix_id}: model guidance version {self.guidance_version.number}"
+
+
+class ReportVersionGuidanceVersion(models.Model):
+    """The model guidance version a published version of a cabinet report carried in its
+    appendix, recorded once when the version is published (``scrutiny.services.
+    report_version_publish``) and never changed: ``save`` refuses an update. The appendix's
+    content, which names the version, is in the published version's digest. A version a
+    published report carried cannot be deleted.
+    """
+
+    report_version = models.OneToOneField(
+        "scrutiny.ReportVersion", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    guidance_version = models.ForeignKey(
+        ModelGuidanceVersion,
+        on_delete=models.PROTECT,
+        related_name="report_version_links",
+        help_text="The model guidance version its appendix carries.",
+    )
+
+    class Meta:
+        verbose_name = "published cabinet report's model guidance version"
+
+    def __str__(self) -> str:
+        number = self.guidance_version.number
+        return f"Report version {self.report_version_id}: model guidance version {number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A published report's model guidance version is recorded once")
+        super().save(*args, **kwargs)

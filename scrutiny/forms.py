@@ -250,11 +250,11 @@ class AppendixForm(VersionedForm):
         from scrutiny import extensions
 
         super().__init__(*args, **kwargs)
-        # The versions a report may carry, as the model guidance app says (scrutiny.extensions).
+        # The versions a report may carry, as the model guidance app says (scrutiny.extensions);
+        # without it, none (an empty queryset of scrutiny's own: it knows no model above it).
         source = extensions.appendix_source(Appendix.Kind.MODEL_GUIDANCE)
-        model = Appendix._meta.get_field("guidance_version").related_model
         self.fields["guidance_version"].queryset = (
-            source.choices() if source is not None else model._default_manager.none()
+            source.choices() if source is not None else Appendix.objects.none()
         )
 
 

@@ -386,14 +386,6 @@ class Appendix(models.Model):
     review = models.ForeignKey(
         "reviews.Review", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    guidance_version = models.ForeignKey(
-        "modelguidance.ModelGuidanceVersion",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="For model guidance: the version put to the meeting (blank: the published one).",
-    )
     text = models.TextField(blank=True)
     file = models.FileField(upload_to=appendix_upload_to, blank=True)
     file_sha256 = models.CharField(max_length=64, blank=True)
@@ -566,14 +558,6 @@ class ReportVersion(models.Model):
     classification = models.CharField(max_length=20)
     report_fields = models.JSONField(help_text="The report's text as published.")
     report_html = models.TextField(help_text="The report as published (rendered once).")
-    guidance_version = models.ForeignKey(
-        "modelguidance.ModelGuidanceVersion",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The model guidance version its appendix carries.",
-    )
     digest = models.CharField(max_length=64, help_text="sha256 over everything frozen.")
     published_at = models.DateTimeField()
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

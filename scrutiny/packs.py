@@ -69,8 +69,13 @@ def report_context(report: CabinetReport) -> dict:
     }
 
 
-def appendix_context(appendix: Appendix) -> dict:
-    """What an appendix's body template needs, read from its current sources."""
+_ASK = object()
+
+
+def appendix_context(appendix: Appendix, subject=_ASK) -> dict:
+    """What an appendix's body template needs, read from its current sources. ``subject``:
+    what the appendix names (the model guidance version put to the meeting), when the caller
+    has read it already for many appendices at once; otherwise asked (scrutiny.extensions)."""
     from reviews.disclosure import case_details_context
     from reviews.figures import review_report_context
 
@@ -85,7 +90,7 @@ def appendix_context(appendix: Appendix) -> dict:
     elif appendix.kind == Kind.RESPONSE_TABLE:
         context |= {"recommendations": selectors.response_table(appendix.report)}
     elif appendix.kind == Kind.MODEL_GUIDANCE:
-        context |= guidance_context(appendix.guidance_version)
+        context |= guidance_context(extensions.subject(appendix) if subject is _ASK else subject)
     elif appendix.kind == Kind.DEFINITIONS:
         context |= definitions_context()
     return context
@@ -109,7 +114,7 @@ def definitions_context() -> dict:
     return {"guidance_template": part.template, **part.context}
 
 
-def _appendix_part(appendix: Appendix):
+def _appendix_part(appendix: Appendix, subject=_ASK):
     from core.documents import HtmlPart, PdfPart
 
     common = {
@@ -121,7 +126,7 @@ def _appendix_part(appendix: Appendix):
     if appendix.kind == Appendix.Kind.UPLOADED_PDF:
         return PdfPart(file=appendix.file.name, **common)
     template, body = TEMPLATES[appendix.kind]
-    return HtmlPart(template=template, context=appendix_context(appendix) | {"body": body}, **common)
+    return HtmlPart(template=template, context=appendix_context(appendix, subject) | {"body": body}, **common)
 
 
 def cabinet_report_parts(*, report: CabinetReport) -> list:
@@ -130,9 +135,9 @@ def cabinet_report_parts(*, report: CabinetReport) -> list:
 
     template, body = TEMPLATES["report"]
     parts = [HtmlPart(title=report.title, template=template, context=report_context(report) | {"body": body})]
-    parts += [
-        _appendix_part(appendix) for appendix in report.appendices.select_related("review").order_by("number")
-    ]
+    appendices = list(report.appendices.select_related("review").order_by("number"))
+    subjects = extensions.chosen(appendices)
+    parts += [_appendix_part(appendix, subjects.get(appendix.pk)) for appendix in appendices]
     return parts
 
 
@@ -205,13 +210,15 @@ def cabinet_report_digest(*, report: CabinetReport) -> str:
 
     add({name: getattr(report, name) for name in REPORT_FIELDS})
     add({"meeting": str(report.meeting), "meeting_date": report.meeting.date})
-    for appendix in report.appendices.select_related("review").order_by("number"):
+    appendices = list(report.appendices.select_related("review").order_by("number"))
+    subjects = extensions.chosen(appendices)
+    for appendix in appendices:
         add({name: getattr(appendix, name) for name in APPENDIX_FIELDS})
         if appendix.kind == Appendix.Kind.UPLOADED_PDF:
             add({"file_sha256": appendix.file_sha256, "size": appendix.file_size})
         else:
             _, body = TEMPLATES[appendix.kind]
-            add(render_to_string(body, appendix_context(appendix)))
+            add(render_to_string(body, appendix_context(appendix, subjects.get(appendix.pk))))
     # The report's own body shows the appendix list and the classification that follows from it.
     add(render_to_string(TEMPLATES["report"][1], report_context(report)))
     return digest.hexdigest()
@@ -323,7 +330,8 @@ def _version_digest(report_fields: dict, report_html: str, appendices) -> str:
 
 def freeze(report: CabinetReport) -> Frozen:
     """Render the report and every appendix from their sources as they are now, once."""
-    appendices = list(report.appendices.select_related("review", "guidance_version").order_by("number"))
+    appendices = list(report.appendices.select_related("review").order_by("number"))
+    subjects = extensions.chosen(appendices)
     report_fields = {name: getattr(report, name) for name in REPORT_FIELDS} | {
         "meeting": str(report.meeting),
         "meeting_date": report.meeting.date.isoformat(),
@@ -355,7 +363,7 @@ def freeze(report: CabinetReport) -> Frozen:
                 )
             )
             continue
-        context = appendix_context(appendix)
+        context = appendix_context(appendix, subjects.get(appendix.pk))
         if appendix.kind == Appendix.Kind.MODEL_GUIDANCE and context.get("guidance_version") is not None:
             guidance_version = context["guidance_version"]
         html = render_to_string(TEMPLATES[appendix.kind][1], context)

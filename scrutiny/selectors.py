@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.history import HistoryEntry, history_entries
+from scrutiny import extensions
 from scrutiny.models import (
     Action,
     AgendaEntry,
@@ -382,11 +383,14 @@ def report_history(report: CabinetReport, *, may_see_exempt: bool) -> list[Histo
     """The report's history: an exempt appendix's content (core.exempt) is masked unless
     ``may_see_exempt``; ``core.history.exempt_fields_shown`` says what was shown, for the log."""
     entries = _entries(CabinetReport.history.filter(id=report.pk), lambda r: "Report")
+    appendix_records = list(Appendix.history.filter(report_id=report.pk).select_related("history_user"))
     entries += history_entries(
-        Appendix.history.filter(report_id=report.pk).select_related("history_user"),
-        label=lambda r: f"Appendix {r.number}",
-        may_see_exempt=may_see_exempt,
+        appendix_records, label=lambda r: f"Appendix {r.number}", may_see_exempt=may_see_exempt
     )
+    # What each appendix named (the model guidance version put to the meeting), kept by the
+    # app that owns it (scrutiny.extensions), under the appendix's latest number.
+    numbers = {r.id: r.number for r in sorted(appendix_records, key=attrgetter("history_date", "history_id"))}
+    entries += extensions.history(numbers)
     entries += _entries(DecisionRecord.history.filter(report_id=report.pk), lambda r: "Decision")
     entries += _entries(AgendaEntry.history.filter(item_id=report.agenda_item_id), lambda r: "Agenda entry")
     entries.sort(key=attrgetter("when"), reverse=True)
@@ -430,18 +434,18 @@ class VersionRow:
     version: object  # ReportVersion
     warning: str
     packs: list
+    guidance_version: object | None = None  # the model guidance version its appendix carried
 
 
 def report_versions(report: CabinetReport, *, may_see_exempt: bool) -> list[VersionRow]:
     """The report's published versions, newest first, each with its finished packs (dated,
-    with checksums; the exempt pack only for those who may see it). Two queries."""
+    with checksums; the exempt pack only for those who may see it), and the model guidance
+    version each carried (kept by the app that owns it: scrutiny.extensions). Three queries."""
     from core.models import ExportJob
     from scrutiny.models import ReportVersion
     from scrutiny.services import late_publication_warning
 
-    versions = list(
-        ReportVersion.objects.filter(report=report).select_related("guidance_version").order_by("-number")
-    )
+    versions = list(ReportVersion.objects.filter(report=report).order_by("-number"))
     variants = [ExportJob.Variant.PUBLIC] + ([ExportJob.Variant.EXEMPT] if may_see_exempt else [])
     jobs: dict[int, list] = {}
     if versions:
@@ -452,4 +456,7 @@ def report_versions(report: CabinetReport, *, may_see_exempt: bool) -> list[Vers
             variant__in=variants,
         ).order_by("finished_at", "pk"):
             jobs.setdefault(job.object_id, []).append(job)
-    return [VersionRow(v, late_publication_warning(v), jobs.get(v.pk, [])) for v in versions]
+    carried = extensions.carried(versions)
+    return [
+        VersionRow(v, late_publication_warning(v), jobs.get(v.pk, []), carried.get(v.pk)) for v in versions
+    ]

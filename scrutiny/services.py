@@ -29,6 +29,7 @@ from core.reasons import reason_error
 from core.records import save_with_history
 from core.roles import GROUP_NAMES
 from core.security_events import security_event_record
+from scrutiny import extensions
 from scrutiny.models import (
     Action,
     AgendaEntry,
@@ -416,7 +417,9 @@ class AppendixInput:
     review: object | None = None  # reviews.Review
     text: str = ""
     upload: object | None = None  # an UploadedFile
-    guidance_version: object | None = None  # modelguidance.ModelGuidanceVersion put to the meeting
+    # For model guidance: the version put to the meeting (None: the published one), kept by the
+    # app that owns the model guidance (scrutiny.extensions.choose).
+    guidance_version: object | None = None
 
 
 def validate_pdf(upload) -> tuple[bytes, str, int]:
@@ -496,13 +499,19 @@ def _apply_appendix(appendix: Appendix, data: AppendixInput) -> None:
     appendix.public_interest = data.public_interest.strip() if data.exempt else ""
     appendix.review = data.review if data.kind in Appendix.FROM_REVIEW else None
     appendix.text = data.text if data.kind == Appendix.Kind.TEXT else ""
-    appendix.guidance_version = data.guidance_version if data.kind == Appendix.Kind.MODEL_GUIDANCE else None
     if data.kind == Appendix.Kind.UPLOADED_PDF and data.upload is not None:
         content, digest, pages = validate_pdf(data.upload)
         appendix.file_sha256, appendix.file_size, appendix.file_pages = digest, len(content), pages
         appendix.file.save(f"{digest}.pdf", ContentFile(content), save=False)
     elif data.kind != Appendix.Kind.UPLOADED_PDF:
         appendix.file, appendix.file_sha256, appendix.file_size, appendix.file_pages = "", "", None, None
+
+
+def _choose_subject(appendix: Appendix, data: AppendixInput, *, user, reason: str) -> None:
+    """What the appendix names (the model guidance version put to the meeting), recorded by the
+    app that owns it, in this transaction (scrutiny.extensions)."""
+    subject = data.guidance_version if data.kind == Appendix.Kind.MODEL_GUIDANCE else None
+    extensions.choose(appendix, subject, user=user, reason=reason)
 
 
 @transaction.atomic
@@ -513,6 +522,7 @@ def appendix_add(*, user, report_id: int, expected_version: int, data: AppendixI
     appendix = Appendix(report=report, number=(last or 0) + 1)
     _apply_appendix(appendix, data)
     save_with_history(appendix, user=user, reason=f"Appendix {appendix.number} added", new_version=True)
+    _choose_subject(appendix, data, user=user, reason=f"Appendix {appendix.number} added")
     save_with_history(report, user=user, reason=f"Appendix {appendix.number} added", new_version=True)
     return appendix
 
@@ -524,6 +534,7 @@ def appendix_update(*, user, appendix_id: int, expected_version: int, data: Appe
     _raise_if(_validate_appendix(data, existing=appendix))
     _apply_appendix(appendix, data)
     save_with_history(appendix, user=user, reason=f"Appendix {appendix.number} changed", new_version=True)
+    _choose_subject(appendix, data, user=user, reason=f"Appendix {appendix.number} changed")
     save_with_history(report, user=user, reason=f"Appendix {appendix.number} changed", new_version=True)
     return appendix
 
@@ -751,11 +762,12 @@ def report_version_publish(
         classification=frozen.classification,
         report_fields=frozen.report_fields,
         report_html=frozen.report_html,
-        guidance_version=frozen.guidance_version,
         digest=frozen.digest,
         published_at=timezone.now(),
         published_by=user,
     )
+    # The model guidance version its appendix drew, kept by the app that owns it.
+    extensions.carry(version, Appendix.Kind.MODEL_GUIDANCE, frozen.guidance_version)
     for item in frozen.appendices:
         row = ReportVersionAppendix.objects.create(
             report_version=version,

@@ -12,7 +12,7 @@ from django.views import View
 from core.access_log import record_access, record_access_many
 from core.exempt import shown_fields
 from core.models import AccessLogEntry
-from scrutiny import forms, selectors, services
+from scrutiny import extensions, forms, selectors, services
 from scrutiny.models import Appendix
 from scrutiny.permissions import (
     ReadersMixin,
@@ -123,7 +123,7 @@ class AppendixEditView(AppendixMixin, VersionedFormView):
             "kind": a.kind,
             "title": a.title,
             "review": a.review_id,
-            "guidance_version": a.guidance_version_id,
+            "guidance_version": getattr(extensions.subject(a), "pk", None),
             "text": a.text,
             "exempt": a.exempt,
             "schedule_12a_paragraph": a.schedule_12a_paragraph,

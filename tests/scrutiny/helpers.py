@@ -77,6 +77,26 @@ def add_appendix(user, report, **kwargs):
     return services.appendix_add(user=user, report_id=report.pk, expected_version=report.version, data=data)
 
 
+def chosen_guidance(appendix):
+    """The model guidance version an appendix names (None: the published one), as the app above
+    scrutiny keeps it (docs/adr/0019-layers.md)."""
+    from modelguidance.models import AppendixGuidanceVersion
+
+    link = AppendixGuidanceVersion.objects.filter(appendix_id=appendix.pk).select_related("guidance_version")
+    return link[0].guidance_version if link else None
+
+
+def carried_guidance(report_version):
+    """The model guidance version a published version of a report carried, as the app above
+    scrutiny keeps it."""
+    from modelguidance.models import ReportVersionGuidanceVersion
+
+    link = ReportVersionGuidanceVersion.objects.filter(report_version_id=report_version.pk).select_related(
+        "guidance_version"
+    )
+    return link[0].guidance_version if link else None
+
+
 def travel_to(day: dt.date, hour: int = 9):
     """Be on that day (local time), as time_machine makes it: a version is dated the day it is
     published, by the system, so a test publishes "on" a day by being there."""

@@ -13,6 +13,7 @@ from django.urls import reverse
 from scrutiny.models import AgendaEntry, CabinetReport, DecisionRecord, Recommendation, Response
 from tests.conftest import sign_in_verified
 from tests.nplusone import set_up, unit_of_work
+from tests.scrutiny.helpers import carried_guidance
 
 call_command = set_up(_call_command)  # the seed builds its rows one by one on purpose
 
@@ -143,7 +144,7 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model, 
     assert all(resolved is not None for _, _, resolved in agreement.disagreements)
     # Published on 18 November 2020 (five clear days), decided on that version, effective after call-in.
     [version] = demo.versions.all()
-    assert (version.published_on.isoformat(), version.late, version.guidance_version.number) == (
+    assert (version.published_on.isoformat(), version.late, carried_guidance(version).number) == (
         "2020-11-18",
         False,
         1,
@@ -177,13 +178,20 @@ def test_the_demo_cabinet_report(settings, tmp_path, client, django_user_model, 
     call_command("seed_demo")
     assert (CabinetReport.objects.count(), Recommendation.objects.count()) == counts
     # (Such a database predates the model guidance too: its versions cite the cabinet decision.)
-    from modelguidance.models import Acknowledgement, ModelGuidanceVersion, SafeguardingLead, TrainingRecord
-    from scrutiny.models import Appendix, ExemptAppendixSnapshot, ReportVersion, ReportVersionAppendix
+    from modelguidance.models import (
+        Acknowledgement,
+        AppendixGuidanceVersion,
+        ModelGuidanceVersion,
+        ReportVersionGuidanceVersion,
+        SafeguardingLead,
+        TrainingRecord,
+    )
+    from scrutiny.models import ExemptAppendixSnapshot, ReportVersion, ReportVersionAppendix
 
     Acknowledgement.objects.all().delete()
     # Published records are protected from deletion; a test clearing the tables unlinks them first.
-    ReportVersion.objects.update(guidance_version=None)
-    Appendix.objects.update(guidance_version=None)
+    ReportVersionGuidanceVersion.objects.all().delete()
+    AppendixGuidanceVersion.objects.all().delete()
     ModelGuidanceVersion.objects.all().delete()
     TrainingRecord.objects.all().delete()
     SafeguardingLead.objects.all().delete()

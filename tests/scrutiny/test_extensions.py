@@ -10,7 +10,7 @@ from core.roles import Role
 from modelguidance import appendix as guidance_appendix
 from scrutiny import extensions, packs
 from scrutiny.forms import AppendixForm
-from scrutiny.models import Appendix
+from scrutiny.models import Appendix, ReportVersion
 from tests.guidance.helpers import approved, draft, published
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +27,11 @@ def test_the_model_guidance_app_registers_its_appendix():
     assert source is not None
     assert source.context is guidance_appendix.appendix_context
     assert source.choices is guidance_appendix.appendix_choices
+    # ... and keeps what an appendix names and what a published version carried, in its tables.
+    assert source.chosen is guidance_appendix.appendix_chosen
+    assert source.choose is guidance_appendix.appendix_choose
+    assert source.carried is guidance_appendix.report_version_carried
+    assert source.carry is guidance_appendix.report_version_carry
 
 
 def test_a_report_may_carry_any_version_but_a_draft(officer):
@@ -51,3 +56,8 @@ def test_without_a_source_scrutiny_draws_an_empty_appendix(officer, monkeypatch)
     monkeypatch.setattr(extensions, "_sources", {})
     assert packs.guidance_context(None) == {"guidance_version": None}
     assert list(AppendixForm().fields["guidance_version"].queryset) == []
+    # Nothing is named, carried or recorded without the app that keeps it.
+    appendix = Appendix(pk=1, kind=Appendix.Kind.MODEL_GUIDANCE)
+    assert extensions.chosen([appendix]) == {}
+    assert extensions.subject(appendix) is None
+    assert extensions.carried([ReportVersion(pk=1)]) == {}
