@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from core.roles import Role
 from devtools.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from tests.browser.crawl import Crawl, expected_names, seed_demo
 from tests.browser.pages import sign_in
-from tests.browser.test_crawl import Crawl, _seed_demo, expected_names
 
 WIDTH = 320
 
@@ -68,7 +68,7 @@ def reflow_problems(page, label: str) -> str:
 
 def test_no_page_any_role_reaches_scrolls_sideways_at_320_px(browser, live_server):
     assert set(Role) <= {role for *_, role in DEMO_USERS}, "every role needs a demo account to crawl with"
-    _seed_demo()
+    seed_demo()
     reports, failures, summary = [], [], []
     for username, _first, _last, role in DEMO_USERS:
         if username == "practitioner2" or username not in os.environ.get("CRAWL_USERS", username):

@@ -1,0 +1,101 @@
+"""The test suite's own house rules: test modules hold tests only, and the runs it is split into."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from core.roles import Role
+from tests.support import template_db
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _test_modules():
+    return sorted(path for path in TESTS.rglob("test_*.py"))
+
+
+def test_no_test_module_imports_another_test_module():
+    """Builders and fixtures that several modules use live in tests/support/ (or the folder's
+    helper module), never in a test module that another imports: importing one runs its tests'
+    module-level set-up and ties two files' tests together."""
+    found = []
+    for path in _test_modules():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    found.append(f"{path.relative_to(TESTS.parent)}:{node.lineno} imports {name}")
+    assert not found, "\n".join(found)
+
+
+def test_the_template_database_is_named_by_every_migration(tmp_path, monkeypatch):
+    """A changed migration changes the template's name, so a test database is never copied
+    from a template that lags the code."""
+    app = tmp_path / "someapp" / "migrations"
+    app.mkdir(parents=True)
+    (app / "0001_initial.py").write_text("operations = []\n")
+    (tmp_path / "requirements.lock").write_text("django==5.2\n")
+    monkeypatch.setattr(template_db, "ROOT", tmp_path)
+    first = template_db.digest()
+    (app / "0001_initial.py").write_text("operations = ['changed']\n")
+    assert template_db.digest() != first
+    (app / "0001_initial.py").write_text("operations = []\n")
+    assert template_db.digest() == first
+    (tmp_path / "requirements.lock").write_text("django==5.2.1\n")
+    assert template_db.digest() != first
+
+
+def test_each_kind_of_test_lands_in_the_run_made_for_it(request):
+    """Browser tests run in the second run (serial, side by side); faults, workers killed and
+    the backup in the last (alone); everything else in the first."""
+    from tests.conftest import ALONE_PATHS, SERIAL_PATHS
+
+    assert TESTS / "browser" in SERIAL_PATHS
+    assert TESTS / "browser" not in ALONE_PATHS
+    for alone in ("faults", "test_packs_worker.py", "test_celery_worker.py"):
+        assert TESTS / alone in ALONE_PATHS
+        assert TESTS / alone in SERIAL_PATHS  # so the first run never picks them up
+    assert not request.node.get_closest_marker("serial")
+
+
+@pytest.mark.postgres
+def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(transactional_db, role_user):
+    """tests/support/fast_flush.py: DELETE for most tables, TRUNCATE for the append-only ones
+    (their triggers refuse DELETE) and the tables that refer to them; afterwards nothing is
+    left, as after Django's own flush."""
+    from django.core.management import call_command
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from core.models import AccessLogEntry
+    from tests.factories import ReferralFactory
+
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    statements = connection.ops.sql_flush(no_style(), tables)
+    truncated = " ".join(s for s in statements if s.startswith("TRUNCATE"))
+    assert '"core_accesslogentry"' in truncated
+    assert '"core_securityevent"' in truncated
+    assert sum(s.startswith("DELETE") for s in statements) > 100
+
+    ReferralFactory()
+    user = role_user(Role.MASH_MANAGER)
+    AccessLogEntry.objects.create(
+        user=user, record_type="referral", record_id=1, record_label="x", channel="page", reason="test"
+    )
+    call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True, reset_sequences=False)
+    with connection.cursor() as cursor:
+        left = {}
+        for table in tables:
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            count = cursor.fetchone()[0]
+            if count:
+                left[table] = count
+    assert left == {}
