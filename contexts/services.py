@@ -81,6 +81,7 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
     result = RunResult(rules_checked=[])
     if target is None:
         return result
+    found: list[tuple[PatternRule, list[evaluation.Pattern]]] = []
     for rule in PatternRule.objects.filter(active=True).order_by("id"):
         if not evaluation.in_scope(rule, target):
             continue
@@ -88,10 +89,39 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
         patterns = evaluation.patterns_for_referral(rule, target)
         result.patterns += len(patterns)
         if patterns:
-            raised, extended = _apply(rule, patterns, referral=target.pk)
+            found.append((rule, patterns))
+    if not found:
+        return result
+    known = _known_with(referral_id=target.pk)
+    for rule, patterns in found:
+        fresh = [p for p in patterns if not p.referral_ids <= known.get((rule.pk, p.subject), frozenset())]
+        if fresh:
+            raised, extended = _apply(rule, fresh, referral=target.pk)
             result.raised += raised
             result.extended += extended
     return result
+
+
+def _known_with(*, referral_id: int) -> dict[tuple[int, str], frozenset[int]]:
+    """The evidence of every alert that holds this referral, by (rule, pattern subject): one
+    query, so a check that finds nothing new (the usual case) writes and locks nothing."""
+    rows = AlertEvidence.objects.filter(alert__evidence__referral_id=referral_id).values_list(
+        "alert__rule_id",
+        "alert__subject_key",
+        "alert__context__school_id",
+        "alert__context__place_key",
+        "referral_id",
+    )
+    known: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for rule_id, subject_key, school_id, place, evidence_id in rows:
+        if school_id is not None:
+            subject = f"school:{school_id}"
+        elif place:
+            subject = f"place:{place}"
+        else:
+            subject = subject_key
+        known[(rule_id, subject)].add(evidence_id)
+    return {key: frozenset(ids) for key, ids in known.items()}
 
 
 def patterns_check_all() -> RunResult:
