@@ -58,7 +58,10 @@ class Item:
 
 @dataclass
 class Target:
-    """The referral a check is about, with what the rules need to know of it (one query)."""
+    """The referral a check is about, with what the rules need to know of it (two queries:
+    the referral, and its children with their roles and schools). The rules' queries then name
+    its children and schools as literal lists, which the planner answers from the indexes on
+    them, however many referrals there are."""
 
     pk: int
     received_at: dt.datetime
@@ -66,6 +69,27 @@ class Target:
     disposed: bool
     is_sexual: bool
     place_key: str = field(repr=False, default="")
+    #: (child id, role, school id or None) for each child of the referral.
+    links: list[tuple[int, str, int | None]] = field(repr=False, default_factory=list)
+
+    @property
+    def children(self) -> list[int]:
+        return sorted({child for child, _role, _school in self.links})
+
+    @property
+    def named_children(self) -> list[int]:
+        """Children named as victim or alleged perpetrator."""
+        return sorted({child for child, role, _school in self.links if role in ROLES})
+
+    @property
+    def schools(self) -> list[int]:
+        return sorted({school for _c, role, school in self.links if role in ROLES and school is not None})
+
+    @property
+    def same_schools(self) -> list[int]:
+        victims = {school for _c, role, school in self.links if role == VICTIM and school is not None}
+        alleged = {school for _c, role, school in self.links if role == ALLEGED and school is not None}
+        return sorted(victims & alleged)
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -149,11 +173,20 @@ def _scope(rule: PatternRule, *, via: str) -> Q:
 
 
 def in_scope(rule: PatternRule, target: Target) -> bool:
+    """Whether saving ``target`` can change what ``rule`` finds: it is a referral the rule
+    counts, and it has what the rule groups by (a place, a school, a named child, two children)."""
     if not target.is_peer_on_peer or target.disposed:
         return False
     if rule.sexual_only and not target.is_sexual:
         return False
-    return not (rule.kind == Kind.PLACE and not target.place_key)
+    has = {
+        Kind.PLACE: bool(target.place_key),
+        Kind.SCHOOL: bool(target.schools),
+        Kind.SAME_SCHOOL: bool(target.same_schools),
+        Kind.CHILD: bool(target.named_children),
+        Kind.GROUP: len(target.children) >= 2,
+    }
+    return has[rule.kind]
 
 
 def target_get(referral_id: int) -> Target | None:
@@ -167,7 +200,13 @@ def target_get(referral_id: int) -> Target | None:
     )
     if row is None:
         return None
+    links = list(
+        ReferralChild.objects.filter(referral_id=referral_id).values_list(
+            "child_id", "role", "child__school_id"
+        )
+    )
     return Target(
+        links=links,
         pk=row["pk"],
         received_at=row["received_at"],
         is_peer_on_peer=row["is_peer_on_peer"],
@@ -202,10 +241,7 @@ def _links(rule: PatternRule, target: Target | None) -> QuerySet:
 def _school_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
     links = _links(rule, target).filter(role__in=ROLES, child__school__isnull=False)
     if target is not None:
-        schools = ReferralChild.objects.filter(
-            referral_id=target.pk, role__in=ROLES, child__school__isnull=False
-        ).values("child__school_id")
-        links = links.filter(child__school_id__in=schools)
+        links = links.filter(child__school_id__in=target.schools)
     rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
@@ -223,8 +259,7 @@ def _same_school_rows(rule: PatternRule, target: Target | None) -> Iterable[tupl
         _scope(rule, via="referral__"), _range(rule, target, via="referral__")
     )
     if target is not None:
-        schools = _same_school_links().filter(referral_id=target.pk).values("child__school_id")
-        links = links.filter(child__school_id__in=schools)
+        links = links.filter(child__school_id__in=target.same_schools)
     rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 

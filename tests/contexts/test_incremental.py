@@ -25,12 +25,11 @@ def test_a_referral_checks_only_the_rules_it_can_affect():
     bullying = referral(D(2019, 1, 1), [(ChildFactory(), VICTIM), (ChildFactory(), ALLEGED)], form="bullying")
     assert patterns_check_referral(referral_id=bullying.pk).rules_checked == [Kind.CHILD, Kind.GROUP]
     placed = referral(D(2019, 1, 1), [(ChildFactory(), VICTIM)], place="Bus station")
+    # One child, a victim at a school: no alleged perpetrator at the same school, no group.
     assert patterns_check_referral(referral_id=placed.pk).rules_checked == [
         Kind.SCHOOL,
-        Kind.SAME_SCHOOL,
         Kind.CHILD,
         Kind.PLACE,
-        Kind.GROUP,
     ]
     not_peer = referral(D(2019, 1, 1), [(ChildFactory(), VICTIM)], peer=False)
     assert patterns_check_referral(referral_id=not_peer.pk).rules_checked == []

@@ -34,9 +34,9 @@ import time
 import django
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from contexts import evaluation
 from contexts.models import Alert, AlertEvidence, PatternRule
 from contexts.services import patterns_check_all, patterns_check_referral
 from core.records import save_with_history
@@ -186,11 +186,33 @@ class Command(BaseCommand):
 
     @staticmethod
     def timed(function, **kwargs) -> tuple[float, int, object]:
-        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        """Seconds, queries (counted as they run: Django's query log keeps only 9,000) and result."""
+        count = [0]
+
+        def counting(execute, sql, params, many, context):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counting), transaction.atomic():
             started = time.perf_counter()
             result = function(**kwargs)
             elapsed = time.perf_counter() - started
-        return elapsed, len(queries), result
+        return elapsed, count[0], result
+
+    def per_rule(self, referral_id: int, size: int) -> None:
+        """How long each rule's query takes for one referral (what the check spends where)."""
+        target = evaluation.target_get(referral_id)
+        parts = []
+        for rule in PatternRule.objects.filter(active=True).order_by("id"):
+            if not evaluation.in_scope(rule, target):
+                continue
+            runs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                evaluation.patterns_for_referral(rule, target)
+                runs.append((time.perf_counter() - started) * 1000)
+            parts.append(f"{rule.kind} {statistics.median(runs):.1f} ms")
+        self.stdout.write(f"  {size:,}: per rule, probe: " + ", ".join(parts))
 
     def measure(self, rnd: random.Random, user, size: int) -> dict:
         found = {}
@@ -218,6 +240,7 @@ class Command(BaseCommand):
             f"  {size:,}: probe check {first_ms:.1f} ms first ({first_queries} queries, {touched} alerts "
             f"raised or extended), then median {found['probe'][0]:.1f} ms ({found['probe'][1]} queries)"
         )
+        self.per_rule(probe.pk, size)
         ids = list(Referral.objects.order_by("id").values_list("id", flat=True))
         sample = rnd.sample(ids, min(SAMPLE, len(ids)))
         checks = [self.timed(patterns_check_referral, referral_id=pk) for pk in sample]
