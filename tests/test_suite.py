@@ -67,7 +67,8 @@ def test_each_kind_of_test_lands_in_the_run_made_for_it(request):
 
 
 @pytest.mark.postgres
-def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(transactional_db, role_user):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(role_user):
     """tests/support/fast_flush.py: DELETE for most tables, TRUNCATE for the append-only ones
     (their triggers refuse DELETE) and the tables that refer to them; afterwards nothing is
     left, as after Django's own flush."""
