@@ -123,8 +123,10 @@ def test_findings_report_and_case_details(page, audit, browser, live_server, rol
         page.get_by_role("button", name="Save recommendation").click()
         page.get_by_text("Recommendation saved").wait_for()
     audit("findings-with-themes")
-    audit.visit("review-report", f"/reviews/{review.pk}/report/", shot=True)
-    audit.visit("case-details", f"/reviews/{review.pk}/case-details/", shot=True)
+    # Both run the disclosure policy's solver over every table of the report (CPU-bound: a few
+    # seconds on a quiet machine, over 20 s with browser tests running beside it).
+    audit.visit("review-report", f"/reviews/{review.pk}/report/", shot=True, timeout=90_000)
+    audit.visit("case-details", f"/reviews/{review.pk}/case-details/", shot=True, timeout=90_000)
 
     context = browser.new_context(
         base_url=live_server.url,

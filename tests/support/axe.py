@@ -20,8 +20,10 @@ class Audit:
             screenshot(self.page, name)
         self.reports.append(axe_violations(self.page, name))
 
-    def visit(self, name: str, url: str, *, status: int = 200, shot: bool = False) -> None:
-        response = self.page.goto(url)
+    def visit(
+        self, name: str, url: str, *, status: int = 200, shot: bool = False, timeout: float | None = None
+    ) -> None:
+        response = self.page.goto(url, timeout=timeout)
         self._expect(name, response.status, status)
         self(name, shot=shot)
 
