@@ -18,6 +18,6 @@ class ContextsConfig(AppConfig):
         from contexts.selectors import dashboard_panel
 
         dashboard.register_panel(dashboard_panel)
-        # A place's name comes from what referrers wrote; what a manager wrote is about the case.
-        exempt.register(Context, ["place_key", "place_name"])
+        # A place's key comes from what referrers wrote; what a manager wrote is about the case.
+        exempt.register(Context, ["place_key"])
         exempt.register(AlertAction, ["note"])

@@ -91,9 +91,9 @@ class Context(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    #: The place's normalised name (referrals.places.place_key) and its name as first written.
+    #: The place's normalised name (referrals.places.place_key). Its name as written is not
+    #: copied here: pages read it from a referral their viewer may identify.
     place_key = models.CharField(max_length=200, blank=True)
-    place_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

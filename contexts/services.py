@@ -30,7 +30,6 @@ from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import has_role
-from referrals.models import ReferralDetail
 from referrals.services import mash_managers
 
 logger = logging.getLogger(__name__)
@@ -161,14 +160,9 @@ def _contexts_for(patterns: list[evaluation.Pattern]) -> dict[str, Context]:
             found[f"school:{school_id}"] = context
     for key in sorted(places):
         if f"place:{key}" not in found:
-            # The place as a referrer first wrote it, for the context's page.
-            name = (
-                ReferralDetail.objects.filter(incident_place_key=key)
-                .order_by("referral__received_at", "referral_id")
-                .values_list("incident_place", flat=True)
-                .first()
-            )
-            context = Context(kind=Context.Kind.PLACE, place_key=key, place_name=name or key)
+            # No copy of what a referrer wrote: the page reads the name from a referral its
+            # viewer may identify (selectors.context_name).
+            context = Context(kind=Context.Kind.PLACE, place_key=key)
             save_with_history(context, user=None, reason="Context opened by a pattern rule")
             found[f"place:{key}"] = context
     return found

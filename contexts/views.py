@@ -56,7 +56,7 @@ class AlertListView(ManagerRequiredMixin, TemplateView):
             status = Alert.Status.OPEN
         return {
             **super().get_context_data(**kwargs),
-            "alerts": selectors.alerts_list(status="" if status == "all" else status),
+            "alerts": selectors.alerts_list(user=self.request.user, status="" if status == "all" else status),
             "status": status,
             "statuses": [*Alert.Status.choices, ("all", "All alerts")],
         }
@@ -87,7 +87,10 @@ class AlertActionView(ManagerRequiredMixin, View):
 
     def _alert(self) -> Alert:
         alert = (
-            Alert.objects.select_related("rule", "context__school").filter(pk=self.kwargs["alert_pk"]).first()
+            selectors.alerts_visible_to(user=self.request.user)
+            .select_related("rule", "context__school")
+            .filter(pk=self.kwargs["alert_pk"])
+            .first()
         )
         if alert is None:
             raise Http404("Page not found")
@@ -136,7 +139,10 @@ class ContextListView(ManagerRequiredMixin, TemplateView):
     template_name = "contexts/context_list.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "contexts": selectors.contexts_list()}
+        return {
+            **super().get_context_data(**kwargs),
+            "contexts": selectors.contexts_list(user=self.request.user),
+        }
 
 
 class ContextDetailView(ManagerRequiredMixin, TemplateView):
