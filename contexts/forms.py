@@ -22,7 +22,8 @@ class AlertActionForm(forms.Form):
         error_messages={"required": "Enter what was done, or why no action is needed"},
         help_text="For example who took part in the strategy discussion and what was agreed",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    #: Required: without it the conflict check would be skipped (the view shows the conflict page).
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, school: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,7 +67,8 @@ class RuleForm(forms.Form):
         label="Count only referrals naming a sexual form of abuse", required=False
     )
     active = forms.BooleanField(label="The rule runs", required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    #: Required: without it the conflict check would be skipped (the view shows the conflict page).
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

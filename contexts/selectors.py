@@ -22,6 +22,7 @@ from contexts.evaluation import ROLES, months_before
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
 from contexts.permissions import may_see_alerts
 from core import disclosure
+from core.roles import CASE_REVIEW_ROLES, has_role
 from referrals.models import Child, Referral, ReferralChild, ReferralDetail
 from referrals.selectors import referrals_identifiable_by
 
@@ -260,6 +261,8 @@ class ContextView:
     acknowledgement: object | None = None  # modelguidance Acknowledgement of the published version
     guidance_published: bool = False
     reviews: list[ReviewFinding] = field(default_factory=list)
+    #: Case reviews are for core.roles.CASE_REVIEW_ROLES only (M1 of the security review).
+    show_reviews: bool = False
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -274,13 +277,18 @@ def _local_midday(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_current_timezone())
 
 
-def same_school_reviews(*, school_id: int) -> list[ReviewFinding]:
+def same_school_reviews(*, user, school_id: int) -> list[ReviewFinding]:
     """Case reviews of same-school cases that included a referral whose victim or alleged
-    perpetrator attends this school: the review's same-school findings concern this context."""
+    perpetrator attends this school: the review's same-school findings concern this context.
+    Only for the case-review roles (core.roles.CASE_REVIEW_ROLES: nobody else sees reviews),
+    and counting only the referrals the viewer may identify."""
     from reviews.models import ScreeningDecision
 
+    if not has_role(user, *CASE_REVIEW_ROLES):
+        return []
     rows = (
         ScreeningDecision.objects.filter(
+            referral__in=visible_referrals(user=user).values("pk"),
             decision=ScreeningDecision.Decision.INCLUDE,
             review__require_same_school=True,
             referral__children__role__in=ROLES,
@@ -339,7 +347,8 @@ def context_view(*, user, pk: int) -> ContextView:
                 .order_by("-acknowledged_at", "-requested_at")
                 .first()
             )
-        view.reviews = same_school_reviews(school_id=context.school_id)
+        view.show_reviews = has_role(user, *CASE_REVIEW_ROLES)
+        view.reviews = same_school_reviews(user=user, school_id=context.school_id)
     return view
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -245,20 +244,36 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
 
 
 def _notify(alerts: list[Alert]) -> None:
-    """Every MASH manager is told of each new alert (by number and rule: nothing exempt)."""
-    managers = list(mash_managers())
-    counts = dict(
-        AlertEvidence.objects.filter(alert__in=alerts)
-        .values_list("alert_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    """A MASH manager is told of each new alert (by number and rule: nothing exempt) only if
+    they hold a grant on one of its referrals (not disposed of): that a pattern exists about a
+    school, place or child is itself exempt (docs/adr/0024). No count: it would tell of
+    referrals the manager may not identify. One query per manager."""
+    from core.permissions import filter_granted
+    from referrals.models import Referral
+
+    members: dict[int, set[int]] = {}
+    for alert_id, referral_id in AlertEvidence.objects.filter(alert__in=alerts).values_list(
+        "alert_id", "referral_id"
+    ):
+        members.setdefault(alert_id, set()).add(referral_id)
+    everyone = {pk for ids in members.values() for pk in ids}
+    reach: dict[int, list] = {alert.pk: [] for alert in alerts}
+    for manager in mash_managers():
+        granted = set(
+            filter_granted(
+                Referral.objects.filter(pk__in=everyone, disposed_at__isnull=True), user=manager
+            ).values_list("pk", flat=True)
+        )
+        for alert in alerts:
+            if members.get(alert.pk, set()) & granted:
+                reach[alert.pk].append(manager)
     for alert in alerts:
-        count = counts.get(alert.pk, 0)
+        if not reach[alert.pk]:
+            continue
         notifications.notify(
-            users=managers,
+            users=reach[alert.pk],
             kind=NOTIFY_ALERT,
-            text=f"Alert {alert.pk}: {alert.rule.get_kind_display().lower()} ({count} referrals)",
+            text=f"Alert {alert.pk}: {alert.rule.get_kind_display().lower()}",
             url=reverse("contexts:alert", args=[alert.pk]),
             key=f"context-alert:{alert.pk}",
         )
@@ -279,9 +294,7 @@ def _is_manager(user) -> bool:
 
 
 @transaction.atomic
-def alert_record_action(
-    *, user, alert_id: int, expected_version: int | None, data: ActionInput
-) -> AlertAction:
+def alert_record_action(*, user, alert_id: int, expected_version: int, data: ActionInput) -> AlertAction:
     """A MASH manager records what was done about an alert; the alert is then acted on.
 
     No action needs a reason (core.reasons); nothing else closes an alert."""
@@ -293,18 +306,18 @@ def alert_record_action(
         errors["kind"] = "Select what was done"
     if data.kind == AlertAction.Kind.SCHOOL_ADVICE and not alert.rule.is_school:
         errors["kind"] = "Advice or training for the school is for an alert about a school"
+    raised_on = timezone.localtime(alert.raised_at).date()
     if data.taken_on > timezone.localdate():
         errors["taken_on"] = "The date must be today or in the past"
-    if data.kind == AlertAction.Kind.NO_ACTION:
-        try:
-            note = reason_check(data.note, field="note", what="why no action is needed")
-        except ValidationError as error:
-            errors.update(error.message_dict)
-            note = ""
-    else:
-        note = (data.note or "").strip()
-        if not note:
-            errors["note"] = "Enter what was done"
+    elif data.taken_on < raised_on:
+        errors["taken_on"] = f"The date must be on or after {raised_on.day} {raised_on:%B %Y}"
+    # Every action closes the alert, so every note must say something (core.reasons).
+    what = "why no action is needed" if data.kind == AlertAction.Kind.NO_ACTION else "what was done"
+    try:
+        note = reason_check(data.note, field="note", what=what)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        note = ""
     if errors:
         raise ValidationError(errors)
     action = AlertAction(

@@ -112,13 +112,20 @@ class AlertActionView(ManagerRequiredMixin, View):
     def post(self, request, **kwargs):
         alert = self._alert()
         form = AlertActionForm(request.POST, school=alert.rule.is_school)
+        if "version" in form.errors:  # missing or not a number: as stale as can be
+            return render(
+                request,
+                "contexts/conflict.html",
+                {"record": alert, "back": reverse("contexts:alert", args=[alert.pk])},
+                status=409,
+            )
         if not form.is_valid():
             return self._page(alert, form, 400)
         try:
             action = services.alert_record_action(
                 user=request.user,
                 alert_id=alert.pk,
-                expected_version=form.cleaned_data.get("version"),
+                expected_version=form.cleaned_data["version"],
                 data=form.to_input(),
             )
         except services.AlertConflict as conflict:
@@ -190,13 +197,20 @@ class RuleEditView(RuleEditorRequiredMixin, View):
     def post(self, request, **kwargs):
         rule = self._rule()
         form = RuleForm(request.POST)
+        if "version" in form.errors:  # missing or not a number: never "the current version"
+            return render(
+                request,
+                "contexts/conflict.html",
+                {"record": rule, "back": reverse("contexts:rule_edit", args=[rule.pk])},
+                status=409,
+            )
         if not form.is_valid():
             return self._page(rule, form, 400)
         try:
             services.rule_update(
                 user=request.user,
                 rule_id=rule.pk,
-                expected_version=form.cleaned_data.get("version") or rule.version,
+                expected_version=form.cleaned_data["version"],
                 data=form.to_input(),
             )
         except services.RuleConflict as conflict:

@@ -247,6 +247,11 @@ def test_all_alerts_lists_those_awaiting_action_first(alert, manager, verified_c
     "acted_on" before "open"."""
     client = verified_client(manager)
     other = Alert.objects.create(rule=alert.rule, subject_key="context:999", raised_at=timezone.now())
+    # Shown only with a referral the manager may identify (H1): give it one of the first's.
+    from contexts.models import AlertEvidence
+
+    first = AlertEvidence.objects.filter(alert=alert).first()
+    AlertEvidence.objects.create(alert=other, referral_id=first.referral_id, added_at=timezone.now())
     assert _action(client, alert).status_code == 302
     html = client.get("/contexts/alerts/?status=all").content.decode()
     assert html.index(f"Alert {other.pk}<") < html.index(f"Alert {alert.pk}<")
