@@ -12,6 +12,7 @@ class ContextsConfig(AppConfig):
         from referrals import changes, dashboard
 
         notifications.register(services.NOTIFY_ALERT, label="Contextual safeguarding alert")
+        notifications.register(services.NOTIFY_RULE, label="Contextual safeguarding rule changed")
         # A saved referral queues the check of the rules it can affect (after commit, outbox).
         changes.register(services.referrals_saved_queue)
         # The manager dashboard shows the alerts awaiting action (referrals cannot import us).

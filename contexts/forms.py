@@ -5,6 +5,7 @@ from django import forms
 from contexts.models import AlertAction, PatternRule
 from contexts.services import ActionInput, RuleInput
 from core.forms import GovDateField, form_helper
+from core.reasons import ReasonValidator
 
 
 class AlertActionForm(forms.Form):
@@ -67,6 +68,14 @@ class RuleForm(forms.Form):
         label="Count only referrals naming a sexual form of abuse", required=False
     )
     active = forms.BooleanField(label="The rule runs", required=False)
+    reason = forms.CharField(
+        label="Why are you changing this rule?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        validators=[ReasonValidator("why you are changing the rule")],
+        error_messages={"required": "Enter why you are changing the rule"},
+        help_text="It is kept in the rule's history, with your name.",
+    )
     #: Required: without it the conflict check would be skipped (the view shows the conflict page).
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -91,4 +100,5 @@ class RuleForm(forms.Form):
             window_months=d["window_months"],
             sexual_only=d["sexual_only"],
             active=d["active"],
+            reason=d["reason"],
         )

@@ -1,8 +1,8 @@
 """Contextual safeguarding: pattern rules, the alerts they raise, what was done, and contexts.
 
 A *context* is a school or a place that referrals share (docs/adr/0024-contextual-safeguarding.md).
-Rules are configuration (a MASH manager or an administrator changes the threshold and window,
-with history); alerts are raised by the product (``contexts.evaluation``), never by hand, and
+Rules are configuration (a MASH manager changes the threshold and window, with a reason kept
+in the history); alerts are raised by the product (``contexts.evaluation``), never by hand, and
 never closed without an action saying what was done. Nothing here is deleted.
 
 Exempt here (registered in ``ContextsConfig.ready``): a place's name and key (they come from

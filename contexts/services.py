@@ -34,6 +34,7 @@ from referrals.services import mash_managers
 logger = logging.getLogger(__name__)
 
 NOTIFY_ALERT = "context_alert"
+NOTIFY_RULE = "context_rule_changed"
 CHECK_REFERRAL_TASK = "contexts.tasks.check_referral"
 CHECK_ALL_TASK = "contexts.tasks.check_all"
 #: An import that changes more referrals than this is left to one full run, not a job each.
@@ -348,6 +349,8 @@ class RuleInput:
     window_months: int
     sexual_only: bool
     active: bool
+    #: Why the rule is changed: kept as the history's change reason.
+    reason: str = ""
 
 
 @transaction.atomic
@@ -355,9 +358,13 @@ def rule_update(*, user, rule_id: int, expected_version: int, data: RuleInput) -
     """Change a rule's threshold, window, scope or whether it runs; a full run follows (after
     commit, through the worker), so the change applies to the whole record."""
     if not has_role(user, *RULE_EDITORS):
-        raise ValidationError("Only a MASH manager or an administrator can change a pattern rule")
+        raise ValidationError("Only a MASH manager can change a pattern rule")
     rule = lock_for_change(PatternRule, rule_id, expected_version, conflict=RuleConflict)
     errors = {}
+    try:
+        reason = reason_check(data.reason, field="reason", what="why you are changing the rule")
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if not 1 <= data.threshold <= 100:
         errors["threshold"] = "The number of referrals must be between 1 and 100"
     if not 1 <= data.window_months <= 120:
@@ -375,6 +382,15 @@ def rule_update(*, user, rule_id: int, expected_version: int, data: RuleInput) -
     rule.threshold, rule.window_months, rule.sexual_only, rule.active = after
     rule.changed_at = timezone.now()
     rule.changed_by = user
-    save_with_history(rule, user=user, reason="Rule changed", new_version=True)
+    # The reason (save_with_history shortens it to fit the history's column).
+    save_with_history(rule, user=user, reason=f"Rule changed: {reason}", new_version=True)
+    # The other managers are told: a rule switched off or loosened stops alerts for everyone.
+    notifications.notify(
+        users=[m for m in mash_managers() if m.pk != user.pk],
+        kind=NOTIFY_RULE,
+        text=f"Pattern rule changed by {user.get_full_name() or user.get_username()}: "
+        f"{rule.get_kind_display().lower()}",
+        url=reverse("contexts:rules"),
+    )
     enqueue_on_commit(CHECK_ALL_TASK)
     return rule
