@@ -27,7 +27,7 @@ class PatternRule(models.Model):
     class Kind(models.TextChoices):
         SCHOOL = "school_referrals", "Repeated referrals about a school"
         SAME_SCHOOL = "same_school", "Victim and alleged perpetrator at the same school"
-        CHILD = "child", "A child named as alleged perpetrator in more than one referral"
+        CHILD = "child", "A child named in more than one referral, at least once as alleged perpetrator"
         PLACE = "place", "Several referrals naming the same place"
         GROUP = "group", "Repeated referrals about the same group of children"
 

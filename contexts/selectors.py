@@ -201,10 +201,18 @@ class AlertView:
         return [row.referral for row in self.evidence if row.identifiable]
 
 
-def _subject(alert: Alert, name: ContextName) -> str:
+def _subject(alert: Alert, name: ContextName, *, sees_all: bool) -> str:
+    """What the alert is about. A child by name only to a viewer who may identify every
+    referral of the alert (the name is on each of them, and each is logged as read with the
+    children's names): with one left out, the name beside the alert would say the child is in
+    a referral the viewer may not identify."""
     if alert.context_id:
         return name.text
     if alert.subject_key.startswith("child:"):
+        if sees_all:
+            child = Child.objects.filter(pk=int(alert.subject_key.split(":", 1)[1])).first()
+            if child is not None:
+                return f"{child.first_name} {child.last_name}"
         return "One child"
     if alert.subject_key.startswith("group:"):
         size = len(alert.subject_key.split(":", 1)[1].split("-"))
@@ -226,7 +234,7 @@ def alert_view(*, user, pk: int) -> AlertView:
         evidence=evidence,
         actions=list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id")),
         name=name,
-        subject=_subject(alert, name),
+        subject=_subject(alert, name, sees_all=len(evidence) == len(set(ids))),
     )
 
 

@@ -10,7 +10,7 @@ from contexts.models import Alert, Context, PatternRule
 from contexts.selectors import figures_public
 from contexts.services import patterns_check_all
 from core.models import AccessLogEntry
-from tests.contexts.helpers import VICTIM, referral, school_referral
+from tests.contexts.helpers import ALLEGED, VICTIM, referral, school_referral
 from tests.factories import ChildFactory, SchoolFactory
 from tests.nplusone import set_up
 
@@ -142,3 +142,35 @@ def test_the_public_figures_show_counts_above_the_threshold(settings):
     figures = figures_public()
     row = next(r for r in figures.months if r.month == timezone.localdate().replace(day=1))
     assert row.raised == 4
+
+
+def test_a_child_alert_names_the_child_only_to_a_manager_who_may_identify_every_referral(
+    manager, verified_client
+):
+    PatternRule.objects.exclude(kind=PatternRule.Kind.CHILD).update(active=False)
+    x = ChildFactory(first_name="Ottoline", last_name="Brackenbury")
+    first = referral(D(2019, 1, 10), [(x, VICTIM)])
+    second = referral(D(2019, 2, 10), [(x, ALLEGED), (ChildFactory(), VICTIM)])
+    patterns_check_all()
+    alert = Alert.objects.get()
+    client = verified_client(manager)
+    html = client.get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert "About" in html
+    assert "One child" not in html
+    assert "Ottoline Brackenbury" in html
+    # Every referral is logged as read with the children's names (the child's name among them).
+    logged = AccessLogEntry.objects.filter(user=manager, fields=["Child.first_name", "Child.last_name"])
+    assert set(logged.values_list("record_label", flat=True)) >= {first.reference, second.reference}
+    type(second).objects.filter(pk=second.pk).update(restricted_at=timezone.now())
+    html = client.get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert "One child" in html
+    assert second.reference not in html
+
+
+def test_the_evidence_table_wraps_at_whole_words(school_alert, manager, verified_client):
+    """At 320 px "assault" and "perpetrator" broke mid-word; app-words wraps at words (as the
+    DSL tables, 9796203) and the table scrolls in its region."""
+    alert, _made = school_alert
+    html = verified_client(manager).get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert html.count('class="govuk-table__cell app-words"') >= 3
+    assert "app-table-region" in html
