@@ -5,6 +5,7 @@ from django import forms
 from contexts.models import AlertAction, PatternRule
 from contexts.services import ActionInput, RuleInput
 from core.forms import GovDateField, form_helper
+from core.reasons import ReasonValidator
 
 
 class AlertActionForm(forms.Form):
@@ -22,7 +23,8 @@ class AlertActionForm(forms.Form):
         error_messages={"required": "Enter what was done, or why no action is needed"},
         help_text="For example who took part in the strategy discussion and what was agreed",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    #: Required: without it the conflict check would be skipped (the view shows the conflict page).
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, school: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,7 +68,16 @@ class RuleForm(forms.Form):
         label="Count only referrals naming a sexual form of abuse", required=False
     )
     active = forms.BooleanField(label="The rule runs", required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(
+        label="Why are you changing this rule?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        validators=[ReasonValidator("why you are changing the rule")],
+        error_messages={"required": "Enter why you are changing the rule"},
+        help_text="It is kept in the rule's history, with your name.",
+    )
+    #: Required: without it the conflict check would be skipped (the view shows the conflict page).
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,4 +100,5 @@ class RuleForm(forms.Form):
             window_months=d["window_months"],
             sexual_only=d["sexual_only"],
             active=d["active"],
+            reason=d["reason"],
         )

@@ -1,8 +1,8 @@
 """Contextual safeguarding: pattern rules, the alerts they raise, what was done, and contexts.
 
 A *context* is a school or a place that referrals share (docs/adr/0024-contextual-safeguarding.md).
-Rules are configuration (a MASH manager or an administrator changes the threshold and window,
-with history); alerts are raised by the product (``contexts.evaluation``), never by hand, and
+Rules are configuration (a MASH manager changes the threshold and window, with a reason kept
+in the history); alerts are raised by the product (``contexts.evaluation``), never by hand, and
 never closed without an action saying what was done. Nothing here is deleted.
 
 Exempt here (registered in ``ContextsConfig.ready``): a place's name and key (they come from
@@ -27,7 +27,7 @@ class PatternRule(models.Model):
     class Kind(models.TextChoices):
         SCHOOL = "school_referrals", "Repeated referrals about a school"
         SAME_SCHOOL = "same_school", "Victim and alleged perpetrator at the same school"
-        CHILD = "child", "A child named as alleged perpetrator in more than one referral"
+        CHILD = "child", "A child named in more than one referral, at least once as alleged perpetrator"
         PLACE = "place", "Several referrals naming the same place"
         GROUP = "group", "Repeated referrals about the same group of children"
 
@@ -91,9 +91,9 @@ class Context(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    #: The place's normalised name (referrals.places.place_key) and its name as first written.
+    #: The place's normalised name (referrals.places.place_key). Its name as written is not
+    #: copied here: pages read it from a referral their viewer may identify.
     place_key = models.CharField(max_length=200, blank=True)
-    place_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -15,22 +15,22 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from contexts.evaluation import ROLES, months_before
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
 from contexts.permissions import may_see_alerts
 from core import disclosure
-from referrals.models import Child, Referral, ReferralChild
+from core.roles import CASE_REVIEW_ROLES, has_role
+from referrals.models import Child, Referral, ReferralChild, ReferralDetail
 from referrals.selectors import referrals_identifiable_by
 
 DASHBOARD_ALERTS = 5
 #: What an alert page shows of a referral its viewer may identify.
 EVIDENCE_SHOWS = ["Child.first_name", "Child.last_name"]
-PLACE_SHOWS = ["Context.place_name"]
+PLACE_SHOWS = ["ReferralDetail.incident_place"]
 ACTION_SHOWS = ["AlertAction.note"]
-WITHHELD_PLACE = "A place (its name is withheld: you cannot identify any of its referrals)"
 
 
 def rules():
@@ -41,29 +41,63 @@ def rule_get(*, pk: int) -> PatternRule:
     return PatternRule.objects.get(pk=pk)
 
 
+# --- what a viewer may see at all -------------------------------------------------------------------
+#
+# An alert or a context ties its referrals to a school (which school a child attends is exempt),
+# a place (exempt) or a child. So its membership obeys the referral's access rules, not only its
+# names: a viewer sees, and counts, only the referrals they may identify now and that are not
+# disposed of. A referral they may not identify is left out entirely (no row, no count, no
+# "withheld" placeholder); an alert or context with none is not shown to them at all
+# (docs/adr/0024-contextual-safeguarding.md).
+
+
+def visible_referrals(*, user) -> QuerySet[Referral]:
+    """The referrals an alert or context may list for ``user``: identifiable, not disposed."""
+    return referrals_identifiable_by(user=user).filter(disposed_at__isnull=True)
+
+
+def _visible_evidence(user) -> Q:
+    """On Alert: the evidence rows of referrals the viewer may see."""
+    return Q(evidence__referral__in=visible_referrals(user=user).values("pk"))
+
+
+def alerts_visible_to(*, user) -> QuerySet[Alert]:
+    """Alerts with at least one referral the viewer may see, each with ``referral_count`` (of
+    those referrals only)."""
+    shown = AlertEvidence.objects.filter(referral__in=visible_referrals(user=user).values("pk"))
+    return Alert.objects.filter(pk__in=shown.values("alert_id")).annotate(
+        referral_count=Count("evidence", filter=_visible_evidence(user), distinct=True)
+    )
+
+
 def dashboard_panel(user) -> dict | None:
     """The manager dashboard's panel: alerts awaiting action (referrals.dashboard registry)."""
     if not may_see_alerts(user):
         return None
-    waiting = Alert.objects.filter(status=Alert.Status.OPEN)
+    waiting = alerts_visible_to(user=user).filter(status=Alert.Status.OPEN)
     return {
         "template": "contexts/includes/dashboard_panel.html",
         "open_count": waiting.count(),
-        "alerts": list(
-            waiting.select_related("rule")
-            .annotate(referral_count=Count("evidence"))
-            .order_by("-raised_at", "-id")[:DASHBOARD_ALERTS]
-        ),
+        "alerts": list(waiting.select_related("rule").order_by("-raised_at", "-id")[:DASHBOARD_ALERTS]),
     }
 
 
-def alerts_list(*, status: str = ""):
-    alerts = Alert.objects.select_related("rule", "context__school").annotate(
-        referral_count=Count("evidence")
-    )
+#: Alerts awaiting action first, whatever the statuses are called.
+STATUS_ORDER = {Alert.Status.OPEN: 0, Alert.Status.ACTED_ON: 1}
+
+
+def alerts_list(*, user, status: str = ""):
+    from django.db.models import Case, IntegerField, Value, When
+
+    alerts = alerts_visible_to(user=user).select_related("rule", "context__school")
     if status in Alert.Status.values:
         alerts = alerts.filter(status=status)
-    return alerts.order_by("status", "-raised_at", "-id")
+    awaiting_first = Case(
+        *(When(status=s, then=Value(n)) for s, n in STATUS_ORDER.items()),
+        default=Value(len(STATUS_ORDER)),
+        output_field=IntegerField(),
+    )
+    return alerts.order_by(awaiting_first, "-raised_at", "-id")
 
 
 # --- evidence under the access rules ---------------------------------------------------------------
@@ -85,16 +119,16 @@ class EvidenceRow:
 
 
 def evidence_rows(*, user, referral_ids: list[int]) -> list[EvidenceRow]:
-    """The referrals, oldest first: every one with its reference, date and forms of abuse; the
-    children's names and roles only on those the viewer may identify. Three queries."""
+    """Of the referrals, only those the viewer may identify and not disposed of, oldest first,
+    with their reference, date, forms of abuse and children. The others are left out entirely:
+    listed under a school, a place or a child they would say what is exempt. Three queries."""
     referrals = list(
-        Referral.objects.filter(pk__in=referral_ids)
+        visible_referrals(user=user)
+        .filter(pk__in=referral_ids)
         .prefetch_related("forms_of_abuse")
         .order_by("received_at", "id")
     )
-    identifiable = set(
-        referrals_identifiable_by(user=user).filter(pk__in=referral_ids).values_list("pk", flat=True)
-    )
+    identifiable = {r.pk for r in referrals}
     children: dict[int, list[EvidenceChild]] = defaultdict(list)
     if identifiable:
         links = (
@@ -130,15 +164,28 @@ class ContextName:
 
 
 def context_name(*, user, context: Context | None, referral_ids: list[int]) -> ContextName:
-    """A school by its name; a place by its name only to someone who may identify one of its
-    referrals (the name is what referrers wrote)."""
+    """A school by its name; a place by what the referrer wrote on the earliest of its referrals
+    that the viewer may see (``referral_ids`` are those already), read now: no copy of a
+    referral's text is kept on the context, so a restricted, corrected or disposed referral's
+    wording is never shown through it. Without one, "Place N"."""
     if context is None:
         return ContextName("")
     if context.kind == Context.Kind.SCHOOL:
         return ContextName(context.school.name)
-    if referral_ids and referrals_identifiable_by(user=user).filter(pk__in=referral_ids).exists():
-        return ContextName(context.place_name, exempt_shown=True)
-    return ContextName(WITHHELD_PLACE)
+    name = (
+        ReferralDetail.objects.filter(
+            referral_id__in=referral_ids,
+            referral__in=visible_referrals(user=user).values("pk"),
+            incident_place_key=context.place_key,
+        )
+        .exclude(incident_place="")
+        .order_by("referral__received_at", "referral_id")
+        .values_list("incident_place", flat=True)
+        .first()
+    )
+    if name:
+        return ContextName(name, exempt_shown=True)
+    return ContextName(f"Place {context.pk}")
 
 
 @dataclass
@@ -154,10 +201,18 @@ class AlertView:
         return [row.referral for row in self.evidence if row.identifiable]
 
 
-def _subject(alert: Alert, name: ContextName) -> str:
+def _subject(alert: Alert, name: ContextName, *, sees_all: bool) -> str:
+    """What the alert is about. A child by name only to a viewer who may identify every
+    referral of the alert (the name is on each of them, and each is logged as read with the
+    children's names): with one left out, the name beside the alert would say the child is in
+    a referral the viewer may not identify."""
     if alert.context_id:
         return name.text
     if alert.subject_key.startswith("child:"):
+        if sees_all:
+            child = Child.objects.filter(pk=int(alert.subject_key.split(":", 1)[1])).first()
+            if child is not None:
+                return f"{child.first_name} {child.last_name}"
         return "One child"
     if alert.subject_key.startswith("group:"):
         size = len(alert.subject_key.split(":", 1)[1].split("-"))
@@ -166,15 +221,20 @@ def _subject(alert: Alert, name: ContextName) -> str:
 
 
 def alert_view(*, user, pk: int) -> AlertView:
+    """One alert, as far as the viewer may see it; ``Alert.DoesNotExist`` when they may see
+    none of its referrals (the alert itself would say what is exempt)."""
     alert = Alert.objects.select_related("rule", "context__school", "acted_on_by").get(pk=pk)
     ids = list(AlertEvidence.objects.filter(alert=alert).values_list("referral_id", flat=True))
-    name = context_name(user=user, context=alert.context, referral_ids=ids)
+    evidence = evidence_rows(user=user, referral_ids=ids)
+    if not evidence:
+        raise Alert.DoesNotExist(f"No referral of alert {pk} is visible to this viewer")
+    name = context_name(user=user, context=alert.context, referral_ids=[row.referral.pk for row in evidence])
     return AlertView(
         alert=alert,
-        evidence=evidence_rows(user=user, referral_ids=ids),
+        evidence=evidence,
         actions=list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id")),
         name=name,
-        subject=_subject(alert, name),
+        subject=_subject(alert, name, sees_all=len(evidence) == len(set(ids))),
     )
 
 
@@ -209,6 +269,8 @@ class ContextView:
     acknowledgement: object | None = None  # modelguidance Acknowledgement of the published version
     guidance_published: bool = False
     reviews: list[ReviewFinding] = field(default_factory=list)
+    #: Case reviews are for core.roles.CASE_REVIEW_ROLES only (M1 of the security review).
+    show_reviews: bool = False
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -223,13 +285,18 @@ def _local_midday(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_current_timezone())
 
 
-def same_school_reviews(*, school_id: int) -> list[ReviewFinding]:
+def same_school_reviews(*, user, school_id: int) -> list[ReviewFinding]:
     """Case reviews of same-school cases that included a referral whose victim or alleged
-    perpetrator attends this school: the review's same-school findings concern this context."""
+    perpetrator attends this school: the review's same-school findings concern this context.
+    Only for the case-review roles (core.roles.CASE_REVIEW_ROLES: nobody else sees reviews),
+    and counting only the referrals the viewer may identify."""
     from reviews.models import ScreeningDecision
 
+    if not has_role(user, *CASE_REVIEW_ROLES):
+        return []
     rows = (
         ScreeningDecision.objects.filter(
+            referral__in=visible_referrals(user=user).values("pk"),
             decision=ScreeningDecision.Decision.INCLUDE,
             review__require_same_school=True,
             referral__children__role__in=ROLES,
@@ -247,17 +314,21 @@ def context_view(*, user, pk: int) -> ContextView:
     from modelguidance.selectors import published_version, training_coverage
 
     context = Context.objects.select_related("school").get(pk=pk)
-    alerts = list(
-        context.alerts.select_related("rule")
-        .annotate(referral_count=Count("evidence"))
-        .order_by("-raised_at", "-id")
-    )
     ids = sorted(
         set(AlertEvidence.objects.filter(alert__context=context).values_list("referral_id", flat=True))
     )
     evidence = evidence_rows(user=user, referral_ids=ids)
+    if not evidence:
+        # Not even that the school or place has a context is shown to this viewer.
+        raise Context.DoesNotExist(f"No referral of context {pk} is visible to this viewer")
+    alerts = list(
+        alerts_visible_to(user=user)
+        .filter(context=context)
+        .select_related("rule")
+        .order_by("-raised_at", "-id")
+    )
     actions = list(
-        AlertAction.objects.filter(alert__context=context)
+        AlertAction.objects.filter(alert__in=[a.pk for a in alerts])
         .select_related("recorded_by", "alert__rule")
         .order_by("taken_on", "recorded_at", "id")
     )
@@ -267,7 +338,7 @@ def context_view(*, user, pk: int) -> ContextView:
     timeline.sort(key=lambda e: e.on, reverse=True)
     view = ContextView(
         context=context,
-        name=context_name(user=user, context=context, referral_ids=ids),
+        name=context_name(user=user, context=context, referral_ids=[row.referral.pk for row in evidence]),
         alerts=alerts,
         timeline=timeline,
         evidence=evidence,
@@ -284,14 +355,18 @@ def context_view(*, user, pk: int) -> ContextView:
                 .order_by("-acknowledged_at", "-requested_at")
                 .first()
             )
-        view.reviews = same_school_reviews(school_id=context.school_id)
+        view.show_reviews = has_role(user, *CASE_REVIEW_ROLES)
+        view.reviews = same_school_reviews(user=user, school_id=context.school_id)
     return view
 
 
-def contexts_list():
+def contexts_list(*, user):
+    """The contexts with a referral the viewer may see, with how many of their alerts do."""
+    shown = alerts_visible_to(user=user).filter(context__isnull=False)
     return (
-        Context.objects.select_related("school")
-        .annotate(alert_count=Count("alerts", distinct=True))
+        Context.objects.filter(pk__in=shown.values("context_id"))
+        .select_related("school")
+        .annotate(alert_count=Count("alerts", filter=Q(alerts__in=shown.values("pk")), distinct=True))
         .order_by("kind", "school__name", "id")
     )
 

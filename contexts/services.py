@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -30,12 +29,12 @@ from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import has_role
-from referrals.models import ReferralDetail
 from referrals.services import mash_managers
 
 logger = logging.getLogger(__name__)
 
 NOTIFY_ALERT = "context_alert"
+NOTIFY_RULE = "context_rule_changed"
 CHECK_REFERRAL_TASK = "contexts.tasks.check_referral"
 CHECK_ALL_TASK = "contexts.tasks.check_all"
 #: An import that changes more referrals than this is left to one full run, not a job each.
@@ -161,14 +160,9 @@ def _contexts_for(patterns: list[evaluation.Pattern]) -> dict[str, Context]:
             found[f"school:{school_id}"] = context
     for key in sorted(places):
         if f"place:{key}" not in found:
-            # The place as a referrer first wrote it, for the context's page.
-            name = (
-                ReferralDetail.objects.filter(incident_place_key=key)
-                .order_by("referral__received_at", "referral_id")
-                .values_list("incident_place", flat=True)
-                .first()
-            )
-            context = Context(kind=Context.Kind.PLACE, place_key=key, place_name=name or key)
+            # No copy of what a referrer wrote: the page reads the name from a referral its
+            # viewer may identify (selectors.context_name).
+            context = Context(kind=Context.Kind.PLACE, place_key=key)
             save_with_history(context, user=None, reason="Context opened by a pattern rule")
             found[f"place:{key}"] = context
     return found
@@ -251,20 +245,36 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
 
 
 def _notify(alerts: list[Alert]) -> None:
-    """Every MASH manager is told of each new alert (by number and rule: nothing exempt)."""
-    managers = list(mash_managers())
-    counts = dict(
-        AlertEvidence.objects.filter(alert__in=alerts)
-        .values_list("alert_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    """A MASH manager is told of each new alert (by number and rule: nothing exempt) only if
+    they hold a grant on one of its referrals (not disposed of): that a pattern exists about a
+    school, place or child is itself exempt (docs/adr/0024). No count: it would tell of
+    referrals the manager may not identify. One query per manager."""
+    from core.permissions import filter_granted
+    from referrals.models import Referral
+
+    members: dict[int, set[int]] = {}
+    for alert_id, referral_id in AlertEvidence.objects.filter(alert__in=alerts).values_list(
+        "alert_id", "referral_id"
+    ):
+        members.setdefault(alert_id, set()).add(referral_id)
+    everyone = {pk for ids in members.values() for pk in ids}
+    reach: dict[int, list] = {alert.pk: [] for alert in alerts}
+    for manager in mash_managers():
+        granted = set(
+            filter_granted(
+                Referral.objects.filter(pk__in=everyone, disposed_at__isnull=True), user=manager
+            ).values_list("pk", flat=True)
+        )
+        for alert in alerts:
+            if members.get(alert.pk, set()) & granted:
+                reach[alert.pk].append(manager)
     for alert in alerts:
-        count = counts.get(alert.pk, 0)
+        if not reach[alert.pk]:
+            continue
         notifications.notify(
-            users=managers,
+            users=reach[alert.pk],
             kind=NOTIFY_ALERT,
-            text=f"Alert {alert.pk}: {alert.rule.get_kind_display().lower()} ({count} referrals)",
+            text=f"Alert {alert.pk}: {alert.rule.get_kind_display().lower()}",
             url=reverse("contexts:alert", args=[alert.pk]),
             key=f"context-alert:{alert.pk}",
         )
@@ -285,9 +295,7 @@ def _is_manager(user) -> bool:
 
 
 @transaction.atomic
-def alert_record_action(
-    *, user, alert_id: int, expected_version: int | None, data: ActionInput
-) -> AlertAction:
+def alert_record_action(*, user, alert_id: int, expected_version: int, data: ActionInput) -> AlertAction:
     """A MASH manager records what was done about an alert; the alert is then acted on.
 
     No action needs a reason (core.reasons); nothing else closes an alert."""
@@ -299,18 +307,18 @@ def alert_record_action(
         errors["kind"] = "Select what was done"
     if data.kind == AlertAction.Kind.SCHOOL_ADVICE and not alert.rule.is_school:
         errors["kind"] = "Advice or training for the school is for an alert about a school"
+    raised_on = timezone.localtime(alert.raised_at).date()
     if data.taken_on > timezone.localdate():
         errors["taken_on"] = "The date must be today or in the past"
-    if data.kind == AlertAction.Kind.NO_ACTION:
-        try:
-            note = reason_check(data.note, field="note", what="why no action is needed")
-        except ValidationError as error:
-            errors.update(error.message_dict)
-            note = ""
-    else:
-        note = (data.note or "").strip()
-        if not note:
-            errors["note"] = "Enter what was done"
+    elif data.taken_on < raised_on:
+        errors["taken_on"] = f"The date must be on or after {raised_on.day} {raised_on:%B %Y}"
+    # Every action closes the alert, so every note must say something (core.reasons).
+    what = "why no action is needed" if data.kind == AlertAction.Kind.NO_ACTION else "what was done"
+    try:
+        note = reason_check(data.note, field="note", what=what)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        note = ""
     if errors:
         raise ValidationError(errors)
     action = AlertAction(
@@ -341,6 +349,8 @@ class RuleInput:
     window_months: int
     sexual_only: bool
     active: bool
+    #: Why the rule is changed: kept as the history's change reason.
+    reason: str = ""
 
 
 @transaction.atomic
@@ -348,9 +358,13 @@ def rule_update(*, user, rule_id: int, expected_version: int, data: RuleInput) -
     """Change a rule's threshold, window, scope or whether it runs; a full run follows (after
     commit, through the worker), so the change applies to the whole record."""
     if not has_role(user, *RULE_EDITORS):
-        raise ValidationError("Only a MASH manager or an administrator can change a pattern rule")
+        raise ValidationError("Only a MASH manager can change a pattern rule")
     rule = lock_for_change(PatternRule, rule_id, expected_version, conflict=RuleConflict)
     errors = {}
+    try:
+        reason = reason_check(data.reason, field="reason", what="why you are changing the rule")
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if not 1 <= data.threshold <= 100:
         errors["threshold"] = "The number of referrals must be between 1 and 100"
     if not 1 <= data.window_months <= 120:
@@ -368,6 +382,15 @@ def rule_update(*, user, rule_id: int, expected_version: int, data: RuleInput) -
     rule.threshold, rule.window_months, rule.sexual_only, rule.active = after
     rule.changed_at = timezone.now()
     rule.changed_by = user
-    save_with_history(rule, user=user, reason="Rule changed", new_version=True)
+    # The reason (save_with_history shortens it to fit the history's column).
+    save_with_history(rule, user=user, reason=f"Rule changed: {reason}", new_version=True)
+    # The other managers are told: a rule switched off or loosened stops alerts for everyone.
+    notifications.notify(
+        users=[m for m in mash_managers() if m.pk != user.pk],
+        kind=NOTIFY_RULE,
+        text=f"Pattern rule changed by {user.get_full_name() or user.get_username()}: "
+        f"{rule.get_kind_display().lower()}",
+        url=reverse("contexts:rules"),
+    )
     enqueue_on_commit(CHECK_ALL_TASK)
     return rule

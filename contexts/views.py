@@ -56,7 +56,7 @@ class AlertListView(ManagerRequiredMixin, TemplateView):
             status = Alert.Status.OPEN
         return {
             **super().get_context_data(**kwargs),
-            "alerts": selectors.alerts_list(status="" if status == "all" else status),
+            "alerts": selectors.alerts_list(user=self.request.user, status="" if status == "all" else status),
             "status": status,
             "statuses": [*Alert.Status.choices, ("all", "All alerts")],
         }
@@ -87,7 +87,10 @@ class AlertActionView(ManagerRequiredMixin, View):
 
     def _alert(self) -> Alert:
         alert = (
-            Alert.objects.select_related("rule", "context__school").filter(pk=self.kwargs["alert_pk"]).first()
+            selectors.alerts_visible_to(user=self.request.user)
+            .select_related("rule", "context__school")
+            .filter(pk=self.kwargs["alert_pk"])
+            .first()
         )
         if alert is None:
             raise Http404("Page not found")
@@ -109,13 +112,20 @@ class AlertActionView(ManagerRequiredMixin, View):
     def post(self, request, **kwargs):
         alert = self._alert()
         form = AlertActionForm(request.POST, school=alert.rule.is_school)
+        if "version" in form.errors:  # missing or not a number: as stale as can be
+            return render(
+                request,
+                "contexts/conflict.html",
+                {"record": alert, "back": reverse("contexts:alert", args=[alert.pk])},
+                status=409,
+            )
         if not form.is_valid():
             return self._page(alert, form, 400)
         try:
             action = services.alert_record_action(
                 user=request.user,
                 alert_id=alert.pk,
-                expected_version=form.cleaned_data.get("version"),
+                expected_version=form.cleaned_data["version"],
                 data=form.to_input(),
             )
         except services.AlertConflict as conflict:
@@ -136,7 +146,10 @@ class ContextListView(ManagerRequiredMixin, TemplateView):
     template_name = "contexts/context_list.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "contexts": selectors.contexts_list()}
+        return {
+            **super().get_context_data(**kwargs),
+            "contexts": selectors.contexts_list(user=self.request.user),
+        }
 
 
 class ContextDetailView(ManagerRequiredMixin, TemplateView):
@@ -184,13 +197,20 @@ class RuleEditView(RuleEditorRequiredMixin, View):
     def post(self, request, **kwargs):
         rule = self._rule()
         form = RuleForm(request.POST)
+        if "version" in form.errors:  # missing or not a number: never "the current version"
+            return render(
+                request,
+                "contexts/conflict.html",
+                {"record": rule, "back": reverse("contexts:rule_edit", args=[rule.pk])},
+                status=409,
+            )
         if not form.is_valid():
             return self._page(rule, form, 400)
         try:
             services.rule_update(
                 user=request.user,
                 rule_id=rule.pk,
-                expected_version=form.cleaned_data.get("version") or rule.version,
+                expected_version=form.cleaned_data["version"],
                 data=form.to_input(),
             )
         except services.RuleConflict as conflict:

@@ -37,7 +37,9 @@ def test_an_action_is_recorded_with_who_and_when_and_the_alert_is_acted_on(alert
         user=manager,
         alert_id=alert.pk,
         expected_version=alert.version,
-        data=ActionInput(kind="police_problem_solving", taken_on=D(2018, 2, 3), note="Referred to the team"),
+        data=ActionInput(
+            kind="police_problem_solving", taken_on=timezone.localdate(), note="Referred to the team"
+        ),
     )
     alert.refresh_from_db()
     assert alert.status == Alert.Status.ACTED_ON
@@ -57,7 +59,7 @@ def test_no_action_needs_a_reason(alert, manager):
             user=manager,
             alert_id=alert.pk,
             expected_version=alert.version,
-            data=ActionInput(kind="no_action", taken_on=D(2018, 2, 3), note="ok"),
+            data=ActionInput(kind="no_action", taken_on=timezone.localdate(), note="ok"),
         )
     assert "note" in refused.value.message_dict
     alert.refresh_from_db()
@@ -68,7 +70,7 @@ def test_no_action_needs_a_reason(alert, manager):
         expected_version=alert.version,
         data=ActionInput(
             kind="no_action",
-            taken_on=D(2018, 2, 3),
+            taken_on=timezone.localdate(),
             note="Both referrals were about the same incident reported twice by different agencies",
         ),
     )
@@ -82,7 +84,7 @@ def test_school_advice_is_only_for_a_school_alert(alert, manager):
             user=manager,
             alert_id=alert.pk,
             expected_version=alert.version,
-            data=ActionInput(kind="school_advice", taken_on=D(2018, 2, 3), note="Advice given"),
+            data=ActionInput(kind="school_advice", taken_on=timezone.localdate(), note="Advice given"),
         )
     assert "kind" in refused.value.message_dict
 
@@ -106,7 +108,7 @@ def test_only_a_manager_records_an_action(alert, role_user):
             user=practitioner,
             alert_id=alert.pk,
             expected_version=alert.version,
-            data=ActionInput(kind="strategy_discussion", taken_on=D(2018, 2, 3), note="Held"),
+            data=ActionInput(kind="strategy_discussion", taken_on=timezone.localdate(), note="Held"),
         )
     assert not AlertAction.objects.exists()
 
@@ -117,7 +119,7 @@ def test_a_stale_form_is_refused(alert, manager):
             user=manager,
             alert_id=alert.pk,
             expected_version=alert.version - 1,
-            data=ActionInput(kind="strategy_discussion", taken_on=D(2018, 2, 3), note="Held"),
+            data=ActionInput(kind="strategy_discussion", taken_on=timezone.localdate(), note="Held"),
         )
 
 
@@ -141,9 +143,9 @@ def test_the_action_page_records_an_action(alert, manager, verified_client):
         f"/contexts/alerts/{alert.pk}/action/",
         {
             "kind": "no_action",
-            "taken_on_0": "3",
-            "taken_on_1": "2",
-            "taken_on_2": "2018",
+            "taken_on_0": str(timezone.localdate().day),
+            "taken_on_1": str(timezone.localdate().month),
+            "taken_on_2": str(timezone.localdate().year),
             "note": "no",
             "version": alert.version,
         },
@@ -154,9 +156,9 @@ def test_the_action_page_records_an_action(alert, manager, verified_client):
         f"/contexts/alerts/{alert.pk}/action/",
         {
             "kind": "strategy_discussion",
-            "taken_on_0": "3",
-            "taken_on_1": "2",
-            "taken_on_2": "2018",
+            "taken_on_0": str(timezone.localdate().day),
+            "taken_on_1": str(timezone.localdate().month),
+            "taken_on_2": str(timezone.localdate().year),
             "note": "Strategy discussion with the police and the school",
             "version": alert.version,
         },
@@ -164,3 +166,33 @@ def test_the_action_page_records_an_action(alert, manager, verified_client):
     assert done.status_code == 302
     alert.refresh_from_db()
     assert alert.status == Alert.Status.ACTED_ON
+
+
+def test_an_action_cannot_be_dated_before_the_alert_was_raised(alert, manager):
+    raised = timezone.localtime(alert.raised_at).date()
+    with pytest.raises(ValidationError) as refused:
+        _record(
+            user=manager,
+            alert_id=alert.pk,
+            expected_version=alert.version,
+            data=ActionInput(
+                kind="strategy_discussion", taken_on=raised - dt.timedelta(days=1), note="Held a meeting"
+            ),
+        )
+    assert refused.value.message_dict["taken_on"] == [
+        f"The date must be on or after {raised.day} {raised:%B %Y}"
+    ]
+    assert not AlertAction.objects.exists()
+
+
+def test_every_action_needs_a_note_that_says_something(alert, manager):
+    with pytest.raises(ValidationError) as refused:
+        _record(
+            user=manager,
+            alert_id=alert.pk,
+            expected_version=alert.version,
+            data=ActionInput(kind="strategy_discussion", taken_on=timezone.localdate(), note="."),
+        )
+    assert "note" in refused.value.message_dict
+    alert.refresh_from_db()
+    assert alert.is_open

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from contexts.models import Alert, AlertEvidence, PatternRule
 from contexts.services import patterns_check_all, patterns_check_referral
@@ -110,7 +111,9 @@ def test_a_new_referral_adds_to_an_open_alert_and_raises_a_new_one_once_it_was_a
         user=manager,
         alert_id=alert.pk,
         expected_version=alert.version,
-        data=ActionInput(kind="strategy_discussion", taken_on=D(2018, 3, 5), note="Strategy discussion held"),
+        data=ActionInput(
+            kind="strategy_discussion", taken_on=timezone.localdate(), note="Strategy discussion held"
+        ),
     )
     fourth = referral(D(2018, 4, 1), [(ChildFactory(), VICTIM), (child, ALLEGED)])
     assert patterns_check_referral(referral_id=fourth.pk).raised == 1

@@ -10,7 +10,7 @@ from contexts.models import Alert, Context, PatternRule
 from contexts.selectors import figures_public
 from contexts.services import patterns_check_all
 from core.models import AccessLogEntry
-from tests.contexts.helpers import VICTIM, referral, school_referral
+from tests.contexts.helpers import ALLEGED, VICTIM, referral, school_referral
 from tests.factories import ChildFactory, SchoolFactory
 from tests.nplusone import set_up
 
@@ -38,22 +38,21 @@ def _names(referral):
     ]
 
 
-def test_evidence_shows_children_only_where_the_manager_may_identify_the_referral(
-    school_alert, manager, verified_client
-):
+def test_evidence_lists_only_the_referrals_the_manager_may_identify(school_alert, manager, verified_client):
     alert, (seen, hidden, also_seen) = school_alert
     hidden_names, seen_names = _names(hidden), _names(seen) + _names(also_seen)
     page = verified_client(manager).get(f"/contexts/alerts/{alert.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
-    for made in (seen, hidden, also_seen):
-        assert made.reference in html  # reference, date and forms of abuse for every referral
+    for made in (seen, also_seen):
+        assert made.reference in html
+    # Listed under the school, the hidden referral would say which school its children attend.
+    assert hidden.reference not in html
     assert "Sexual assault" in html
     for name in seen_names:
         assert name in html
     for name in hidden_names:
         assert name not in html
-    assert "Not shown: you cannot identify this referral" in html
     logged = AccessLogEntry.objects.filter(user=manager, channel="page")
     assert set(logged.values_list("record_label", flat=True)) == {seen.reference, also_seen.reference}
     assert all(entry.fields == ["Child.first_name", "Child.last_name"] for entry in logged)
@@ -88,7 +87,9 @@ def test_the_context_record_shows_its_timeline_dsl_and_reviews(school_alert, man
     assert made[0].reference in html
 
 
-def test_a_place_is_named_only_to_someone_who_may_identify_one_of_its_referrals(manager, verified_client):
+def test_a_place_and_its_context_are_shown_only_to_someone_who_may_identify_one_of_its_referrals(
+    manager, verified_client
+):
     PatternRule.objects.exclude(kind=PatternRule.Kind.PLACE).update(active=False)
     made = [
         referral(day, [(ChildFactory(), VICTIM)], place="Canary Park")
@@ -100,12 +101,12 @@ def test_a_place_is_named_only_to_someone_who_may_identify_one_of_its_referrals(
     client = verified_client(manager)
     assert "Canary Park" in client.get(f"/contexts/{context.pk}/").content.decode()
     assert AccessLogEntry.objects.filter(
-        record_type="contexts.context", fields=["Context.place_name"]
+        record_type="contexts.context", fields=["ReferralDetail.incident_place"]
     ).exists()
     type(made[0]).objects.filter(pk__in=[r.pk for r in made]).update(restricted_at=timezone.now())
-    html = client.get(f"/contexts/{context.pk}/").content.decode()
-    assert "Canary Park" not in html
-    assert "its name is withheld" in html
+    assert client.get(f"/contexts/{context.pk}/").status_code == 404
+    assert "Canary Park" not in client.get("/contexts/").content.decode()
+    assert f"/contexts/{context.pk}/" not in client.get("/contexts/").content.decode()
 
 
 def test_the_dashboard_shows_alerts_awaiting_action(school_alert, manager, verified_client):
@@ -141,3 +142,35 @@ def test_the_public_figures_show_counts_above_the_threshold(settings):
     figures = figures_public()
     row = next(r for r in figures.months if r.month == timezone.localdate().replace(day=1))
     assert row.raised == 4
+
+
+def test_a_child_alert_names_the_child_only_to_a_manager_who_may_identify_every_referral(
+    manager, verified_client
+):
+    PatternRule.objects.exclude(kind=PatternRule.Kind.CHILD).update(active=False)
+    x = ChildFactory(first_name="Ottoline", last_name="Brackenbury")
+    first = referral(D(2019, 1, 10), [(x, VICTIM)])
+    second = referral(D(2019, 2, 10), [(x, ALLEGED), (ChildFactory(), VICTIM)])
+    patterns_check_all()
+    alert = Alert.objects.get()
+    client = verified_client(manager)
+    html = client.get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert "About" in html
+    assert "One child" not in html
+    assert "Ottoline Brackenbury" in html
+    # Every referral is logged as read with the children's names (the child's name among them).
+    logged = AccessLogEntry.objects.filter(user=manager, fields=["Child.first_name", "Child.last_name"])
+    assert set(logged.values_list("record_label", flat=True)) >= {first.reference, second.reference}
+    type(second).objects.filter(pk=second.pk).update(restricted_at=timezone.now())
+    html = client.get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert "One child" in html
+    assert second.reference not in html
+
+
+def test_the_evidence_table_wraps_at_whole_words(school_alert, manager, verified_client):
+    """At 320 px "assault" and "perpetrator" broke mid-word; app-words wraps at words (as the
+    DSL tables, 9796203) and the table scrolls in its region."""
+    alert, _made = school_alert
+    html = verified_client(manager).get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert html.count('class="govuk-table__cell app-words"') >= 3
+    assert "app-table-region" in html

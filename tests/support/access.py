@@ -189,8 +189,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "contexts:contexts": frozenset({R.MASH_MANAGER}),
     "contexts:context": frozenset({R.MASH_MANAGER}),
     "contexts:figures": frozenset({R.MASH_MANAGER}),
-    "contexts:rules": frozenset({R.MASH_MANAGER, R.ADMINISTRATOR}),
-    "contexts:rule_edit": frozenset({R.MASH_MANAGER, R.ADMINISTRATOR}),
+    "contexts:rules": frozenset({R.MASH_MANAGER}),
+    "contexts:rule_edit": frozenset({R.MASH_MANAGER}),
     "contexts:figures_public": frozenset({R.MASH_MANAGER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE}),
 }
 
