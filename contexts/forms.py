@@ -4,8 +4,7 @@ from django import forms
 
 from contexts.models import AlertAction, PatternRule
 from contexts.services import ActionInput, RuleInput
-from core.forms import GovDateField, form_helper
-from core.reasons import ReasonValidator
+from core.forms import GovDateField, form_helper, reason_field
 
 
 class AlertActionForm(forms.Form):
@@ -68,13 +67,11 @@ class RuleForm(forms.Form):
         label="Count only referrals naming a sexual form of abuse", required=False
     )
     active = forms.BooleanField(label="The rule runs", required=False)
-    reason = forms.CharField(
-        label="Why are you changing this rule?",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=1000,
-        validators=[ReasonValidator("why you are changing the rule")],
-        error_messages={"required": "Enter why you are changing the rule"},
+    reason = reason_field(
+        "Why are you changing this rule?",
+        what="why you are changing the rule",
         help_text="It is kept in the rule's history, with your name.",
+        max_length=1000,
     )
     #: Required: without it the conflict check would be skipped (the view shows the conflict page).
     version = forms.IntegerField(widget=forms.HiddenInput)
