@@ -1,12 +1,13 @@
-"""Read-only in the admin: alerts are raised by the product and acted on in the service, never
-edited or deleted here (an alert is never silently closed). Rules change on the rules page, so
-each change gets its reason and a full run. Contexts and actions hold exempt fields (a place's
-name, what a manager wrote), so they are not in the admin at all, as no exempt model is."""
+"""Rules are read-only in the admin: they change on the rules page, so each change gets its
+reason and a full run. Alerts are not in the admin: an alert ties referrals to a school, place
+or child, which only those who may identify the referrals see (and an alert is never edited or
+closed but in the service). Contexts and actions hold exempt fields, so they are not here either,
+as no exempt model is."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from contexts.models import Alert, PatternRule
+from contexts.models import PatternRule
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -23,9 +24,3 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 @admin.register(PatternRule)
 class PatternRuleAdmin(ReadOnlyAdmin):
     list_display = ("kind", "threshold", "window_months", "sexual_only", "active")
-
-
-@admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("id", "rule", "status", "raised_at")
-    list_filter = ("status", "rule")

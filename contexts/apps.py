@@ -8,7 +8,7 @@ class ContextsConfig(AppConfig):
     def ready(self):
         from contexts import services
         from contexts.models import AlertAction, Context
-        from core import exempt, notifications
+        from core import exempt, notifications, retention
         from referrals import changes, dashboard
 
         notifications.register(services.NOTIFY_ALERT, label="Contextual safeguarding alert")
@@ -22,3 +22,7 @@ class ContextsConfig(AppConfig):
         # A place's key comes from what referrers wrote; what a manager wrote is about the case.
         exempt.register(Context, ["place_key"])
         exempt.register(AlertAction, ["note"])
+        # Neither is about one referral: a place's key is matched across referrals, and an
+        # action is about a school or place (ADR 0024 records what outlives a disposal).
+        retention.register_not_per_record(Context, why="A school or place, across its referrals")
+        retention.register_not_per_record(AlertAction, why="What was done about a school or place")
