@@ -404,7 +404,6 @@ DETAIL_SHOWS = {
         "referrer_contact",
         "narrative",
         "consent_not_sought_reason",
-        "incident_place",
     ],
     ReferralDecision: [
         "rationale",

@@ -210,7 +210,6 @@ EDIT_SHOWS = {
         "referrer_organisation",
         "referrer_contact",
         "narrative",
-        "incident_place",
     ]
 }
 
