@@ -72,13 +72,14 @@ lock: ## Re-pin requirements.lock from pyproject.toml (in a scratch virtualenv)
 	 .lock-venv/bin/pip freeze --exclude-editable) > requirements.lock
 	rm -rf .lock-venv
 
-bench: setup ## Measure the work tray and search at 1,000 and 100,000 referrals, a 10,000-row import, a reviewer's tray among a million grants (needs DATABASE_URL to PostgreSQL), and a PDF pack with a 300-case appendix
+bench: setup ## Measure the work tray and search at 1,000 and 100,000 referrals, a 10,000-row import, a reviewer's tray among a million grants (needs DATABASE_URL to PostgreSQL), a PDF pack with a 300-case appendix, and the contextual safeguarding rules (nightly run and per-referral check) at 1,000 and 100,000 referrals
 	@# All run and report even if an earlier one misses a target; the target fails if any did.
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench; tray=$$?; \
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_import; import=$$?; \
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_grants; grants=$$?; \
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_packs; packs=$$?; \
-	exit $$(( tray || import || grants || packs ))
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py bench_contexts; contexts=$$?; \
+	exit $$(( tray || import || grants || packs || contexts ))
 
 audit: setup ## Check every pinned package (requirements.lock) against the known-vulnerability database; fails if any is vulnerable or could not be checked
 	$(VENV)/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict \

@@ -14,6 +14,7 @@ urlpatterns = [
     path("documents/", include("core.documents.urls")),
     path("scrutiny/", include("scrutiny.urls")),
     path("records/", include("records.urls")),
+    path("contexts/", include("contexts.urls")),
     path("account/security-keys/webauthn/", include("core.security_key_urls")),
     path(
         "sign-in/",

@@ -29,7 +29,9 @@ def change_reason(text: str) -> str:
 # --- The history pages ---------------------------------------------------------------------------
 
 #: Never shown as a change: bookkeeping, and the search keys derived from names.
-HIDDEN_FIELDS = frozenset({"version", "first_name_key", "last_name_key", "file_sha256", "updated_at"})
+HIDDEN_FIELDS = frozenset(
+    {"version", "first_name_key", "last_name_key", "incident_place_key", "file_sha256", "updated_at"}
+)
 
 
 @dataclass

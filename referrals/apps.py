@@ -49,6 +49,8 @@ class ReferralsConfig(AppConfig):
                 "referrer_contact",
                 "narrative",
                 "consent_not_sought_reason",
+                "incident_place",
+                "incident_place_key",
             ],
         )
         exempt.register(

@@ -184,3 +184,20 @@ def manager_dashboard(
         work=work,
         unallocated=unallocated,
     )
+
+
+# --- Panels from the apps above --------------------------------------------------------------
+# An app above referrals (contextual safeguarding's alerts) adds a panel to the dashboard by
+# registering, in its ``ready()``, a callable ``(user) -> dict | None``: the dict names the
+# panel's ``template`` and holds what it shows; None shows nothing. Referrals imports no app.
+
+_panels: list = []
+
+
+def register_panel(panel) -> None:
+    if panel not in _panels:
+        _panels.append(panel)
+
+
+def dashboard_panels(*, user) -> list[dict]:
+    return [shown for panel in _panels if (shown := panel(user)) is not None]

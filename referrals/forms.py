@@ -80,6 +80,12 @@ class ReferralForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select where it happened"},
     )
+    incident_place = forms.CharField(
+        label="Name of the place (optional)",
+        max_length=200,
+        required=False,
+        help_text="For example the name of a park, a shopping centre or a bus route",
+    )
     consent_sought = _yes_no(
         "Was consent to the referral sought?",
         "Select yes if consent to the referral was sought",
@@ -162,6 +168,7 @@ class ReferralForm(forms.Form):
             referrer_organisation=d.get("referrer_organisation", ""),
             referrer_contact=d.get("referrer_contact", ""),
             narrative=d["narrative"],
+            incident_place=d.get("incident_place", ""),
         )
 
     @classmethod
@@ -183,6 +190,7 @@ class ReferralForm(forms.Form):
             "referrer_organisation": detail.referrer_organisation,
             "referrer_contact": detail.referrer_contact,
             "narrative": detail.narrative,
+            "incident_place": detail.incident_place,
             "version": referral.version,
         }
 
@@ -191,7 +199,11 @@ class ReferralForm(forms.Form):
 #: lists them at the top, each linking to its heading, with its status (``form_sections``).
 REFERRAL_SECTIONS = (
     ("received", "Referral received", ("received_date", "received_time", "source")),
-    ("incident", "What happened", ("forms_of_abuse", "is_peer_on_peer", "incident_date", "location")),
+    (
+        "incident",
+        "What happened",
+        ("forms_of_abuse", "is_peer_on_peer", "incident_date", "location", "incident_place"),
+    ),
     ("consent", "Consent", ("consent_sought", "consent_not_sought_reason")),
     (
         "referrer",

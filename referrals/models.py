@@ -355,10 +355,35 @@ class ReferralDetail(models.Model):
     )
     narrative = models.TextField()
     consent_not_sought_reason = models.TextField(blank=True)
+    #: Where it happened, as the referrer named it (a park, a shopping centre, a bus route):
+    #: free text about the case, so exempt. The key is its normalised form (referrals.places),
+    #: which the contextual-safeguarding place rule matches on.
+    incident_place = models.CharField(
+        "place where it happened",
+        max_length=200,
+        blank=True,
+        help_text="For example the name of a park, a shopping centre or a bus route.",
+    )
+    incident_place_key = models.CharField(max_length=200, blank=True, editable=False)
     history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["incident_place_key", "referral"],
+                condition=~Q(incident_place_key=""),
+                name="referral_detail_place_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Details of referral {self.referral_id}"
+
+    def save(self, *args, **kwargs):
+        from referrals.places import place_key
+
+        self.incident_place_key = place_key(self.incident_place)
+        super().save(*args, **kwargs)
 
 
 class ReferralChild(models.Model):

@@ -404,6 +404,7 @@ DETAIL_SHOWS = {
         "referrer_contact",
         "narrative",
         "consent_not_sought_reason",
+        "incident_place",
     ],
     ReferralDecision: [
         "rationale",

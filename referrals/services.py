@@ -31,6 +31,7 @@ from core.records import save_with_history
 from core.roles import GROUP_NAMES, MASH_ROLES, Role
 from core.security_events import security_event_record
 from core.timescales import add_opening_hours, age_on, decision_due_at, local_zone
+from referrals import changes
 from referrals.expectations import Expectation, expectations_for
 from referrals.models import (
     AbuseForm,
@@ -104,6 +105,7 @@ class ReferralInput:
     referrer_organisation: str = ""
     referrer_contact: str = ""
     consent_not_sought_reason: str = ""
+    incident_place: str = ""
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,7 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         referrer_contact=data.referrer_contact.strip(),
         narrative=data.narrative,
         consent_not_sought_reason="" if data.consent_sought else data.consent_not_sought_reason,
+        incident_place=data.incident_place.strip(),
     )
     save_with_history(detail, user=user, reason="Referral recorded")
 
@@ -322,6 +325,7 @@ def referral_create(*, user, data: ReferralInput, children: Sequence[ChildInput]
         link = ReferralChild(referral=referral, child=child, role=item.role, label=_label_for(index))
         save_with_history(link, user=user, reason="Referral recorded")
     referral_grant_defaults(referral, user=referral.created_by, acting=user)
+    changes.referrals_saved(referral_ids=[referral.pk])
     return referral
 
 
@@ -409,7 +413,9 @@ def referral_update(*, user, referral_id: int, expected_version: int, data: Refe
     detail.referrer_contact = data.referrer_contact.strip()
     detail.narrative = data.narrative
     detail.consent_not_sought_reason = "" if data.consent_sought else data.consent_not_sought_reason
+    detail.incident_place = data.incident_place.strip()
     save_with_history(detail, user=user, reason="Referral details changed")
+    changes.referrals_saved(referral_ids=[referral.pk])
     return referral
 
 
@@ -429,6 +435,7 @@ def referral_add_child(*, user, referral_id: int, expected_version: int, child: 
     )
     save_with_history(link, user=user, reason="Child added")
     save_with_history(referral, user=user, reason=f"Child {link.label} added", new_version=True)
+    changes.referrals_saved(referral_ids=[referral.pk])
     return link
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "scrutiny",
     "modelguidance",
     "records",
+    "contexts",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,8 @@ CELERY_BEAT_SCHEDULE = {
 # Case-review figures: counts from 1 to this are suppressed wherever the viewer may not see
 # every case behind them, and always in what is marked for publication (REFERENCE.md 7).
 REVIEW_SUPPRESSION_THRESHOLD = env.int("REVIEW_SUPPRESSION_THRESHOLD", default=5)
+# Contextual safeguarding's public-safe figures (contexts.selectors.figures_public).
+CONTEXT_SUPPRESSION_THRESHOLD = env.int("CONTEXT_SUPPRESSION_THRESHOLD", default=REVIEW_SUPPRESSION_THRESHOLD)
 
 # Scrutiny: the largest PDF appendix accepted (bytes), and how near its due date an action
 # with too little progress turns amber (days; local practice, so configuration).
@@ -484,4 +487,10 @@ CELERY_BEAT_SCHEDULE["notify-overdue-referrals"] = {
     "task": "referrals.tasks.notify_overdue",
     "schedule": 5 * 60,
     "options": {"expires": 5 * 60},
+}
+# Contextual safeguarding: every pattern rule over the whole record, nightly (contexts.tasks);
+# a saved referral is checked at once through the outbox, this catches rule changes.
+CELERY_BEAT_SCHEDULE["contexts-nightly-run"] = {
+    "task": "contexts.tasks.check_all",
+    "schedule": crontab(minute=30, hour=2),
 }

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from django.db import models
 
 from core.timescales import decision_due_at, local_zone
+from referrals import changes
 from referrals.imports.bulk import (
     create_with_history,
     create_with_m2m_history,
@@ -54,6 +55,8 @@ class Writer:
         self._due: dict[dt.date, dt.datetime] = {}
         #: The reference of the referral each new row became, by its row in the file.
         self.created: dict[int, str] = {}
+        #: Every referral the import created or changed (for referrals.changes).
+        self.saved_ids: list[int] = []
 
     def run(self) -> tuple[int, int]:
         new = [row for row in self.plan.rows if row.action == NEW]
@@ -61,6 +64,7 @@ class Writer:
         children = self._children([*new, *changed])
         self._create(new, children)
         self._update(changed, children)
+        changes.referrals_saved(referral_ids=self.saved_ids)
         return len(new), len(changed)
 
     # --- helpers --------------------------------------------------------------------------
@@ -150,6 +154,7 @@ class Writer:
             Referral, referrals, m2m="forms_of_abuse", targets=[r.data.form_pks for r in rows]
         )
         self.created = {plan.data.row: r.reference for plan, r in zip(rows, referrals, strict=True)}
+        self.saved_ids += [r.pk for r in referrals]
 
         details, links, decisions = [], [], []
         for plan, referral in zip(rows, referrals, strict=True):
@@ -208,6 +213,7 @@ class Writer:
             referral.closed_at = data.closed_at
             referral.version += 1
             referrals.append(self._stamp(referral, data.row))
+            self.saved_ids.append(referral.pk)
         update_with_m2m_history(
             Referral,
             referrals,

@@ -210,6 +210,7 @@ EDIT_SHOWS = {
         "referrer_organisation",
         "referrer_contact",
         "narrative",
+        "incident_place",
     ]
 }
 

@@ -22,7 +22,13 @@ class DashboardView(ManagerRequiredMixin, View):
             practitioners=services.allocatable_practitioners(),
         )
         return render(
-            request, self.template_name, {"dashboard": figures, "due_limit": dashboard.DUE_LIST_LIMIT}
+            request,
+            self.template_name,
+            {
+                "dashboard": figures,
+                "due_limit": dashboard.DUE_LIST_LIMIT,
+                "panels": dashboard.dashboard_panels(user=request.user),
+            },
         )
 
 

@@ -49,8 +49,8 @@ def test_each_app_registers_its_own_fields_review_evidence_and_appendices_includ
     } <= names
     owners = {model._meta.app_label for model in exempt.registered_models()}
     # core declares nothing of its own; records: who asked for a subject access pack, and what
-    # is withheld from them.
-    assert owners == {"referrals", "reviews", "scrutiny", "records"}
+    # is withheld from them; contexts: a place's matching key and what was done about an alert.
+    assert owners == {"referrals", "reviews", "scrutiny", "records", "contexts"}
 
 
 def test_an_appendix_is_exempt_only_while_it_is_marked_exempt():

@@ -54,6 +54,7 @@ ADMIN_MODELS = {
     "scrutiny.Committee": "reference data",
     "scrutiny.Meeting": "reference data",
     "scrutiny.AgendaItem": "reference data (titles of public agenda items)",
+    "contexts.PatternRule": "configuration: the pattern rules' thresholds and windows, read-only",
 }
 
 

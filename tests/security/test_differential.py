@@ -66,6 +66,7 @@ OTHER_QUERY_PARAMETERS = {
     "modelguidance:version_compare": "?with= picks another guidance version (no case data)",
     "core:notifications": "?page= pages through the user's own notifications (references only)",
     "referrals:create": "?draft= continues one of the author's own drafts (anyone else's is a 404)",
+    "contexts:alerts": "?status= picks alerts awaiting action, acted on or all (no exempt value)",
     "reviews:findings": (
         "?theme=/?recommendation= pick an item to edit; ?criterion=&period=&rating= a table cell,"
         " shown only where no cell is suppressed (pseudonymous ratings, no exempt value)"
@@ -93,7 +94,17 @@ LISTS_OF_ONE_RECORD = {
 }
 #: Starting points for a list's probes, where its default view would hide most records.
 BASELINES = {"referrals:tray": [{"view": "all"}]}
-PROJECT_APPS = {"config", "core", "referrals", "reviews", "scrutiny", "guidance", "modelguidance", "records"}
+PROJECT_APPS = {
+    "config",
+    "core",
+    "referrals",
+    "reviews",
+    "scrutiny",
+    "guidance",
+    "modelguidance",
+    "records",
+    "contexts",
+}
 _LIST_NAME = re.compile(r"List|Export|Search|Tray|Tracker|Log|Report", re.IGNORECASE)
 _GET_KEYS = re.compile(r"""GET\.get\(\s*["'](\w+)["']|GET\[\s*["'](\w+)["']\]""")
 

@@ -180,6 +180,18 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "records:sar": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:sar_redactions": frozenset({R.INFORMATION_GOVERNANCE}),
     "records:sar_sign_off": frozenset({R.INFORMATION_GOVERNANCE}),
+    # Contextual safeguarding (contexts.permissions): managers work the alerts and contexts; the
+    # rules are configuration a manager or an administrator changes; the public-safe figures
+    # are also for report officers and information governance.
+    "contexts:alerts": frozenset({R.MASH_MANAGER}),
+    "contexts:alert": frozenset({R.MASH_MANAGER}),
+    "contexts:alert_action": frozenset({R.MASH_MANAGER}),
+    "contexts:contexts": frozenset({R.MASH_MANAGER}),
+    "contexts:context": frozenset({R.MASH_MANAGER}),
+    "contexts:figures": frozenset({R.MASH_MANAGER}),
+    "contexts:rules": frozenset({R.MASH_MANAGER}),
+    "contexts:rule_edit": frozenset({R.MASH_MANAGER}),
+    "contexts:figures_public": frozenset({R.MASH_MANAGER, R.REPORT_OFFICER, R.INFORMATION_GOVERNANCE}),
 }
 
 
@@ -264,6 +276,7 @@ def review_ids(role_user, settings, tmp_path):
         "assessment_pk": assessment.pk,
         **scrutiny_walk_ids(role_user),
         **records_walk_ids(role_user),
+        **contexts_walk_ids(),
     }
 
 
@@ -317,3 +330,20 @@ def records_walk_ids(role_user) -> dict[str, int]:
         logged_at=now,
     )
     return {"hold_pk": hold.pk, "candidate_pk": candidate.pk, "batch_pk": batch.pk, "sar_pk": sar.pk}
+
+
+def contexts_walk_ids() -> dict[str, int]:
+    """An alert about a school, with its context and one referral of its own, for the contexts
+    URLs (raised by the product, as every alert is)."""
+    from contexts.models import Alert, AlertEvidence, Context, PatternRule
+
+    referral = ReferralFactory(status="closed")
+    school = referral.children.select_related("child__school").first().child.school
+    rule = PatternRule.objects.get(kind=PatternRule.Kind.SAME_SCHOOL)
+    context = Context.objects.create(kind=Context.Kind.SCHOOL, school=school)
+    now = timezone.now()
+    alert = Alert.objects.create(
+        rule=rule, subject_key=f"context:{context.pk}", context=context, raised_at=now
+    )
+    AlertEvidence.objects.create(alert=alert, referral=referral, added_at=now)
+    return {"alert_pk": alert.pk, "context_pk": context.pk, "rule_pk": rule.pk}

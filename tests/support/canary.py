@@ -66,6 +66,7 @@ def canary_referral(role_user, django_capture_on_commit_callbacks, published):
         referrer_organisation="Qzcnry Organisation",
         referrer_contact="qzcnry@qzcnry.example",
         narrative="Qzcnry narrative of what happened",
+        incident_place="Qzcnry Quarry",
         consent_sought=False,
         consent_not_sought_reason="Qzcnry consent reason",
         incident_date=timezone.localdate() - dt.timedelta(days=2),

@@ -161,6 +161,14 @@ class Command(BaseCommand):
 
         if seed_second_referral(users=users):
             self.stdout.write(self.style.SUCCESS("A child named in a second referral loaded."))
+        from devtools.demo.contexts import seed_context_patterns
+
+        if seed_context_patterns(users=users):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Contextual safeguarding demo loaded: a place, a group, and every rule run."
+                )
+            )
         from devtools.demo.records import seed_records
 
         if seed_records(users=users):

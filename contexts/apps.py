@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class ContextsConfig(AppConfig):
+    name = "contexts"
+    verbose_name = "Contextual safeguarding"
+
+    def ready(self):
+        from contexts import services
+        from contexts.models import AlertAction, Context
+        from core import exempt, notifications, retention
+        from referrals import changes, dashboard
+
+        notifications.register(services.NOTIFY_ALERT, label="Contextual safeguarding alert")
+        notifications.register(services.NOTIFY_RULE, label="Contextual safeguarding rule changed")
+        # A saved referral queues the check of the rules it can affect (after commit, outbox).
+        changes.register(services.referrals_saved_queue)
+        # The manager dashboard shows the alerts awaiting action (referrals cannot import us).
+        from contexts.selectors import dashboard_panel
+
+        dashboard.register_panel(dashboard_panel)
+        # A place's key comes from what referrers wrote; what a manager wrote is about the case.
+        exempt.register(Context, ["place_key"])
+        exempt.register(AlertAction, ["note"])
+        # Neither is about one referral: a place's key is matched across referrals, and an
+        # action is about a school or place (ADR 0024 records what outlives a disposal).
+        retention.register_not_per_record(Context, why="A school or place, across its referrals")
+        retention.register_not_per_record(AlertAction, why="What was done about a school or place")
