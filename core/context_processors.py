@@ -43,12 +43,6 @@ def service(request):
         "nav_section": nav_section(
             request, can_edit_guidance=can_edit_guidance, can_see_dsl_training=can_see_dsl_training
         ),
-        # Contextual safeguarding (contexts.permissions names the same roles).
-        "can_see_alerts": Role.MASH_MANAGER in roles,
-        "can_edit_pattern_rules": bool(roles & {Role.MASH_MANAGER, Role.ADMINISTRATOR}),
-        "can_see_public_context_figures": bool(
-            roles & {Role.MASH_MANAGER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
-        ),
         "otp_verified": is_verified(request.user),
     }
 

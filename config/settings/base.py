@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.service",
                 "core.context_processors.notifications",
+                "contexts.context_processors.navigation",
             ],
         },
     },

@@ -2,6 +2,7 @@
 record, the dashboard panel and the figures, internal and public-safe."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -10,6 +11,8 @@ from contexts.models import Alert, Context, PatternRule
 from contexts.selectors import figures_public
 from contexts.services import patterns_check_all
 from core.models import AccessLogEntry
+from core.roles import Role
+from tests.conftest import sign_in_verified
 from tests.contexts.helpers import ALLEGED, VICTIM, referral, school_referral
 from tests.factories import ChildFactory, SchoolFactory
 from tests.nplusone import set_up
@@ -174,3 +177,17 @@ def test_the_evidence_table_wraps_at_whole_words(school_alert, manager, verified
     html = verified_client(manager).get(f"/contexts/alerts/{alert.pk}/").content.decode()
     assert html.count('class="govuk-table__cell app-words"') >= 3
     assert "app-table-region" in html
+
+
+@pytest.mark.parametrize("role_name", [role.name for role in Role])
+def test_the_header_offers_contexts_only_where_the_role_may_open_it(role_name, role_user, client):
+    """The service navigation's "Contexts" link, if a role is shown it, opens for that role
+    (the administrator was once sent to the pattern rules, which are the managers' alone)."""
+    user = role_user(Role[role_name])
+    sign_in_verified(client, user)
+    home = client.get("/", follow=True).content.decode()
+    links = re.findall(r'href="(/contexts/[^"]*)"[^>]*>Contexts</a>', home)
+    may_open = Role[role_name] in {Role.MASH_MANAGER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE}
+    assert len(links) == (1 if may_open else 0), (role_name, links)
+    for link in links:
+        assert client.get(link).status_code == 200, (role_name, link)
