@@ -430,8 +430,16 @@ class BaseChildFormSet(forms.BaseFormSet):
         return [form for form in self.forms if not (form.empty_permitted and not form.has_changed())]
 
 
+#: At most 12 children on a referral; a posted count above that builds no more rows than 12
+#: (Django's default would build up to 1,012, each rendered again on a refusal).
 ChildFormSet = forms.formset_factory(
-    ChildForm, formset=BaseChildFormSet, extra=0, min_num=1, validate_min=True, max_num=12
+    ChildForm,
+    formset=BaseChildFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=12,
+    absolute_max=12,
 )
 
 

@@ -137,7 +137,7 @@ class ReferralCreateView(MashRoleRequiredMixin, View):
     @staticmethod
     def _resized(request, count: int):
         data = request.POST.copy()
-        data["child-TOTAL_FORMS"] = str(count)
+        data["child-TOTAL_FORMS"] = str(min(max(count, 1), ChildFormSet.max_num))
         formset = ChildFormSet(data, prefix="child")
         return formset
 

@@ -16,12 +16,13 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -79,6 +80,70 @@ def db_state(*, exclude: Iterable[str] = ()) -> dict[str, tuple[int, str]]:
 
 def changed_tables(before: dict, after: dict) -> list[str]:
     return sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
+
+
+def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
+    """The rows inserted, updated and deleted so far in this transaction, per table, minus
+    ``exclude``: PostgreSQL counts them for the transaction's own session
+    (``pg_stat_xact_user_tables``), rolled-back writes included. None where it cannot say
+    (another database, or no transaction open, where each statement commits and its counts
+    leave the view)."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return None
+    skip = ALWAYS_EXCLUDED | set(exclude)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
+            " WHERE schemaname = current_schema() AND n_tup_ins + n_tup_upd + n_tup_del > 0"
+        )
+        return tuple(sorted(row for row in cursor.fetchall() if row[0] not in skip))
+
+
+class Yardstick:
+    """``db_state`` read once and read again only when something may have changed it.
+
+    "Nothing changed" is still decided by ``db_state``'s checksums. On PostgreSQL the
+    transaction's write counts (``write_counts``) tell when no table was written since the
+    state was read: then the state is the same and is not read again. When some table was
+    written, or elsewhere, the checksums are compared as before.
+    """
+
+    def __init__(self, *, exclude: Iterable[str] = ()):
+        self.exclude = frozenset(exclude)
+        self._read()
+
+    def _read(self) -> None:
+        self.state = db_state(exclude=self.exclude)
+        self.writes = write_counts(exclude=self.exclude)
+
+    def _unwritten(self) -> bool:
+        return self.writes is not None and write_counts(exclude=self.exclude) == self.writes
+
+    def refresh(self) -> None:
+        """Take the state again if anything may have been written since it was taken."""
+        if not self._unwritten():
+            self._read()
+
+    def changed(self) -> list[str]:
+        """The tables whose rows differ from the state taken."""
+        if self._unwritten():
+            return []
+        writes = write_counts(exclude=self.exclude)
+        changed = changed_tables(self.state, db_state(exclude=self.exclude))
+        if not changed:  # written and put back (a savepoint rolled back): still the same state
+            self.writes = writes
+        return changed
+
+    @contextmanager
+    def rolled_back(self):
+        """A block whose writes are all rolled back, entered with the state taken still
+        current (taken or refreshed since the last write that stayed): afterwards it is
+        current again, though the write counts, which count rolled-back writes, have moved."""
+        with transaction.atomic():
+            yield
+            transaction.set_rollback(True)
+        if self.writes is not None:
+            self.writes = write_counts(exclude=self.exclude)
 
 
 # --- Forms in a page ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -505,3 +506,20 @@ def test_why_consent_was_not_sought_is_revealed_by_answering_no(practitioner_cli
     body = practitioner_client.post(reverse("referrals:create"), data).content.decode()
     assert 'class="govuk-radios__conditional" id="conditional-consent-not-sought"' in body
     assert 'value="False" checked' in body
+
+
+@pytest.mark.parametrize("button", ["add_child", "remove_child", "save"])
+def test_a_posted_child_count_beyond_twelve_builds_twelve_rows_at_most(
+    practitioner_client, source_and_form_ids, button
+):
+    """A hostile count (the hidden TOTAL_FORMS field) once made the page build and render 1,012
+    children's rows (11 MB, 25 s) when "Remove the last child" was pressed."""
+    data = payload(source_and_form_ids)
+    data.pop("save", None)
+    data[button] = "1"
+    data["child-TOTAL_FORMS"] = "9" * 40
+    response = practitioner_client.post(reverse("referrals:create"), data)
+    assert response.status_code in (200, 400)
+    rows = re.findall(r'name="child-(\d+)-first_name"', response.content.decode())
+    assert 1 <= len(rows) <= 12, len(rows)
+    assert Referral.objects.count() == 0
