@@ -287,6 +287,17 @@ class BreakGlassReviewForm(forms.Form):
         self.helper = form_helper()
 
 
+def posted_int_of(data, name: str, default: int = 0) -> int:
+    """A number a page itself posts (a hidden version, a count of rows): anything that is not
+    a number from 0 to 2**31 - 1 counts as ``default``, so a tampered field is refused like a
+    stale one and never reaches int() unguarded."""
+    try:
+        value = int(data.get(name) or default)
+    except (ValueError, TypeError):
+        return default
+    return value if 0 <= value < 2**31 else default
+
+
 def apply_service_errors(form, error: ValidationError) -> None:
     """Put a service's ValidationError on the form, field by field where it names one."""
     if hasattr(error, "error_dict"):

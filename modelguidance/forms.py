@@ -65,7 +65,10 @@ class BaseSectionFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Add at least one section")
 
 
-SectionFormSet = forms.formset_factory(SectionForm, formset=BaseSectionFormSet, extra=1, max_num=60)
+#: At most 60 sections; a posted count above that builds no more rows than 60.
+SectionFormSet = forms.formset_factory(
+    SectionForm, formset=BaseSectionFormSet, extra=1, max_num=60, absolute_max=60
+)
 
 
 class EqiaForm(forms.Form):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.forms import posted_int_of
 from core.permissions import RoleRequiredMixin
 from core.roles import user_roles
 from guidance.rendering import diff_html, word_diff
@@ -101,7 +102,8 @@ class VersionEditView(EditorMixin, View):
         sections = SectionFormSet(request.POST, prefix="section")
         if "add_section" in request.POST:
             data = request.POST.copy()
-            data["section-TOTAL_FORMS"] = str(int(data.get("section-TOTAL_FORMS", "0")) + 1)
+            count = posted_int_of(data, "section-TOTAL_FORMS") + 1
+            data["section-TOTAL_FORMS"] = str(min(count, SectionFormSet.max_num))
             return self.render(
                 version, VersionForm(data), SectionFormSet(data, prefix="section"), hide_errors=True
             )

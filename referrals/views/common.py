@@ -13,7 +13,7 @@ from django.views import View
 
 from core import permissions
 from core.access_log import record_access
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, posted_int_of
 from core.models import AccessLogEntry
 from referrals import selectors, services
 from referrals.forms import (
@@ -26,14 +26,6 @@ def posted_int(request, name: str, default: int) -> int:
     """A number the page itself posts (a hidden version, a count of children): anything that is
     not a number counts as ``default``, so a tampered field is refused like a stale one."""
     return posted_int_of(request.POST, name, default)
-
-
-def posted_int_of(data, name: str, default: int = 0) -> int:
-    try:
-        value = int(data.get(name) or default)
-    except (ValueError, TypeError):
-        return default
-    return value if 0 <= value < 2**31 else default
 
 
 def nothing_to_do(request, referral, heading: str, message: str):

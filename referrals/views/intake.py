@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views import View
 
 from core import exempt
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, posted_int_of
 from core.permissions import MashRoleRequiredMixin
 from referrals import selectors, services
 from referrals.forms import (
@@ -24,11 +24,7 @@ from referrals.forms import (
     form_sections,
 )
 from referrals.models import Referral, ReferralDetail, ReferralDraft
-from referrals.views.common import (
-    ReferralMixin,
-    posted_int,
-    posted_int_of,
-)
+from referrals.views.common import ReferralMixin, posted_int
 
 # --- Create and edit -----------------------------------------------------------------------
 

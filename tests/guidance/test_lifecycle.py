@@ -6,6 +6,8 @@ service, the page (form POST), the admin, and the ORM writing the row directly.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -613,3 +615,17 @@ def test_the_approval_chain_says_why_a_key_decision_was_not_subject_to_call_in(o
         "Not subject to call-in (urgent, agreed by the chair of the scrutiny committee, Councillor Pat "
         "Jones: Schools needed the guidance before the new term.)"
     ) in page
+
+
+@pytest.mark.parametrize("count", ["abc", "9" * 40, "-5", "60"])
+def test_adding_a_section_with_a_tampered_count_redraws_at_most_sixty(officer, officer_client, count):
+    """The hidden count of sections is the page's own: anything else is read as no sections
+    (it once reached int() unguarded and answered 500), and no more than 60 rows are built."""
+    version = draft(officer)
+    response = officer_client.post(
+        reverse("modelguidance:version_edit", args=[version.pk]),
+        {**_edit_data(version), "section-TOTAL_FORMS": count, "add_section": "1"},
+    )
+    assert response.status_code == 200
+    rows = re.findall(r'name="section-(\d+)-heading"', response.content.decode())
+    assert 1 <= len(rows) <= 60, len(rows)

@@ -17,6 +17,7 @@ Forms of pages merged later (scrutiny, model guidance, export jobs) are found th
 
 from __future__ import annotations
 
+from itertools import product
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
@@ -114,11 +115,12 @@ EXTREMES = ["9" * 40, str(-(2**63) - 1), "", "\x00", "<script>alert(1)</script>"
 
 
 def extremes(client, form, world, state) -> None:
-    """Every field at once at an extreme Hypothesis may not draw in a few examples."""
-    for value in EXTREMES:
+    """Every field at once at an extreme Hypothesis may not draw in a few examples, with each
+    of the form's buttons pressed in turn (a button may take its own path: "Add a section")."""
+    for value, button in product(EXTREMES, form.buttons or [None]):
         data = {name: [value] for name, field in form.fields.items() if field.kind != "file"}
-        if form.buttons:
-            data.setdefault(form.buttons[-1][0], []).append(form.buttons[-1][1])
+        if button:
+            data.setdefault(button[0], []).append(button[1])
         with state.rolled_back():
             response = submit(client, form, data)
             changed = refused_changes(response, state)
