@@ -61,8 +61,9 @@ SERIAL_FIXTURES = {"live_server", "filesystem_worker", *ALONE_FIXTURES}
 #: The longest of the serial tests start first, so the other workers share out the rest
 #: while they run (the run ends with short tests, not one long one).
 SERIAL_FIRST = (
-    "tests/browser/test_crawl.py::test_every_page_each_role_reaches_is_axe_clean",
-    "tests/browser/test_reflow.py::test_no_page_any_role_reaches_scrolls_sideways_at_320_px",
+    "tests/browser/test_crawl.py::test_every_page_each_role_reaches_is_axe_clean_and_reflows"
+    "[manager-officer-reviewer2]",
+    "tests/browser/test_crawl.py::test_every_page_each_role_reaches_is_axe_clean_and_reflows[the-others]",
 )
 
 

@@ -1,7 +1,7 @@
-"""The crawl the axe-core and reflow tests share (tests/browser/test_crawl.py,
-test_reflow.py): each demo account, signed in through the real pages, follows every
-same-origin link breadth-first, each URL pattern visited a bounded number of times; and the
-pages each role must reach."""
+"""The crawl of tests/browser/test_crawl.py: each demo account, signed in through the real
+pages, follows every same-origin link breadth-first, each URL pattern visited a bounded number
+of times; what it checks on each page (axe-core at 1280 px, reflow at 320 px); and the pages
+each role must reach."""
 
 from __future__ import annotations
 
@@ -100,6 +100,73 @@ NOT_IN_DEMO_STATE: dict[Role, dict[str, str]] = {
 }
 
 
+# --- Reflow (WCAG 2.2, 1.4.10) ---------------------------------------------------------------
+# At 320 CSS pixels no page may scroll sideways (``scrollWidth`` no more than ``clientWidth``),
+# and no element may reach past the right or left edge of the page unless it sits inside a
+# scroll region: a named, focusable ``role="region"`` (``aria-label`` or ``aria-labelledby``,
+# ``tabindex="0"``) that scrolls its wide table itself.
+
+REFLOW_WIDTH = 320
+#: The width axe-core audits at (a laptop).
+DESKTOP = {"width": 1280, "height": 900}
+
+#: Each element that sticks out of the page, outside a scroll region, and the page's width.
+_OVERFLOW = """(pageOnly) => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  const problems = [];
+  if (root.scrollWidth > width) problems.push(`the page is ${root.scrollWidth} px wide`);
+  if (pageOnly) return problems;
+  for (const region of document.querySelectorAll('[role=region]')) {
+    if (region.scrollWidth > region.clientWidth
+        && !((region.getAttribute('aria-label') || region.getAttribute('aria-labelledby'))
+             && region.getAttribute('tabindex') === '0')) {
+      problems.push(`a region that scrolls has no name (aria-label or aria-labelledby) or tabindex="0"`);
+    }
+  }
+  for (const element of document.body.querySelectorAll('*')) {
+    const parent = element.parentElement;
+    const region = parent
+      && parent.closest('[role=region][tabindex="0"]:is([aria-label], [aria-labelledby])');
+    if (region && region.scrollWidth > region.clientWidth) continue;  // scrolls inside its region
+    if (element.closest('details:not([open]) > :not(summary)')) continue;  // not shown
+    const style = getComputedStyle(element);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    if (box.right > width + 0.5 || box.left < -0.5) {
+      const classes = typeof element.className === 'string' ? element.className.trim() : '';
+      const name = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
+        + (classes ? '.' + classes.split(/\\s+/).join('.') : '');
+      problems.push(`${name} spans ${Math.round(box.left)} to ${Math.round(box.right)} px`);
+      if (problems.length > 5) break;
+    }
+  }
+  return problems;
+}"""
+
+
+def reflow_problems(page, label: str) -> str:
+    # Django's admin (its own responsive styles, not the GOV.UK pages) lays its index out with
+    # table cells whose boxes reach past the edge while their text wraps inside the page; for
+    # it, only the page itself must not scroll sideways.
+    admin = urlsplit(page.url).path.startswith("/admin/")
+    problems = page.evaluate(_OVERFLOW, admin)
+    return f"{label} ({page.url}): " + "; ".join(problems) if problems else ""
+
+
+def audit_page(page, label: str) -> tuple[str, str]:
+    """axe-core's report at 1280 px, then the reflow problems with the same page at 320 px
+    (the viewport narrowed and widened again, so each page is fetched once for both)."""
+    axe = axe_violations(page, label)
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": 640})
+    try:
+        reflow = reflow_problems(page, label)
+    finally:
+        page.set_viewport_size(DESKTOP)
+    return axe, reflow
+
+
 def expected_names(role: Role) -> set[str]:
     names = {name for name, roles in EXPECTED.items() if role in roles}
     return names - NOT_PAGES - set(NOT_BY_LINK) - set(NOT_IN_DEMO_STATE.get(role, {}))
@@ -113,7 +180,7 @@ def seed_demo() -> None:
 class Crawl:
     """One role's breadth-first walk over the links it is shown."""
 
-    def __init__(self, page, origin: str, label: str, audit=axe_violations):
+    def __init__(self, page, origin: str, label: str, audit=audit_page):
         self.page = page
         self.audit = audit
         self.origin = origin
