@@ -65,9 +65,10 @@ class BaseSectionFormSet(forms.BaseFormSet):
             raise forms.ValidationError("Add at least one section")
 
 
-#: At most 60 sections; a posted count above that builds no more rows than 60.
+#: At most 60 sections; a posted count builds no more than 120 rows (blank ones are ignored),
+#: and above that the form is refused.
 SectionFormSet = forms.formset_factory(
-    SectionForm, formset=BaseSectionFormSet, extra=1, max_num=60, absolute_max=60
+    SectionForm, formset=BaseSectionFormSet, extra=1, max_num=60, absolute_max=120
 )
 
 

@@ -430,8 +430,9 @@ class BaseChildFormSet(forms.BaseFormSet):
         return [form for form in self.forms if not (form.empty_permitted and not form.has_changed())]
 
 
-#: At most 12 children on a referral; a posted count above that builds no more rows than 12
-#: (Django's default would build up to 1,012, each rendered again on a refusal).
+#: At most 12 children on a referral. Blank rows past the twelfth are ignored like any blank
+#: row, but a posted count builds no more than 24 rows (Django's default would build up to
+#: 1,012, each rendered again on a refusal); above that the form is refused.
 ChildFormSet = forms.formset_factory(
     ChildForm,
     formset=BaseChildFormSet,
@@ -439,7 +440,7 @@ ChildFormSet = forms.formset_factory(
     min_num=1,
     validate_min=True,
     max_num=12,
-    absolute_max=12,
+    absolute_max=24,
 )
 
 

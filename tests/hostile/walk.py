@@ -83,29 +83,61 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 
 
 def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
-    """The rows inserted, updated and deleted so far in this transaction, per table, minus
-    ``exclude``: PostgreSQL counts them for the transaction's own session
-    (``pg_stat_xact_user_tables``), rolled-back writes included. None where it cannot say
-    (another database, or no transaction open, where each statement commits and its counts
-    leave the view)."""
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+    """Rows written so far in the test's transaction, per table, minus ``exclude``; None where
+    it cannot say (no transaction open: each statement commits on its own).
+
+    - PostgreSQL counts them for the session itself (``pg_stat_xact_user_tables``: inserted,
+      updated, deleted), rolled-back writes included.
+    - SQLite has no such count, so temporary triggers on every table keep one in a temporary
+      table (created in the transaction, gone with it); a rolled-back write takes its count
+      back with it.
+    """
+    if not connection.in_atomic_block:
         return None
     skip = ALWAYS_EXCLUDED | set(exclude)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
-            " WHERE schemaname = current_schema() AND n_tup_ins + n_tup_upd + n_tup_del > 0"
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
+                " WHERE schemaname = current_schema() AND n_tup_ins + n_tup_upd + n_tup_del > 0"
+            )
+        elif connection.vendor == "sqlite":
+            _count_sqlite_writes(cursor)
+            cursor.execute(f"SELECT name, n FROM {_SQLITE_COUNTS} WHERE n > 0")  # noqa: S608
+        else:
+            return None
         return tuple(sorted(row for row in cursor.fetchall() if row[0] not in skip))
+
+
+_SQLITE_COUNTS = "temp.hostile_walk_writes"
+
+
+def _count_sqlite_writes(cursor) -> None:
+    """The temporary count table and a trigger per table and statement, once per transaction."""
+    cursor.execute("SELECT 1 FROM sqlite_temp_master WHERE name = 'hostile_walk_writes'")
+    if cursor.fetchone():
+        return
+    cursor.execute(f"CREATE TEMP TABLE {_SQLITE_COUNTS[5:]} (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    existing = set(connection.introspection.table_names())
+    for number, table in enumerate(t for t in _tables() if t in existing):
+        cursor.execute(f"INSERT INTO {_SQLITE_COUNTS} VALUES (%s, 0)", [table])  # noqa: S608
+        quoted = connection.ops.quote_name(table)
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            # Our own table names: nothing here comes from a request.
+            trigger = (
+                f"CREATE TEMP TRIGGER hostile_walk_{event.lower()}_{number} AFTER {event} ON main.{quoted}"  # noqa: S608
+                f" BEGIN UPDATE {_SQLITE_COUNTS[5:]} SET n = n + 1 WHERE name = '{table}'; END"
+            )
+            cursor.execute(trigger)
 
 
 class Yardstick:
     """``db_state`` read once and read again only when something may have changed it.
 
-    "Nothing changed" is still decided by ``db_state``'s checksums. On PostgreSQL the
-    transaction's write counts (``write_counts``) tell when no table was written since the
-    state was read: then the state is the same and is not read again. When some table was
-    written, or elsewhere, the checksums are compared as before.
+    "Nothing changed" is still decided by ``db_state``'s checksums. The transaction's write
+    counts (``write_counts``) tell when no table was written since the state was read: then the
+    state is the same and is not read again. When some table was written, or the counts cannot
+    be read, the checksums are compared.
     """
 
     def __init__(self, *, exclude: Iterable[str] = ()):
