@@ -19,6 +19,12 @@ class ContextsConfig(AppConfig):
         from contexts.selectors import dashboard_panel
 
         dashboard.register_panel(dashboard_panel)
+        # A case review's same-school findings link to the schools' contexts (reviews cannot
+        # import us either).
+        from contexts.views import review_findings_panel
+        from reviews import panels
+
+        panels.register_findings_panel(review_findings_panel)
         # A place's key comes from what referrers wrote; what a manager wrote is about the case.
         exempt.register(Context, ["place_key"])
         exempt.register(AlertAction, ["note"])
