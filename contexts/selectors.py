@@ -175,6 +175,8 @@ def context_name(*, user, context: Context | None, referral_ids: list[int]) -> C
         return ContextName("")
     if context.kind == Context.Kind.SCHOOL:
         return ContextName(context.school.name)
+    if not context.place_key:  # its referrals were disposed of, and the key with them
+        return ContextName(f"Place {context.pk}")
     name = (
         ReferralDetail.objects.filter(
             referral_id__in=referral_ids,
