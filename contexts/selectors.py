@@ -34,6 +34,11 @@ PLACE_SHOWS = ["ReferralDetail.incident_place"]
 #: victim and alleged perpetrator attend.
 SCHOOL_SHOWS = ["Child.school"]
 ACTION_SHOWS = ["AlertAction.note"]
+#: What a referral taken out of an alert shows: that it once named the alert's school or place.
+TAKEN_OUT_SHOWS = {
+    Context.Kind.SCHOOL: ["Child.school"],
+    Context.Kind.PLACE: ["ReferralDetail.incident_place"],
+}
 
 
 def rules():
@@ -194,12 +199,22 @@ def context_name(*, user, context: Context | None, referral_ids: list[int]) -> C
 
 
 @dataclass
+class TakenOut:
+    """A referral taken out of an alert's evidence (its school or place corrected)."""
+
+    referral: Referral
+    on: dt.datetime
+
+
+@dataclass
 class AlertView:
     alert: Alert
     evidence: list[EvidenceRow]
     actions: list[AlertAction]
     name: ContextName
     subject: str
+    #: Referrals taken out of the evidence, of those the viewer may identify (the page logs them).
+    taken_out: list[TakenOut] = field(default_factory=list)
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -225,6 +240,24 @@ def _subject(alert: Alert, name: ContextName, *, sees_all: bool) -> str:
     return ""
 
 
+def taken_out(*, user, alert: Alert, current: set[int]) -> list[TakenOut]:
+    """The referrals taken out of the alert's evidence (``services.evidence_prune_corrected``)
+    and not back in it, latest first, of those the viewer may identify: like the evidence, a
+    referral they may not identify is left out entirely. Two queries."""
+    gone: dict[int, dt.datetime] = {}
+    for referral_id, on in (
+        AlertEvidence.history.filter(alert_id=alert.pk, history_type="-")
+        .order_by("history_date")
+        .values_list("referral_id", "history_date")
+    ):
+        if referral_id not in current:
+            gone[referral_id] = on
+    if not gone:
+        return []
+    shown = visible_referrals(user=user).filter(pk__in=gone).only("pk", "reference")
+    return sorted((TakenOut(r, gone[r.pk]) for r in shown), key=lambda t: (t.on, t.referral.pk), reverse=True)
+
+
 def alert_view(*, user, pk: int) -> AlertView:
     """One alert, as far as the viewer may see it; ``Alert.DoesNotExist`` when they may see
     none of its referrals (the alert itself would say what is exempt)."""
@@ -235,6 +268,7 @@ def alert_view(*, user, pk: int) -> AlertView:
         raise Alert.DoesNotExist(f"No referral of alert {pk} is visible to this viewer")
     name = context_name(user=user, context=alert.context, referral_ids=[row.referral.pk for row in evidence])
     return AlertView(
+        taken_out=taken_out(user=user, alert=alert, current=set(ids)),
         alert=alert,
         evidence=evidence,
         actions=list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id")),

@@ -82,6 +82,15 @@ class AlertDetailView(ManagerRequiredMixin, TemplateView):
             view=view,
             reason="Contextual safeguarding alert",
         )
+        if view.taken_out and view.alert.context is not None:
+            record_access_many(
+                request=self.request,
+                user=self.request.user,
+                records=[(t.referral, t.referral.reference) for t in view.taken_out],
+                fields=selectors.TAKEN_OUT_SHOWS[view.alert.context.kind],
+                channel=AccessLogEntry.Channel.PAGE,
+                reason="Contextual safeguarding alert: referral taken out of the evidence",
+            )
         return {**super().get_context_data(**kwargs), "view": view, "alert": view.alert}
 
 
