@@ -368,7 +368,9 @@ def same_school_reviews(*, user, school_id: int) -> list[ReviewFinding]:
 # --- a case review's same-school findings, linked to the schools' contexts (issue 17) ---------------
 
 
-def review_team_schools(*, user, review_id: int | None = None) -> dict[int, set[int]]:
+def review_team_schools(
+    *, user, review_id: int | None = None, referral_id: int | None = None
+) -> dict[int, set[int]]:
     """The schools a case concerns of a review the user leads or sits on (``review_id``: that
     review only), where the case's victim and alleged perpetrator both attend the school, with
     those cases: {school id: referral ids}. Only for the review team
@@ -385,7 +387,10 @@ def review_team_schools(*, user, review_id: int | None = None) -> dict[int, set[
         review__in=reviews.values("pk"),
         decision=ScreeningDecision.Decision.INCLUDE,
         referral__in=visible_referrals(user=user).values("pk"),
-    ).values("referral_id")
+    )
+    if referral_id is not None:
+        cases = cases.filter(referral_id=referral_id)
+    cases = cases.values("referral_id")
     links = ReferralChild.objects.filter(
         referral_id__in=cases, role__in=ROLES, child__school__isnull=False
     ).values_list("referral_id", "role", "child__school_id")
@@ -415,12 +420,12 @@ class SameSchoolLink:
     referrals: list[Referral]
 
 
-def review_same_school_links(*, user, review_id: int) -> list[SameSchoolLink]:
+def review_same_school_links(*, user, review_id: int, referral_id: int | None = None) -> list[SameSchoolLink]:
     """For a case review's findings: the context record of each school where the victim and
     the alleged perpetrator of one of the review's cases attend the same school, for the
     review's lead reviewer and reviewers, of the cases they may identify, and only where they
-    may open the context. Four queries."""
-    schools = review_team_schools(user=user, review_id=review_id)
+    may open the context (``referral_id``: that case only). Four queries."""
+    schools = review_team_schools(user=user, review_id=review_id, referral_id=referral_id)
     if not schools:
         return []
     contexts = list(

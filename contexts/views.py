@@ -263,14 +263,24 @@ class PublicFiguresView(PublicFiguresRequiredMixin, TemplateView):
         return {**super().get_context_data(**kwargs), "figures": selectors.figures_public(), "public": True}
 
 
-def review_findings_panel(request, review) -> dict | None:
+def review_findings_panel(request, review, referral_id: int | None = None) -> dict | None:
     """The findings page of a case review (reviews.panels registry: reviews cannot import us):
     for its lead reviewer and reviewers, a link to the context record of each school whose
     pupils are the victim and the alleged perpetrator of one of its cases. Which school a child
-    attends is exempt: only cases the viewer may identify are counted, and each is logged."""
-    links = selectors.review_same_school_links(user=request.user, review_id=review.pk)
+    attends is exempt: only cases the viewer may identify are counted, and each is logged.
+    With ``referral_id`` (a case's assessment page): that case's school only."""
+    links = selectors.review_same_school_links(
+        user=request.user, review_id=review.pk, referral_id=referral_id
+    )
     if not links:
         return None
+    if referral_id is not None:  # the case's page logs its read of the case, this included
+        return {
+            "template": "contexts/includes/review_findings_panel.html",
+            "links": links,
+            "one_case": True,
+            "shown_fields": selectors.SCHOOL_SHOWS,
+        }
     shown = {r.pk: r for link in links for r in link.referrals}
     record_access_many(
         request=request,
@@ -280,4 +290,4 @@ def review_findings_panel(request, review) -> dict | None:
         channel=AccessLogEntry.Channel.PAGE,
         reason="Case review: same-school findings",
     )
-    return {"template": "contexts/includes/review_findings_panel.html", "links": links}
+    return {"template": "contexts/includes/review_findings_panel.html", "links": links, "one_case": False}

@@ -213,3 +213,21 @@ def test_the_context_names_only_the_reviews_the_reviewer_is_on(setting, role_use
     html = verified_client(setting["reviewer"]).get(f"/contexts/{setting['context'].pk}/").content.decode()
     assert "Thematic review of peer-on-peer abuse" in html
     assert "Operation Nightjar" not in html
+
+
+def test_the_case_page_links_its_schools_context_to_the_reviewer_assessing_it(setting, verified_client):
+    from reviews.models import CaseAssessment
+
+    reviewer, context, made = setting["reviewer"], setting["context"], setting["made"]
+    assessment = CaseAssessment.objects.get(reviewer=reviewer, referral=made[0])
+    html = verified_client(reviewer).get(f"/reviews/assessments/{assessment.pk}/").content.decode()
+    assert "attend the same school" in html
+    assert f'href="/contexts/{context.pk}/"' in html
+    (logged,) = AccessLogEntry.objects.filter(user=reviewer, record_id=made[0].pk)  # the page's one row
+    assert "Child.school" in logged.fields
+    assert "Child.first_name" in logged.fields
+    # The lead reviewer opens the assessment but may not identify the case: no link.
+    lead_html = (
+        verified_client(setting["lead"]).get(f"/reviews/assessments/{assessment.pk}/").content.decode()
+    )
+    assert f"/contexts/{context.pk}/" not in lead_html
