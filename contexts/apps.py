@@ -19,10 +19,19 @@ class ContextsConfig(AppConfig):
         from contexts.selectors import dashboard_panel
 
         dashboard.register_panel(dashboard_panel)
+        # A case review's same-school findings link to the schools' contexts (reviews cannot
+        # import us either).
+        from contexts.views import review_findings_panel
+        from reviews import panels
+
+        panels.register_findings_panel(review_findings_panel)
         # A place's key comes from what referrers wrote; what a manager wrote is about the case.
         exempt.register(Context, ["place_key"])
         exempt.register(AlertAction, ["note"])
-        # Neither is about one referral: a place's key is matched across referrals, and an
-        # action is about a school or place (ADR 0024 records what outlives a disposal).
-        retention.register_not_per_record(Context, why="A school or place, across its referrals")
+        # A place's key goes when the last referral naming the place is disposed of
+        # (contexts.retention). An action is about a school or place, not one referral (ADR
+        # 0024 records what outlives a disposal).
+        from contexts import retention as contexts_retention
+
+        contexts_retention.register()
         retention.register_not_per_record(AlertAction, why="What was done about a school or place")

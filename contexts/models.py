@@ -94,6 +94,9 @@ class Context(models.Model):
     #: The place's normalised name (referrals.places.place_key). Its name as written is not
     #: copied here: pages read it from a referral their viewer may identify.
     place_key = models.CharField(max_length=200, blank=True)
+    #: When the last referral naming the place was disposed of and the key blanked with it
+    #: (contexts.retention): nothing from which the place can be recovered outlives them.
+    place_key_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -104,11 +107,14 @@ class Context(models.Model):
                 fields=["school"], condition=Q(kind="school"), name="context_school_once"
             ),
             models.UniqueConstraint(
-                fields=["place_key"], condition=Q(kind="place"), name="context_place_once"
+                fields=["place_key"], condition=Q(kind="place") & ~Q(place_key=""), name="context_place_once"
             ),
             models.CheckConstraint(
-                condition=(Q(kind="school", school__isnull=False, place_key=""))
-                | (Q(kind="place", school__isnull=True) & ~Q(place_key="")),
+                condition=(
+                    Q(kind="school", school__isnull=False, place_key="", place_key_erased_at__isnull=True)
+                )
+                | (Q(kind="place", school__isnull=True, place_key_erased_at__isnull=True) & ~Q(place_key=""))
+                | Q(kind="place", school__isnull=True, place_key="", place_key_erased_at__isnull=False),
                 name="context_school_or_place",
             ),
         ]

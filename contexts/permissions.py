@@ -17,6 +17,13 @@ MANAGERS = frozenset({Role.MASH_MANAGER})
 #: a rule off would stop alerts on children, so it is not theirs to do.
 RULE_EDITORS = MANAGERS
 PUBLIC_FIGURES_READERS = frozenset({Role.MASH_MANAGER, Role.REPORT_OFFICER, Role.INFORMATION_GOVERNANCE})
+#: A case review's lead reviewer and reviewers follow its same-school findings to the school's
+#: context record (issue 17). They see only what they may: its referrals the access rules let
+#: them identify and the case-review section; the alerts and the managers' actions stay the
+#: managers' (minimal disclosure, docs/adr/0024). Which school contexts they may open is
+#: decided per user by ``contexts.selectors.review_team_schools``.
+REVIEW_TEAM = frozenset({Role.LEAD_REVIEWER, Role.REVIEWER})
+CONTEXT_READERS = MANAGERS | REVIEW_TEAM
 
 
 def may_see_alerts(user) -> bool:
@@ -25,6 +32,10 @@ def may_see_alerts(user) -> bool:
 
 class ManagerRequiredMixin(RoleRequiredMixin):
     roles = MANAGERS
+
+
+class ContextReaderRequiredMixin(RoleRequiredMixin):
+    roles = CONTEXT_READERS
 
 
 class RuleEditorRequiredMixin(RoleRequiredMixin):

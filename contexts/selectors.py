@@ -15,12 +15,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from contexts.evaluation import ROLES, months_before
+from contexts.evaluation import ALLEGED, ROLES, VICTIM, months_before
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
-from contexts.permissions import may_see_alerts
+from contexts.permissions import REVIEW_TEAM, may_see_alerts
 from core import disclosure
 from core.roles import CASE_REVIEW_ROLES, has_role
 from referrals.models import Child, Referral, ReferralChild, ReferralDetail
@@ -30,7 +30,15 @@ DASHBOARD_ALERTS = 5
 #: What an alert page shows of a referral its viewer may identify.
 EVIDENCE_SHOWS = ["Child.first_name", "Child.last_name"]
 PLACE_SHOWS = ["ReferralDetail.incident_place"]
+#: What a case review's same-school links show of each case behind them: which school its
+#: victim and alleged perpetrator attend.
+SCHOOL_SHOWS = ["Child.school"]
 ACTION_SHOWS = ["AlertAction.note"]
+#: What a referral taken out of an alert shows: that it once named the alert's school or place.
+TAKEN_OUT_SHOWS = {
+    Context.Kind.SCHOOL: ["Child.school"],
+    Context.Kind.PLACE: ["ReferralDetail.incident_place"],
+}
 
 
 def rules():
@@ -172,6 +180,8 @@ def context_name(*, user, context: Context | None, referral_ids: list[int]) -> C
         return ContextName("")
     if context.kind == Context.Kind.SCHOOL:
         return ContextName(context.school.name)
+    if not context.place_key:  # its referrals were disposed of, and the key with them
+        return ContextName(f"Place {context.pk}")
     name = (
         ReferralDetail.objects.filter(
             referral_id__in=referral_ids,
@@ -189,12 +199,22 @@ def context_name(*, user, context: Context | None, referral_ids: list[int]) -> C
 
 
 @dataclass
+class TakenOut:
+    """A referral taken out of an alert's evidence (its school or place corrected)."""
+
+    referral: Referral
+    on: dt.datetime
+
+
+@dataclass
 class AlertView:
     alert: Alert
     evidence: list[EvidenceRow]
     actions: list[AlertAction]
     name: ContextName
     subject: str
+    #: Referrals taken out of the evidence, of those the viewer may identify (the page logs them).
+    taken_out: list[TakenOut] = field(default_factory=list)
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -220,6 +240,24 @@ def _subject(alert: Alert, name: ContextName, *, sees_all: bool) -> str:
     return ""
 
 
+def taken_out(*, user, alert: Alert, current: set[int]) -> list[TakenOut]:
+    """The referrals taken out of the alert's evidence (``services.evidence_prune_corrected``)
+    and not back in it, latest first, of those the viewer may identify: like the evidence, a
+    referral they may not identify is left out entirely. Two queries."""
+    gone: dict[int, dt.datetime] = {}
+    for referral_id, on in (
+        AlertEvidence.history.filter(alert_id=alert.pk, history_type="-")
+        .order_by("history_date")
+        .values_list("referral_id", "history_date")
+    ):
+        if referral_id not in current:
+            gone[referral_id] = on
+    if not gone:
+        return []
+    shown = visible_referrals(user=user).filter(pk__in=gone).only("pk", "reference")
+    return sorted((TakenOut(r, gone[r.pk]) for r in shown), key=lambda t: (t.on, t.referral.pk), reverse=True)
+
+
 def alert_view(*, user, pk: int) -> AlertView:
     """One alert, as far as the viewer may see it; ``Alert.DoesNotExist`` when they may see
     none of its referrals (the alert itself would say what is exempt)."""
@@ -230,6 +268,7 @@ def alert_view(*, user, pk: int) -> AlertView:
         raise Alert.DoesNotExist(f"No referral of alert {pk} is visible to this viewer")
     name = context_name(user=user, context=alert.context, referral_ids=[row.referral.pk for row in evidence])
     return AlertView(
+        taken_out=taken_out(user=user, alert=alert, current=set(ids)),
         alert=alert,
         evidence=evidence,
         actions=list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id")),
@@ -255,6 +294,8 @@ class ReviewFinding:
     review_id: int
     title: str
     cases: int
+    #: The viewer may open the review (its findings page).
+    may_open: bool = False
 
 
 @dataclass
@@ -271,6 +312,9 @@ class ContextView:
     reviews: list[ReviewFinding] = field(default_factory=list)
     #: Case reviews are for core.roles.CASE_REVIEW_ROLES only (M1 of the security review).
     show_reviews: bool = False
+    #: A MASH manager's view: alerts, actions, the DSL and the model guidance. A case review's
+    #: team sees only the referrals they may identify and the case reviews (docs/adr/0024).
+    full: bool = True
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -285,28 +329,124 @@ def _local_midday(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_current_timezone())
 
 
+def _pupil(role: str, school_id: int) -> QuerySet[ReferralChild]:
+    return ReferralChild.objects.filter(
+        referral_id=OuterRef("referral_id"), role=role, child__school_id=school_id
+    )
+
+
 def same_school_reviews(*, user, school_id: int) -> list[ReviewFinding]:
-    """Case reviews of same-school cases that included a referral whose victim or alleged
-    perpetrator attends this school: the review's same-school findings concern this context.
-    Only for the case-review roles (core.roles.CASE_REVIEW_ROLES: nobody else sees reviews),
-    and counting only the referrals the viewer may identify."""
+    """Case reviews that included a case whose victim and alleged perpetrator both attend this
+    school: the review's same-school findings concern this context (the findings page links
+    here, ``review_same_school_links``). Only for the case-review roles
+    (core.roles.CASE_REVIEW_ROLES: nobody else sees reviews), only the reviews the viewer may
+    read, and counting only the referrals the viewer may identify."""
     from reviews.models import ScreeningDecision
+    from reviews.selectors import reviews_visible_to
 
     if not has_role(user, *CASE_REVIEW_ROLES):
         return []
     rows = (
         ScreeningDecision.objects.filter(
+            # Only reviews the viewer may read: a reviewer learns no other review's title.
+            review__in=reviews_visible_to(user=user).values("pk"),
             referral__in=visible_referrals(user=user).values("pk"),
             decision=ScreeningDecision.Decision.INCLUDE,
-            review__require_same_school=True,
-            referral__children__role__in=ROLES,
-            referral__children__child__school_id=school_id,
+        )
+        .filter(
+            # A same-school case: its victim and its alleged perpetrator attend this school.
+            Exists(_pupil(VICTIM, school_id)),
+            Exists(_pupil(ALLEGED, school_id)),
         )
         .values("review_id", "review__title")
         .annotate(cases=Count("referral_id", distinct=True))
         .order_by("review_id")
     )
-    return [ReviewFinding(r["review_id"], r["review__title"], r["cases"]) for r in rows]
+    return [ReviewFinding(r["review_id"], r["review__title"], r["cases"], may_open=True) for r in rows]
+
+
+# --- a case review's same-school findings, linked to the schools' contexts (issue 17) ---------------
+
+
+def review_team_schools(
+    *, user, review_id: int | None = None, referral_id: int | None = None
+) -> dict[int, set[int]]:
+    """The schools a case concerns of a review the user leads or sits on (``review_id``: that
+    review only), where the case's victim and alleged perpetrator both attend the school, with
+    those cases: {school id: referral ids}. Only for the review team
+    (``contexts.permissions.REVIEW_TEAM``) and only of the cases they may identify now
+    (``visible_referrals``: which school a child attends is exempt). Two queries."""
+    from reviews.models import Review, ScreeningDecision
+
+    if not has_role(user, *REVIEW_TEAM):
+        return {}
+    reviews = Review.objects.filter(Q(lead_reviewer=user) | Q(reviewers=user))
+    if review_id is not None:
+        reviews = reviews.filter(pk=review_id)
+    cases = ScreeningDecision.objects.filter(
+        review__in=reviews.values("pk"),
+        decision=ScreeningDecision.Decision.INCLUDE,
+        referral__in=visible_referrals(user=user).values("pk"),
+    )
+    if referral_id is not None:
+        cases = cases.filter(referral_id=referral_id)
+    cases = cases.values("referral_id")
+    links = ReferralChild.objects.filter(
+        referral_id__in=cases, role__in=ROLES, child__school__isnull=False
+    ).values_list("referral_id", "role", "child__school_id")
+    victims: dict[int, set[int]] = defaultdict(set)
+    alleged: dict[int, set[int]] = defaultdict(set)
+    for referral_id, role, school_id in links:
+        (victims if role == VICTIM else alleged)[referral_id].add(school_id)
+    found: dict[int, set[int]] = defaultdict(set)
+    for referral_id, schools in victims.items():
+        for school_id in schools & alleged.get(referral_id, set()):
+            found[school_id].add(referral_id)
+    return dict(found)
+
+
+def _contexts_with_visible_referrals(user) -> QuerySet:
+    """Context ids with a referral of their alerts the viewer may see (else the page is 404)."""
+    return AlertEvidence.objects.filter(
+        referral__in=visible_referrals(user=user).values("pk"), alert__context__isnull=False
+    ).values("alert__context_id")
+
+
+@dataclass
+class SameSchoolLink:
+    context_id: int
+    school: str
+    #: The review's cases behind the link (the page logs that it showed their school).
+    referrals: list[Referral]
+
+
+def review_same_school_links(*, user, review_id: int, referral_id: int | None = None) -> list[SameSchoolLink]:
+    """For a case review's findings: the context record of each school where the victim and
+    the alleged perpetrator of one of the review's cases attend the same school, for the
+    review's lead reviewer and reviewers, of the cases they may identify, and only where they
+    may open the context (``referral_id``: that case only). Four queries."""
+    schools = review_team_schools(user=user, review_id=review_id, referral_id=referral_id)
+    if not schools:
+        return []
+    contexts = list(
+        Context.objects.filter(
+            kind=Context.Kind.SCHOOL,
+            school_id__in=schools,
+            pk__in=_contexts_with_visible_referrals(user),
+        )
+        .select_related("school")
+        .order_by("school__name", "id")
+    )
+    wanted = {pk for c in contexts for pk in schools[c.school_id]}
+    referrals = {r.pk: r for r in Referral.objects.filter(pk__in=wanted).only("pk", "reference")}
+    return [
+        SameSchoolLink(
+            context_id=c.pk,
+            school=c.school.name,
+            referrals=[referrals[pk] for pk in sorted(schools[c.school_id]) if pk in referrals],
+        )
+        for c in contexts
+    ]
 
 
 def context_view(*, user, pk: int) -> ContextView:
@@ -314,6 +454,12 @@ def context_view(*, user, pk: int) -> ContextView:
     from modelguidance.selectors import published_version, training_coverage
 
     context = Context.objects.select_related("school").get(pk=pk)
+    full = may_see_alerts(user)
+    if not full and (
+        context.kind != Context.Kind.SCHOOL or context.school_id not in review_team_schools(user=user)
+    ):
+        # The review team opens only the schools their reviews' same-school cases concern.
+        raise Context.DoesNotExist(f"Context {pk} is not one of this viewer's reviews")
     ids = sorted(
         set(AlertEvidence.objects.filter(alert__context=context).values_list("referral_id", flat=True))
     )
@@ -321,17 +467,20 @@ def context_view(*, user, pk: int) -> ContextView:
     if not evidence:
         # Not even that the school or place has a context is shown to this viewer.
         raise Context.DoesNotExist(f"No referral of context {pk} is visible to this viewer")
-    alerts = list(
-        alerts_visible_to(user=user)
-        .filter(context=context)
-        .select_related("rule")
-        .order_by("-raised_at", "-id")
-    )
-    actions = list(
-        AlertAction.objects.filter(alert__in=[a.pk for a in alerts])
-        .select_related("recorded_by", "alert__rule")
-        .order_by("taken_on", "recorded_at", "id")
-    )
+    alerts: list[Alert] = []
+    actions: list[AlertAction] = []
+    if full:  # the alerts and what managers did about them are the managers'
+        alerts = list(
+            alerts_visible_to(user=user)
+            .filter(context=context)
+            .select_related("rule")
+            .order_by("-raised_at", "-id")
+        )
+        actions = list(
+            AlertAction.objects.filter(alert__in=[a.pk for a in alerts])
+            .select_related("recorded_by", "alert__rule")
+            .order_by("taken_on", "recorded_at", "id")
+        )
     timeline = [TimelineEntry(row.referral.received_at, "referral", referral=row) for row in evidence]
     timeline += [TimelineEntry(a.raised_at, "alert", alert=a) for a in alerts]
     timeline += [TimelineEntry(_local_midday(a.taken_on), "action", action=a) for a in actions]
@@ -343,8 +492,9 @@ def context_view(*, user, pk: int) -> ContextView:
         timeline=timeline,
         evidence=evidence,
         actions=actions,
+        full=full,
     )
-    if context.kind == Context.Kind.SCHOOL:
+    if context.kind == Context.Kind.SCHOOL and full:
         coverage = training_coverage(on=timezone.localdate(), school_id=context.school_id).schools
         view.coverage = coverage[0] if coverage else None
         version = published_version()
@@ -355,6 +505,7 @@ def context_view(*, user, pk: int) -> ContextView:
                 .order_by("-acknowledged_at", "-requested_at")
                 .first()
             )
+    if context.kind == Context.Kind.SCHOOL:
         view.show_reviews = has_role(user, *CASE_REVIEW_ROLES)
         view.reviews = same_school_reviews(user=user, school_id=context.school_id)
     return view

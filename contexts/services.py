@@ -29,6 +29,7 @@ from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
 from core.roles import has_role
+from referrals.models import ReferralChild, ReferralDetail
 from referrals.services import mash_managers
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class RunResult:
     patterns: int = 0
     raised: int = 0
     extended: int = 0
+    #: Open alerts the referral was taken out of (its school or place corrected).
+    taken_out: int = 0
 
 
 def patterns_check_referral(*, referral_id: int) -> RunResult:
@@ -80,6 +83,8 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
     result = RunResult(rules_checked=[])
     if target is None:
         return result
+    if not target.disposed:
+        result.taken_out = evidence_prune_corrected(target=target)
     found: list[tuple[PatternRule, list[evaluation.Pattern]]] = []
     for rule in PatternRule.objects.filter(active=True).order_by("id"):
         if not evaluation.in_scope(rule, target):
@@ -99,6 +104,82 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
             result.raised += raised
             result.extended += extended
     return result
+
+
+#: The change reason of an alert (and of the evidence row) when a referral is taken out of it.
+TAKEN_OUT = "A referral taken out of the pattern: its school or place was corrected"
+
+
+def _still_matches(alert: Alert, target: evaluation.Target) -> bool:
+    """Whether the referral still names the alert's school or place, as its rule counts it."""
+    context = alert.context
+    if context is None:  # a child or a group: not a school or place that can be corrected
+        return True
+    if alert.rule.kind == PatternRule.Kind.SAME_SCHOOL:
+        return context.school_id in target.same_schools
+    if context.kind == Context.Kind.SCHOOL:
+        return context.school_id in target.schools
+    return bool(context.place_key) and target.place_key == context.place_key
+
+
+def evidence_prune_corrected(*, target: evaluation.Target) -> int:
+    """Take the referral out of the evidence of the open school and place alerts whose subject
+    it no longer names: its place or a child's school was corrected after the alert was raised.
+    The alert is never closed by it: it stays open for a manager to act on, even with fewer
+    referrals than its rule's threshold, and its history (and the evidence row's) says why.
+    An alert already acted on keeps its evidence: it is the record of what was acted on. One
+    query when nothing changed."""
+    rows = AlertEvidence.objects.filter(
+        referral_id=target.pk, alert__status=Alert.Status.OPEN, alert__context__isnull=False
+    )
+    return _prune(rows, {target.pk: target})
+
+
+def evidence_prune_all() -> int:
+    """The nightly run's part: every referral in the evidence of an open school or place alert,
+    checked against what it names now (a correction made by any path). Four queries, however
+    many open alerts, when nothing changed."""
+    rows = AlertEvidence.objects.filter(
+        alert__status=Alert.Status.OPEN, alert__context__isnull=False, referral__disposed_at__isnull=True
+    )
+    ids = set(rows.values_list("referral_id", flat=True))
+    if not ids:
+        return 0
+    now = timezone.now()  # what a subject match reads is the children's schools and the place only
+    targets = {
+        pk: evaluation.Target(pk=pk, received_at=now, is_peer_on_peer=True, disposed=False, is_sexual=False)
+        for pk in ids
+    }
+    for referral_id, key in ReferralDetail.objects.filter(referral_id__in=ids).values_list(
+        "referral_id", "incident_place_key"
+    ):
+        targets[referral_id].place_key = key or ""
+    for referral_id, child_id, role, school_id in ReferralChild.objects.filter(
+        referral_id__in=ids
+    ).values_list("referral_id", "child_id", "role", "child__school_id"):
+        targets[referral_id].links.append((child_id, role, school_id))
+    return _prune(rows, targets)
+
+
+def _prune(rows, targets: dict[int, evaluation.Target]) -> int:
+    stale = [
+        row
+        for row in rows.select_related("alert__rule", "alert__context")
+        if not _still_matches(row.alert, targets[row.referral_id])
+    ]
+    taken_out = 0
+    for row in stale:
+        with transaction.atomic():
+            alert = (
+                Alert.objects.select_for_update().filter(pk=row.alert_id, status=Alert.Status.OPEN).first()
+            )
+            if alert is None:
+                continue  # acted on meanwhile: its evidence is kept
+            row._change_reason = TAKEN_OUT  # read by simple-history for the deletion's row
+            row.delete()
+            save_with_history(alert, user=None, reason=TAKEN_OUT, new_version=True)
+            taken_out += 1
+    return taken_out
 
 
 def _known_with(*, referral_id: int) -> dict[tuple[int, str], frozenset[int]]:
@@ -126,6 +207,7 @@ def _known_with(*, referral_id: int) -> dict[tuple[int, str], frozenset[int]]:
 def patterns_check_all() -> RunResult:
     """The nightly run: every active rule over the whole record (catches rule changes)."""
     result = RunResult(rules_checked=[])
+    result.taken_out = evidence_prune_all()
     for rule in PatternRule.objects.filter(active=True).order_by("id"):
         result.rules_checked.append(rule.kind)
         patterns = evaluation.patterns_all(rule)

@@ -13,7 +13,12 @@ from django.views.generic import TemplateView
 from contexts import selectors, services
 from contexts.forms import AlertActionForm, RuleForm
 from contexts.models import Alert, Context, PatternRule
-from contexts.permissions import ManagerRequiredMixin, PublicFiguresRequiredMixin, RuleEditorRequiredMixin
+from contexts.permissions import (
+    ContextReaderRequiredMixin,
+    ManagerRequiredMixin,
+    PublicFiguresRequiredMixin,
+    RuleEditorRequiredMixin,
+)
 from core.access_log import record_access, record_access_many
 from core.forms import apply_service_errors
 from core.models import AccessLogEntry
@@ -77,6 +82,15 @@ class AlertDetailView(ManagerRequiredMixin, TemplateView):
             view=view,
             reason="Contextual safeguarding alert",
         )
+        if view.taken_out and view.alert.context is not None:
+            record_access_many(
+                request=self.request,
+                user=self.request.user,
+                records=[(t.referral, t.referral.reference) for t in view.taken_out],
+                fields=selectors.TAKEN_OUT_SHOWS[view.alert.context.kind],
+                channel=AccessLogEntry.Channel.PAGE,
+                reason="Contextual safeguarding alert: referral taken out of the evidence",
+            )
         return {**super().get_context_data(**kwargs), "view": view, "alert": view.alert}
 
 
@@ -152,7 +166,11 @@ class ContextListView(ManagerRequiredMixin, TemplateView):
         }
 
 
-class ContextDetailView(ManagerRequiredMixin, TemplateView):
+class ContextDetailView(ContextReaderRequiredMixin, TemplateView):
+    """A manager's context record; for a case review's lead reviewer and reviewers, a school
+    their review's same-school cases concern, with only its referrals they may identify and
+    the case reviews (selectors.context_view decides; 404 for anything else)."""
+
     template_name = "contexts/context_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -243,3 +261,33 @@ class PublicFiguresView(PublicFiguresRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "figures": selectors.figures_public(), "public": True}
+
+
+def review_findings_panel(request, review, referral_id: int | None = None) -> dict | None:
+    """The findings page of a case review (reviews.panels registry: reviews cannot import us):
+    for its lead reviewer and reviewers, a link to the context record of each school whose
+    pupils are the victim and the alleged perpetrator of one of its cases. Which school a child
+    attends is exempt: only cases the viewer may identify are counted, and each is logged.
+    With ``referral_id`` (a case's assessment page): that case's school only."""
+    links = selectors.review_same_school_links(
+        user=request.user, review_id=review.pk, referral_id=referral_id
+    )
+    if not links:
+        return None
+    if referral_id is not None:  # the case's page logs its read of the case, this included
+        return {
+            "template": "contexts/includes/review_findings_panel.html",
+            "links": links,
+            "one_case": True,
+            "shown_fields": selectors.SCHOOL_SHOWS,
+        }
+    shown = {r.pk: r for link in links for r in link.referrals}
+    record_access_many(
+        request=request,
+        user=request.user,
+        records=[(r, r.reference) for r in shown.values()],
+        fields=selectors.SCHOOL_SHOWS,
+        channel=AccessLogEntry.Channel.PAGE,
+        reason="Case review: same-school findings",
+    )
+    return {"template": "contexts/includes/review_findings_panel.html", "links": links, "one_case": False}

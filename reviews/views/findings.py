@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from core.forms import apply_service_errors
-from reviews import figures, selectors, services
+from reviews import figures, panels, selectors, services
 from reviews.forms import RecommendationForm, ThemeForm
 from reviews.models import CriterionRating, Review
 from reviews.views.workflow import ReviewMixin
@@ -132,6 +132,8 @@ class FindingsView(ReviewMixin, TemplateView):
             "theme_form": theme_form,
             "recommendation_form": recommendation_form,
             "error_forms": [theme_form, recommendation_form],
+            # From the apps above (reviews.panels): contexts' same-school links.
+            "panels": panels.findings_panels(request=self.request, review=review),
         }
         return render(self.request, self.template_name, context, status=status)
 

@@ -18,7 +18,7 @@ from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 from core.permissions import RoleRequiredMixin
 from core.roles import CASE_REVIEW_ROLES
-from reviews import selectors, services
+from reviews import panels, selectors, services
 from reviews.forms import AssessmentDecisionForm, AssessmentForm, ModerationForm, ReviewForm, ScreeningForm
 from reviews.models import CaseAssessment, Review, ScreeningDecision
 from reviews.permissions import may_set_up_review, possible_assessors
@@ -385,13 +385,23 @@ class AssessmentView(LoginRequiredMixin, View):
         page = self.page
         assessment = page.assessment
         user = self.request.user
-        if page.exempt_visible:
+        # From the apps above (reviews.panels): contexts' link to the case's school. What a
+        # panel shows of this case is logged with the page's own read, one row.
+        shown_panels = (
+            panels.findings_panels(
+                request=self.request, review=assessment.review, referral_id=assessment.referral_id
+            )
+            if page.case
+            else []
+        )
+        panel_fields = [f for panel in shown_panels for f in panel.get("shown_fields", ())]
+        if page.exempt_visible or panel_fields:
             record_access(
                 request=self.request,
                 user=user,
                 record=assessment.referral,
                 label=assessment.referral.reference,
-                fields=page.shown_fields,
+                fields=sorted({*(page.shown_fields if page.exempt_visible else ()), *panel_fields}),
                 channel=AccessLogEntry.Channel.PAGE,
             )
         editable = assessment.reviewer_id == user.pk and assessment.status in (
@@ -406,6 +416,7 @@ class AssessmentView(LoginRequiredMixin, View):
                 "review": assessment.review,
                 "page": page,
                 "case": page.case,
+                "panels": shown_panels,
                 "form": form,
                 "decision_form": decision_form,
                 "error_forms": [form, decision_form],

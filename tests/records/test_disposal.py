@@ -146,6 +146,19 @@ def file_hits(root: Path, needle: str) -> list[str]:
     return hits
 
 
+def _canary_place_context(canary_referral):
+    """The context of the canary's place (contexts), its key in the row and twice in history:
+    only the canary referral names the place, so its disposal must take the key away."""
+    from contexts.models import Context
+    from core.records import save_with_history
+
+    key = ReferralDetail.objects.get(referral=canary_referral).incident_place_key
+    assert CANARY in key
+    context = Context(kind=Context.Kind.PLACE, place_key=key)
+    save_with_history(context, user=None, reason="Context opened by a pattern rule")
+    save_with_history(context, user=None, reason="A later version")
+
+
 def _approve(batch, approver, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.disposal_batch_approve(user=approver, batch_id=batch.pk, approve=True)
@@ -164,6 +177,7 @@ def test_disposal_leaves_no_canary_in_any_table_or_file_and_a_held_referral_surv
     decider, approver = governance
     canary_assessment(role_user, canary_referral, name="disposal")
     _stored_files(canary_referral)
+    _canary_place_context(canary_referral)
     held = _held_referral(role_user)
     services.legal_hold_place(
         user=decider,

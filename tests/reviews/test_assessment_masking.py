@@ -72,6 +72,9 @@ def test_the_reviewer_with_a_grant_sees_every_exempt_field_and_the_log_names_the
         "CaseNote.text",
         "Child.first_name",
         "Child.last_name",
+        # The victim and the alleged perpetrator attend the same school: the page links the
+        # school's context record (contexts, through reviews.panels).
+        "Child.school",
         "CriterionRating.evidence",
         "ReferralDecision.advice_notes",
         "ReferralDecision.rationale",
