@@ -100,3 +100,22 @@ def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(role_us
             if count:
                 left[table] = count
     assert left == {}
+
+
+def test_the_serial_tests_named_to_start_first_exist():
+    """SERIAL_FIRST (tests/conftest.py) names the longest serial tests by node id; a renamed
+    test would silently lose its place at the front of the serial run."""
+    import subprocess
+    import sys
+
+    from tests.conftest import SERIAL_FIRST
+
+    files = sorted({node.split("::")[0] for node in SERIAL_FIRST})
+    collected = subprocess.run(  # noqa: S603 - pytest on our own test files
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        capture_output=True,
+        text=True,
+        cwd=TESTS.parent,
+        check=False,
+    ).stdout.split()
+    assert set(SERIAL_FIRST) <= set(collected), sorted(set(SERIAL_FIRST) - set(collected))
