@@ -57,3 +57,32 @@ def school_referral(school, day: dt.date, **kwargs):
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+@unit_of_work
+def review_of(lead, reviewers, cases, *, title="Thematic review of peer-on-peer abuse", assign=None):
+    """A review of ``cases`` (all included), each assigned as ``assign`` says (referral -> reviewer)."""
+    from reviews import services as review_services
+    from reviews.models import ScreeningDecision
+
+    review = review_services.review_create(
+        user=lead,
+        title=title,
+        terms_of_reference="ToR",
+        lead_reviewer=lead,
+        reviewers=reviewers,
+        periods=[review_services.PeriodInput("All", dt.date(2018, 1, 1), dt.date(2018, 12, 31))],
+        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
+        require_same_school=False,
+    )
+    review_services.review_start_screening(user=lead, review_id=review.pk)
+    for decision in review.screening.filter(referral__in=cases):
+        review_services.screening_decide(user=lead, decision_id=decision.pk, include=True)
+    for decision in review.screening.filter(decision=ScreeningDecision.Decision.PENDING, candidate=True):
+        review_services.screening_decide(user=lead, decision_id=decision.pk, include=False, reason="other")
+    review_services.review_start_reviewing(user=lead, review_id=review.pk)
+    for case, reviewer in (assign or {}).items():
+        review_services.assessment_assign(
+            user=lead, review_id=review.pk, referral_id=case.pk, reviewer=reviewer
+        )
+    return review

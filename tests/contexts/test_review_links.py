@@ -15,41 +15,11 @@ from contexts.models import Alert, AlertAction, Context, PatternRule
 from contexts.services import patterns_check_all
 from core.models import AccessLogEntry
 from core.roles import Role
-from tests.contexts.helpers import ALLEGED, VICTIM, referral, school_referral
+from tests.contexts.helpers import ALLEGED, VICTIM, referral, review_of, school_referral
 from tests.factories import ChildFactory, SchoolFactory
-from tests.nplusone import unit_of_work
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-
-
-@unit_of_work
-def _review(lead, reviewers, cases, *, title="Thematic review of peer-on-peer abuse", assign=None):
-    """A review of ``cases`` (all included), each assigned as ``assign`` says (referral -> reviewer)."""
-    from reviews import services as review_services
-    from reviews.models import ScreeningDecision
-
-    review = review_services.review_create(
-        user=lead,
-        title=title,
-        terms_of_reference="ToR",
-        lead_reviewer=lead,
-        reviewers=reviewers,
-        periods=[review_services.PeriodInput("All", D(2018, 1, 1), D(2018, 12, 31))],
-        grants_end_on=timezone.localdate() + dt.timedelta(days=30),
-        require_same_school=False,
-    )
-    review_services.review_start_screening(user=lead, review_id=review.pk)
-    for decision in review.screening.filter(referral__in=cases):
-        review_services.screening_decide(user=lead, decision_id=decision.pk, include=True)
-    for decision in review.screening.filter(decision=ScreeningDecision.Decision.PENDING, candidate=True):
-        review_services.screening_decide(user=lead, decision_id=decision.pk, include=False, reason="other")
-    review_services.review_start_reviewing(user=lead, review_id=review.pk)
-    for case, reviewer in (assign or {}).items():
-        review_services.assessment_assign(
-            user=lead, review_id=review.pk, referral_id=case.pk, reviewer=reviewer
-        )
-    return review
 
 
 @pytest.fixture
@@ -72,7 +42,7 @@ def setting(role_user, manager):
     lead = role_user(Role.LEAD_REVIEWER, username="lead")
     reviewer = role_user(Role.REVIEWER, username="reviewer")
     other = role_user(Role.REVIEWER, username="other")
-    review = _review(lead, [reviewer, other], made[:2], assign={made[0]: reviewer, made[1]: other})
+    review = review_of(lead, [reviewer, other], made[:2], assign={made[0]: reviewer, made[1]: other})
     return {
         "school": school,
         "made": made,
@@ -197,7 +167,7 @@ def test_a_case_at_two_schools_links_nothing_and_a_place_context_stays_closed(
     patterns_check_all()
     lead = role_user(Role.LEAD_REVIEWER, username="lead")
     reviewer = role_user(Role.REVIEWER, username="reviewer")
-    review = _review(lead, [reviewer], made[:1], assign={made[0]: reviewer})
+    review = review_of(lead, [reviewer], made[:1], assign={made[0]: reviewer})
     client = verified_client(reviewer)
     html = client.get(f"/reviews/{review.pk}/findings/").content.decode()
     assert "Same-school cases" not in html
@@ -209,7 +179,7 @@ def test_the_context_names_only_the_reviews_the_reviewer_is_on(setting, role_use
     """A reviewer learns no other review's title from the case-review section."""
     made, lead = setting["made"], setting["lead"]
     # A second review of the same school's cases, without this reviewer.
-    _review(lead, [setting["other"]], made[:2], title="Operation Nightjar")
+    review_of(lead, [setting["other"]], made[:2], title="Operation Nightjar")
     html = verified_client(setting["reviewer"]).get(f"/contexts/{setting['context'].pk}/").content.decode()
     assert "Thematic review of peer-on-peer abuse" in html
     assert "Operation Nightjar" not in html

@@ -17,8 +17,7 @@ from contexts.services import patterns_check_all, patterns_check_referral
 from core import retention
 from core.models import AccessLogEntry
 from core.roles import Role
-from tests.contexts.helpers import VICTIM, referral, school_referral
-from tests.contexts.test_review_links import _review
+from tests.contexts.helpers import VICTIM, referral, review_of, school_referral
 from tests.factories import ChildFactory, SchoolFactory
 from tests.nplusone import unit_of_work
 
@@ -67,7 +66,7 @@ def two_schools(role_user, manager):
     lead = role_user(Role.LEAD_REVIEWER, username="lead")
     reviewer = role_user(Role.REVIEWER, username="reviewer")
     other = role_user(Role.REVIEWER, username="other")
-    review = _review(lead, [reviewer, other], [lan[0], qua[0]], assign={lan[0]: reviewer, qua[0]: other})
+    review = review_of(lead, [reviewer, other], [lan[0], qua[0]], assign={lan[0]: reviewer, qua[0]: other})
     return {
         "lantern": Context.objects.get(kind=Context.Kind.SCHOOL, school=lantern),
         "quarry": Context.objects.get(kind=Context.Kind.SCHOOL, school=quarry),
@@ -154,7 +153,7 @@ def test_held_removed_expired_disposed_and_other_reviews_get_404(
     assert verified_client(reviewer).get(url).status_code == 200
     # A reviewer on another review of the same school, with no case there to identify.
     stranger = role_user(Role.REVIEWER, username="stranger")
-    _review(s["lead"], [stranger], s["lan"][1:2], title="Operation Qzkestrel")
+    review_of(s["lead"], [stranger], s["lan"][1:2], title="Operation Qzkestrel")
     assert verified_client(stranger).get(url).status_code == 404
     html = verified_client(reviewer).get(url).content.decode()
     assert "Operation Qzkestrel" not in html

@@ -11,10 +11,8 @@ import pytest
 from contexts.models import Context, PatternRule
 from contexts.services import patterns_check_all
 from core.roles import Role
-from tests.browser.conftest import _live_database, browser, page  # noqa: F401 - fixtures
 from tests.browser.pages import add_authenticator, axe_violations, key_press_on, screenshot, sign_in
-from tests.contexts.helpers import school_referral
-from tests.contexts.test_review_links import _review
+from tests.contexts.helpers import review_of, school_referral
 from tests.factories import SchoolFactory
 from tests.nplusone import set_up
 
@@ -22,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 D = dt.date
 
 
-def _at_320(page, name: str) -> None:  # noqa: F811
+def _at_320(page, name: str) -> None:
     page.set_viewport_size({"width": 320, "height": 800})
     wide = page.evaluate("document.documentElement.scrollWidth")
     screenshot(page, f"attack17-{name}-320")
@@ -41,11 +39,11 @@ def _setting(role_user):
     reviewer = role_user(Role.REVIEWER, username="reviewer")
     other = role_user(Role.REVIEWER, username="other")
     add_authenticator(reviewer)
-    review = _review(lead, [reviewer, other], made[:2], assign={made[0]: reviewer, made[1]: other})
+    review = review_of(lead, [reviewer, other], made[:2], assign={made[0]: reviewer, made[1]: other})
     return review, Context.objects.get(), made
 
 
-def test_a_reviewer_walks_findings_to_context_by_keyboard(page, live_server, role_user):  # noqa: F811
+def test_a_reviewer_walks_findings_to_context_by_keyboard(page, live_server, role_user):
     from reviews.models import CaseAssessment
 
     review, context, made = _setting(role_user)
