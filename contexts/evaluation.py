@@ -114,8 +114,59 @@ def windows(
 ) -> list[frozenset[int]]:
     """The patterns among one subject's referrals: the referrals of every window of ``months``
     (received on or after the same day ``months`` earlier) that ``qualifies``, overlapping
-    windows merged. ``items`` in any order."""
+    windows merged. ``items`` in any order.
+
+    A window is a slice ``items[start:end + 1]`` of the sorted items. A :class:`Threshold`
+    (what the rules use) is answered from running counts, so a subject of n referrals costs
+    O(n), not O(n x window): a school's thousand referrals within a window either side made the
+    old way (a set of the window's referrals built for every window) the check's largest cost.
+    Any other ``qualifies`` is given the window's items, as before."""
     items = sorted(items, key=lambda i: (i.on, i.referral_id))
+    if not items:
+        return []
+    # run[k]: how many distinct referrals come before items[k]'s. A referral's items share its
+    # day, so they are next to each other; hand-made items where they are not take the old way.
+    run = [0] * len(items)
+    for k in range(1, len(items)):
+        run[k] = run[k - 1] + (items[k].referral_id != items[k - 1].referral_id)
+    if run[-1] + 1 != len({i.referral_id for i in items}):
+        return _windows_by_sets(items, months=months, qualifies=qualifies)
+    if isinstance(qualifies, Threshold):
+        alleged = [0]
+        for item in items:
+            alleged.append(alleged[-1] + (item.role == ALLEGED))
+
+        def holds(start: int, end: int) -> bool:
+            if run[end] - run[start] + 1 < qualifies.referrals:
+                return False
+            return not qualifies.alleged or alleged[end + 1] > alleged[start]
+
+    else:
+
+        def holds(start: int, end: int) -> bool:
+            return qualifies(items[start : end + 1])
+
+    # Each pattern as [first, last] index: overlapping windows (sharing a referral) make one
+    # contiguous slice, since a window starts at the first item of its earliest referral.
+    found: list[list[int]] = []
+    start = 0
+    for end, last in enumerate(items):
+        earliest = months_before(last.on, months)
+        while items[start].on < earliest:
+            start += 1
+        if not holds(start, end):
+            continue
+        if found and run[start] <= run[found[-1][1]]:
+            found[-1][1] = end
+        else:
+            found.append([start, end])
+    return [frozenset(i.referral_id for i in items[first : last + 1]) for first, last in found]
+
+
+def _windows_by_sets(
+    items: list[Item], *, months: int, qualifies: Callable[[list[Item]], bool]
+) -> list[frozenset[int]]:
+    """:func:`windows` for sorted items whose referrals are not next to each other."""
     found: list[set[int]] = []
     start = 0
     for end, last in enumerate(items):
@@ -133,20 +184,27 @@ def windows(
     return [frozenset(ids) for ids in found]
 
 
-def _count(rule: PatternRule) -> Callable[[list[Item]], bool]:
-    def qualifies(window: list[Item]) -> bool:
-        return len({i.referral_id for i in window}) >= rule.threshold
+@dataclass(frozen=True)
+class Threshold:
+    """A window qualifies with ``referrals`` distinct referrals or more, and (``alleged``) one
+    item at least naming the subject as alleged perpetrator. Callable on a window's items;
+    :func:`windows` answers it from running counts instead."""
 
-    return qualifies
+    referrals: int
+    alleged: bool = False
+
+    def __call__(self, window: list[Item]) -> bool:
+        if len({i.referral_id for i in window}) < self.referrals:
+            return False
+        return not self.alleged or any(i.role == ALLEGED for i in window)
 
 
-def _child_pattern(rule: PatternRule) -> Callable[[list[Item]], bool]:
-    def qualifies(window: list[Item]) -> bool:
-        return len({i.referral_id for i in window}) >= rule.threshold and any(
-            i.role == ALLEGED for i in window
-        )
+def _count(rule: PatternRule) -> Threshold:
+    return Threshold(rule.threshold)
 
-    return qualifies
+
+def _child_pattern(rule: PatternRule) -> Threshold:
+    return Threshold(rule.threshold, alleged=True)
 
 
 def _local_day(value: dt.datetime) -> dt.date:
