@@ -9,6 +9,7 @@ another (``alert_evidence_once`` backs it in the database).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -25,6 +26,7 @@ from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternR
 from contexts.permissions import MANAGERS, RULE_EDITORS
 from core import notifications
 from core.concurrency import Conflict, lock_for_change
+from core.history import change_reason
 from core.outbox import enqueue_on_commit
 from core.reasons import reason_check
 from core.records import save_with_history
@@ -201,6 +203,12 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
     raised = extended = 0
     new_evidence: list[AlertEvidence] = []
     new_alerts: list[Alert] = []
+    #: What happens to the alerts raised in this run, in order: (alert, its version then,
+    #: the history's reason, "+" raised or "~" extended). They are written together after the
+    #: loop (three or four queries, not two per alert and two per extension: the first nightly
+    #: run raises some 4,400 alerts at 100,000 referrals), with the history a save of each would
+    #: have written.
+    events: list[tuple[Alert, int, str, str]] = []
     for pattern in sorted(patterns, key=lambda p: (p.subject, min(p.referral_ids))):
         subject_key = key_of(pattern)
         fresh = set(pattern.referral_ids) - known[subject_key]
@@ -209,12 +217,12 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
         alert = open_alert.get(subject_key)
         if alert is not None:
             ids = sorted(fresh)
-            save_with_history(
-                alert,
-                user=None,
-                reason=f"{len(ids)} more referral{'s' if len(ids) != 1 else ''} in the pattern",
-                new_version=True,
-            )
+            reason = f"{len(ids)} more referral{'s' if len(ids) != 1 else ''} in the pattern"
+            if alert.pk is None:  # raised in this run: written below
+                alert.version += 1
+                events.append((alert, alert.version, reason, "~"))
+            else:
+                save_with_history(alert, user=None, reason=reason, new_version=True)
             extended += 1
         else:
             ids = sorted(pattern.referral_ids)
@@ -225,16 +233,15 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
                 raised_at=now,
                 raised_by_referral_id=referral,
             )
-            save_with_history(
-                alert,
-                user=None,
-                reason="Raised when a referral was saved" if referral else "Raised by the nightly run",
-            )
+            reason = "Raised when a referral was saved" if referral else "Raised by the nightly run"
+            events.append((alert, alert.version, reason, "+"))
             open_alert[subject_key] = alert
             new_alerts.append(alert)
             raised += 1
         known[subject_key] |= set(ids)
         new_evidence += [AlertEvidence(alert=alert, referral_id=pk, added_at=now) for pk in ids]
+    if new_alerts:
+        _alerts_create(new_alerts, events)
     if new_evidence:
         bulk_create_with_history(
             new_evidence, AlertEvidence, batch_size=1000, default_change_reason="Pattern found"
@@ -242,6 +249,25 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
     if new_alerts:
         _notify(new_alerts)
     return raised, extended
+
+
+def _alerts_create(alerts: list[Alert], events: list[tuple[Alert, int, str, str]]) -> None:
+    """Insert the alerts raised in one run (each as its last version), then their history: a
+    record raising each, then one per extension in the order they happened, as
+    ``save_with_history`` would have written them one by one (no user: the product)."""
+    Alert.objects.bulk_create(alerts, batch_size=1000)
+    for history_type in ("+", "~"):
+        records = []
+        for alert, version, reason, kind in events:
+            if kind != history_type:
+                continue
+            record = copy.copy(alert)
+            record.version = version
+            record._history_user = None
+            record._change_reason = change_reason(reason)
+            records.append(record)
+        if records:
+            Alert.history.bulk_history_create(records, batch_size=1000, update=history_type == "~")
 
 
 def _notify(alerts: list[Alert]) -> None:
