@@ -178,3 +178,22 @@ def test_an_alert_raised_and_extended_in_one_run_keeps_the_history_a_save_of_eac
         ("~", 2, "3 more referrals in the pattern", None),
     ]
     assert list(alert.history.values_list("version", flat=True)) == [2, 1]  # newest first
+
+
+def test_the_contexts_a_run_opens_have_the_history_a_save_writes():
+    from contexts.models import Context
+
+    school = SchoolFactory()
+    for day in (D(2018, 3, 1), D(2018, 9, 1), D(2019, 3, 1)):
+        school_referral(school, day, place="The Rec")
+    patterns_check_all()
+    contexts = Context.objects.order_by("id")
+    assert [(c.kind, c.school_id, c.place_key != "") for c in contexts] == [
+        ("school", school.pk, False),
+        ("place", None, True),
+    ]
+    for context in contexts:
+        assert [
+            (h.history_type, h.history_change_reason, h.history_user_id, h.created_at)
+            for h in context.history.all()
+        ] == [("+", "Context opened by a pattern rule", None, context.created_at)]
