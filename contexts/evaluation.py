@@ -207,8 +207,10 @@ def _child_pattern(rule: PatternRule) -> Threshold:
     return Threshold(rule.threshold, alleged=True)
 
 
-def _local_day(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value).date()
+def _local_day(value: dt.datetime, zone: dt.tzinfo | None = None) -> dt.date:
+    """The local day of ``value``: ``zone`` is the current time zone, looked up once by a caller
+    converting many rows (the look-up costs more than the conversion)."""
+    return timezone.localtime(value, zone).date()
 
 
 # --- scope ---------------------------------------------------------------------------------------
@@ -300,7 +302,7 @@ def _school_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
     links = _links(rule, target).filter(role__in=ROLES, child__school__isnull=False)
     if target is not None:
         links = links.filter(child__school_id__in=target.schools)
-    rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
+    rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
 
@@ -318,7 +320,7 @@ def _same_school_rows(rule: PatternRule, target: Target | None) -> Iterable[tupl
     )
     if target is not None:
         links = links.filter(child__school_id__in=target.same_schools)
-    rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
+    rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
 
@@ -330,7 +332,7 @@ def _child_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
                 "child_id"
             )
         )
-    rows = links.values_list("child_id", "referral_id", "referral__received_at", "role")
+    rows = links.order_by().values_list("child_id", "referral_id", "referral__received_at", "role")
     return ((f"child:{child}", referral, received, role) for child, referral, received, role in rows)
 
 
@@ -343,7 +345,7 @@ def _place_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
         if target is not None
         else details.exclude(incident_place_key="")
     )
-    rows = details.values_list("incident_place_key", "referral_id", "referral__received_at")
+    rows = details.order_by().values_list("incident_place_key", "referral_id", "referral__received_at")
     return ((f"place:{key}", referral, received, "") for key, referral, received in rows)
 
 
@@ -359,11 +361,12 @@ def _group_patterns(rule: PatternRule, target: Target | None) -> list[Pattern]:
         )
     children: dict[int, set[int]] = defaultdict(set)
     received: dict[int, dt.date] = {}
+    zone = timezone.get_current_timezone()
     for referral_id, child_id, received_at in links.values_list(
         "referral_id", "child_id", "referral__received_at"
     ):
         children[referral_id].add(child_id)
-        received[referral_id] = _local_day(received_at)
+        received[referral_id] = _local_day(received_at, zone)
     by_child: dict[int, list[int]] = defaultdict(list)
     for referral_id, kids in children.items():
         if len(kids) >= 2:
@@ -402,8 +405,9 @@ def _patterns(rule: PatternRule, target: Target | None) -> list[Pattern]:
     if rule.kind == Kind.GROUP:
         return _group_patterns(rule, target)
     by_subject: dict[str, list[Item]] = defaultdict(list)
+    zone = timezone.get_current_timezone()
     for subject, referral_id, received_at, role in _ROWS[rule.kind](rule, target):
-        by_subject[subject].append(Item(_local_day(received_at), referral_id, role))
+        by_subject[subject].append(Item(_local_day(received_at, zone), referral_id, role))
     qualifies = _child_pattern(rule) if rule.kind == Kind.CHILD else _count(rule)
     found = []
     for subject, items in sorted(by_subject.items()):
