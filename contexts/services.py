@@ -106,12 +106,16 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
 def _known_with(*, referral_id: int) -> dict[tuple[int, str], frozenset[int]]:
     """The evidence of every alert that holds this referral, by (rule, pattern subject): one
     query, so a check that finds nothing new (the usual case) writes and locks nothing."""
-    rows = AlertEvidence.objects.filter(alert__evidence__referral_id=referral_id).values_list(
-        "alert__rule_id",
-        "alert__subject_key",
-        "alert__context__school_id",
-        "alert__context__place_key",
-        "referral_id",
+    rows = (
+        AlertEvidence.objects.filter(alert__evidence__referral_id=referral_id)
+        .order_by()  # not by when added: a set is made of them (the sort was most of the query)
+        .values_list(
+            "alert__rule_id",
+            "alert__subject_key",
+            "alert__context__school_id",
+            "alert__context__place_key",
+            "referral_id",
+        )
     )
     known: dict[tuple[int, str], set[int]] = defaultdict(set)
     for rule_id, subject_key, school_id, place, evidence_id in rows:
@@ -210,7 +214,7 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
     evidence = AlertEvidence.objects.filter(alert__rule=rule)
     if referral is not None:
         evidence = evidence.filter(alert__subject_key__in=keys)
-    for subject_key, referral_id in evidence.values_list("alert__subject_key", "referral_id"):
+    for subject_key, referral_id in evidence.order_by().values_list("alert__subject_key", "referral_id"):
         known[subject_key].add(referral_id)
 
     now = timezone.now()
@@ -294,8 +298,8 @@ def _notify(alerts: list[Alert]) -> None:
     from referrals.models import Referral
 
     members: dict[int, set[int]] = {}
-    for alert_id, referral_id in AlertEvidence.objects.filter(alert__in=alerts).values_list(
-        "alert_id", "referral_id"
+    for alert_id, referral_id in (
+        AlertEvidence.objects.filter(alert__in=alerts).order_by().values_list("alert_id", "referral_id")
     ):
         members.setdefault(alert_id, set()).add(referral_id)
     everyone = {pk for ids in members.values() for pk in ids}
