@@ -114,8 +114,59 @@ def windows(
 ) -> list[frozenset[int]]:
     """The patterns among one subject's referrals: the referrals of every window of ``months``
     (received on or after the same day ``months`` earlier) that ``qualifies``, overlapping
-    windows merged. ``items`` in any order."""
+    windows merged. ``items`` in any order.
+
+    A window is a slice ``items[start:end + 1]`` of the sorted items. A :class:`Threshold`
+    (what the rules use) is answered from running counts, so a subject of n referrals costs
+    O(n), not O(n x window): a school's thousand referrals within a window either side made the
+    old way (a set of the window's referrals built for every window) the check's largest cost.
+    Any other ``qualifies`` is given the window's items, as before."""
     items = sorted(items, key=lambda i: (i.on, i.referral_id))
+    if not items:
+        return []
+    # run[k]: how many distinct referrals come before items[k]'s. A referral's items share its
+    # day, so they are next to each other; hand-made items where they are not take the old way.
+    run = [0] * len(items)
+    for k in range(1, len(items)):
+        run[k] = run[k - 1] + (items[k].referral_id != items[k - 1].referral_id)
+    if run[-1] + 1 != len({i.referral_id for i in items}):
+        return _windows_by_sets(items, months=months, qualifies=qualifies)
+    if isinstance(qualifies, Threshold):
+        alleged = [0]
+        for item in items:
+            alleged.append(alleged[-1] + (item.role == ALLEGED))
+
+        def holds(start: int, end: int) -> bool:
+            if run[end] - run[start] + 1 < qualifies.referrals:
+                return False
+            return not qualifies.alleged or alleged[end + 1] > alleged[start]
+
+    else:
+
+        def holds(start: int, end: int) -> bool:
+            return qualifies(items[start : end + 1])
+
+    # Each pattern as [first, last] index: overlapping windows (sharing a referral) make one
+    # contiguous slice, since a window starts at the first item of its earliest referral.
+    found: list[list[int]] = []
+    start = 0
+    for end, last in enumerate(items):
+        earliest = months_before(last.on, months)
+        while items[start].on < earliest:
+            start += 1
+        if not holds(start, end):
+            continue
+        if found and run[start] <= run[found[-1][1]]:
+            found[-1][1] = end
+        else:
+            found.append([start, end])
+    return [frozenset(i.referral_id for i in items[first : last + 1]) for first, last in found]
+
+
+def _windows_by_sets(
+    items: list[Item], *, months: int, qualifies: Callable[[list[Item]], bool]
+) -> list[frozenset[int]]:
+    """:func:`windows` for sorted items whose referrals are not next to each other."""
     found: list[set[int]] = []
     start = 0
     for end, last in enumerate(items):
@@ -133,24 +184,33 @@ def windows(
     return [frozenset(ids) for ids in found]
 
 
-def _count(rule: PatternRule) -> Callable[[list[Item]], bool]:
-    def qualifies(window: list[Item]) -> bool:
-        return len({i.referral_id for i in window}) >= rule.threshold
+@dataclass(frozen=True)
+class Threshold:
+    """A window qualifies with ``referrals`` distinct referrals or more, and (``alleged``) one
+    item at least naming the subject as alleged perpetrator. Callable on a window's items;
+    :func:`windows` answers it from running counts instead."""
 
-    return qualifies
+    referrals: int
+    alleged: bool = False
+
+    def __call__(self, window: list[Item]) -> bool:
+        if len({i.referral_id for i in window}) < self.referrals:
+            return False
+        return not self.alleged or any(i.role == ALLEGED for i in window)
 
 
-def _child_pattern(rule: PatternRule) -> Callable[[list[Item]], bool]:
-    def qualifies(window: list[Item]) -> bool:
-        return len({i.referral_id for i in window}) >= rule.threshold and any(
-            i.role == ALLEGED for i in window
-        )
-
-    return qualifies
+def _count(rule: PatternRule) -> Threshold:
+    return Threshold(rule.threshold)
 
 
-def _local_day(value: dt.datetime) -> dt.date:
-    return timezone.localtime(value).date()
+def _child_pattern(rule: PatternRule) -> Threshold:
+    return Threshold(rule.threshold, alleged=True)
+
+
+def _local_day(value: dt.datetime, zone: dt.tzinfo | None = None) -> dt.date:
+    """The local day of ``value``: ``zone`` is the current time zone, looked up once by a caller
+    converting many rows (the look-up costs more than the conversion)."""
+    return timezone.localtime(value, zone).date()
 
 
 # --- scope ---------------------------------------------------------------------------------------
@@ -242,7 +302,7 @@ def _school_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
     links = _links(rule, target).filter(role__in=ROLES, child__school__isnull=False)
     if target is not None:
         links = links.filter(child__school_id__in=target.schools)
-    rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
+    rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
 
@@ -260,7 +320,7 @@ def _same_school_rows(rule: PatternRule, target: Target | None) -> Iterable[tupl
     )
     if target is not None:
         links = links.filter(child__school_id__in=target.same_schools)
-    rows = links.values_list("child__school_id", "referral_id", "referral__received_at").distinct()
+    rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
 
@@ -272,7 +332,7 @@ def _child_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
                 "child_id"
             )
         )
-    rows = links.values_list("child_id", "referral_id", "referral__received_at", "role")
+    rows = links.order_by().values_list("child_id", "referral_id", "referral__received_at", "role")
     return ((f"child:{child}", referral, received, role) for child, referral, received, role in rows)
 
 
@@ -285,7 +345,7 @@ def _place_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
         if target is not None
         else details.exclude(incident_place_key="")
     )
-    rows = details.values_list("incident_place_key", "referral_id", "referral__received_at")
+    rows = details.order_by().values_list("incident_place_key", "referral_id", "referral__received_at")
     return ((f"place:{key}", referral, received, "") for key, referral, received in rows)
 
 
@@ -301,11 +361,12 @@ def _group_patterns(rule: PatternRule, target: Target | None) -> list[Pattern]:
         )
     children: dict[int, set[int]] = defaultdict(set)
     received: dict[int, dt.date] = {}
+    zone = timezone.get_current_timezone()
     for referral_id, child_id, received_at in links.values_list(
         "referral_id", "child_id", "referral__received_at"
     ):
         children[referral_id].add(child_id)
-        received[referral_id] = _local_day(received_at)
+        received[referral_id] = _local_day(received_at, zone)
     by_child: dict[int, list[int]] = defaultdict(list)
     for referral_id, kids in children.items():
         if len(kids) >= 2:
@@ -344,8 +405,9 @@ def _patterns(rule: PatternRule, target: Target | None) -> list[Pattern]:
     if rule.kind == Kind.GROUP:
         return _group_patterns(rule, target)
     by_subject: dict[str, list[Item]] = defaultdict(list)
+    zone = timezone.get_current_timezone()
     for subject, referral_id, received_at, role in _ROWS[rule.kind](rule, target):
-        by_subject[subject].append(Item(_local_day(received_at), referral_id, role))
+        by_subject[subject].append(Item(_local_day(received_at, zone), referral_id, role))
     qualifies = _child_pattern(rule) if rule.kind == Kind.CHILD else _count(rule)
     found = []
     for subject, items in sorted(by_subject.items()):

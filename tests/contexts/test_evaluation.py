@@ -1,8 +1,11 @@
 """The sliding window and the month arithmetic the rules share."""
 
 import datetime as dt
+import random
 
-from contexts.evaluation import Item, months_after, months_before, windows
+import pytest
+
+from contexts.evaluation import ALLEGED, VICTIM, Item, Threshold, months_after, months_before, windows
 
 
 def test_months_before_keeps_the_day_or_takes_the_months_last():
@@ -38,3 +41,54 @@ def test_overlapping_windows_make_one_pattern_and_separate_ones_two():
 def test_items_in_any_order():
     items = [Item(dt.date(2018, 9, 1), 2), Item(dt.date(2019, 3, 1), 3), Item(dt.date(2018, 3, 1), 1)]
     assert windows(items, months=12, qualifies=_count(3)) == [frozenset({1, 2, 3})]
+
+
+def _windows_as_first_written(items, *, months, qualifies):
+    """The sliding window as it was first written (a set of each window's referrals): what
+    :func:`windows` must still answer, however it counts."""
+    items = sorted(items, key=lambda i: (i.on, i.referral_id))
+    found = []
+    start = 0
+    for end, last in enumerate(items):
+        earliest = months_before(last.on, months)
+        while items[start].on < earliest:
+            start += 1
+        window = items[start : end + 1]
+        if not qualifies(window):
+            continue
+        ids = {i.referral_id for i in window}
+        if found and found[-1] & ids:
+            found[-1] |= ids
+        else:
+            found.append(ids)
+    return [frozenset(ids) for ids in found]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_running_counts_find_what_a_set_of_each_window_finds(seed):
+    """Random subjects (a referral's items share its day, some name the subject twice, some as
+    alleged perpetrator), every threshold and window: the same patterns, in the same order."""
+    rnd = random.Random(seed)
+    start = dt.date(2018, 1, 1)
+    items = []
+    for referral_id in rnd.sample(range(1, 1000), rnd.randint(0, 60)):
+        on = start + dt.timedelta(days=rnd.randint(0, 3 * 365))
+        for _ in range(rnd.choice((1, 1, 1, 2))):
+            items.append(Item(on, referral_id, rnd.choice((VICTIM, ALLEGED, "other"))))
+    rnd.shuffle(items)
+    for months in (1, 3, 12, 24):
+        for referrals in (1, 2, 3, 5):
+            for alleged in (False, True):
+                rule = Threshold(referrals, alleged=alleged)
+                expected = _windows_as_first_written(items, months=months, qualifies=rule)
+                assert windows(items, months=months, qualifies=rule) == expected
+                plain = _windows_as_first_written(items, months=months, qualifies=_count(referrals))
+                assert windows(items, months=months, qualifies=_count(referrals)) == plain
+
+
+def test_a_referral_on_two_days_is_still_one_referral():
+    """Hand-made items naming one referral on two days (the rules never make them) are counted
+    as before."""
+    items = [Item(dt.date(2018, 1, d), r) for d, r in ((1, 1), (2, 2), (3, 1), (4, 3))]
+    expected = _windows_as_first_written(items, months=1, qualifies=Threshold(3))
+    assert windows(items, months=1, qualifies=Threshold(3)) == expected == [frozenset({1, 2, 3})]

@@ -155,3 +155,45 @@ def test_after_commit_the_worker_raises_the_alert(django_capture_on_commit_callb
     assert note.url == f"/contexts/alerts/{alert.pk}/"
     assert child.first_name not in note.text
     assert note.text.startswith(f"Alert {alert.pk}: ")
+
+
+def test_an_alert_raised_and_extended_in_one_run_keeps_the_history_a_save_of_each_step_writes():
+    """The nightly run writes its new alerts together: each still has a record raising it and
+    one per extension, in order, by no user, with its version then."""
+    PatternRule.objects.exclude(kind=Kind.CHILD).update(active=False)
+    child = ChildFactory()
+    for day in (D(2015, 1, 1), D(2015, 2, 1), D(2019, 1, 1), D(2019, 2, 1), D(2019, 3, 1)):
+        referral(day, [(ChildFactory(), VICTIM), (child, ALLEGED)])
+    result = patterns_check_all()
+    assert (result.raised, result.extended) == (1, 1)  # two patterns, years apart: one open alert
+    (alert,) = Alert.objects.all()
+    assert alert.version == 2
+    assert AlertEvidence.objects.filter(alert=alert).count() == 5
+    history = [
+        (h.history_type, h.version, h.history_change_reason, h.history_user_id)
+        for h in alert.history.order_by("history_date", "history_id")
+    ]
+    assert history == [
+        ("+", 1, "Raised by the nightly run", None),
+        ("~", 2, "3 more referrals in the pattern", None),
+    ]
+    assert list(alert.history.values_list("version", flat=True)) == [2, 1]  # newest first
+
+
+def test_the_contexts_a_run_opens_have_the_history_a_save_writes():
+    from contexts.models import Context
+
+    school = SchoolFactory()
+    for day in (D(2018, 3, 1), D(2018, 9, 1), D(2019, 3, 1)):
+        school_referral(school, day, place="The Rec")
+    patterns_check_all()
+    contexts = Context.objects.order_by("id")
+    assert [(c.kind, c.school_id, c.place_key != "") for c in contexts] == [
+        ("school", school.pk, False),
+        ("place", None, True),
+    ]
+    for context in contexts:
+        assert [
+            (h.history_type, h.history_change_reason, h.history_user_id, h.created_at)
+            for h in context.history.all()
+        ] == [("+", "Context opened by a pattern rule", None, context.created_at)]
