@@ -259,8 +259,13 @@ class Command(BaseCommand):
         failed = []
         if big["nightly"][0] >= NIGHTLY_TARGET:
             failed.append("nightly run under 60 s")
+        if big["nightly_first"][0] >= NIGHTLY_TARGET:
+            failed.append("first nightly run (raising every alert) under 60 s")
         if big["probe"][0] >= CHECK_TARGET_MS:
-            failed.append("per-referral check under 50 ms")
+            failed.append("per-referral check under 50 ms (probe)")
+        if big["sample"][0] >= CHECK_TARGET_MS:
+            # The probe's subjects are its own; a typical referral's school has many referrals.
+            failed.append("per-referral check under 50 ms (median of the sampled referrals)")
         if big["probe"][1] != little["probe"][1] or big["probe_first"][1] != little["probe_first"][1]:
             failed.append("same query count at both sizes")
         rules = ", ".join(
