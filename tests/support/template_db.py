@@ -46,7 +46,7 @@ def digest() -> str:
     return sha.hexdigest()[:16]
 
 
-def _url(settings: dict, name: str) -> str:
+def url(settings: dict, name: str) -> str:
     host = settings.get("HOST") or "127.0.0.1"
     port = settings.get("PORT") or 5432
     user = settings.get("USER") or "postgres"
@@ -59,7 +59,7 @@ def ensure(settings: dict) -> str:
     import psycopg
 
     name = PREFIX + digest()
-    with psycopg.connect(_url(settings, "postgres"), autocommit=True) as admin:
+    with psycopg.connect(url(settings, "postgres"), autocommit=True) as admin:
         admin.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         try:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
@@ -88,7 +88,7 @@ def _build(admin, settings: dict, name: str) -> None:
     admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
     admin.execute(f'CREATE DATABASE "{building}"')
     try:
-        _migrate(_url(settings, building))
+        _migrate(url(settings, building))
     except BaseException:
         admin.execute(f'DROP DATABASE IF EXISTS "{building}"')
         raise
