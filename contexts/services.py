@@ -109,7 +109,7 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
 
 
 #: The change reason of an alert (and of the evidence row) when a referral is taken out of it.
-TAKEN_OUT = "A referral taken out of the pattern: its school or place was corrected"
+TAKEN_OUT = "Taken out: no longer matches the rule (school, place or a child's role changed)"
 
 
 def _still_matches(alert: Alert, target: evaluation.Target) -> bool:

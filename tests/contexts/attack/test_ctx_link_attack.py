@@ -176,12 +176,6 @@ def test_held_a_restricted_case_is_not_listed_on_the_reviewers_context(
     assert "1 case from this school" in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Low, logging): the context page shows which school each listed referral's "
-    "children attend but logs only Child.first_name/last_name; the findings panel logs the "
-    "same disclosure as Child.school",
-)
 def test_the_context_page_logs_the_school_it_ties_each_referral_to(two_schools, verified_client):
     s = two_schools
     verified_client(s["reviewer"]).get(f"/contexts/{s['lantern'].pk}/")
