@@ -209,12 +209,6 @@ def test_a_place_key_goes_when_referrals_corrected_away_from_it_are_disposed_of(
 # --- 3. corrections: an alert whose evidence is all taken out ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Medium): when every referral of an open alert is corrected, the alert stays "
-    "'open' with no evidence: it leaves the dashboard and alert list, its page and action page "
-    "404 for every manager, so nobody can ever act on it (silently closed in effect)",
-)
 def test_an_alert_whose_every_referral_is_corrected_can_still_be_acted_on(manager, verified_client):
     _only(PatternRule.Kind.PLACE)
     made = [
