@@ -82,18 +82,24 @@ def referral_evidence_erase(*, record_id: int, user, reason: str) -> None:
     rows = list(AlertEvidence.objects.filter(referral_id=record_id))
     alert_ids = {row.alert_id for row in rows}
     alert_ids |= set(AlertEvidence.history.filter(referral_id=record_id).values_list("alert_id", flat=True))
+    # The alert its save raised names it too (``raised_by_referral``, in the alert's history).
+    alert_ids |= set(Alert.objects.filter(raised_by_referral_id=record_id).values_list("pk", flat=True))
     evidence_ids = {row.pk for row in rows}
     evidence_ids |= set(AlertEvidence.history.filter(referral_id=record_id).values_list("id", flat=True))
-    if not evidence_ids:
+    if not alert_ids:
         return
     alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk"))
     retention.delete_without_trace(rows)
     retention.purge_history(AlertEvidence, evidence_ids)
     for alert in alerts:
+        if alert.raised_by_referral_id == record_id:
+            alert.raised_by_referral = None  # its first history row still says a save raised it
         save_with_history(alert, user=user, reason=DISPOSED, new_version=True)
+    # The earlier versions of those alerts keep the rest of what happened; only the id goes.
+    Alert.history.filter(raised_by_referral_id=record_id).update(raised_by_referral_id=None)
 
 
 def register() -> None:
     # The place first: it reads the evidence (and its history) that the second removes.
     retention.register_eraser("referral", referral_place_key_erase, erases=[Context])
-    retention.register_eraser("referral", referral_evidence_erase, erases=[AlertEvidence])
+    retention.register_eraser("referral", referral_evidence_erase, erases=[AlertEvidence, Alert])

@@ -27,6 +27,8 @@ from referrals.models import Child, Referral, ReferralChild, ReferralDetail
 from referrals.selectors import referrals_identifiable_by
 
 DASHBOARD_ALERTS = 5
+#: The history reason of an alert raised when a referral was saved (contexts.services).
+RAISED_WHEN_SAVED = "Raised when a referral was saved"
 #: What an alert page shows of a referral its viewer may identify.
 EVIDENCE_SHOWS = ["Child.first_name", "Child.last_name"]
 PLACE_SHOWS = ["ReferralDetail.incident_place"]
@@ -238,6 +240,15 @@ class AlertView:
     #: manager so it can be acted on, its subject withheld unless they may identify one of the
     #: referrals taken out of it.
     emptied: bool = False
+
+    @property
+    def raised_when_saved(self) -> bool:
+        """Raised by a referral's save, not the nightly run (the referral's id goes when it is
+        disposed of; the alert's first history row still says how it was raised)."""
+        if self.alert.raised_by_referral_id:
+            return True
+        first = self.alert.history.order_by("history_date", "history_id").first()
+        return first is not None and first.history_change_reason == RAISED_WHEN_SAVED
 
     @property
     def identifiable(self) -> list[Referral]:

@@ -24,6 +24,7 @@ from simple_history.utils import bulk_create_with_history
 from contexts import evaluation
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
 from contexts.permissions import MANAGERS, RULE_EDITORS
+from contexts.selectors import RAISED_WHEN_SAVED
 from core import notifications
 from core.concurrency import Conflict, lock_for_change
 from core.history import change_reason
@@ -333,7 +334,7 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
                 raised_at=now,
                 raised_by_referral_id=referral,
             )
-            reason = "Raised when a referral was saved" if referral else "Raised by the nightly run"
+            reason = RAISED_WHEN_SAVED if referral else "Raised by the nightly run"
             events.append((alert, alert.version, reason, "+"))
             open_alert[subject_key] = alert
             new_alerts.append(alert)
