@@ -27,6 +27,8 @@ from referrals.models import Child, Referral, ReferralChild, ReferralDetail
 from referrals.selectors import referrals_identifiable_by
 
 DASHBOARD_ALERTS = 5
+#: The history reason of an alert raised when a referral was saved (contexts.services).
+RAISED_WHEN_SAVED = "Raised when a referral was saved"
 #: What an alert page shows of a referral its viewer may identify.
 EVIDENCE_SHOWS = ["Child.first_name", "Child.last_name"]
 PLACE_SHOWS = ["ReferralDetail.incident_place"]
@@ -69,13 +71,32 @@ def _visible_evidence(user) -> Q:
     return Q(evidence__referral__in=visible_referrals(user=user).values("pk"))
 
 
+def _kept_evidence() -> QuerySet[AlertEvidence]:
+    """On Alert (``OuterRef``): its evidence rows of referrals not disposed of."""
+    return AlertEvidence.objects.filter(alert_id=OuterRef("pk"), referral__disposed_at__isnull=True)
+
+
 def alerts_visible_to(*, user) -> QuerySet[Alert]:
-    """Alerts with at least one referral the viewer may see, each with ``referral_count`` (of
-    those referrals only)."""
+    """Alerts with at least one referral the viewer may see, and alerts with no referral left
+    at all (every one taken out of the evidence or disposed of: ``emptied``), each with
+    ``referral_count`` (of the referrals the viewer may see only).
+
+    An emptied alert is shown to every manager, or it would wait for ever with nobody able to
+    act on it (an alert is never silently closed); it ties no referral to its subject, and
+    ``alert_view`` withholds its subject (docs/adr/0024)."""
     shown = AlertEvidence.objects.filter(referral__in=visible_referrals(user=user).values("pk"))
-    return Alert.objects.filter(pk__in=shown.values("alert_id")).annotate(
-        referral_count=Count("evidence", filter=_visible_evidence(user), distinct=True)
+    return (
+        Alert.objects.annotate(emptied=~Exists(_kept_evidence()))
+        .filter(Q(pk__in=shown.values("alert_id")) | Q(emptied=True))
+        .annotate(referral_count=Count("evidence", filter=_visible_evidence(user), distinct=True))
     )
+
+
+def _alerts_with_visible_evidence(*, user) -> QuerySet[Alert]:
+    """Alerts with at least one referral the viewer may see (a context is listed only for those:
+    an emptied alert's context would name its school)."""
+    shown = AlertEvidence.objects.filter(referral__in=visible_referrals(user=user).values("pk"))
+    return Alert.objects.filter(pk__in=shown.values("alert_id"))
 
 
 def dashboard_panel(user) -> dict | None:
@@ -215,6 +236,19 @@ class AlertView:
     subject: str
     #: Referrals taken out of the evidence, of those the viewer may identify (the page logs them).
     taken_out: list[TakenOut] = field(default_factory=list)
+    #: No referral is left in the evidence (all taken out or disposed of): shown to every
+    #: manager so it can be acted on, its subject withheld unless they may identify one of the
+    #: referrals taken out of it.
+    emptied: bool = False
+
+    @property
+    def raised_when_saved(self) -> bool:
+        """Raised by a referral's save, not the nightly run (the referral's id goes when it is
+        disposed of; the alert's first history row still says how it was raised)."""
+        if self.alert.raised_by_referral_id:
+            return True
+        first = self.alert.history.order_by("history_date", "history_id").first()
+        return first is not None and first.history_change_reason == RAISED_WHEN_SAVED
 
     @property
     def identifiable(self) -> list[Referral]:
@@ -264,14 +298,38 @@ def alert_view(*, user, pk: int) -> AlertView:
     alert = Alert.objects.select_related("rule", "context__school", "acted_on_by").get(pk=pk)
     ids = list(AlertEvidence.objects.filter(alert=alert).values_list("referral_id", flat=True))
     evidence = evidence_rows(user=user, referral_ids=ids)
+    actions = list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id"))
+    gone = taken_out(user=user, alert=alert, current=set(ids))
     if not evidence:
-        raise Alert.DoesNotExist(f"No referral of alert {pk} is visible to this viewer")
+        if AlertEvidence.objects.filter(alert=alert, referral__disposed_at__isnull=True).exists():
+            # Its referrals are there, restricted from this viewer: the alert would say so.
+            raise Alert.DoesNotExist(f"No referral of alert {pk} is visible to this viewer")
+        # Emptied: every referral taken out or disposed of. Shown so a manager can act on it;
+        # what it was about only to one who may identify a referral taken out of it (listed
+        # and logged as such), else withheld: a school's name would tie the others to it.
+        name = ContextName("")
+        if alert.context is None:
+            subject = _subject(alert, name, sees_all=False)  # "One child", "A group of N children"
+        elif gone:
+            name = context_name(user=user, context=alert.context, referral_ids=[])  # never a place's text
+            subject = name.text
+        else:
+            subject = "Withheld"
+        return AlertView(
+            alert=alert,
+            evidence=[],
+            actions=actions,
+            name=name,
+            subject=subject,
+            taken_out=gone,
+            emptied=True,
+        )
     name = context_name(user=user, context=alert.context, referral_ids=[row.referral.pk for row in evidence])
     return AlertView(
-        taken_out=taken_out(user=user, alert=alert, current=set(ids)),
+        taken_out=gone,
         alert=alert,
         evidence=evidence,
-        actions=list(alert.actions.select_related("recorded_by").order_by("taken_on", "recorded_at", "id")),
+        actions=actions,
         name=name,
         subject=_subject(alert, name, sees_all=len(evidence) == len(set(ids))),
     )
@@ -472,7 +530,7 @@ def context_view(*, user, pk: int) -> ContextView:
     if full:  # the alerts and what managers did about them are the managers'
         alerts = list(
             alerts_visible_to(user=user)
-            .filter(context=context)
+            .filter(context=context, emptied=False)  # an emptied alert ties nothing to the context
             .select_related("rule")
             .order_by("-raised_at", "-id")
         )
@@ -513,7 +571,7 @@ def context_view(*, user, pk: int) -> ContextView:
 
 def contexts_list(*, user):
     """The contexts with a referral the viewer may see, with how many of their alerts do."""
-    shown = alerts_visible_to(user=user).filter(context__isnull=False)
+    shown = _alerts_with_visible_evidence(user=user).filter(context__isnull=False)
     return (
         Context.objects.filter(pk__in=shown.values("context_id"))
         .select_related("school")

@@ -24,6 +24,7 @@ from simple_history.utils import bulk_create_with_history
 from contexts import evaluation
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
 from contexts.permissions import MANAGERS, RULE_EDITORS
+from contexts.selectors import RAISED_WHEN_SAVED
 from core import notifications
 from core.concurrency import Conflict, lock_for_change
 from core.history import change_reason
@@ -109,7 +110,7 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
 
 
 #: The change reason of an alert (and of the evidence row) when a referral is taken out of it.
-TAKEN_OUT = "A referral taken out of the pattern: its school or place was corrected"
+TAKEN_OUT = "Taken out: no longer matches the rule (school, place or a child's role changed)"
 
 
 def _still_matches(alert: Alert, target: evaluation.Target) -> bool:
@@ -333,7 +334,7 @@ def _apply(rule: PatternRule, patterns: list[evaluation.Pattern], *, referral: i
                 raised_at=now,
                 raised_by_referral_id=referral,
             )
-            reason = "Raised when a referral was saved" if referral else "Raised by the nightly run"
+            reason = RAISED_WHEN_SAVED if referral else "Raised by the nightly run"
             events.append((alert, alert.version, reason, "+"))
             open_alert[subject_key] = alert
             new_alerts.append(alert)

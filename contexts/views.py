@@ -24,14 +24,16 @@ from core.forms import apply_service_errors
 from core.models import AccessLogEntry
 
 
-def _log_reads(request, *, record, label: str, view, reason: str) -> None:
-    """Every read of exempt information the page showed, in the access log."""
+def _log_reads(request, *, record, label: str, view, reason: str, school: bool = False) -> None:
+    """Every read of exempt information the page showed, in the access log. ``school``: the
+    page lists the referrals under a school, so it shows which school their children attend
+    (``Child.school``, as the review's findings panel logs it)."""
     if view.identifiable:
         record_access_many(
             request=request,
             user=request.user,
             records=[(r, r.reference) for r in view.identifiable],
-            fields=selectors.EVIDENCE_SHOWS,
+            fields=selectors.EVIDENCE_SHOWS + (selectors.SCHOOL_SHOWS if school else []),
             channel=AccessLogEntry.Channel.PAGE,
             reason=reason,
         )
@@ -81,6 +83,7 @@ class AlertDetailView(ManagerRequiredMixin, TemplateView):
             label=str(view.alert),
             view=view,
             reason="Contextual safeguarding alert",
+            school=view.alert.context is not None and view.alert.context.kind == Context.Kind.SCHOOL,
         )
         if view.taken_out and view.alert.context is not None:
             record_access_many(
@@ -179,7 +182,12 @@ class ContextDetailView(ContextReaderRequiredMixin, TemplateView):
         except Context.DoesNotExist as missing:
             raise Http404("Page not found") from missing
         _log_reads(
-            self.request, record=view.context, label=str(view.context), view=view, reason="Context record"
+            self.request,
+            record=view.context,
+            label=str(view.context),
+            view=view,
+            reason="Context record",
+            school=view.context.kind == Context.Kind.SCHOOL,
         )
         return {**super().get_context_data(**kwargs), "view": view, "context_record": view.context}
 

@@ -160,3 +160,58 @@ def test_the_nightly_run_takes_out_a_referral_corrected_by_any_path():
     assert alert.status == Alert.Status.OPEN
     assert set(alert.referrals.values_list("pk", flat=True)) == {made[1].pk, made[2].pk}
     assert patterns_check_all().taken_out == 0
+
+
+@unit_of_work
+def _move_schools(made, school):
+    from referrals.models import ReferralChild
+
+    for link in ReferralChild.objects.filter(referral__in=made).select_related("child"):
+        link.child.school = school
+        link.child.save()
+
+
+def test_an_emptied_school_alert_is_acted_on_without_naming_its_school(manager, verified_client):
+    """Every referral of an open school alert taken out (a child's school corrected) and
+    restricted from the manager: the alert is still listed and acted on (never silently
+    closed), but says neither the school nor a referral the manager may not identify."""
+    from django.utils import timezone
+
+    _only(PatternRule.Kind.SCHOOL)
+    school, elsewhere = SchoolFactory(name="Qzemptied School"), SchoolFactory(name="Qzother School")
+    made = [school_referral(school, d) for d in (D(2018, 3, 1), D(2018, 4, 1), D(2018, 5, 1))]
+    patterns_check_all()
+    alert = Alert.objects.get(context__school=school)
+    _move_schools(made, elsewhere)
+    type(made[0]).objects.filter(pk__in=[r.pk for r in made]).update(restricted_at=timezone.now())
+    assert patterns_check_all().taken_out == 3
+    client = verified_client(manager)
+    for url in ("/contexts/alerts/?status=open", "/referrals/dashboard/", f"/contexts/alerts/{alert.pk}/"):
+        html = client.get(url).content.decode()
+        assert f"/contexts/alerts/{alert.pk}/" in html, url
+        assert "Qzemptied" not in html, url
+        for r in made:
+            assert r.reference not in html, url
+    page = client.get(f"/contexts/alerts/{alert.pk}/").content.decode()
+    assert "Withheld" in page
+    assert f"/contexts/{alert.context_id}/" not in page
+    assert "Qzemptied" not in client.get("/contexts/").content.decode()
+    assert client.get(f"/contexts/{alert.context_id}/").status_code == 404
+    assert client.get(f"/contexts/alerts/{alert.pk}/action/").status_code == 200
+    alert.refresh_from_db()
+    day = timezone.localdate()
+    done = client.post(
+        f"/contexts/alerts/{alert.pk}/action/",
+        {
+            "kind": "strategy_discussion",
+            "taken_on_0": str(day.day),
+            "taken_on_1": str(day.month),
+            "taken_on_2": str(day.year),
+            "note": "Strategy discussion with the police and the school",
+            "version": alert.version,
+        },
+    )
+    assert done.status_code == 302
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.ACTED_ON
+    assert not AccessLogEntry.objects.filter(user=manager, record_id__in=[r.pk for r in made]).exists()

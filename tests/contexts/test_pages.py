@@ -58,7 +58,8 @@ def test_evidence_lists_only_the_referrals_the_manager_may_identify(school_alert
         assert name not in html
     logged = AccessLogEntry.objects.filter(user=manager, channel="page")
     assert set(logged.values_list("record_label", flat=True)) == {seen.reference, also_seen.reference}
-    assert all(entry.fields == ["Child.first_name", "Child.last_name"] for entry in logged)
+    # A school alert shows which school their children attend: logged too.
+    assert all(entry.fields == ["Child.first_name", "Child.last_name", "Child.school"] for entry in logged)
 
 
 def test_a_session_not_yet_verified_identifies_nobody(school_alert, manager, client):

@@ -99,7 +99,7 @@ def test_a_reviewer_opens_the_context_with_only_what_they_may_see(setting, verif
     assert 'href="/contexts/"' not in html  # the list of contexts is the managers'
     logged = AccessLogEntry.objects.filter(user=reviewer, record_type="referrals.referral")
     assert set(logged.values_list("record_id", flat=True)) == {made[0].pk}
-    assert all(entry.fields == ["Child.first_name", "Child.last_name"] for entry in logged)
+    assert all(entry.fields == ["Child.first_name", "Child.last_name", "Child.school"] for entry in logged)
 
 
 def test_the_manager_still_sees_the_whole_context_and_no_case_reviews(setting, manager, verified_client):

@@ -176,12 +176,6 @@ def test_held_a_restricted_case_is_not_listed_on_the_reviewers_context(
     assert "1 case from this school" in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Low, logging): the context page shows which school each listed referral's "
-    "children attend but logs only Child.first_name/last_name; the findings panel logs the "
-    "same disclosure as Child.school",
-)
 def test_the_context_page_logs_the_school_it_ties_each_referral_to(two_schools, verified_client):
     s = two_schools
     verified_client(s["reviewer"]).get(f"/contexts/{s['lantern'].pk}/")
@@ -192,12 +186,6 @@ def test_the_context_page_logs_the_school_it_ties_each_referral_to(two_schools, 
 # --- 2. disposal: the place key ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Medium, retention): a place key outlives every referral that ever named it when "
-    "they were corrected to another place before being disposed of (the eraser checks only the "
-    "disposed referral's current key); a later referral naming the place rejoins the old context",
-)
 def test_a_place_key_goes_when_referrals_corrected_away_from_it_are_disposed_of(manager):
     _only(PatternRule.Kind.PLACE)
     made = [
@@ -221,12 +209,6 @@ def test_a_place_key_goes_when_referrals_corrected_away_from_it_are_disposed_of(
 # --- 3. corrections: an alert whose evidence is all taken out ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Medium): when every referral of an open alert is corrected, the alert stays "
-    "'open' with no evidence: it leaves the dashboard and alert list, its page and action page "
-    "404 for every manager, so nobody can ever act on it (silently closed in effect)",
-)
 def test_an_alert_whose_every_referral_is_corrected_can_still_be_acted_on(manager, verified_client):
     _only(PatternRule.Kind.PLACE)
     made = [
@@ -289,11 +271,6 @@ def test_held_the_last_disposal_leaves_the_place_in_no_table(manager, verified_c
     assert _tables_holding("qzcanary") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Medium, retention): as above, the place corrected away then disposed of is "
-    "still in contexts_context and contexts_historicalcontext",
-)
 def test_corrected_then_disposed_leaves_the_place_in_no_table(manager):
     _only(PatternRule.Kind.PLACE)
     made = [
@@ -334,13 +311,6 @@ def test_held_taken_out_of_a_school_alert_only_for_who_may_identify_it(manager, 
     assert not AccessLogEntry.objects.filter(user=manager, record_id=made[0].pk).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN (Low-Medium, retention/design): after every referral of a school alert is "
-    "disposed of, contexts_alertevidence (and its history) still ties each disposed referral's "
-    "id (its reference kept on the referral row and tombstone) to the school's context, so which "
-    "school its children attended (exempt) is recoverable from the database",
-)
 def test_a_disposed_referral_is_tied_to_no_school_in_the_database(manager):
     from contexts.models import AlertEvidence as Evidence
 
