@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -409,6 +409,21 @@ def export_packs_clean_up(*, now: dt.datetime | None = None) -> int:
     return removed
 
 
+def _packs_holding(record_type: str, record_id: int, about: list[str]) -> Q:
+    """The jobs of a pack of the record itself, or whose exempt part holds it
+    (``exempt_records``: [type, id, label] triples). PostgreSQL looks inside the JSON list
+    (``contains``); SQLite, the embedded default, cannot, so the lists are read here."""
+    itself = Q(kind__in=about, object_id=record_id)
+    if connection.features.supports_json_field_contains:
+        return itself | Q(exempt_records__contains=[[record_type, record_id]])
+    holding = [
+        pk
+        for pk, records in ExportJob.objects.exclude(exempt_records=[]).values_list("pk", "exempt_records")
+        if any(entry[:2] == [record_type, record_id] for entry in records or [])
+    ]
+    return itself | Q(pk__in=holding)
+
+
 def export_packs_remove_for_record(*, record_type: str, record_id: int) -> int:
     """Remove every stored pack holding this record (its disposal, core.retention): a pack of
     the record itself, or one whose exempt part holds its data. The file goes, the job is
@@ -416,9 +431,8 @@ def export_packs_remove_for_record(*, record_type: str, record_id: int) -> int:
     about = [kind for kind, entry in kinds().items() if entry.model._meta.label_lower == record_type]
     removed = 0
     with transaction.atomic():
-        for job in ExportJob.objects.select_for_update().filter(
-            Q(exempt_records__contains=[[record_type, record_id]]) | Q(kind__in=about, object_id=record_id)
-        ):
+        holding = _packs_holding(record_type, record_id, about)
+        for job in ExportJob.objects.select_for_update().filter(holding):
             if job.file.name:
                 default_storage.delete(job.file.name)
             if job.status in ExportJob.ACTIVE:

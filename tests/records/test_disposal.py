@@ -104,13 +104,26 @@ def _stored_files(canary_referral):
 
 
 def _text_columns():
+    """(table, column, "date" or "text") of every column that could hold the canary."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type IN "
+                "('text', 'character varying', 'jsonb', 'json', 'date')"
+            )
+            return [(t, c, "date" if kind == "date" else "text") for t, c, kind in cursor.fetchall()]
+    # SQLite (make test on a laptop): its declared types, from the table descriptions.
+    columns = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND data_type IN "
-            "('text', 'character varying', 'jsonb', 'json', 'date')"
-        )
-        return cursor.fetchall()
+        for table in connection.introspection.table_names(cursor):
+            for column in connection.introspection.get_table_description(cursor, table):
+                kind = column.type_code.lower()
+                if kind == "date":
+                    columns.append((table, column.name, "date"))
+                elif any(word in kind for word in ("char", "text", "json", "clob")):
+                    columns.append((table, column.name, "text"))
+    return columns
 
 
 def database_hits(needle: str, date: dt.date) -> list[tuple[str, str]]:
@@ -122,8 +135,8 @@ def database_hits(needle: str, date: dt.date) -> list[tuple[str, str]]:
                 cursor.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}" = %s', [date])  # noqa: S608
             else:
                 cursor.execute(
-                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE %s',  # noqa: S608
-                    [f"%{needle}%"],
+                    f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS text)) LIKE %s',  # noqa: S608
+                    [f"%{needle.lower()}%"],
                 )
             if cursor.fetchone()[0]:
                 hits.append((table, column))

@@ -235,19 +235,26 @@ def test_an_alert_whose_every_referral_is_corrected_can_still_be_acted_on(manage
 
 def _tables_holding(text: str) -> list[str]:
     """Every table of the database (history, outbox, notifications, access log, sessions...)
-    whose rows, as text, hold ``text``."""
+    whose rows, as text, hold ``text`` (any case)."""
     from django.db import connection
 
+    found = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-        )
-        tables = [row[0] for row in cursor.fetchall()]
-        found = []
-        for table in tables:
+        for table in sorted(connection.introspection.table_names(cursor)):
             quoted = connection.ops.quote_name(table)
-            cursor.execute(f"SELECT count(*) FROM {quoted} t WHERE t::text ILIKE %s", [f"%{text}%"])  # noqa: S608
-            if cursor.fetchone()[0]:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SELECT count(*) FROM {quoted} t WHERE t::text ILIKE %s", [f"%{text}%"])  # noqa: S608
+                held = cursor.fetchone()[0]
+            else:  # SQLite: each column as text
+                held = 0
+                for column in connection.introspection.get_table_description(cursor, table):
+                    name = connection.ops.quote_name(column.name)
+                    cursor.execute(
+                        f"SELECT count(*) FROM {quoted} WHERE lower(CAST({name} AS text)) LIKE %s",  # noqa: S608
+                        [f"%{text.lower()}%"],
+                    )
+                    held += cursor.fetchone()[0]
+            if held:
                 found.append(table)
     return found
 
