@@ -230,8 +230,18 @@ class ScreeningView(ReviewMixin, View):
 
 
 class AssignmentForm(forms.Form):
-    referral_id = forms.IntegerField(widget=forms.HiddenInput)
-    reviewer = forms.IntegerField(error_messages={"required": "Choose a reviewer"})
+    # Ids in the database's range: a larger number is refused here, not by the database driver
+    # (SQLite's raised OverflowError: a 500).
+    referral_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    reviewer = forms.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={
+            "required": "Choose a reviewer",
+            "min_value": "Choose a reviewer",
+            "max_value": "Choose a reviewer",
+        },
+    )
 
 
 class AssignmentView(ReviewMixin, View):
