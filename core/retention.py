@@ -182,6 +182,14 @@ def erasers(key: str) -> list[Callable[..., None]]:
     return list(_ERASERS.get(key, ()))
 
 
+def erase_and_dispose(key: str, *, record_id: int, user, reason: str) -> None:
+    """One record's disposal: every app's eraser first (they may read what the record's own
+    disposal removes), then the record type's own."""
+    for eraser in erasers(key):
+        eraser(record_id=record_id, user=user, reason=reason)
+    record_type(key).dispose(record_id=record_id, user=user, reason=reason)
+
+
 def erased_models() -> set[type[models.Model]]:
     return set().union(*_ERASED_MODELS.values()) if _ERASED_MODELS else set()
 

@@ -432,9 +432,7 @@ def _erase_record(*, record_type, record_id, reference, rule, certificate, batch
     entry = retention.record_type(record_type)
     facts = entry.tombstone(record_id)
     reason = f"Disposed of under the retention schedule ({rule})"
-    for eraser in retention.erasers(record_type):
-        eraser(record_id=record_id, user=user, reason=reason)
-    entry.dispose(record_id=record_id, user=user, reason=reason)
+    retention.erase_and_dispose(record_type, record_id=record_id, user=user, reason=reason)
     tombstone = Tombstone.objects.create(
         record_type=record_type,
         record_id=record_id,

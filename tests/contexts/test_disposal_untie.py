@@ -23,9 +23,7 @@ D = dt.date
 def _dispose(made, user):
     reason = "Disposed of under the retention schedule (test)"
     with transaction.atomic():
-        for eraser in retention.erasers("referral"):
-            eraser(record_id=made.pk, user=user, reason=reason)
-        retention.record_type("referral").dispose(record_id=made.pk, user=user, reason=reason)
+        retention.erase_and_dispose("referral", record_id=made.pk, user=user, reason=reason)
 
 
 def test_a_disposed_referral_is_in_no_alert_nor_its_history(manager):

@@ -19,9 +19,7 @@ REASON = "Disposed of under the retention schedule (race test)"
 
 
 def _dispose_in(made, user):
-    for eraser in retention.erasers("referral"):
-        eraser(record_id=made.pk, user=user, reason=REASON)
-    retention.record_type("referral").dispose(record_id=made.pk, user=user, reason=REASON)
+    retention.erase_and_dispose("referral", record_id=made.pk, user=user, reason=REASON)
 
 
 @pytest.mark.postgres

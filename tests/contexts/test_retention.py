@@ -23,9 +23,7 @@ def _dispose(made, user):
     """As records.services does: every eraser of a referral, then the referral's own disposal."""
     reason = "Disposed of under the retention schedule (test)"
     with transaction.atomic():
-        for eraser in retention.erasers("referral"):
-            eraser(record_id=made.pk, user=user, reason=reason)
-        retention.record_type("referral").dispose(record_id=made.pk, user=user, reason=reason)
+        retention.erase_and_dispose("referral", record_id=made.pk, user=user, reason=reason)
 
 
 def test_the_last_referral_naming_a_place_takes_its_key_when_disposed_of(manager, verified_client):

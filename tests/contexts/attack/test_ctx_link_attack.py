@@ -34,9 +34,7 @@ def _dispose(made, user):
     """As records.services does: every eraser of a referral, then the referral's own disposal."""
     reason = "Disposed of under the retention schedule (attack test)"
     with transaction.atomic():
-        for eraser in retention.erasers("referral"):
-            eraser(record_id=made.pk, user=user, reason=reason)
-        retention.record_type("referral").dispose(record_id=made.pk, user=user, reason=reason)
+        retention.erase_and_dispose("referral", record_id=made.pk, user=user, reason=reason)
 
 
 @unit_of_work
