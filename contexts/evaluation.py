@@ -12,7 +12,9 @@ Two ways in, the same code:
 - :func:`patterns_for_referral`: when a referral is saved, only the rules it can affect
   (it must be in the rule's scope) and only its own subjects (its schools, its place, its
   children), over referrals received within one window either side of it. A fixed number of
-  queries whatever the size of the record: one for the referral, one per rule in scope.
+  queries whatever the size of the record: one for the referral, one per rule in scope. The
+  school rules read the school index (``contexts.school_index``), which the check refreshes
+  for the referral first.
 - :func:`patterns_all`: the nightly run, every subject of a rule in one query.
 
 Only the pseudonymous facts are read (ids, roles, dates); the exempt ones (a child's school,
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from contexts.models import PatternRule
+from contexts.models import PatternRule, SchoolReferral
 from referrals.models import Referral, ReferralChild, ReferralDetail
 
 Kind = PatternRule.Kind
@@ -298,10 +300,26 @@ def _links(rule: PatternRule, target: Target | None) -> QuerySet:
     )
 
 
+def _indexed_school_rows(
+    rule: PatternRule, target: Target, schools: list[int], *, same: bool
+) -> Iterable[tuple]:
+    """A check's school rows, from the school index (``contexts.school_index``, refreshed for
+    the referral before the check): the window's rows of its schools, read by school and date."""
+    rows = SchoolReferral.objects.filter(
+        _scope(rule, via="referral__"),
+        _range(rule, target, via=""),
+        school_id__in=schools,
+    )
+    if same:
+        rows = rows.filter(same_school=True)
+    rows = rows.order_by().values_list("school_id", "referral_id", "received_at").distinct()
+    return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
+
+
 def _school_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
-    links = _links(rule, target).filter(role__in=ROLES, child__school__isnull=False)
     if target is not None:
-        links = links.filter(child__school_id__in=target.schools)
+        return _indexed_school_rows(rule, target, target.schools, same=False)
+    links = _links(rule, None).filter(role__in=ROLES, child__school__isnull=False)
     rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 
@@ -315,11 +333,9 @@ def _same_school_links() -> QuerySet:
 
 
 def _same_school_rows(rule: PatternRule, target: Target | None) -> Iterable[tuple]:
-    links = _same_school_links().filter(
-        _scope(rule, via="referral__"), _range(rule, target, via="referral__")
-    )
     if target is not None:
-        links = links.filter(child__school_id__in=target.same_schools)
+        return _indexed_school_rows(rule, target, target.same_schools, same=True)
+    links = _same_school_links().filter(_scope(rule, via="referral__"))
     rows = links.order_by().values_list("child__school_id", "referral_id", "referral__received_at").distinct()
     return ((f"school:{school}", referral, received, "") for school, referral, received in rows)
 

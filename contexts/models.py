@@ -205,3 +205,30 @@ class AlertAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on alert {self.alert_id}"
+
+
+class SchoolReferral(models.Model):
+    """A referral under a school: one row for each school a victim or an alleged perpetrator of
+    the referral attends, with the referral's date (``contexts.school_index``).
+
+    Derived, never edited: the per-referral check reads the school rules' window from it by
+    school and date, where the referrals' own tables reach a school's referrals only through
+    every child the school ever had. A check refreshes its referral's rows (and those of
+    referrals sharing a child with it, whose school may have been corrected) before reading;
+    the nightly run rebuilds the table; a disposal erases the referral's rows (which school a
+    child attends is exempt). Not registered with the admin, no history: it is an index.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", db_index=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField()
+    #: A victim and an alleged perpetrator of the referral both attend the school.
+    same_school = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["school", "received_at", "referral"], name="school_referral_window_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.referral_id} under school {self.school_id}"

@@ -11,13 +11,17 @@ place opens a new context, since nothing links them any more.
 An alert's evidence ties a referral to a school, a place or a child (which school a child
 attends is exempt): when the referral is disposed of, its evidence rows go with every history
 row of them, and each alert's history records that a referral was disposed of (not which).
+
+The school index (``contexts.school_index``) ties the referral to its children's schools: its
+rows go too.
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from contexts.models import Alert, AlertEvidence, Context
+from contexts import school_index
+from contexts.models import Alert, AlertEvidence, Context, SchoolReferral
 from core import retention
 from core.records import save_with_history
 from referrals.models import ReferralDetail
@@ -103,3 +107,5 @@ def register() -> None:
     # The place first: it reads the evidence (and its history) that the second removes.
     retention.register_eraser("referral", referral_place_key_erase, erases=[Context])
     retention.register_eraser("referral", referral_evidence_erase, erases=[AlertEvidence, Alert])
+    # The school index ties the referral to its children's schools.
+    retention.register_eraser("referral", school_index.erase, erases=[SchoolReferral])

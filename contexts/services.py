@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from contexts import evaluation
+from contexts import evaluation, school_index
 from contexts.models import Alert, AlertAction, AlertEvidence, Context, PatternRule
 from contexts.permissions import MANAGERS, RULE_EDITORS
 from contexts.selectors import RAISED_WHEN_SAVED
@@ -86,6 +86,9 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
     result = RunResult(rules_checked=[])
     if target is None:
         return result
+    # The school rules read the index: the referral's rows first, and those of referrals that
+    # share a child with it (a child's school corrected here is corrected there too).
+    school_index.refresh_for(referral_id=target.pk, children=target.children)
     if not target.disposed:
         result.taken_out = evidence_prune_corrected(target=target)
     found: list[tuple[PatternRule, list[evaluation.Pattern]]] = []
@@ -212,8 +215,10 @@ def _known_with(*, referral_id: int) -> dict[tuple[int, str], frozenset[int]]:
 
 
 def patterns_check_all() -> RunResult:
-    """The nightly run: every active rule over the whole record (catches rule changes)."""
+    """The nightly run: every active rule over the whole record (catches rule changes). It reads
+    the referrals themselves, and rebuilds the school index the per-referral checks read."""
     result = RunResult(rules_checked=[])
+    school_index.rebuild()
     result.taken_out = evidence_prune_all()
     for rule in PatternRule.objects.filter(active=True).order_by("id"):
         result.rules_checked.append(rule.kind)

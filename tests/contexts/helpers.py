@@ -1,4 +1,7 @@
-"""Building referrals for the pattern rules: dates, roles, schools and places, no services."""
+"""Building referrals for the pattern rules: dates, roles, schools and places, no services.
+
+A referral built here is in the school index (``contexts.school_index``) as the check after a
+save through the services would have put it, so a later referral's check finds it."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from contexts import school_index
 from core.timescales import local_zone
 from referrals.models import AbuseForm, ReferralChild
 from tests.factories import ChildFactory, ReferralFactory, SchoolFactory
@@ -39,6 +43,7 @@ def referral(
         detail = made.detail
         detail.incident_place = place
         detail.save()
+    school_index.refresh(referral_ids=[made.pk])
     return made
 
 

@@ -1,0 +1,113 @@
+"""The school rules' index: a row per (school, referral) with the referral's date
+(``contexts.models.SchoolReferral``).
+
+The per-referral check of the school rules wants the referrals under the referral's schools
+within a window either side of it. The referrals' own tables reach them only through every
+child each school ever had (about 7,000 children for a referral at two schools of 100,000
+referrals, whatever the window); the index reads the window's rows by school and date.
+
+It is derived from the referrals, children and their schools, and kept three ways:
+
+- :func:`refresh_for`: the check of a saved referral refreshes that referral's rows, and those
+  of every referral sharing a child with it (a child's school corrected on one referral is the
+  child's school on all of them), before it reads the index;
+- :func:`rebuild`: the nightly run (and a large import's full run) rebuilds the whole table,
+  so anything changed another way is right again by the next night, as the alerts are;
+- :func:`erase`: a referral's disposal takes its rows (which school a child attends is exempt).
+
+Rows of a referral may be written twice when a check and the nightly rebuild run at once;
+readers ask for distinct rows, and the referral's next refresh leaves one of each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from contexts.models import SchoolReferral
+from referrals.models import Child, Referral, ReferralChild
+
+VICTIM = ReferralChild.Role.VICTIM
+ALLEGED = ReferralChild.Role.ALLEGED_PERPETRATOR
+
+
+def _rows(referrals: Q) -> list[SchoolReferral]:
+    links = (
+        ReferralChild.objects.filter(
+            referrals,
+            role__in=(VICTIM, ALLEGED),
+            child__school__isnull=False,
+            referral__disposed_at__isnull=True,
+        )
+        .order_by()
+        .values_list("referral_id", "child__school_id", "role", "referral__received_at")
+    )
+    roles: dict[tuple[int, int], set[str]] = defaultdict(set)
+    received = {}
+    for referral_id, school_id, role, received_at in links:
+        roles[(school_id, referral_id)].add(role)
+        received[(school_id, referral_id)] = received_at
+    return [
+        SchoolReferral(
+            school_id=school_id,
+            referral_id=referral_id,
+            received_at=received[(school_id, referral_id)],
+            same_school={VICTIM, ALLEGED} <= held,
+        )
+        for (school_id, referral_id), held in sorted(roles.items())
+    ]
+
+
+def refresh(*, referral_ids: Iterable[int]) -> None:
+    """Write these referrals' rows again from the referrals (three queries)."""
+    ids = sorted(set(referral_ids))
+    if not ids:
+        return
+    with transaction.atomic():
+        SchoolReferral.objects.filter(referral_id__in=ids).delete()
+        SchoolReferral.objects.bulk_create(_rows(Q(referral_id__in=ids)))
+
+
+def refresh_for(*, referral_id: int, children: list[int]) -> None:
+    """Before a referral's check: its rows and those of the referrals sharing a child with it
+    (``children``: the referral's children, named as a literal list for the index on them)."""
+    ids = {referral_id}
+    if children:
+        ids |= set(
+            ReferralChild.objects.filter(child_id__in=children)
+            .order_by()
+            .values_list("referral_id", flat=True)
+        )
+    refresh(referral_ids=ids)
+
+
+def rebuild() -> int:
+    """Every row again, in one statement (the nightly run). Returns the number of rows."""
+    table = SchoolReferral._meta.db_table
+    links = ReferralChild._meta.db_table
+    children = Child._meta.db_table
+    referrals = Referral._meta.db_table
+    both = (
+        "(SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0 "
+        "AND SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        SchoolReferral.objects.all().delete()
+        cursor.execute(
+            f"INSERT INTO {table} (school_id, referral_id, received_at, same_school) "  # noqa: S608
+            f"SELECT c.school_id, rc.referral_id, r.received_at, {both} "
+            f"FROM {links} rc JOIN {children} c ON c.id = rc.child_id "
+            f"JOIN {referrals} r ON r.id = rc.referral_id "
+            "WHERE rc.role IN (%s, %s) AND c.school_id IS NOT NULL AND r.disposed_at IS NULL "
+            "GROUP BY c.school_id, rc.referral_id, r.received_at",
+            [VICTIM, ALLEGED, VICTIM, ALLEGED],
+        )
+        return cursor.rowcount
+
+
+def erase(*, record_id: int, user, reason: str) -> None:
+    """Before a referral is disposed of (a ``core.retention`` eraser): its rows go."""
+    SchoolReferral.objects.filter(referral_id=record_id).delete()
