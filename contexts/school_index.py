@@ -11,8 +11,9 @@ It is derived from the referrals, children and their schools, and kept three way
 - :func:`refresh_for`: the check of a saved referral refreshes that referral's rows, and those
   of every referral sharing a child with it (a child's school corrected on one referral is the
   child's school on all of them), before it reads the index;
-- :func:`rebuild`: the nightly run (and a large import's full run) rebuilds the whole table,
-  so anything changed another way is right again by the next night, as the alerts are;
+- :func:`rebuild`: the nightly run (and a large import's full run) compares the whole table
+  with the referrals and writes the difference, so anything changed another way is right
+  again by the next night, as the alerts are;
 - :func:`erase`: a referral's disposal takes its rows (which school a child attends is exempt).
 
 Rows of a referral may be written twice when a check and the nightly rebuild run at once;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -84,28 +86,56 @@ def refresh_for(*, referral_id: int, children: list[int]) -> None:
     refresh(referral_ids=ids)
 
 
-def rebuild() -> int:
-    """Every row again, in one statement (the nightly run). Returns the number of rows."""
+@dataclass(frozen=True)
+class Rebuilt:
+    added: int
+    removed: int
+
+
+#: The rows the referrals say, as one SELECT (table names filled in by :func:`rebuild`).
+_FRESH = (
+    "SELECT c.school_id, rc.referral_id, r.received_at, "
+    "(SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0 "
+    "AND SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0) AS same_school "
+    "FROM {links} rc JOIN {children} c ON c.id = rc.child_id JOIN {referrals} r ON r.id = rc.referral_id "
+    "WHERE rc.role IN (%s, %s) AND c.school_id IS NOT NULL AND r.disposed_at IS NULL "
+    "GROUP BY c.school_id, rc.referral_id, r.received_at"
+)
+_SAME = "{a}.school_id = {b}.school_id AND {a}.referral_id = {b}.referral_id " + (
+    "AND {a}.received_at = {b}.received_at AND {a}.same_school = {b}.same_school"
+)
+
+
+def rebuild() -> Rebuilt:
+    """The nightly run: the rows the referrals say, compared with the index in SQL; only the
+    difference is written (on a normal night, nothing), so the table is not rewritten whole."""
     table = SchoolReferral._meta.db_table
-    links = ReferralChild._meta.db_table
-    children = Child._meta.db_table
-    referrals = Referral._meta.db_table
-    both = (
-        "(SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0 "
-        "AND SUM(CASE WHEN rc.role = %s THEN 1 ELSE 0 END) > 0)"
+    fresh = _FRESH.format(
+        links=ReferralChild._meta.db_table, children=Child._meta.db_table, referrals=Referral._meta.db_table
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        SchoolReferral.objects.all().delete()
+        cursor.execute("DROP TABLE IF EXISTS contexts_school_index_fresh")
         cursor.execute(
-            f"INSERT INTO {table} (school_id, referral_id, received_at, same_school) "  # noqa: S608
-            f"SELECT c.school_id, rc.referral_id, r.received_at, {both} "
-            f"FROM {links} rc JOIN {children} c ON c.id = rc.child_id "
-            f"JOIN {referrals} r ON r.id = rc.referral_id "
-            "WHERE rc.role IN (%s, %s) AND c.school_id IS NOT NULL AND r.disposed_at IS NULL "
-            "GROUP BY c.school_id, rc.referral_id, r.received_at",
+            f"CREATE TEMPORARY TABLE contexts_school_index_fresh AS {fresh}",
             [VICTIM, ALLEGED, VICTIM, ALLEGED],
         )
-        return cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM contexts_school_index_fresh f "  # noqa: S608
+            f"WHERE {_SAME.format(a='f', b=table)})"
+        )
+        removed = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {table} (school_id, referral_id, received_at, same_school) "  # noqa: S608
+            "SELECT f.school_id, f.referral_id, f.received_at, f.same_school "
+            "FROM contexts_school_index_fresh f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {_SAME.format(a='t', b='f')})"
+        )
+        added = cursor.rowcount
+        cursor.execute("DROP TABLE contexts_school_index_fresh")
+        if (added or removed) and connection.vendor == "postgresql":
+            # Fresh statistics, so the checks' plans see the rows as they now are.
+            cursor.execute(f"ANALYZE {table}")
+    return Rebuilt(added=added, removed=removed)
 
 
 def erase(*, record_id: int, user, reason: str) -> None:

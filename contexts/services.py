@@ -116,16 +116,18 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
 TAKEN_OUT = "Taken out: no longer matches the rule (school, place or a child's role changed)"
 
 
-def _still_matches(alert: Alert, target: evaluation.Target) -> bool:
-    """Whether the referral still names the alert's school or place, as its rule counts it."""
-    context = alert.context
-    if context is None:  # a child or a group: not a school or place that can be corrected
+def _still_matches(
+    rule_kind: str, context_kind: str | None, school_id: int | None, place_key: str, target: evaluation.Target
+) -> bool:
+    """Whether the referral still names the alert's school or place, as its rule counts it
+    (the alert's rule and context as read by :func:`_prune`)."""
+    if context_kind is None:  # a child or a group: not a school or place that can be corrected
         return True
-    if alert.rule.kind == PatternRule.Kind.SAME_SCHOOL:
-        return context.school_id in target.same_schools
-    if context.kind == Context.Kind.SCHOOL:
-        return context.school_id in target.schools
-    return bool(context.place_key) and target.place_key == context.place_key
+    if rule_kind == PatternRule.Kind.SAME_SCHOOL:
+        return school_id in target.same_schools
+    if context_kind == Context.Kind.SCHOOL:
+        return school_id in target.schools
+    return bool(place_key) and target.place_key == place_key
 
 
 def evidence_prune_corrected(*, target: evaluation.Target) -> int:
@@ -168,11 +170,22 @@ def evidence_prune_all() -> int:
 
 
 def _prune(rows, targets: dict[int, evaluation.Target]) -> int:
-    stale = [
-        row
-        for row in rows.select_related("alert__rule", "alert__context")
-        if not _still_matches(row.alert, targets[row.referral_id])
+    # Read as values, not rows: the nightly run reads every open alert's evidence (135,000 rows
+    # at 100,000 referrals, 12 s as model instances), and only the stale ones are loaded.
+    read = rows.order_by().values_list(
+        "pk",
+        "referral_id",
+        "alert__rule__kind",
+        "alert__context__kind",
+        "alert__context__school_id",
+        "alert__context__place_key",
+    )
+    stale_ids = [
+        pk
+        for pk, referral_id, rule_kind, context_kind, school_id, place_key in read
+        if not _still_matches(rule_kind, context_kind, school_id, place_key or "", targets[referral_id])
     ]
+    stale = list(AlertEvidence.objects.filter(pk__in=stale_ids).order_by("pk")) if stale_ids else []
     taken_out = 0
     for row in stale:
         with transaction.atomic():

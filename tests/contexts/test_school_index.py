@@ -61,7 +61,20 @@ def test_the_nightly_rebuild_and_the_migration_write_what_the_checks_wrote():
         )
     written = _rows()
     assert len(written) > 12
-    assert school_index.rebuild() == len(written)
+    # What the checks wrote is what the referrals say: the nightly run writes nothing.
+    assert school_index.rebuild() == school_index.Rebuilt(added=0, removed=0)
+    assert _rows() == written
+    # A row the referrals no longer say goes, and one missing comes back.
+    first = SchoolReferral.objects.order_by("pk").first()
+    stray = SchoolReferral.objects.create(
+        school=first.school, referral=first.referral, received_at=at(D(2001, 1, 1)), same_school=False
+    )
+    first.delete()
+    assert school_index.rebuild() == school_index.Rebuilt(added=1, removed=1)
+    assert _rows() == written
+    assert not SchoolReferral.objects.filter(pk=stray.pk).exists()
+    SchoolReferral.objects.all().delete()
+    assert school_index.rebuild() == school_index.Rebuilt(added=len(written), removed=0)
     assert _rows() == written
 
     SchoolReferral.objects.all().delete()
