@@ -47,7 +47,9 @@ TESTS = Path(__file__).resolve().parent
 # themselves, so run last in one process: fault tests (they stop and start servers and time
 # what follows), real Celery workers being killed and redelivered on short visibility
 # timeouts, the backup test (a fixed scratch database, pg_dump and psql) and the gunicorn log
-# test. A test elsewhere that uses one of the fixtures below is caught the same way.
+# test. A test elsewhere that uses one of the fixtures below is caught the same way. A
+# browser test whose pack worker is on the filesystem broker (``filesystem_worker``: its own
+# folders, its own test database, nothing killed or timed) is serial, not alone.
 ALONE_PATHS = [
     TESTS / "faults",
     TESTS / "test_celery_worker.py",
@@ -77,7 +79,10 @@ def is_serial(item) -> bool:
 
 
 def is_alone(item) -> bool:
-    return _under(item, ALONE_PATHS) or bool(ALONE_FIXTURES & set(getattr(item, "fixturenames", ())))
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "filesystem_worker" in fixtures and not _under(item, ALONE_PATHS):
+        fixtures -= {"pack_worker"}  # its own worker on its own folders: serial, not alone
+    return _under(item, ALONE_PATHS) or bool(ALONE_FIXTURES & fixtures)
 
 
 def pytest_itemcollected(item):

@@ -66,6 +66,24 @@ def test_each_kind_of_test_lands_in_the_run_made_for_it(request):
     assert not request.node.get_closest_marker("serial")
 
 
+def test_a_pack_worker_on_the_filesystem_broker_is_serial_a_killed_or_redis_one_alone():
+    """A browser test with its own worker on its own broker folders shares the machine with the
+    other browser tests; a worker on Redis, or one the test kills, still has it to itself."""
+    from types import SimpleNamespace
+
+    from tests.conftest import is_alone, is_serial
+
+    def item(path, *fixtures):
+        return SimpleNamespace(path=TESTS / path, fixturenames=fixtures)
+
+    on_files = item("browser/test_packs.py", "live_server", "filesystem_worker", "publish_to", "pack_worker")
+    assert is_serial(on_files)
+    assert not is_alone(on_files)
+    assert is_alone(item("browser/test_packs.py", "live_server", "pack_worker"))
+    assert is_alone(item("browser/test_packs.py", "live_server", "worker"))
+    assert is_alone(item("test_packs_worker.py", "filesystem_worker", "pack_worker"))
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(role_user):
