@@ -13,8 +13,8 @@ Two ways in, the same code:
   (it must be in the rule's scope) and only its own subjects (its schools, its place, its
   children), over referrals received within one window either side of it. A fixed number of
   queries whatever the size of the record: one for the referral, one per rule in scope. The
-  school rules read the school index (``contexts.school_index``), which the check refreshes
-  for the referral first.
+  school rules read the school index (``contexts.school_index``), which the saves keep in
+  step.
 - :func:`patterns_all`: the nightly run, every subject of a rule in one query.
 
 Only the pseudonymous facts are read (ids, roles, dates); the exempt ones (a child's school,
@@ -303,8 +303,8 @@ def _links(rule: PatternRule, target: Target | None) -> QuerySet:
 def _indexed_school_rows(
     rule: PatternRule, target: Target, schools: list[int], *, same: bool
 ) -> Iterable[tuple]:
-    """A check's school rows, from the school index (``contexts.school_index``, refreshed for
-    the referral before the check): the window's rows of its schools, read by school and date."""
+    """A check's school rows, from the school index (``contexts.school_index``, kept in step by
+    the saves): the window's rows of its schools, read by school and date."""
     rows = SchoolReferral.objects.filter(
         _scope(rule, via="referral__"),
         _range(rule, target, via=""),

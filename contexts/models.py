@@ -213,10 +213,11 @@ class SchoolReferral(models.Model):
 
     Derived, never edited: the per-referral check reads the school rules' window from it by
     school and date, where the referrals' own tables reach a school's referrals only through
-    every child the school ever had. A check refreshes its referral's rows (and those of
-    referrals sharing a child with it, whose school may have been corrected) before reading;
-    the nightly run rebuilds the table; a disposal erases the referral's rows (which school a
-    child attends is exempt). Not registered with the admin, no history: it is an index.
+    every child the school ever had. A save refreshes its referrals' rows (and those of
+    referrals sharing a child with them, whose school may have been corrected) in its
+    transaction; the nightly run rebuilds the difference; a disposal erases the referral's rows
+    (which school a child attends is exempt). Not registered with the admin, no history: it is
+    an index.
     """
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -8,16 +8,19 @@ referrals, whatever the window); the index reads the window's rows by school and
 
 It is derived from the referrals, children and their schools, and kept three ways:
 
-- :func:`refresh_for`: the check of a saved referral refreshes that referral's rows, and those
-  of every referral sharing a child with it (a child's school corrected on one referral is the
-  child's school on all of them), before it reads the index;
+- :func:`refresh_saved`: when referrals are saved, in the saving transaction (the
+  ``referrals.changes`` listener), their rows and those of every referral sharing a child with
+  them (a child's school corrected on one referral is the child's school on all of them), so
+  the checks after the commit, in whatever order, read what the referrals now say;
 - :func:`rebuild`: the nightly run (and a large import's full run) compares the whole table
   with the referrals and writes the difference, so anything changed another way is right
   again by the next night, as the alerts are;
 - :func:`erase`: a referral's disposal takes its rows (which school a child attends is exempt).
 
-Rows of a referral may be written twice when a check and the nightly rebuild run at once;
-readers ask for distinct rows, and the referral's next refresh leaves one of each.
+Rows of a referral may be written twice when a save and the nightly rebuild run at once;
+readers ask for distinct rows, and the referral's next refresh leaves one of each. The rebuild
+and a disposal's erasing take turns on an advisory lock (PostgreSQL), so a disposed referral is
+never written back.
 """
 
 from __future__ import annotations
@@ -63,27 +66,47 @@ def _rows(referrals: Q) -> list[SchoolReferral]:
     ]
 
 
+#: Referrals refreshed per statement (SQLite allows 32,766 parameters; PostgreSQL more).
+CHUNK = 2_000
+#: The advisory lock of the school index (an arbitrary constant, unique in this database).
+LOCK_KEY = 7_240_011
+
+
 def refresh(*, referral_ids: Iterable[int]) -> None:
-    """Write these referrals' rows again from the referrals (three queries)."""
+    """Write these referrals' rows again from the referrals (three queries a chunk)."""
+    ids = sorted(set(referral_ids))
+    with transaction.atomic():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            SchoolReferral.objects.filter(referral_id__in=chunk).delete()
+            SchoolReferral.objects.bulk_create(_rows(Q(referral_id__in=chunk)))
+
+
+def refresh_saved(*, referral_ids: Iterable[int]) -> None:
+    """In the saving transaction (the ``referrals.changes`` listener): the saved referrals'
+    rows, and those of the referrals sharing a child with them (a child's school corrected on
+    one referral is the child's school on all of them). Every check after the commit then reads
+    rows as the referrals now are, whichever of a batch's checks runs first."""
     ids = sorted(set(referral_ids))
     if not ids:
         return
-    with transaction.atomic():
-        SchoolReferral.objects.filter(referral_id__in=ids).delete()
-        SchoolReferral.objects.bulk_create(_rows(Q(referral_id__in=ids)))
-
-
-def refresh_for(*, referral_id: int, children: list[int]) -> None:
-    """Before a referral's check: its rows and those of the referrals sharing a child with it
-    (``children``: the referral's children, named as a literal list for the index on them)."""
-    ids = {referral_id}
-    if children:
-        ids |= set(
+    sharing: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        children = ReferralChild.objects.filter(referral_id__in=ids[start : start + CHUNK]).values("child_id")
+        sharing |= set(
             ReferralChild.objects.filter(child_id__in=children)
             .order_by()
             .values_list("referral_id", flat=True)
         )
-    refresh(referral_ids=ids)
+    refresh(referral_ids=sharing | set(ids))
+
+
+def _serialise_with_disposal(cursor) -> None:
+    """The nightly rebuild and a disposal's erasing take turns (PostgreSQL; SQLite writes one
+    transaction at a time anyway): a referral disposed of while the rebuild compares cannot be
+    written back after its rows were erased."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
 @dataclass(frozen=True)
@@ -114,6 +137,7 @@ def rebuild() -> Rebuilt:
         links=ReferralChild._meta.db_table, children=Child._meta.db_table, referrals=Referral._meta.db_table
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        _serialise_with_disposal(cursor)
         cursor.execute("DROP TABLE IF EXISTS contexts_school_index_fresh")
         cursor.execute(
             f"CREATE TEMPORARY TABLE contexts_school_index_fresh AS {fresh}",
@@ -139,5 +163,8 @@ def rebuild() -> Rebuilt:
 
 
 def erase(*, record_id: int, user, reason: str) -> None:
-    """Before a referral is disposed of (a ``core.retention`` eraser): its rows go."""
+    """Before a referral is disposed of (a ``core.retention`` eraser): its rows go. Waits for a
+    nightly rebuild under way, which then no longer sees the referral as kept."""
+    with connection.cursor() as cursor:
+        _serialise_with_disposal(cursor)
     SchoolReferral.objects.filter(referral_id=record_id).delete()

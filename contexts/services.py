@@ -58,7 +58,10 @@ class RuleConflict(Conflict):
 
 def referrals_saved_queue(referral_ids: list[int]) -> None:
     """Queue the incremental check of each saved referral (after commit, through the outbox);
-    a large import queues one full run instead."""
+    a large import queues one full run instead. First, in the saving transaction, the school
+    index is brought up to date for them (``contexts.school_index``), so no check of a batch
+    reads another's rows as they were before it."""
+    school_index.refresh_saved(referral_ids=referral_ids)
     if len(referral_ids) > BULK_CHANGE:
         enqueue_on_commit(CHECK_ALL_TASK)
         return
@@ -86,9 +89,6 @@ def patterns_check_referral(*, referral_id: int) -> RunResult:
     result = RunResult(rules_checked=[])
     if target is None:
         return result
-    # The school rules read the index: the referral's rows first, and those of referrals that
-    # share a child with it (a child's school corrected here is corrected there too).
-    school_index.refresh_for(referral_id=target.pk, children=target.children)
     if not target.disposed:
         result.taken_out = evidence_prune_corrected(target=target)
     found: list[tuple[PatternRule, list[evaluation.Pattern]]] = []

@@ -1,7 +1,7 @@
 """Building referrals for the pattern rules: dates, roles, schools and places, no services.
 
-A referral built here is in the school index (``contexts.school_index``) as the check after a
-save through the services would have put it, so a later referral's check finds it."""
+A referral built here is in the school index (``contexts.school_index``) as a save through the
+services would have put it, so a later referral's check finds it."""
 
 from __future__ import annotations
 

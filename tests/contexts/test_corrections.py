@@ -9,6 +9,7 @@ import pytest
 from contexts.models import Alert, AlertAction, AlertEvidence, PatternRule
 from contexts.services import TAKEN_OUT, patterns_check_all, patterns_check_referral
 from core.models import AccessLogEntry
+from referrals import changes
 from tests.contexts.helpers import VICTIM, referral, school_referral
 from tests.factories import ChildFactory, SchoolFactory
 from tests.nplusone import unit_of_work
@@ -30,9 +31,11 @@ def _move_place(made, place):
 
 @unit_of_work
 def _move_school(made, school):
+    """A child's school corrected on the referral's form: the save announces the referral."""
     for link in made.children.select_related("child"):
         link.child.school = school
         link.child.save()
+    changes.referrals_saved(referral_ids=[made.pk])
 
 
 @pytest.fixture

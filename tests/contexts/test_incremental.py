@@ -197,3 +197,45 @@ def test_the_contexts_a_run_opens_have_the_history_a_save_writes():
             (h.history_type, h.history_change_reason, h.history_user_id, h.created_at)
             for h in context.history.all()
         ] == [("+", "Context opened by a pattern rule", None, context.created_at)]
+
+
+def test_saves_announced_together_queue_one_full_run_not_a_check_each():
+    """The demo data's hundreds of referrals (referrals.changes.batched): one full run."""
+    made = [referral(D(2019, 1, 1), [(ChildFactory(), VICTIM)]) for _ in range(3)]
+    OutboxMessage.objects.all().delete()
+    heard: list[list[int]] = []
+    changes.register(heard.append)
+    try:
+        with changes.batched():
+            with changes.batched():  # nested: the outermost announces
+                changes.referrals_saved(referral_ids=[made[0].pk])
+            for one in made:
+                changes.referrals_saved(referral_ids=[one.pk])
+            assert heard == []
+    finally:
+        changes._listeners.remove(heard.append)
+    assert heard == [sorted(m.pk for m in made)]
+    assert (
+        list(OutboxMessage.objects.values_list("task", flat=True)) == ["contexts.tasks.check_referral"] * 3
+    )  # three referrals: under the bulk threshold, a check each
+    OutboxMessage.objects.all().delete()
+    with changes.batched():
+        changes.referrals_saved(referral_ids=range(1, 60))
+    assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["contexts.tasks.check_all"]
+
+
+def _a_failing_batch():
+    with changes.batched():
+        changes.referrals_saved(referral_ids=[1])
+        raise RuntimeError("the job failed")
+
+
+def test_a_batch_that_fails_announces_nothing():
+    heard: list[list[int]] = []
+    changes.register(heard.append)
+    try:
+        with pytest.raises(RuntimeError, match="the job failed"):
+            _a_failing_batch()
+    finally:
+        changes._listeners.remove(heard.append)
+    assert heard == []

@@ -1,7 +1,7 @@
 """The school index (contexts.school_index): the per-referral check of the school rules reads
 the window's rows by school and date. What it holds must be what the referrals say, however
-they came to say it: a save's check, a child's school corrected on another referral, the
-nightly rebuild, the migration that made it, and a disposal."""
+they came to say it: a save, a child's school corrected on another referral, the nightly
+rebuild, the migration that made it, and a disposal."""
 
 import datetime as dt
 import importlib
@@ -14,6 +14,7 @@ from contexts import school_index
 from contexts.models import Alert, PatternRule, SchoolReferral
 from contexts.services import patterns_check_all, patterns_check_referral
 from core import retention
+from referrals import changes
 from referrals.models import Child, Referral
 from tests.contexts.helpers import ALLEGED, OTHER, VICTIM, at, pupils, referral
 from tests.factories import ChildFactory, SchoolFactory
@@ -104,9 +105,11 @@ def test_a_childs_school_corrected_on_one_referral_moves_the_other_referrals_row
     earlier = referral(D(2019, 1, 1), [(child, ALLEGED)])
     Child.objects.filter(pk=child.pk).update(school=new)  # corrected on the next referral's form
     later = referral(D(2019, 3, 1), [(child, ALLEGED), (ChildFactory(school=new), VICTIM)])
-    # The earlier referral's rows still say the old school, until the later referral's check
-    # refreshes every referral sharing a child with it.
+    # The earlier referral's rows still say the old school, until the later referral's save
+    # refreshes every referral sharing a child with it (in its transaction).
     assert _schools_of(earlier) == {old.pk}
+    changes.referrals_saved(referral_ids=[later.pk])
+    assert _schools_of(earlier) == {new.pk}
     patterns_check_referral(referral_id=later.pk)
     assert _schools_of(earlier) == {new.pk}
     alert = Alert.objects.get()
@@ -123,6 +126,7 @@ def test_a_referral_received_on_another_day_is_read_at_its_new_date():
     ]
     # The first was received years before; corrected, it is in the window of the other two.
     Referral.objects.filter(pk=made[0].pk).update(received_at=at(D(2019, 3, 1)))
+    changes.referrals_saved(referral_ids=[made[0].pk])  # as the correction's save announces it
     patterns_check_referral(referral_id=made[0].pk)
     assert set(Alert.objects.get().referrals.values_list("pk", flat=True)) == {m.pk for m in made}
 
@@ -141,7 +145,8 @@ def test_a_disposed_referral_leaves_the_index_and_its_check_does_not_put_it_back
     kept = referral(D(2019, 1, 2), [(pupils(school, 1)[0], VICTIM)])
     _dispose(made, manager)
     assert set(SchoolReferral.objects.values_list("referral_id", flat=True)) == {kept.pk}
-    patterns_check_referral(referral_id=made.pk)  # the check its disposal queues
+    changes.referrals_saved(referral_ids=[made.pk])  # a save announced after all
+    patterns_check_referral(referral_id=made.pk)
     assert set(SchoolReferral.objects.values_list("referral_id", flat=True)) == {kept.pk}
     school_index.rebuild()
     assert set(SchoolReferral.objects.values_list("referral_id", flat=True)) == {kept.pk}

@@ -26,16 +26,6 @@ def _school_rule_only() -> PatternRule:
     return PatternRule.objects.get(kind=Kind.SCHOOL)  # 3 referrals within 12 months
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: the checks of a batch of saved referrals (an import of <= 50 rows, or saves whose "
-        "checks wait in the outbox) run one by one; each refreshes only its own referral (and those "
-        "sharing a child), so an earlier check reads the later referrals' index rows as they were "
-        "before the save and raises a school alert the nightly run never would. The later check "
-        "does not take it back (evidence_prune_corrected compares schools, not dates)."
-    ),
-)
 def test_a_batch_of_saved_referrals_raises_no_school_alert_the_nightly_run_would_not(
     django_capture_on_commit_callbacks,
 ):
@@ -92,14 +82,6 @@ def _row(n: int, day: dt.date) -> dict:
     return row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (as above, through the import): a re-import correcting two referrals' dates queues a "
-        "check of each (<= 50 rows); the first check reads the second's index row at its old date "
-        "and raises a school alert the nightly run would not."
-    ),
-)
 def test_an_import_correcting_dates_raises_no_school_alert_the_nightly_run_would_not(
     manager, settings, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -218,15 +200,6 @@ class _Pausing:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (race, PostgreSQL): a referral disposed of while the nightly run rebuilds the index "
-        "(after it copied the referrals to its temporary table, before it writes the difference) "
-        "is written back into the index, tying the disposed referral to its children's school "
-        "(exempt) until the next night. rebuild() reads the referrals without locking them."
-    ),
-)
 def test_a_referral_disposed_of_during_the_nightly_rebuild_is_not_written_back(manager):
     import threading
 
@@ -250,10 +223,14 @@ def test_a_referral_disposed_of_during_the_nightly_rebuild_is_not_written_back(m
         finally:
             connections.close_all()
 
+    worker = threading.Thread(target=dispose)
+
     def in_another_connection():
-        worker = threading.Thread(target=dispose)
+        # The disposal starts while the rebuild compares; it waits for the rebuild to commit
+        # (the index's advisory lock), then erases what the rebuild wrote.
         worker.start()
-        worker.join(timeout=60)
+        worker.join(timeout=2)
+        assert worker.is_alive(), "the disposal did not wait for the rebuild"
 
     original = school_index.connection
     school_index.connection = _Pausing(original, [in_another_connection])
@@ -261,5 +238,7 @@ def test_a_referral_disposed_of_during_the_nightly_rebuild_is_not_written_back(m
         school_index.rebuild()
     finally:
         school_index.connection = original
+    worker.join(timeout=60)
+    assert not worker.is_alive()
     assert Referral.objects.get(pk=made.pk).disposed_at is not None
     assert not SchoolReferral.objects.filter(referral_id=made.pk).exists()

@@ -36,7 +36,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contexts import evaluation
+from contexts import evaluation, school_index
 from contexts.models import Alert, AlertEvidence, PatternRule
 from contexts.services import patterns_check_all, patterns_check_referral
 from core.records import save_with_history
@@ -177,6 +177,8 @@ class Command(BaseCommand):
             ReferralChild.objects.create(
                 referral=referral, child=alleged, role="alleged_perpetrator", label="B"
             )
+            # What the save's listener does in its transaction (referrals.changes): the index.
+            school_index.refresh_saved(referral_ids=[referral.pk])
             made.append(referral)
             if n < 2:
                 patterns_check_referral(referral_id=referral.pk)
