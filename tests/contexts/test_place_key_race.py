@@ -6,13 +6,14 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 
 from contexts.models import Context, PatternRule
 from contexts.services import patterns_check_all
 from core import retention
 from tests.contexts.helpers import VICTIM, referral
 from tests.factories import ChildFactory
+from tests.support.threads import side_by_side
 
 D = dt.date
 REASON = "Disposed of under the retention schedule (race test)"
@@ -35,7 +36,7 @@ def test_two_disposals_of_the_last_referrals_naming_a_place_erase_its_key(manage
         _dispose_in(made[0], manager)
     assert Context.objects.get().place_key  # two referrals still name it
 
-    first_done, errors = threading.Event(), []
+    first_done = threading.Event()
 
     def first():
         try:
@@ -43,28 +44,15 @@ def test_two_disposals_of_the_last_referrals_naming_a_place_erase_its_key(manage
                 _dispose_in(made[1], manager)
                 first_done.set()
                 threading.Event().wait(0.7)  # the second is now waiting on the context's lock
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
         finally:
             first_done.set()
-            connection.close()
 
     def second():
-        try:
-            first_done.wait(timeout=10)
-            with transaction.atomic():
-                _dispose_in(made[2], manager)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        first_done.wait(timeout=10)
+        with transaction.atomic():
+            _dispose_in(made[2], manager)
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    close_old_connections()
+    errors = side_by_side(first, second)
     assert not errors, errors
     context = Context.objects.get()
     assert context.place_key == ""

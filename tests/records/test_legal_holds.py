@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from records import selectors, services
 from records.models import DisposalBatch, DisposalCandidate, LegalHold, LegalHoldLift, Tombstone
 from referrals.models import ReferralDetail
 from tests.conftest import sign_in_verified
+from tests.support.threads import side_by_side
 
 pytestmark = pytest.mark.django_db
 
@@ -204,41 +205,25 @@ def test_a_hold_being_placed_while_the_worker_disposes_is_not_missed(
     )
 
     placing, worker_started = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
     def place():
-        try:
-            with transaction.atomic():
-                services.legal_hold_place(
-                    user=placer,
-                    name="Police operation",
-                    reason="The police asked that this referral is kept for their investigation",
-                    references=[canary_referral.reference],
-                )
-                placing.set()
-                worker_started.wait(timeout=10)
-                threading.Event().wait(0.5)  # the worker is now waiting on the holds' lock
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            services.legal_hold_place(
+                user=placer,
+                name="Police operation",
+                reason="The police asked that this referral is kept for their investigation",
+                references=[canary_referral.reference],
+            )
+            placing.set()
+            worker_started.wait(timeout=10)
+            threading.Event().wait(0.5)  # the worker is now waiting on the holds' lock
 
     def dispose():
-        try:
-            placing.wait(timeout=10)
-            worker_started.set()
-            services.disposal_batch_carry_out(batch_id=batch.pk)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        placing.wait(timeout=10)
+        worker_started.set()
+        services.disposal_batch_carry_out(batch_id=batch.pk)
 
-    threads = [threading.Thread(target=place), threading.Thread(target=dispose)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    close_old_connections()
+    errors = side_by_side(place, dispose)
     assert not errors, errors
     candidate.refresh_from_db()
     assert candidate.status == DisposalCandidate.Status.HELD

@@ -1,0 +1,30 @@
+"""Running a test's competing transactions side by side, each in its own thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection
+
+
+def side_by_side(*functions: Callable[[], object], timeout: float = 60) -> list[BaseException]:
+    """Run each function in a thread of its own (so on a database connection of its own, closed
+    when it ends), wait for all of them, and return what they raised, in the order raised."""
+    errors: list[BaseException] = []
+
+    def run(function):
+        try:
+            function()
+        except BaseException as error:  # pragma: no cover - returned to the test to report
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(function,)) for function in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    close_old_connections()
+    return errors
