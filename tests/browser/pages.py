@@ -114,7 +114,13 @@ def _govuk_conditional_reveal(node: dict) -> bool:
 
 
 def axe_violations(page: Page, name: str) -> str:
-    """axe-core's report on the page as it is now, or "" when it finds nothing."""
+    """axe-core's report on the page as it is now, or "" when it finds nothing.
+
+    A test that clicks a link and then audits must wait for the navigation it started
+    (``with page.expect_navigation(): ...click()``): axe run while the document is being
+    replaced fails on a null document, or audits the page being left.
+    """
+    page.wait_for_load_state("load")
     results = AXE.run(page)
     for violation in results.response["violations"]:
         if violation["id"] == "aria-allowed-attr":
