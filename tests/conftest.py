@@ -39,15 +39,16 @@ IN_CI = bool(os.environ.get("CI"))
 
 TESTS = Path(__file__).resolve().parent
 
-# Tests that do not run in the first, parallel run: `make test` runs them after it
-# (bin/run-tests). ``serial``: browser tests (a live server and chromium per process) and any
-# test with a live server or a real Celery worker; they run side by side on xdist workers of
-# their own, one process per core, after the CPU-bound tests, each with its own database, live
-# server, chromium and broker keys. ``alone``: tests that must have the machine to
-# themselves, so run last in one process: fault tests (they stop and start servers and time
-# what follows), real Celery workers being killed and redelivered on short visibility
-# timeouts, the backup test (a fixed scratch database, pg_dump and psql) and the gunicorn log
-# test. A test elsewhere that uses one of the fixtures below is caught the same way. A
+# Tests that do not run in the parallel run of `make test` (bin/run-tests). ``serial``:
+# browser tests (a live server and chromium per process) and any test with a live server or a
+# real Celery worker; they run side by side on xdist workers of their own, one process per
+# core, after the CPU-bound tests, each with its own database, live server, chromium and
+# broker keys. ``alone``: tests that time what they start and must get a core whenever they
+# need one: fault tests (they stop and start servers and time what follows), real Celery
+# workers being killed and redelivered on short visibility timeouts, the backup test (a fixed
+# scratch database, pg_dump and psql) and the gunicorn log test. They run in one process at
+# normal priority beside the parallel run, whose workers are niced, and before the serial
+# run. A test elsewhere that uses one of the fixtures below is caught the same way. A
 # browser test whose pack worker is on the filesystem broker (``filesystem_worker``: its own
 # folders, its own test database, nothing killed or timed) is serial, not alone.
 ALONE_PATHS = [

@@ -54,8 +54,9 @@ def test_the_template_database_is_named_by_every_migration(tmp_path, monkeypatch
 
 
 def test_each_kind_of_test_lands_in_the_run_made_for_it(request):
-    """Browser tests run in the second run (serial, side by side); faults, workers killed and
-    the backup in the last (alone); everything else in the first."""
+    """Browser tests run in the last run (serial, side by side); faults, workers killed and
+    the backup in the alone run (one process, beside the parallel run); everything else in
+    the parallel run."""
     from tests.conftest import ALONE_PATHS, SERIAL_PATHS
 
     assert TESTS / "browser" in SERIAL_PATHS
