@@ -142,3 +142,25 @@ def use_template() -> None:
         database.setdefault("TEST", {})["TEMPLATE"] = ensure(database)
     elif database["ENGINE"].endswith("sqlite3") and database.get("TEST", {}).get("NAME"):
         _copy_over_sqlite_test_database(ensure_file(Path(settings.VAR_DIR)))
+
+
+def build() -> str:
+    """Build (or find) the template for the configured database now, and say which it is.
+
+    ``python -m tests.support.template_db`` (test settings): ``.ci/run`` migrates it while the
+    linters run, so the test processes find it made; one started while it is being built
+    waits on the same lock.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql"):
+        return ensure(database)
+    return str(ensure_file(Path(settings.VAR_DIR)))
+
+
+if __name__ == "__main__":
+    import django
+
+    django.setup()
+    print(f"Test database template: {build()}")
