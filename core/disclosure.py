@@ -401,8 +401,16 @@ def _extremes(a: np.ndarray, b: np.ndarray, columns: list[int]) -> list[tuple[fl
 
 
 def _solve(highs, *, unbounded: float) -> float:
+    """Solve from the last basis; trust that only if it ends optimal. Any other ending is
+    decided by a solve from nothing, as a fresh model would be: warm starts on degenerate
+    sums were found to end "Unknown" after an unbounded solve, and "infeasible" on figures
+    that add up (tests/core/test_disclosure_solver.py)."""
     highs.run()
     status = highs.getModelStatus()
+    if status != _OPTIMAL:
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
     if status == _OPTIMAL:
         return highs.getInfo().objective_function_value
     if status == _INFEASIBLE:
