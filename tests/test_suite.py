@@ -138,3 +138,25 @@ def test_the_serial_tests_named_to_start_first_exist():
         check=False,
     ).stdout.split()
     assert set(SERIAL_FIRST) <= set(collected), sorted(set(SERIAL_FIRST) - set(collected))
+
+
+def test_a_race_test_s_thread_still_running_after_the_timeout_is_an_error():
+    """tests.support.threads.side_by_side: a hung thread is reported, not silently left."""
+    import threading
+
+    from tests.support.threads import side_by_side
+
+    release = threading.Event()
+
+    def hangs():
+        release.wait(timeout=10)
+
+    def fails():
+        raise ValueError("seen")
+
+    try:
+        errors = side_by_side(hangs, fails, timeout=0.2)
+    finally:
+        release.set()
+    assert [type(error) for error in errors] == [ValueError, TimeoutError]
+    assert "hangs was still running" in str(errors[1])

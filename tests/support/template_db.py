@@ -139,13 +139,14 @@ def use_template() -> None:
         return
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("postgresql"):
-        database.setdefault("TEST", {})["TEMPLATE"] = ensure(database)
+        database.setdefault("TEST", {})["TEMPLATE"] = build()
     elif database["ENGINE"].endswith("sqlite3") and database.get("TEST", {}).get("NAME"):
-        _copy_over_sqlite_test_database(ensure_file(Path(settings.VAR_DIR)))
+        _copy_over_sqlite_test_database(Path(build()))
 
 
 def build() -> str:
-    """Build (or find) the template for the configured database now, and say which it is.
+    """Build (or find) the template for the configured database now, and say which it is: a
+    PostgreSQL database's name, or an SQLite file's path.
 
     ``python -m tests.support.template_db`` (test settings): ``.ci/run`` migrates it while the
     linters run, so the test processes find it made; one started while it is being built

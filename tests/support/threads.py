@@ -10,7 +10,10 @@ from django.db import close_old_connections, connection
 
 def side_by_side(*functions: Callable[[], object], timeout: float = 60) -> list[BaseException]:
     """Run each function in a thread of its own (so on a database connection of its own, closed
-    when it ends), wait for all of them, and return what they raised, in the order raised."""
+    when it ends), wait for all of them, and return what they raised, in the order raised.
+
+    A thread still running after ``timeout`` (a deadlock, a lock never released) is returned
+    as an error too, so a race test cannot pass on the state a hung thread left."""
     errors: list[BaseException] = []
 
     def run(function):
@@ -26,5 +29,10 @@ def side_by_side(*functions: Callable[[], object], timeout: float = 60) -> list[
         thread.start()
     for thread in threads:
         thread.join(timeout=timeout)
+    errors += [
+        TimeoutError(f"{function.__name__} was still running after {timeout} s")
+        for function, thread in zip(functions, threads, strict=True)
+        if thread.is_alive()
+    ]
     close_old_connections()
     return errors
