@@ -17,8 +17,10 @@ help: ## List the targets
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	@# uv installs the lock (pinned in it, installed first by pip): about 15 s from nothing,
+	@# against about 50 s for pip, which installs one package at a time.
+	$(PY) -m pip install --quiet "$$(grep '^uv==' requirements.lock)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -r requirements.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
