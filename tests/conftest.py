@@ -100,7 +100,11 @@ def pytest_itemcollected(item):
 
 def pytest_collection_modifyitems(items):
     """The longest serial tests first (SERIAL_FIRST). The demo-data tests run one after another
-    (where the first of them was collected), so the process seeds the demo once for all of them."""
+    (where the first of them was collected), so the process seeds the demo once for all of them.
+
+    Before ``-m`` deselects, it also counts for bin/run-tests the tests a later run will select
+    (``count_for_later_run``)."""
+    count_for_later_run(items)
     items.sort(key=lambda item: item.nodeid not in SERIAL_FIRST)
     first = next((n for n, item in enumerate(items) if demo.wanted(item)), None)
     if first is None:
@@ -108,6 +112,25 @@ def pytest_collection_modifyitems(items):
     ours = [item for item in items if demo.wanted(item)]
     rest = [item for item in items if not demo.wanted(item)]
     items[:] = rest[:first] + ours + rest[first:]
+
+
+def count_for_later_run(items, environ=os.environ) -> int | None:
+    """How many of ``items`` the marker expression ``LATER_RUN_MARKS`` selects, written to the
+    file ``LATER_RUN_COUNT`` (both set by bin/run-tests for its parallel run, which collects
+    every test before ``-m`` chooses). bin/run-tests skips the serial run when it would select
+    nothing, instead of starting its workers to collect the suite for no test (``make
+    test-fast``). The count leaves ``-k`` aside, so it can only be too high, never too low."""
+    marks, count_file = environ.get("LATER_RUN_MARKS"), environ.get("LATER_RUN_COUNT")
+    if not marks or not count_file:
+        return None
+    # pytest's own evaluation of -m (the names are internal to pytest, pinned in the lock).
+    from _pytest.mark import MarkMatcher
+    from _pytest.mark.expression import Expression
+
+    expression = Expression.compile(marks)
+    count = sum(expression.evaluate(MarkMatcher.from_markers(item.iter_markers())) for item in items)
+    Path(count_file).write_text(f"{count}\n")
+    return count
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -140,6 +140,43 @@ def test_the_serial_tests_named_to_start_first_exist():
     assert set(SERIAL_FIRST) <= set(collected), sorted(set(SERIAL_FIRST) - set(collected))
 
 
+def test_the_parallel_run_counts_the_tests_the_serial_run_will_select(tmp_path):
+    """bin/run-tests starts the serial run only if the parallel run's collection counted a test
+    for it: the count is taken before ``-m`` deselects, with the serial run's expression."""
+    import os
+    import subprocess
+    import sys
+
+    count = tmp_path / "serial.count"
+    collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    subprocess.run(  # noqa: S603 - pytest on our own test file
+        [*collect, "-m", "not serial", "tests/browser/test_crawl.py"],
+        capture_output=True,
+        cwd=TESTS.parent,
+        check=False,
+        env={**os.environ, "LATER_RUN_MARKS": "serial and not alone", "LATER_RUN_COUNT": str(count)},
+    )
+    assert count.read_text() == "2\n"  # both crawl groups, though this run's -m leaves them out
+
+
+def test_the_count_follows_the_marker_expression_and_is_written_only_when_asked(tmp_path):
+    from types import SimpleNamespace
+
+    from tests.conftest import count_for_later_run
+
+    def item(*marks):
+        return SimpleNamespace(iter_markers=lambda: [getattr(pytest.mark, name).mark for name in marks])
+
+    items = [item("serial", "browser"), item("serial", "alone"), item("serial"), item()]
+    count = tmp_path / "count"
+    environ = {"LATER_RUN_MARKS": "serial and not alone and (not browser)", "LATER_RUN_COUNT": str(count)}
+    assert count_for_later_run(items, environ) == 1
+    assert count.read_text() == "1\n"
+    assert count_for_later_run(items[:2], environ) == 0
+    assert count.read_text() == "0\n"
+    assert count_for_later_run(items, {}) is None
+
+
 def test_a_race_test_s_thread_still_running_after_the_timeout_is_an_error():
     """tests.support.threads.side_by_side: a hung thread is reported, not silently left."""
     import threading
