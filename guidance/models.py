@@ -8,8 +8,8 @@ history), because several are not yet verified (REFERENCE.md section 2).
 from __future__ import annotations
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalRecords
 from referrals.models import AbuseForm, Outcome, ReferralDecision
 
 

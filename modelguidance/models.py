@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalRecords
 from referrals.models import School
 
 # --- The council's model guidance for schools (Appendix 6 of the cabinet report) -------------

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
-from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalRecords
 from core.permissions import GroupGrantBase, UserGrantBase
 
 # --- Reference data (admin-editable, seeded by a data migration) ------------------------

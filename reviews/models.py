@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalRecords
 from guidance.models import Criterion
 from referrals.models import AbuseForm, Referral
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalRecords
 from core.permissions import GroupGrantBase, UserGrantBase
 
 # --- Committees, meetings and agenda items --------------------------------------------------

@@ -150,3 +150,23 @@ def test_one_history_diff_builder():
         if "diff_against(" in path.read_text()
     ]
     assert callers == ["core/history.py"]
+
+
+def test_every_model_with_history_makes_its_history_manager_class_once():
+    """simple-history's own descriptor makes a new manager class each time ``.history`` is read
+    (once for every history row written); core.history.HistoricalRecords makes it once. Every
+    model with history declares it with that class, so none goes back to the slow one."""
+    from django.apps import apps
+
+    from core.history import HistoryManager
+
+    with_history = [m for m in apps.get_models() if hasattr(m._meta, "simple_history_manager_attribute")]
+    assert len(with_history) > 40
+    slow = []
+    for model in with_history:
+        if not issubclass(type(model.history), HistoryManager):
+            slow.append(model._meta.label)
+            continue
+        instance = model()
+        assert type(model.history) is type(model.history) is type(instance.history), model._meta.label
+    assert not slow, f"declare history with core.history.HistoricalRecords: {sorted(slow)}"
