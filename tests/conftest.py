@@ -119,8 +119,11 @@ def count_for_later_run(items, environ=os.environ) -> int | None:
     file ``LATER_RUN_COUNT`` (both set by bin/run-tests for its parallel run, which collects
     every test before ``-m`` chooses). bin/run-tests skips the serial run when it would select
     nothing, instead of starting its workers to collect the suite for no test (``make
-    test-fast``). The count leaves ``-k`` aside, so it can only be too high, never too low."""
-    marks, count_file = environ.get("LATER_RUN_MARKS"), environ.get("LATER_RUN_COUNT")
+    test-fast``). The count leaves ``-k`` aside, so it can only be too high, never too low.
+
+    The two variables are taken out of the environment as they are read: a test that starts
+    pytest itself (a collection of its own) must not write its count over the run's."""
+    marks, count_file = environ.pop("LATER_RUN_MARKS", None), environ.pop("LATER_RUN_COUNT", None)
     if not marks or not count_file:
         return None
     # pytest's own evaluation of -m (the names are internal to pytest, pinned in the lock).
