@@ -204,3 +204,25 @@ def test_a_race_test_s_thread_still_running_after_the_timeout_is_an_error():
         release.set()
     assert [type(error) for error in errors] == [ValueError, TimeoutError]
     assert "hangs was still running" in str(errors[1])
+
+
+def test_threads_that_hang_together_are_waited_for_once_not_once_each():
+    """The timeout is one deadline for every thread: three hung threads cost it once, not three
+    times over (each join used to start its own wait)."""
+    import threading
+    import time
+
+    from tests.support.threads import side_by_side
+
+    release = threading.Event()
+
+    def hangs():
+        release.wait(timeout=10)
+
+    started = time.monotonic()
+    try:
+        errors = side_by_side(hangs, hangs, hangs, timeout=0.5)
+    finally:
+        release.set()
+    assert [type(error) for error in errors] == [TimeoutError] * 3
+    assert time.monotonic() - started < 1.25  # three waits would take at least 1.5 s

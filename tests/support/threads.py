@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection
@@ -24,11 +25,13 @@ def side_by_side(*functions: Callable[[], object], timeout: float = 60) -> list[
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(function,)) for function in functions]
+    # Daemon threads: one that hangs must not keep the test process from exiting.
+    threads = [threading.Thread(target=run, args=(function,), daemon=True) for function in functions]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout  # one wait for all of them, not one per thread
     for thread in threads:
-        thread.join(timeout=timeout)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
     errors += [
         TimeoutError(f"{function.__name__} was still running after {timeout} s")
         for function, thread in zip(functions, threads, strict=True)
