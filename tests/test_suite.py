@@ -226,3 +226,44 @@ def test_threads_that_hang_together_are_waited_for_once_not_once_each():
         release.set()
     assert [type(error) for error in errors] == [TimeoutError] * 3
     assert time.monotonic() - started < 1.25  # three waits would take at least 1.5 s
+
+
+def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
+    """The demo-data tests share one seed only if ``--dist loadgroup`` keeps them on one worker
+    (tests/conftest.py marks them ``xdist_group`` as they are collected). pytest 9.2 made
+    pytest-xdist 3.8 ignore the group without a word (pytest-dev/pytest-xdist#1386: its node-id
+    suffix no longer takes), and each worker seeded the demo for itself."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n\n"
+        "def pytest_itemcollected(item):\n"
+        "    if item.name.startswith('test_grouped'):\n"
+        "        item.add_marker(pytest.mark.xdist_group('shared'))\n"
+    )
+    (tmp_path / "test_many.py").write_text(
+        "import os, pathlib, pytest\n\n"
+        "def _where(name):\n"
+        "    pathlib.Path(__file__).with_name(name + '.worker').write_text(os.environ['PYTEST_XDIST_WORKER'])\n\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_grouped(n):\n    _where(f'grouped{n}')\n\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_free(n):\n    _where(f'free{n}')\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "DJANGO_"))}
+    run = subprocess.run(  # noqa: S603 - pytest on the files written above
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django", "-n", "2"]
+        + ["--dist", "loadgroup", "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    grouped = {path.read_text() for path in tmp_path.glob("grouped*.worker")}
+    assert len(list(tmp_path.glob("grouped*.worker"))) == 6
+    assert len(grouped) == 1, f"the group's tests ran on {sorted(grouped)}"
