@@ -247,16 +247,17 @@ def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
     (tmp_path / "test_many.py").write_text(
         "import os, pathlib, pytest\n\n"
         "def _where(name):\n"
-        "    pathlib.Path(__file__).with_name(name + '.worker').write_text(os.environ['PYTEST_XDIST_WORKER'])\n\n"
+        "    worker = os.environ['PYTEST_XDIST_WORKER']\n"
+        "    pathlib.Path(__file__).with_name(name + '.worker').write_text(worker)\n\n"
         "@pytest.mark.parametrize('n', range(6))\n"
         "def test_grouped(n):\n    _where(f'grouped{n}')\n\n"
         "@pytest.mark.parametrize('n', range(6))\n"
         "def test_free(n):\n    _where(f'free{n}')\n"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "DJANGO_"))}
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django"]
     run = subprocess.run(  # noqa: S603 - pytest on the files written above
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django", "-n", "2"]
-        + ["--dist", "loadgroup", "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
+        [*pytest, "-n", "2", "--dist", "loadgroup", "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=tmp_path,

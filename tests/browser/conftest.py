@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
-from tests.browser.pages import add_authenticator
+from tests.browser.pages import add_authenticator, with_axe
 from tests.conftest import require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,6 +84,7 @@ def page(browser, live_server):
     # As the crawls: browser tests run two or more side by side (bin/run-tests), so a page
     # that takes 2 s on a quiet machine can take several times that on a busy one.
     context.set_default_timeout(20_000)
+    with_axe(context)
     page = context.new_page()
     errors: list[str] = []
 

@@ -310,3 +310,20 @@ def test_conflict_page(page, audit, practitioner):
     )
     audit.submit("conflict", "Save changes", status=409)
     audit.assert_clean()
+
+
+def test_the_audit_reports_a_violation_whether_axe_came_in_with_the_page_or_not(browser, live_server, page):
+    """A guard on the audit itself: axe-core loaded by the context as each page opens
+    (``with_axe``, as the ``page`` fixture and the crawl do) and axe-core sent with the audit
+    (any other context) both find an image without alternative text."""
+    from tests.browser.pages import axe_violations
+
+    bare = browser.new_context(base_url=live_server.url)
+    try:
+        for label, tab in (("loaded with the page", page), ("sent with the audit", bare.new_page())):
+            tab.goto("/sign-in/")
+            assert tab.evaluate("() => typeof window.axe !== 'undefined'") == (tab is page), label
+            tab.evaluate("() => document.querySelector('main').append(document.createElement('img'))")
+            assert "image-alt" in axe_violations(tab, label), label
+    finally:
+        bare.close()

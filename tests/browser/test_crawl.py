@@ -29,7 +29,7 @@ import pytest
 from core.roles import Role
 from devtools.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from tests.browser.crawl import DESKTOP, REFLOW_WIDTH, Crawl, expected_names, seed_demo
-from tests.browser.pages import sign_in
+from tests.browser.pages import sign_in, with_axe
 
 #: The demo accounts crawled, in two groups (practitioner2 has practitioner's role and pages).
 GROUPS = {
@@ -61,6 +61,7 @@ def test_every_page_each_role_reaches_is_axe_clean_and_reflows(browser, live_ser
             timezone_id="Europe/London",
         )
         context.set_default_timeout(20_000)
+        with_axe(context)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error, errors=errors: errors.append(f"JavaScript error: {error}"))
