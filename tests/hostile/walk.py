@@ -97,10 +97,7 @@ def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
     skip = ALWAYS_EXCLUDED | set(exclude)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
-                " WHERE schemaname = current_schema() AND n_tup_ins + n_tup_upd + n_tup_del > 0"
-            )
+            cursor.execute(_POSTGRESQL_COUNTS)
         elif connection.vendor == "sqlite":
             _count_sqlite_writes(cursor)
             cursor.execute(f"SELECT name, n FROM {_SQLITE_COUNTS} WHERE n > 0")  # noqa: S608
@@ -108,6 +105,20 @@ def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
             return None
         return tuple(sorted(row for row in cursor.fetchall() if row[0] not in skip))
 
+
+#: ``pg_stat_xact_user_tables``' inserted, updated and deleted counts of this schema's tables,
+#: read from the functions that view calls without the view's other columns, join and grouping:
+#: about 1 ms a read against 2.5 ms, and the walks read it after every request.
+_POSTGRESQL_COUNTS = """
+SELECT c.relname, s.inserted, s.updated, s.deleted
+FROM pg_class c, LATERAL (
+    SELECT pg_stat_get_xact_tuples_inserted(c.oid) AS inserted,
+           pg_stat_get_xact_tuples_updated(c.oid) AS updated,
+           pg_stat_get_xact_tuples_deleted(c.oid) AS deleted
+) s
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'm')
+  AND s.inserted + s.updated + s.deleted > 0
+"""
 
 _SQLITE_COUNTS = "temp.hostile_walk_writes"
 
@@ -476,24 +487,27 @@ def build_world(role_user, tag: str = "walk") -> World:
     )
 
 
-def reachable_pages(client, world: World) -> dict[str, str]:
-    """{url name: url} of every page the signed-in client gets a 200 for (public ones too)."""
-    pages = {}
+def _reached(client, world: World):
+    """(url name, url, HTML) of every page the signed-in client gets a 200 for (public ones too)."""
     for name, url in world.urls().items():
         if name in ("logout",):
             continue
         response = client.get(url)
         html = response.get("Content-Type", "").startswith("text/html")
         if response.status_code == 200 and html and not getattr(response, "streaming", False):
-            pages[name] = url
-    return pages
+            yield name, url, body_of(response)
+
+
+def reachable_pages(client, world: World) -> dict[str, str]:
+    """{url name: url} of every page the signed-in client gets a 200 for (public ones too)."""
+    return {name: url for name, url, _html in _reached(client, world)}
 
 
 def discover_forms(client, world: World, *, method: str | None = None) -> list[Form]:
-    """Every distinct form on every page the client reaches (by action, fields and buttons)."""
+    """Every distinct form on every page the client reaches (by action, fields and buttons),
+    read from the same answer that showed the page is reached."""
     found: dict[tuple, Form] = {}
-    for url in reachable_pages(client, world).values():
-        html = body_of(client.get(url))
+    for _name, url, html in _reached(client, world):
         for form in forms_in(url, html):
             if method and form.method != method:
                 continue
