@@ -19,7 +19,7 @@ from core.roles import GROUP_NAMES, Role
 from tests import documents_kind  # noqa: F401 - registers the test-only document kind
 from tests.factories import UserFactory
 from tests.nplusone import digests_are_fresh_reads, tasks_are_units, unit_of_work, wrap_unit_modules
-from tests.support import demo, fast_flush, template_db
+from tests.support import demo, fast_flush, fast_restore, template_db
 
 # Fixtures that tests in several folders use (test modules import helpers from tests/support,
 # never fixtures: these are found here).
@@ -32,6 +32,7 @@ from tests.support.referral_form import source_and_form_ids  # noqa: F401
 
 wrap_unit_modules()
 fast_flush.install()  # a committing test's clean-up: DELETE, not TRUNCATE (tests/support/fast_flush.py)
+fast_restore.install()  # and the migrated rows put back as read, not object by object (fast_restore.py)
 tasks_are_units()
 digests_are_fresh_reads()
 

@@ -121,6 +121,51 @@ def test_the_quick_clean_up_empties_every_table_the_append_only_ones_too(role_us
     assert left == {}
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_quick_reload_writes_the_migrated_rows_exactly_as_django_s_reload(monkeypatch):
+    """tests/support/fast_restore.py: into an emptied database, the rows written back as read
+    are the rows Django's own reload writes, every column of every table (the hostile walk's
+    checksums); into one that is not empty, Django reloads them itself."""
+    from django.apps import apps
+    from django.core.management import call_command
+    from django.db import connection
+    from zeal import zeal_ignore
+
+    from tests.hostile.walk import db_state
+    from tests.support import fast_restore
+
+    data = connection._test_serialized_contents
+    creation = connection.creation
+
+    # Django's reload also writes history: saving a criterion's forms of abuse adds a history
+    # row dated the moment it ran. Those rows are compared without their date.
+    histories = [model for model in apps.get_models() if model._meta.db_table.endswith("historicalcriterion")]
+
+    def emptied_then(reload) -> dict:
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        with zeal_ignore():  # Django's reload saves object by object, as it does between tests
+            reload()
+        state = db_state(exclude=[model._meta.db_table for model in histories])
+        for model in histories:
+            rows = model.objects.order_by("pk").values()
+            state[model._meta.db_table] = [{**row, "history_date": None} for row in rows]
+        return state
+
+    monkeypatch.setattr(fast_restore, "_snapshots", {})
+    djangos = emptied_then(lambda: fast_restore._original(creation, data))
+    assert djangos["django_content_type"][0] > 100, "the migrated rows were reloaded"
+    assert all(djangos[model._meta.db_table] for model in histories)
+    emptied_then(lambda: creation.deserialize_db_from_string(data))  # through Django, then read
+    assert len(fast_restore._snapshots) == 1
+    called = []
+    monkeypatch.setattr(fast_restore, "_original", lambda *args: called.append(args))
+    assert emptied_then(lambda: creation.deserialize_db_from_string(data)) == djangos
+    assert called == [], "the second reload was written back from what was read, not by Django"
+    with zeal_ignore():
+        creation.deserialize_db_from_string(data)  # not emptied: Django's reload
+    assert len(called) == 1
+
+
 def test_the_serial_tests_named_to_start_first_exist():
     """SERIAL_FIRST (tests/conftest.py) names the longest serial tests by node id; a renamed
     test would silently lose its place at the front of the serial run."""
