@@ -89,6 +89,8 @@ TEMPLATES = [
                 "core.context_processors.notifications",
                 "contexts.context_processors.navigation",
             ],
+            # {% url %} that reverses a name without arguments once (core/templatetags/remembered_urls.py)
+            "builtins": ["core.templatetags.remembered_urls"],
         },
     },
 ]

@@ -1,0 +1,3 @@
+"""A URLconf with no patterns, for tests that swap the URLconf."""
+
+urlpatterns: list = []
