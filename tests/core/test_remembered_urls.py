@@ -72,3 +72,16 @@ def test_the_current_application_is_part_of_what_is_remembered():
     assert Template("{% url 'admin:index' %}").render(context) == "/admin/"
     assert len(remembered_urls._reversed) == 1
     assert next(iter(remembered_urls._reversed))[1] == "admin"
+    request.current_app = None  # set, though None: as Django's tag, not the namespace
+    context = Context({"request": request})
+    context.request = request
+    request.resolver_match = type("Match", (), {"namespace": "elsewhere"})()
+    Template("{% url 'admin:index' %}").render(context)
+    assert {key[1] for key in remembered_urls._reversed} == {"admin", None}
+
+
+def test_what_is_remembered_is_bounded(monkeypatch):
+    monkeypatch.setattr(remembered_urls, "REMEMBERED", 2)
+    for name in ("core:home", "core:accessibility", "referrals:tray"):
+        render(f"{{% url '{name}' %}}")
+    assert len(remembered_urls._reversed) <= 2

@@ -86,7 +86,7 @@ def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
     """Rows written so far in the test's transaction, per table, minus ``exclude``; None where
     it cannot say (no transaction open: each statement commits on its own).
 
-    - PostgreSQL counts them for the session itself (``pg_stat_xact_user_tables``: inserted,
+    - PostgreSQL counts them for the session itself (the counters of ``pg_stat_xact_user_tables``, inserted,
       updated, deleted), rolled-back writes included.
     - SQLite has no such count, so temporary triggers on every table keep one in a temporary
       table (created in the transaction, gone with it); a rolled-back write takes its count
@@ -116,7 +116,8 @@ FROM pg_class c, LATERAL (
            pg_stat_get_xact_tuples_updated(c.oid) AS updated,
            pg_stat_get_xact_tuples_deleted(c.oid) AS deleted
 ) s
-WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'm')
+WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+  AND c.relkind IN ('r', 'p', 'm')
   AND s.inserted + s.updated + s.deleted > 0
 """
 
