@@ -36,7 +36,8 @@ from django.db.transaction import atomic
 
 _original = BaseDatabaseCreation.deserialize_db_from_string
 
-#: {(database name, the serialised JSON): {table: what it held after the reload}}
+#: {(database name, the serialised JSON): {table: (its column names, what it held after the first
+#: reload)}, or None where that reload met rows of something else}
 _snapshots: dict[tuple[str, str], dict[str, tuple] | None] = {}
 
 
