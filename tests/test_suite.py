@@ -325,3 +325,61 @@ def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
     grouped = {path.read_text() for path in tmp_path.glob("grouped*.worker")}
     assert len(list(tmp_path.glob("grouped*.worker"))) == 6
     assert len(grouped) == 1, f"the group's tests ran on {sorted(grouped)}"
+
+
+@pytest.mark.django_db
+def test_the_kept_demo_seed_is_written_back_as_it_was_seeded(tmp_path, monkeypatch, settings, role_user):
+    """tests/support/demo.py: what the parallel run's seed left in every table, and its media
+    files, are what the crawl's database and MEDIA_ROOT hold once it is written back; new rows
+    after it take new ids; nothing is written back without a snapshot of today's seed."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from core.models import AccessLogEntry
+    from tests.factories import ReferralFactory
+    from tests.hostile.walk import db_state
+    from tests.support import demo
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    seed_media = tmp_path / "seed-media"
+    (seed_media / "appendices").mkdir(parents=True)
+    (seed_media / "appendices" / "appendix-4.pdf").write_bytes(b"%PDF-1.7 the seed's file")
+    monkeypatch.delenv(demo.SNAPSHOT_DIR, raising=False)
+    assert not demo.put_back(), "no folder for the run: the crawl seeds itself"
+    monkeypatch.setenv(demo.SNAPSHOT_DIR, str(tmp_path / "kept"))
+    assert not demo.put_back(), "nothing kept yet: the crawl seeds itself"
+
+    user = role_user(Role.MASH_MANAGER)
+    with transaction.atomic():  # the seed's transaction, never committed
+        ReferralFactory.create_batch(2)  # referrals, children, their history and grants
+        AccessLogEntry.objects.create(  # append-only: PostgreSQL truncates it to empty it
+            user=user, record_type="referral", record_id=1, record_label="x", channel="page", reason="seed"
+        )
+        demo.keep(seed_media)
+        seeded = db_state(exclude=["django_session"])
+        transaction.set_rollback(True)
+    assert db_state(exclude=["django_session"]) != seeded
+    # As in the crawl's own database, whose sequences never went past the seed's ids: each set
+    # back to the largest id its table holds now.
+    resets = connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True))
+    with connection.cursor() as cursor:
+        for statement in resets:
+            cursor.execute(statement)
+
+    before = db_state(exclude=["django_session"])
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        assert not demo.put_back(), "a seed of another day is not written back (its dates moved)"
+    assert db_state(exclude=["django_session"]) == before
+    assert demo.put_back()
+    assert db_state(exclude=["django_session"]) == seeded
+    assert (tmp_path / "media" / "appendices" / "appendix-4.pdf").read_bytes() == b"%PDF-1.7 the seed's file"
+    # The sequences are past the rows written back (PostgreSQL's are set; SQLite's follow).
+    ReferralFactory()
+    AccessLogEntry.objects.create(
+        user=user, record_type="referral", record_id=2, record_label="y", channel="page", reason="after"
+    )
