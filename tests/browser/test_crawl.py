@@ -16,8 +16,7 @@ crawl must reach every page the role may open (``tests/test_access.py`` EXPECTED
 the few listed in ``NOT_BY_LINK`` (tests/browser/crawl.py) with the reason no link leads there.
 
 The accounts are crawled in two groups of about the same number of pages, each its own test,
-so the serial run's workers crawl side by side. Each loads the demo data once: under
-bin/run-tests the parallel run's seed, written back (tests/support/demo.py); else it seeds it.
+so the serial run's workers crawl side by side (each seeds the demo data once).
 """
 
 from __future__ import annotations
