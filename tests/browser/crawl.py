@@ -16,7 +16,6 @@ from django.urls import Resolver404, resolve
 from core.roles import Role
 from tests.browser.pages import axe_violations, screenshot
 from tests.nplusone import set_up
-from tests.support import demo
 from tests.support.access import EXPECTED, POST_ONLY
 
 #: How many pages of one URL pattern a role visits (different records, filters, pages), and
@@ -175,10 +174,7 @@ def expected_names(role: Role) -> set[str]:
 
 @set_up
 def seed_demo() -> None:
-    """The demo data, committed: the parallel run's seed written back where bin/run-tests kept
-    it (tests/support/demo.py), else ``seed_demo`` itself."""
-    if not demo.put_back():
-        call_command("seed_demo", "--allow-non-debug", verbosity=0)
+    call_command("seed_demo", "--allow-non-debug", verbosity=0)
 
 
 class Crawl:

@@ -83,16 +83,10 @@ def _read(connection, data: str) -> dict[str, tuple] | None:
     held = _holding(connection, _tables(connection))
     if set(held) - _reloaded_tables(data):
         return None
-    return read_rows(connection, held)
-
-
-def read_rows(connection, tables: list[str]) -> dict[str, tuple]:
-    """{table: (its column names, its rows)} of ``tables``, as ``write_rows`` writes them back
-    (PostgreSQL's ``COPY`` text, or SQLite's rows), read in the connection's transaction."""
     quote = connection.ops.quote_name
     snapshot: dict[str, tuple] = {}
     with connection.cursor() as cursor:
-        for table in tables:
+        for table in held:
             columns = [
                 column.name for column in connection.introspection.get_table_description(cursor, table)
             ]
@@ -106,9 +100,7 @@ def read_rows(connection, tables: list[str]) -> dict[str, tuple]:
     return snapshot
 
 
-def write_rows(connection, snapshot: dict[str, tuple]) -> None:
-    """Write rows ``read_rows`` read into their (empty) tables, in one transaction, with the
-    same constraint check at the end as Django's reload."""
+def _write(connection, snapshot: dict[str, tuple]) -> None:
     quote = connection.ops.quote_name
     with atomic(using=connection.alias), connection.constraint_checks_disabled():
         with connection.cursor() as cursor:
@@ -133,7 +125,7 @@ def deserialize_db_from_string(self, data):
     elif _snapshots[key] is None:  # the first reload met rows of something else: never read back
         _original(self, data)
     else:
-        write_rows(connection, _snapshots[key])
+        _write(connection, _snapshots[key])
     return None
 
 
