@@ -124,7 +124,7 @@ def _field_value(field, other_ids: list[int]) -> st.SearchStrategy:
         st.sampled_from([str(i) for i in other_ids] + [str(i + 1) for i in other_ids] + ["0", "-1"]),
     ]
     if field.initial:
-        options.append(st.just(list(field.initial)))
+        options.append(st.just(tuple(field.initial)).map(list))  # a new list each draw (shared strategy)
     if offered:
         options.append(st.sampled_from(offered))
         options.append(st.lists(st.sampled_from(offered), max_size=len(offered) + 1))  # repeats too
