@@ -6,9 +6,10 @@ every page: the URLconf's namespaces walked, the pattern filled in, checked and 
 about a quarter of the time spent rendering the layout, and 6 to 8% of a page's time.
 
 A name with arguments, or one stored with ``as``, is reversed each time exactly as Django's
-tag does. A name without arguments is reversed once per URLconf, script prefix and current
-application (and language), and reads as Django's tag would from then on: the patterns of a running process
-do not change (a test that swaps the URLconf with ``override_settings`` gets its own entries).
+tag does. A name without arguments is reversed once per URLconf, script prefix, current
+application and language, and reads as Django's tag would from then on: the patterns of a
+running process do not change (a test that swaps the URLconf with ``override_settings`` gets
+its own entries).
 
 Installed as a template builtin (config/settings/base.py), so it replaces Django's ``url`` in
 every template without a ``{% load %}``.

@@ -73,7 +73,7 @@ def long_text(draw) -> str:
     return unit * draw(st.sampled_from([101, 201, 256, 501, 1001, 10_001, 100_001]))
 
 
-# The strategies below are each made once and reused (``cache``, and ``field_value`` per field):
+# The strategies below are each made once and reused (``cache``; a field's, per field):
 # Hypothesis checks a strategy the first time it draws from it, and making them afresh for each
 # field of each example was a tenth of the hostile form walk's time. They are the same
 # strategies, drawing from the same distributions.
@@ -107,28 +107,23 @@ OMIT = object()  # the field is not sent at all
 
 def field_value(field, other_ids: list[int]) -> st.SearchStrategy:
     """A value (or list of values, or OMIT) for one form field as the page offered it."""
-    key = (field.name, tuple(field.offered), tuple(field.initial or ()), tuple(other_ids))
-    if key not in _field_values:
-        _field_values[key] = _field_value(field, other_ids)
-    return _field_values[key]
+    return _field_value(field.name, tuple(field.offered), tuple(field.initial or ()), tuple(other_ids))
 
 
-_field_values: dict[tuple, st.SearchStrategy] = {}
-
-
-def _field_value(field, other_ids: list[int]) -> st.SearchStrategy:
-    offered = [v for v in field.offered if v is not None]
+@cache
+def _field_value(name: str, offered: tuple, initial: tuple, other_ids: tuple) -> st.SearchStrategy:
+    offered = [v for v in offered if v is not None]
     options = [
         st.just(OMIT),
         hostile_text(),
         st.sampled_from([str(i) for i in other_ids] + [str(i + 1) for i in other_ids] + ["0", "-1"]),
     ]
-    if field.initial:
-        options.append(st.just(tuple(field.initial)).map(list))  # a new list each draw (shared strategy)
+    if initial:
+        options.append(st.just(initial).map(list))  # a new list each draw (the strategy is shared)
     if offered:
         options.append(st.sampled_from(offered))
         options.append(st.lists(st.sampled_from(offered), max_size=len(offered) + 1))  # repeats too
-    if field.name.endswith(("_0", "_1", "_2")):  # a GOV.UK date's day, month and year boxes
+    if name.endswith(("_0", "_1", "_2")):  # a GOV.UK date's day, month and year boxes
         options.append(hostile_number_part())
     options.append(st.lists(hostile_text(), min_size=2, max_size=3))  # a field sent twice
     return st.one_of(*options)

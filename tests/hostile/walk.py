@@ -86,8 +86,8 @@ def write_counts(*, exclude: Iterable[str] = ()) -> tuple | None:
     """Rows written so far in the test's transaction, per table, minus ``exclude``; None where
     it cannot say (no transaction open: each statement commits on its own).
 
-    - PostgreSQL counts them for the session itself (the counters of ``pg_stat_xact_user_tables``, inserted,
-      updated, deleted), rolled-back writes included.
+    - PostgreSQL counts them for the session itself (the counters behind
+      ``pg_stat_xact_user_tables``: inserted, updated, deleted), rolled-back writes included.
     - SQLite has no such count, so temporary triggers on every table keep one in a temporary
       table (created in the transaction, gone with it); a rolled-back write takes its count
       back with it.
