@@ -56,7 +56,9 @@ def submit(client, form, data: dict[str, list[str]], upload=None):
     )
 
 
-BAD_REQUEST_PAGE = "Sorry, the service could not read what was sent"  # templates/400.html
+#: The heading of the page a request refused outright gets (templates/400.html, core.views.bad_request):
+#: a form sent with more than the service reads (Django's RequestDataTooBig), for one.
+BAD_REQUEST_PAGE = "Sorry, there is a problem with the request"
 
 
 def short(value, limit: int = 300) -> str:
@@ -156,6 +158,22 @@ def test_every_form_refuses_hostile_input_cleanly(client, role_user, actor):
         raw_bytes(client, form, state)
         extremes(client, form, world, state)
         fuzz(client, form, world, state)
+
+
+def test_a_form_sent_with_more_than_the_service_reads_gets_the_bad_request_page(client, role_user):
+    """What ``check_answer`` accepts as a refusal without an error summary is the page such a
+    request really gets, and the request changes nothing."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    world = build_world(role_user)
+    world.sign_in(client, "mash_practitioner")
+    state = Yardstick(exclude=READS_LOGGED)
+    too_much = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = client.post(reverse("referrals:create"), {"narrative": too_much})
+    assert response.status_code == 400
+    assert BAD_REQUEST_PAGE in body_of(response)
+    assert not state.changed()
 
 
 def test_the_walk_finds_the_forms_it_should(client, role_user):
