@@ -325,3 +325,22 @@ def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
     grouped = {path.read_text() for path in tmp_path.glob("grouped*.worker")}
     assert len(list(tmp_path.glob("grouped*.worker"))) == 6
     assert len(grouped) == 1, f"the group's tests ran on {sorted(grouped)}"
+
+
+def test_the_tests_that_need_no_database_come_first():
+    """tests/support/ordering.py: pytest-django alone would put the tests without a database
+    last; first, they run while the migrated template is being built (bin/run-tests)."""
+    import subprocess
+    import sys
+
+    collected = subprocess.run(  # noqa: S603 - pytest on this file
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", __file__],
+        capture_output=True,
+        text=True,
+        cwd=TESTS.parent,
+        check=False,
+    ).stdout.split()
+    names = [node.split("::")[-1] for node in collected if "::" in node]
+    no_database = names.index("test_the_serial_tests_named_to_start_first_exist")
+    database = names.index("test_the_quick_clean_up_empties_every_table_the_append_only_ones_too")
+    assert no_database < database, names
