@@ -330,17 +330,46 @@ def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path):
 def test_the_tests_that_need_no_database_come_first():
     """tests/support/ordering.py: pytest-django alone would put the tests without a database
     last; first, they run while the migrated template is being built (bin/run-tests)."""
+    import os
     import subprocess
     import sys
 
-    collected = subprocess.run(  # noqa: S603 - pytest on this file
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", __file__],
-        capture_output=True,
-        text=True,
-        cwd=TESTS.parent,
-        check=False,
-    ).stdout.split()
-    names = [node.split("::")[-1] for node in collected if "::" in node]
-    no_database = names.index("test_the_serial_tests_named_to_start_first_exist")
-    database = names.index("test_the_quick_clean_up_empties_every_table_the_append_only_ones_too")
-    assert no_database < database, names
+    def order(**env) -> bool:
+        collected = subprocess.run(  # noqa: S603 - pytest on this file
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", __file__],
+            capture_output=True,
+            text=True,
+            cwd=TESTS.parent,
+            env={**os.environ, **env},
+            check=False,
+        ).stdout.split()
+        names = [node.split("::")[-1] for node in collected if "::" in node]
+        no_database = names.index("test_the_serial_tests_named_to_start_first_exist")
+        database = names.index("test_the_quick_clean_up_empties_every_table_the_append_only_ones_too")
+        return no_database < database
+
+    assert order(PYTEST_XDIST_WORKER="gw0"), "on an xdist worker, no database first"
+    assert not order(PYTEST_XDIST_WORKER=""), "in one process (the alone run), pytest-django's order"
+
+
+def test_a_django_test_case_class_counts_as_needing_the_database():
+    """tests/support/ordering.py: a ``TestCase`` asks for no database fixture by name, yet
+    empties the tables when it ends; it must not be moved in front of the database tests."""
+    from types import SimpleNamespace
+
+    from django.test import SimpleTestCase, TestCase, TransactionTestCase
+
+    from tests.support.ordering import needs_database
+
+    def item(cls=None, fixtures=(), marked=False):
+        return SimpleNamespace(
+            cls=cls, fixturenames=list(fixtures), get_closest_marker=lambda name: marked or None
+        )
+
+    assert needs_database(item(TestCase))
+    assert needs_database(item(TransactionTestCase))
+    assert needs_database(item(fixtures=["live_server"]))
+    assert needs_database(item(fixtures=["role_user", "db", "django_db_setup"]))
+    assert needs_database(item(marked=True))
+    assert not needs_database(item(SimpleTestCase))
+    assert not needs_database(item(fixtures=["tmp_path", "settings"]))
