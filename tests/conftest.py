@@ -36,8 +36,6 @@ fast_restore.install()  # and the migrated rows put back as read, not object by 
 tasks_are_units()
 digests_are_fresh_reads()
 
-pytest_plugins = ["tests.support.ordering"]  # the tests that need no database first
-
 IN_CI = bool(os.environ.get("CI"))
 
 TESTS = Path(__file__).resolve().parent
