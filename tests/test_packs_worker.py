@@ -69,6 +69,11 @@ def _events(job) -> list[str]:
     return list(job.events.values_list("event", flat=True))
 
 
+def _events_with_details(job) -> list[tuple[str, str]]:
+    """For a failure's message: a retry's detail names the error that caused it."""
+    return list(job.events.values_list("event", "detail"))
+
+
 def _one_file(media: Path, job: ExportJob) -> None:
     files = [p for p in (media / "packs").rglob("*") if p.is_file()]
     assert files == [media / job.file.name]
@@ -280,6 +285,6 @@ def test_a_job_whose_message_redis_lost_is_published_again_and_completes_once(
     assert services.export_jobs_requeue(now=later) == [job.pk]  # what Celery beat does each minute
     job = _wait_for(job.pk, {Status.DONE, Status.FAILED}, worker=worker)
     assert job.status == Status.DONE, job.message
-    assert _events(job) == ["requested", "republished", "started", "done"]
+    assert _events(job) == ["requested", "republished", "started", "done"], _events_with_details(job)
     _one_file(media, job)
     assert services.export_jobs_requeue(now=later) == []

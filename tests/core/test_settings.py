@@ -108,3 +108,73 @@ def test_local_settings_install_the_development_tooling():
     result = run_check({"DJANGO_SETTINGS_MODULE": "config.settings.local"}, "help", "--commands")
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(result.stdout.split()) >= DEVTOOLS_COMMANDS
+
+
+_TWO_WRITERS = """
+import sys, threading
+import django
+from django.conf import settings
+
+settings.DATABASES["other"] = dict(settings.DATABASES["default"])  # a second process's connection
+if sys.argv[1] == "deferred":  # what SQLite does without the setting
+    for alias in ("default", "other"):
+        settings.DATABASES[alias]["OPTIONS"] = {"timeout": 20}
+django.setup()
+from django.db import connections, transaction
+
+connections["default"].cursor().execute("CREATE TABLE t (x integer)")
+read, wrote, errors = threading.Event(), threading.Event(), []
+
+def other_writer():
+    read.wait()
+    try:
+        with transaction.atomic(using="other"):
+            connections["other"].cursor().execute("INSERT INTO t VALUES (2)")
+            wrote.set()
+    except Exception as error:
+        errors.append(type(error).__name__ + ": " + str(error))
+    finally:
+        wrote.set()
+        connections["other"].close()
+
+thread = threading.Thread(target=other_writer)
+thread.start()
+try:
+    with transaction.atomic(using="default"):  # a job claim: read the row, then write it
+        connections["default"].cursor().execute("SELECT count(*) FROM t").fetchone()
+        read.set()
+        wrote.wait(2)
+        connections["default"].cursor().execute("INSERT INTO t VALUES (1)")
+except Exception as error:
+    errors.append(type(error).__name__ + ": " + str(error))
+thread.join()
+print(errors, connections["default"].cursor().execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def test_on_the_embedded_sqlite_database_a_second_writer_waits_instead_of_failing(tmp_path):
+    """``make run`` has two writers on one SQLite file (the web process and the Celery worker).
+    A transaction that has read and then writes while another holds the write lock fails at
+    once in SQLite's default (deferred) mode, which its timeout cannot wait out; the settings
+    begin every transaction IMMEDIATE, so the second writer waits and both writes land."""
+
+    def run(mode: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings.local",
+            DATABASE_URL=f"sqlite:///{tmp_path / mode}.sqlite3",
+        )
+        result = subprocess.run(  # noqa: S603 - this interpreter, the script above
+            [sys.executable, "-c", _TWO_WRITERS, mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.strip()
+
+    assert run("settings") == "[] 2"
+    assert run("deferred") == "['OperationalError: database is locked'] 1"  # the failure it avoids
