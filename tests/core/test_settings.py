@@ -17,11 +17,13 @@ PRODUCTION_VARIABLES = {
 }
 
 
-def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def run_python(env_overrides: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
+    """This interpreter with ``argv`` in the project, under production settings (and none of
+    production's variables) unless ``env_overrides`` says otherwise."""
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
-    return subprocess.run(  # noqa: S603 - manage.py with this file's own arguments
-        [sys.executable, "manage.py", *(args or ("check", "--deploy", "--fail-level", "WARNING"))],
+    return subprocess.run(  # noqa: S603 - this interpreter with this file's own arguments
+        [sys.executable, *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -29,6 +31,10 @@ def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.Completed
         timeout=60,
         check=False,
     )
+
+
+def run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return run_python(env_overrides, "manage.py", *(args or ("check", "--deploy", "--fail-level", "WARNING")))
 
 
 def test_production_refuses_to_start_without_its_variables():
@@ -159,20 +165,11 @@ def test_on_the_embedded_sqlite_database_a_second_writer_waits_instead_of_failin
     begin every transaction IMMEDIATE, so the second writer waits and both writes land."""
 
     def run(mode: str) -> str:
-        env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings.local",
-            DATABASE_URL=f"sqlite:///{tmp_path / mode}.sqlite3",
-        )
-        result = subprocess.run(  # noqa: S603 - this interpreter, the script above
-            [sys.executable, "-c", _TWO_WRITERS, mode],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        local = {
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": f"sqlite:///{tmp_path / mode}.sqlite3",
+        }
+        result = run_python(local, "-c", _TWO_WRITERS, mode)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout.strip()
 
